@@ -1,0 +1,1 @@
+"""bp-nop-dagster: nopCommerce <-> Brightpearl integration as a Dagster code location."""

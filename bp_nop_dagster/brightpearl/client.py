@@ -1,0 +1,784 @@
+"""The typed Brightpearl API client: auth, error mapping, pacing, ID sets, search paging, reads.
+
+Built on the shared `Transport` (one session, timeouts, THE retry policy, one re-authentication
+on 401); this module only says how Brightpearl spells things. Wire facts come from
+shared/reference/brightpearl-api.md (section numbers below refer to it).
+
+    client = BrightpearlClient("https://use1.brightpearlconnect.com/public-api/myshop",
+                               app_ref="myshop_bpnop", account_token=...)
+    products = client.products([1007, 1532])
+    for row in client.order_search({"customerRef": "#0001"}): ...
+
+Every method issues as few requests as the API allows: ID-set GETs chunked at the resource's
+cap (200, goods-out 500) with compact ranges, searches paged at 500, reference data cached for
+the life of the client (one client per Dagster run, see `resource.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel
+
+from bp_nop_dagster.brightpearl import models as m
+from bp_nop_dagster.brightpearl.pacing import NEXT_PERIOD_HEADER, QuotaPacer
+from bp_nop_dagster.transport.errors import (
+    ApiError,
+    AuthError,
+    ConfigurationError,
+    NotFoundError,
+    ThrottledError,
+    TransientError,
+    ValidationError,
+)
+from bp_nop_dagster.transport.retry import RetrySettings
+from bp_nop_dagster.transport.transport import Transport
+
+log = logging.getLogger("bp_nop_dagster.brightpearl")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# GET ID-set caps per resource (section 4).
+ID_SET_CAP = 200
+GOODS_OUT_ID_SET_CAP = 500  # goods-out note ids
+# The order ids in a goods-out GET: the notes' "<=500" does not say which ID set it caps
+# (UNCONFIRMED); order ID sets are capped at 200 everywhere else, so 200 is the safe reading.
+GOODS_OUT_ORDER_ID_SET_CAP = 200
+MAX_PAGE_SIZE = 500
+
+# Error codes that are programming errors even though Brightpearl answers them with HTTP 500:
+# an unparsable search filter (CMNC-018) and an invalid JSON-Patch operation (CMNC-044; the
+# recording order_patch_error_operation.json). Retrying cannot help, so never retried.
+PROGRAMMING_ERROR_CODES = frozenset({"CMNC-018", "CMNC-044"})
+NOT_FOUND_CODE = "CMNC-404"
+# The throttle 503's body (JAVA, MAG; exact text UNCONFIRMED): matched loosely.
+_THROTTLE_TEXT = "too many requests"
+# Never wait less than this after a 503, whatever the header says (section 2).
+MIN_THROTTLE_WAIT = 0.5
+
+_BASE_PATH = re.compile(r"^/public-api/[^/]+$")
+
+SALES_ORDER_TYPE_ID = 1
+SALES_CREDIT_TYPE_ID = 3
+
+
+def compact_id_set(ids: Iterable[int]) -> str:
+    """`[1, 2, 3, 5, 205]` -> `"1-3,5,205"`: sorted, de-duplicated, ascending runs of 3+ as ranges."""
+    values = sorted(set(_checked_ids(ids)))
+    parts: list[str] = []
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and values[end + 1] == values[end] + 1:
+            end += 1
+        if end - start >= 2:
+            parts.append(f"{values[start]}-{values[end]}")
+        else:
+            parts.extend(str(v) for v in values[start : end + 1])
+        start = end + 1
+    return ",".join(parts)
+
+
+def chunk_ids(ids: Iterable[int], cap: int) -> list[list[int]]:
+    """Sorted unique ids in chunks of at most `cap`."""
+    if cap < 1:
+        raise ValueError("cap must be at least 1")
+    values = sorted(set(_checked_ids(ids)))
+    return [values[i : i + cap] for i in range(0, len(values), cap)]
+
+
+def _checked_ids(ids: Iterable[int]) -> list[int]:
+    if isinstance(ids, (str, bytes, int)):
+        raise TypeError("ids must be an iterable of ints, not a single value")
+    out = []
+    for value in ids:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Brightpearl ids are positive integers, got {value!r}")
+        out.append(value)
+    return out
+
+
+def format_datetime(value: datetime | date) -> str:
+    """Brightpearl's wire format: ISO-8601 with milliseconds and an explicit offset."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("Brightpearl filters need timezone-aware datetimes (naive datetimes are ambiguous)")
+        return value.isoformat(timespec="milliseconds")
+    return value.isoformat()
+
+
+def period(start: datetime | date | None, end: datetime | date | None = None) -> str:
+    """A PERIOD filter value: `start/end`, or open-ended `start/` / `/end` (section 4)."""
+    if start is None and end is None:
+        raise ValueError("a period needs a start or an end")
+    return f"{format_datetime(start) if start is not None else ''}/{format_datetime(end) if end is not None else ''}"
+
+
+def _filter_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime, date)):
+        return format_datetime(value)
+    if isinstance(value, tuple) and len(value) == 2:
+        return period(*value)
+    if isinstance(value, (list, set, frozenset)):
+        items = list(value)
+        if items and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            return compact_id_set(items)
+        return ",".join(str(v) for v in items)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a `*-search` reply, rows named by `metaData.columns`."""
+
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    reference: dict[str, Any]
+    results_available: int | None
+    first_result: int | None
+    last_result: int | None
+    more_pages_available: bool
+
+
+@dataclass(repr=False)
+class _Credentials:
+    """Never printed: `repr=False` keeps tokens out of reprs and tracebacks' locals."""
+
+    app_ref: str
+    account_token: str | None = None
+    staff_token: str | None = None
+    oauth_access_token: str | None = None
+    dev_ref: str | None = None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        if self.oauth_access_token:
+            return "oauth"
+        if self.staff_token:
+            return "staff"
+        return "private"
+
+
+class BrightpearlClient(Transport):
+    """Brightpearl over the shared transport. `base_url` is the `/public-api/{account}` root.
+
+    Credentials, exactly one of:
+    - `account_token` (private system app) or `staff_token` (private staff app), with `app_ref`;
+    - `oauth_access_token` with `app_ref` and `dev_ref` (OAuth instance app); on a 401 the client
+      calls `token_refresher()` once for a new access token (see `oauth_refresh_callback`).
+    """
+
+    system = "Brightpearl"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        app_ref: str,
+        account_token: str | None = None,
+        staff_token: str | None = None,
+        oauth_access_token: str | None = None,
+        dev_ref: str | None = None,
+        token_refresher: Callable[[], str] | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retry: RetrySettings | None = None,
+        quota: int = 200,
+        window_seconds: float = 60.0,
+        headroom: float = 0.10,
+        pacer: QuotaPacer | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            base_url, connect_timeout=connect_timeout, read_timeout=read_timeout, retry=retry, session=session, sleep=sleep
+        )
+        path = urlsplit(self.base_url).path.rstrip("/")
+        if not _BASE_PATH.match(path):
+            raise ConfigurationError(
+                f"Brightpearl base URL must be the account root https://<host>/public-api/<account>, got path {path or '/'!r}"
+            )
+        self._credentials = _validated_credentials(app_ref, account_token, staff_token, oauth_access_token, dev_ref)
+        if token_refresher is not None and self._credentials.mode != "oauth":
+            raise ConfigurationError("Brightpearl token_refresher only applies to OAuth (oauth_access_token)")
+        self._token_refresher = token_refresher
+        self.pacer = pacer or QuotaPacer(quota, window_seconds, headroom, clock=clock, sleep=sleep)
+        self.throttled_count = 0
+        self._reference_cache: dict[str, list[Any]] = {}
+        self._last_request: tuple[str, str] = ("", "")
+
+    def __repr__(self) -> str:
+        return f"BrightpearlClient(base_url={self.base_url!r}, auth={self._credentials.mode!r}, calls={self.call_count})"
+
+    @property
+    def auth_mode(self) -> str:
+        """"private", "staff" or "oauth"."""
+        return self._credentials.mode
+
+    # -- Transport hooks -------------------------------------------------------------------------
+    def auth_headers(self) -> dict[str, str]:
+        creds = self._credentials
+        headers = {"brightpearl-app-ref": creds.app_ref, "Accept": "application/json"}
+        if creds.oauth_access_token:
+            headers["Authorization"] = f"Bearer {creds.oauth_access_token}"
+            headers["brightpearl-dev-ref"] = creds.dev_ref or ""
+        elif creds.staff_token:
+            headers["brightpearl-staff-token"] = creds.staff_token
+        else:
+            headers["brightpearl-account-token"] = creds.account_token or ""
+        return headers
+
+    def reauthenticate(self) -> None:
+        """After a 401: OAuth with a refresher gets a new access token; anything else cannot renew."""
+        method, path = self._last_request
+        if self._credentials.mode != "oauth" or self._token_refresher is None:
+            raise AuthError(
+                self.system,
+                f"credentials refused ({self._credentials.mode} app token: nothing to renew)",
+                status=401, method=method, path=path,
+            )
+        log.info("Brightpearl: access token refused, refreshing it once")
+        try:
+            token = self._token_refresher()
+        except ApiError:
+            raise
+        except Exception as error:  # the refresher's own failure: never echo its text (may hold tokens)
+            raise AuthError(self.system, f"token refresh failed ({type(error).__name__})", status=401, method=method, path=path) from None
+        if not token or not isinstance(token, str):
+            raise AuthError(self.system, "token refresh returned no access token", status=401, method=method, path=path)
+        self._credentials.oauth_access_token = token
+        self._credentials.secrets.append(token)
+
+    def before_send(self) -> None:
+        self.pacer.acquire()
+
+    def after_response(self, response: requests.Response) -> None:
+        self._last_request = (response.request.method or "", self._api_path(response.request.url or ""))
+        if response.status_code in (429, 503):
+            self.throttled_count += 1
+        self.pacer.observe(response.headers)
+
+    def error_for(self, response: requests.Response, body: Any, method: str, path: str) -> ApiError:
+        status = response.status_code
+        where = {"status": status, "method": method, "path": path}
+        code, message = self._server_error(body)
+        if status in (401, 403):
+            # Brightpearl's 401 body is a plain string that may echo the token ("Invalid instance
+            # token: XYZ"): never put it in the message.
+            text = body.get("response") if isinstance(body, dict) else None
+            reason = "authorization token expired" if isinstance(text, str) and "expired" in text.lower() else "credentials refused"
+            return AuthError(self.system, reason, **where)
+        if status in (503, 429):
+            retry_after = self._throttle_wait(response, body)
+            if retry_after is not None:
+                return ThrottledError(self.system, retry_after, **where)
+            return TransientError(self.system, "service unavailable", **where)
+        if code == NOT_FOUND_CODE or status == 404:
+            return NotFoundError(self.system, f"{code}: {message}" if code else "not found", **where)
+        if code in PROGRAMMING_ERROR_CODES:
+            return ValidationError(self.system, code, message, **where)
+        if 400 <= status < 500:
+            return ValidationError(self.system, code, message or f"request refused (HTTP {status})", **where)
+        if status >= 500:
+            return TransientError(self.system, f"server error{' ' + code if code else ''}", **where)
+        return ApiError(self.system, "unexpected reply", **where)
+
+    # -- error helpers ---------------------------------------------------------------------------
+    def _server_error(self, body: Any) -> tuple[str, str]:
+        """`{"errors":[{code,message}, ...]}` -> (first code, all messages joined), redacted."""
+        if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+            return "", ""
+        errors = [e for e in body["errors"] if isinstance(e, dict)]
+        if not errors:
+            return "", ""
+        code = str(errors[0].get("code") or "")
+        message = "; ".join(str(e.get("message") or "") for e in errors if e.get("message"))
+        return self._redact(code), self._redact(message)
+
+    def _throttle_wait(self, response: requests.Response, body: Any) -> float | None:
+        """Seconds to wait after a 503/429, or None for an outage 503 that says nothing."""
+        header = response.headers.get(NEXT_PERIOD_HEADER)
+        if header is not None:
+            try:
+                return max(MIN_THROTTLE_WAIT, float(header) / 1000.0)
+            except ValueError:
+                pass
+        retry_after = response.headers.get("Retry-After")  # 429 defensively (UNCONFIRMED)
+        if retry_after is not None:
+            try:
+                return max(MIN_THROTTLE_WAIT, float(retry_after))
+            except ValueError:
+                pass
+        text = body.get("response") if isinstance(body, dict) else None
+        if response.status_code == 429 or (isinstance(text, str) and _THROTTLE_TEXT in text.lower()):
+            # Throttled without a period: blocked "for the rest of the rolling minute".
+            return max(MIN_THROTTLE_WAIT, self.pacer.window_seconds)
+        return None
+
+    def _redact(self, text: str) -> str:
+        for secret in self._credentials.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _api_path(self, url: str) -> str:
+        path = urlsplit(url).path
+        root = urlsplit(self.base_url).path
+        return path[len(root):] if path.startswith(root) else path
+
+    # -- generic reads -----------------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET `path` and return the envelope's `response`."""
+        return _unwrap(self.request("GET", path, params=params).body, self.system, path)
+
+    def get_by_id_set(
+        self,
+        service_path: str,
+        ids: Iterable[int],
+        cap: int = ID_SET_CAP,
+        *,
+        params: Mapping[str, Any] | None = None,
+        missing_ok: bool = True,
+    ) -> list[Any] | dict[str, Any]:
+        """GET `{service_path}/{idset}` in chunks of at most `cap` ids (compact ranges), merged:
+        list replies are concatenated, id-keyed object replies merged. Chunks that do not exist
+        (404 CMNC-404, e.g. contacts) count as empty when `missing_ok`."""
+        merged: list[Any] | dict[str, Any] | None = None
+        for chunk in chunk_ids(ids, cap):
+            path = f"{service_path.rstrip('/')}/{compact_id_set(chunk)}"
+            try:
+                part = self.get(path, params)
+            except NotFoundError:
+                if not missing_ok:
+                    raise
+                continue
+            merged = _merge(merged, part, self.system, path)
+        return merged if merged is not None else []
+
+    def iter_search(
+        self,
+        resource_path: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[SearchPage]:
+        """Page through a `*-search` resource: `firstResult = lastResult + 1` while
+        `morePagesAvailable`. The empty result has no first/lastResult and ends at once."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        base: dict[str, Any] = {k: _filter_value(v) for k, v in (filters or {}).items() if v is not None}
+        if columns:
+            base["columns"] = ",".join(columns)
+        if sort:
+            base["sort"] = sort
+        base["pageSize"] = page_size
+        first = 1
+        while True:
+            body = self.request("GET", resource_path, params={**base, "firstResult": first}).body
+            page = _search_page(_unwrap(body, self.system, resource_path), body.get("reference"), self.system, resource_path)
+            yield page
+            if not page.more_pages_available:
+                return
+            if page.last_result is None or page.last_result < first:
+                raise ApiError(self.system, "search paging did not advance (morePagesAvailable without lastResult)", method="GET", path=resource_path)
+            first = page.last_result + 1
+
+    def search(
+        self,
+        resource_path: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[dict[str, Any]]:
+        """All rows of a search, each a dict named by `metaData.columns`."""
+        rows: list[dict[str, Any]] = []
+        for page in self.iter_search(resource_path, filters, columns=columns, sort=sort, page_size=page_size):
+            rows.extend(page.rows)
+        return rows
+
+    def _reference(self, key: str, path: str, model: type[ModelT]) -> list[ModelT]:
+        if key not in self._reference_cache:
+            response = self.get(path)
+            self._reference_cache[key] = _parse_list(model, response, self.system, path)
+        return list(self._reference_cache[key])
+
+    def clear_reference_cache(self) -> None:
+        self._reference_cache.clear()
+
+    # -- products & stock ------------------------------------------------------------------------
+    def products(self, ids: Iterable[int], *, include_custom_fields: bool = False) -> list[m.Product]:
+        params = {"includeOptional": "customFields"} if include_custom_fields else None
+        path = "/product-service/product"
+        return _parse_list(m.Product, self.get_by_id_set(path, ids, ID_SET_CAP, params=params), self.system, path)
+
+    def product(self, product_id: int) -> m.Product:
+        return _one(self.products([product_id]), "product", product_id, self.system)
+
+    def product_search(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        sku: str | None = None,
+        updated_since: datetime | None = None,
+        sort: str = "productId.ASC",
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[m.ProductSearchRow]:
+        """`product-search`; `sku` filters the `SKU` column (exact matching is the caller's job)."""
+        f = dict(filters or {})
+        if sku is not None:
+            f["SKU"] = sku
+        if updated_since is not None:
+            f["updatedOn"] = period(updated_since)
+        rows = self.search("/product-service/product-search", f, sort=sort, page_size=page_size)
+        return _parse_list(m.ProductSearchRow, rows, self.system, "/product-service/product-search")
+
+    def product_availability(self, ids: Iterable[int]) -> dict[int, m.Availability]:
+        """Stock per product and warehouse. Products that are not stock tracked are silently
+        absent from the reply (section 7), so they are absent here too."""
+        path = "/warehouse-service/product-availability"
+        reply = self.get_by_id_set(path, ids, ID_SET_CAP)
+        return {
+            int(pid): m.Availability.model_validate({**(value or {}), "productId": pid})
+            for pid, value in _as_map(reply, self.system, path).items()
+        }
+
+    def warehouses(self) -> list[m.Warehouse]:
+        return self._reference("warehouses", "/warehouse-service/warehouse", m.Warehouse)
+
+    # -- contacts -----------------------------------------------------------------------------
+    def contacts(self, ids: Iterable[int]) -> list[m.Contact]:
+        """Contacts by id; ids that do not exist are left out (Brightpearl answers 404 CMNC-404
+        only when none of a chunk exists)."""
+        path = "/contact-service/contact"
+        return _parse_list(m.Contact, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
+
+    def contact(self, contact_id: int) -> m.Contact:
+        """One contact; `NotFoundError` if it does not exist."""
+        path = "/contact-service/contact"
+        reply = self.get_by_id_set(path, [contact_id], ID_SET_CAP, missing_ok=False)
+        return _one(_parse_list(m.Contact, reply, self.system, path), "contact", contact_id, self.system)
+
+    def contact_search(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        primary_email: str | None = None,
+        sort: str = "contactId.ASC",
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[m.ContactSearchRow]:
+        """`contact-search`. The email filter is a fuzzy SEARCH_STRING: rows may not match exactly."""
+        f = dict(filters or {})
+        if primary_email is not None:
+            f["primaryEmail"] = primary_email
+        rows = self.search("/contact-service/contact-search", f, sort=sort, page_size=page_size)
+        return _parse_list(m.ContactSearchRow, rows, self.system, "/contact-service/contact-search")
+
+    def find_contacts_by_email(self, email: str) -> list[m.ContactSearchRow]:
+        """Contacts whose primary email equals `email` (case-insensitive, surrounding spaces
+        ignored); the fuzzy search results are filtered exactly here. May be several (duplicates)."""
+        wanted = _normalise_email(email)
+        if not wanted:
+            return []
+        return [row for row in self.contact_search(primary_email=wanted) if _normalise_email(row.primary_email) == wanted]
+
+    def postal_addresses(self, ids: Iterable[int]) -> list[m.PostalAddress]:
+        path = "/contact-service/postal-address"
+        return _parse_list(m.PostalAddress, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
+
+    # -- orders -------------------------------------------------------------------------------
+    def orders(self, ids: Iterable[int], *, include_custom_fields: bool = False) -> list[m.Order]:
+        """`GET /order-service/order/{idset}` (missing ids are absent: Brightpearl answers 200 [])."""
+        params = {"includeOptional": "customFields"} if include_custom_fields else None
+        path = "/order-service/order"
+        return _parse_list(m.Order, self.get_by_id_set(path, ids, ID_SET_CAP, params=params), self.system, path)
+
+    def order(self, order_id: int, *, include_custom_fields: bool = False) -> m.Order:
+        return _one(self.orders([order_id], include_custom_fields=include_custom_fields), "order", order_id, self.system)
+
+    def order_search(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str = "orderId.ASC",
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[m.OrderSearchRow]:
+        """`order-search` (filter the reference by `customerRef`, not `reference`)."""
+        rows = self.search("/order-service/order-search", filters, columns=columns, sort=sort, page_size=page_size)
+        return _parse_list(m.OrderSearchRow, rows, self.system, "/order-service/order-search")
+
+    def sales_order_ids_created_between(self, start: datetime, end: datetime) -> list[int]:
+        """Ids of sales orders (orderTypeId 1) with `start <= createdOn < end`, ascending.
+
+        The inclusiveness of Brightpearl's PERIOD bounds is UNCONFIRMED, so the reply is filtered
+        again here to the half-open interval: adjacent day partitions never share an order."""
+        if end <= start:
+            return []
+        rows = self.order_search(
+            {"orderTypeId": SALES_ORDER_TYPE_ID, "createdOn": period(start, end)}, columns=["orderId", "createdOn"]
+        )
+        ids = {row.order_id for row in rows if row.created_on is None or start <= row.created_on < end}
+        return sorted(ids)
+
+    def sales_credit_ids(self, filters: Mapping[str, Any] | None = None, *, updated_since: datetime | None = None) -> list[int]:
+        f = {**(filters or {}), "orderTypeId": SALES_CREDIT_TYPE_ID}
+        if updated_since is not None:
+            f["updatedOn"] = period(updated_since)
+        return sorted({row.order_id for row in self.order_search(f, columns=["orderId"])})
+
+    def sales_credits(
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[m.SalesCredit]:
+        """Sales credits by id, or found by order-search (orderTypeId 3 + `filters`) then GET."""
+        if ids is None:
+            ids = self.sales_credit_ids(filters, updated_since=updated_since)
+        path = "/order-service/order"
+        return _parse_list(m.SalesCredit, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
+
+    # -- fulfilment ---------------------------------------------------------------------------
+    def goods_out_notes(self, order_ids: Iterable[int] | str = "*", note_ids: Iterable[int] | None = None) -> dict[int, m.GoodsOutNote]:
+        """Goods-out notes by sales order ids and/or note ids (`"*"` = any order), keyed by note id.
+        Note ids are chunked at 500 (section 8), order ids at 200 (see GOODS_OUT_ORDER_ID_SET_CAP)."""
+        if isinstance(order_ids, str):
+            if order_ids != "*":
+                raise ValueError('order_ids must be ids or "*"')
+            if note_ids is None:
+                raise ValueError('goods_out_notes("*") needs note_ids')
+            order_parts = ["*"]
+        else:
+            order_parts = [compact_id_set(c) for c in chunk_ids(order_ids, GOODS_OUT_ORDER_ID_SET_CAP)]
+        note_parts = [""] if note_ids is None else [compact_id_set(c) for c in chunk_ids(note_ids, GOODS_OUT_ID_SET_CAP)]
+        notes: dict[int, m.GoodsOutNote] = {}
+        for order_part in order_parts:
+            for note_part in note_parts:
+                if note_ids is not None and not note_part:
+                    continue
+                path = f"/warehouse-service/order/{order_part}/goods-note/goods-out" + (f"/{note_part}" if note_part else "")
+                try:
+                    reply = self.get(path)
+                except NotFoundError:
+                    continue
+                for note_id, value in _as_map(reply, self.system, path).items():
+                    notes[int(note_id)] = m.GoodsOutNote.model_validate({**value, "id": note_id})
+        return dict(sorted(notes.items()))
+
+    def goods_out_note_ids(self, filters: Mapping[str, Any] | None = None) -> list[int]:
+        """Goods-out note ids from `goods-note/goods-out-search` (one request per 500 notes).
+        UNCONFIRMED: the id column's name; `goodsNoteId` follows goods-movement-search."""
+        rows = self.search("/warehouse-service/goods-note/goods-out-search", filters, columns=["goodsNoteId"], sort="goodsNoteId.ASC")
+        return [int(row["goodsNoteId"]) for row in rows]
+
+    def goods_movement_search(
+        self, updated_since: datetime | None = None, filters: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> list[m.GoodsMovement]:
+        """Goods movements (stock changes) updated since a watermark, oldest first (section 7)."""
+        f = dict(filters or {})
+        if updated_since is not None:
+            f["updatedOn"] = period(updated_since)
+        path = "/warehouse-service/goods-movement-search"
+        rows = self.search(path, f, sort="updatedOn.ASC", page_size=page_size)
+        return _parse_list(m.GoodsMovement, rows, self.system, path)
+
+    # -- payments -----------------------------------------------------------------------------
+    def customer_payment_search(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        order_ids: Iterable[int] | None = None,
+        created_since: datetime | None = None,
+        sort: str = "paymentId.ASC",
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[m.CustomerPayment]:
+        f = dict(filters or {})
+        if order_ids is not None:
+            ids = list(order_ids)
+            if not ids:
+                return []
+            f["orderId"] = compact_id_set(ids)
+        if created_since is not None:
+            f["createdOn"] = period(created_since)
+        path = "/accounting-service/customer-payment-search"
+        return _parse_list(m.CustomerPayment, self.search(path, f, sort=sort, page_size=page_size), self.system, path)
+
+    # -- reference data (cached per client = per run) ----------------------------------------
+    def channels(self) -> list[m.Channel]:
+        return self._reference("channels", "/product-service/channel", m.Channel)
+
+    def order_statuses(self) -> list[m.OrderStatus]:
+        return self._reference("order_statuses", "/order-service/order-status", m.OrderStatus)
+
+    def order_shipping_statuses(self) -> list[m.OrderShippingStatus]:
+        return self._reference("order_shipping_statuses", "/order-service/order-shipping-status", m.OrderShippingStatus)
+
+    def tax_codes(self) -> list[m.TaxCode]:
+        return self._reference("tax_codes", "/accounting-service/tax-code", m.TaxCode)
+
+    def payment_methods(self) -> list[m.PaymentMethod]:
+        return self._reference("payment_methods", "/accounting-service/payment-method", m.PaymentMethod)
+
+    def shipping_methods(self) -> list[m.ShippingMethod]:
+        return self._reference("shipping_methods", "/warehouse-service/shipping-method", m.ShippingMethod)
+
+    def price_lists(self) -> list[m.PriceList]:
+        return self._reference("price_lists", "/product-service/price-list", m.PriceList)
+
+
+# --- OAuth refresh ------------------------------------------------------------------------------
+
+
+def oauth_refresh_callback(
+    token_url: str,
+    *,
+    refresh_token: str,
+    client_id: str,
+    client_secret: str | None = None,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = (5.0, 30.0),
+) -> Callable[[], str]:
+    """A `token_refresher` that POSTs `grant_type=refresh_token` (form-encoded) to `token_url` and
+    returns the new `access_token`; the rotated `refresh_token` is kept for the next call
+    (section 1). Errors name only the OAuth error code, never a token."""
+    from bp_nop_dagster.transport.transport import validate_base_url
+
+    url = validate_base_url(token_url, "Brightpearl OAuth")
+    http = session or requests.Session()
+    state = {"refresh_token": refresh_token}
+
+    def refresh() -> str:
+        form = {"grant_type": "refresh_token", "refresh_token": state["refresh_token"], "client_id": client_id}
+        if client_secret:
+            form["client_secret"] = client_secret
+        try:
+            response = http.post(url, data=form, timeout=timeout)
+        except requests.RequestException as error:
+            raise TransientError("Brightpearl", f"token refresh: {type(error).__name__}", method="POST", path="/oauth/token") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else "no access_token"
+            raise AuthError("Brightpearl", f"token refresh refused: {code}", status=response.status_code, method="POST", path="/oauth/token")
+        if body.get("refresh_token"):
+            state["refresh_token"] = body["refresh_token"]
+        return str(body["access_token"])
+
+    return refresh
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _validated_credentials(app_ref, account_token, staff_token, oauth_access_token, dev_ref) -> _Credentials:
+    def clean(value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigurationError("Brightpearl credentials must be strings")
+        return value.strip() or None
+
+    app_ref, account_token, staff_token = clean(app_ref), clean(account_token), clean(staff_token)
+    oauth_access_token, dev_ref = clean(oauth_access_token), clean(dev_ref)
+    if not app_ref:
+        raise ConfigurationError("Brightpearl app_ref is not set (BRIGHTPEARL_APP_REF)")
+    given = [name for name, value in (("account_token", account_token), ("staff_token", staff_token), ("oauth_access_token", oauth_access_token)) if value]
+    if not given:
+        raise ConfigurationError(
+            "Brightpearl credentials are not set: give account_token (BRIGHTPEARL_ACCOUNT_TOKEN), staff_token or oauth_access_token"
+        )
+    if len(given) > 1:
+        raise ConfigurationError(f"Brightpearl credentials: set only one of {', '.join(given)}")
+    if oauth_access_token and not dev_ref:
+        raise ConfigurationError("Brightpearl OAuth needs dev_ref (the brightpearl-dev-ref header) besides oauth_access_token")
+    secrets = [s for s in (account_token, staff_token, oauth_access_token) if s]
+    return _Credentials(app_ref, account_token, staff_token, oauth_access_token, dev_ref, secrets)
+
+
+def _unwrap(body: Any, system: str, path: str) -> Any:
+    if isinstance(body, dict) and "response" in body:
+        return body["response"]
+    if isinstance(body, dict) and not body:
+        return None  # PUT/DELETE answer {}
+    raise TransientError(system, "reply without a 'response' envelope", method="GET", path=path)
+
+
+def _merge(merged: list | dict | None, part: Any, system: str, path: str) -> list | dict:
+    if part is None:
+        return merged if merged is not None else []
+    if isinstance(part, list):
+        if isinstance(merged, dict):
+            raise ApiError(system, "ID-set chunks answered in different shapes", method="GET", path=path)
+        return (merged or []) + part
+    if isinstance(part, dict):
+        if isinstance(merged, list) and merged:
+            raise ApiError(system, "ID-set chunks answered in different shapes", method="GET", path=path)
+        return {**(merged or {}), **part}
+    raise ApiError(system, f"unexpected ID-set reply ({type(part).__name__})", method="GET", path=path)
+
+
+def _as_map(reply: Any, system: str, path: str) -> dict[str, Any]:
+    if reply in (None, []):
+        return {}
+    if not isinstance(reply, dict):
+        raise ApiError(system, "expected an object keyed by id", method="GET", path=path)
+    return reply
+
+
+def _parse_list(model: type[ModelT], items: Any, system: str, path: str) -> list[ModelT]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ApiError(system, f"expected a list of {model.__name__}", method="GET", path=path)
+    return [model.model_validate(item) for item in items]
+
+
+def _one(items: list[ModelT], what: str, item_id: int, system: str) -> ModelT:
+    for item in items:
+        if getattr(item, "id", None) == item_id:
+            return item
+    raise NotFoundError(system, f"no {what} {item_id}")
+
+
+def _search_page(response: Any, reference: Any, system: str, path: str) -> SearchPage:
+    if not isinstance(response, dict):
+        raise ApiError(system, "search reply is not an object", method="GET", path=path)
+    meta = response.get("metaData") or {}
+    columns = [str(c.get("name")) for c in meta.get("columns") or [] if isinstance(c, dict)]
+    rows: list[dict[str, Any]] = []
+    for result in response.get("results") or []:
+        if not isinstance(result, list) or len(result) != len(columns):
+            raise ApiError(system, "search row does not match metaData.columns", method="GET", path=path)
+        rows.append(dict(zip(columns, result)))
+    return SearchPage(
+        rows=rows,
+        columns=columns,
+        reference=dict(reference) if isinstance(reference, dict) else {},
+        results_available=meta.get("resultsAvailable"),
+        first_result=meta.get("firstResult"),
+        last_result=meta.get("lastResult"),
+        more_pages_available=bool(meta.get("morePagesAvailable")),
+    )
+
+
+def _normalise_email(email: str | None) -> str:
+    return (email or "").strip().lower()

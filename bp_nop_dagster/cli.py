@@ -1,0 +1,133 @@
+"""The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bp_nop_dagster.sandbox.world import SCALES, SandboxCredentials
+
+DEFAULTS = SandboxCredentials()
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {value}")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)")
+    parser.add_argument("--brightpearl-port", type=_port, default=8601, help="Brightpearl simulator port (default 8601)")
+    parser.add_argument("--nopcommerce-port", type=_port, default=8602, help="nopCommerce simulator port (default 8602)")
+    parser.add_argument("--seed", type=int, default=42, help="generator seed: same seed, same shop (default 42)")
+    parser.add_argument("--scale", choices=SCALES, default="small", help="shop size (default small)")
+    creds = parser.add_argument_group("sandbox credentials (documented defaults)")
+    creds.add_argument("--brightpearl-account-code", default=DEFAULTS.brightpearl_account_code)
+    creds.add_argument("--brightpearl-app-ref", default=DEFAULTS.brightpearl_app_ref)
+    creds.add_argument("--brightpearl-account-token", default=DEFAULTS.brightpearl_account_token)
+    creds.add_argument("--nopcommerce-email", default=DEFAULTS.nopcommerce_email)
+    creds.add_argument("--nopcommerce-password", default=DEFAULTS.nopcommerce_password)
+
+
+def credentials_from(args: argparse.Namespace) -> SandboxCredentials:
+    return SandboxCredentials(
+        brightpearl_account_code=args.brightpearl_account_code,
+        brightpearl_app_ref=args.brightpearl_app_ref,
+        brightpearl_account_token=args.brightpearl_account_token,
+        nopcommerce_email=args.nopcommerce_email,
+        nopcommerce_password=args.nopcommerce_password,
+    )
+
+
+def start_sandbox(args: argparse.Namespace):
+    """Build the seeded world and start both servers in a background thread."""
+    from bp_nop_dagster.sandbox.server import RunningSandbox
+    from bp_nop_dagster.sandbox.world import SandboxWorld
+
+    if not _is_loopback(args.host):
+        print(f"warning: listening on {args.host}, not loopback: anyone who can reach it can use the sandbox", file=sys.stderr)
+    world = SandboxWorld(seed=args.seed, scale=args.scale, credentials=credentials_from(args))
+    return RunningSandbox(world, host=args.host, brightpearl_port=args.brightpearl_port, nopcommerce_port=args.nopcommerce_port).start()
+
+
+def describe_sandbox(sandbox) -> str:
+    urls, creds = sandbox.urls, sandbox.world.credentials
+    return "\n".join(
+        [
+            f"Brightpearl simulator   {urls.brightpearl_base_url}",
+            f"  headers               brightpearl-app-ref: {creds.brightpearl_app_ref}",
+            f"                        brightpearl-account-token: {creds.brightpearl_account_token}",
+            f"nopCommerce simulator   {urls.nopcommerce_base_url}",
+            f"  GetToken              email {creds.nopcommerce_email} / password {creds.nopcommerce_password}",
+            f"Control API             {urls.brightpearl_root}/__sandbox__/ and {urls.nopcommerce_root}/__sandbox__/",
+            f"Shop                    seed {sandbox.world.seed}, scale {sandbox.world.scale}",
+        ]
+    )
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    try:
+        sandbox = start_sandbox(args)
+    except (OSError, RuntimeError, ValueError) as error:
+        print(f"bp-nop sandbox: {error}", file=sys.stderr)
+        return 2
+    print(describe_sandbox(sandbox), flush=True)
+    print("Serving; press Ctrl-C to stop.", flush=True)
+    try:
+        wait_for_interrupt()
+    finally:
+        sandbox.stop()
+        print("Sandbox stopped.", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bp-nop", description="nopCommerce <-> Brightpearl integration on Dagster")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sandbox = commands.add_parser("sandbox", help="serve both API simulators in the foreground")
+    add_sandbox_arguments(sandbox)
+    sandbox.set_defaults(handler=run_sandbox)
+
+    from bp_nop_dagster.demo import add_demo_arguments, run_demo
+
+    demo = commands.add_parser("demo", help="start the sandbox and Dagster against a local SQLite instance")
+    add_sandbox_arguments(demo)
+    add_demo_arguments(demo)
+    demo.set_defaults(handler=run_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster objects only: one folder per source system or sync flow."""

@@ -1,0 +1,1 @@
+"""Brightpearl source assets (reads) and their checks."""

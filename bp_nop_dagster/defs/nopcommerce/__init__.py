@@ -1,0 +1,1 @@
+"""nopCommerce source assets (reads) and their checks."""

@@ -1,0 +1,109 @@
+"""`bp-nop demo`: the sandbox plus Dagster on a local SQLite instance, for a first look.
+
+- `bp-nop demo` starts the sandbox, materializes every asset once against it on the instance in
+  `--dagster-home`, prints a summary (rows per asset, API calls per system, wall time) and exits.
+- `bp-nop demo --ui` keeps the sandbox and `dagster dev` running for the UI at
+  http://127.0.0.1:3000 until Ctrl-C. `dagster dev` runs in its own process group, which is sent
+  SIGTERM and then, after a grace period, SIGKILL: nothing the demo started outlives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bp_nop_dagster.settings import sandbox_environment
+
+STOP_GRACE_SECONDS = 4.0
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ui", action="store_true", help="keep the sandbox and `dagster dev` running for the web UI")
+    parser.add_argument("--dagster-home", default=".dagster_home", help="local Dagster instance folder (default .dagster_home)")
+    parser.add_argument("--ui-port", type=int, default=3000, help="web UI port (default 3000)")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.cli import describe_sandbox, start_sandbox
+
+    dagster_home = Path(args.dagster_home).resolve()
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
+    started = time.monotonic()
+    try:
+        sandbox = start_sandbox(args)
+    except (OSError, RuntimeError, ValueError) as error:
+        print(f"bp-nop demo: {error}", file=sys.stderr)
+        return 2
+    print(describe_sandbox(sandbox), flush=True)
+    env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home)}
+    try:
+        if args.ui:
+            return _serve_ui(env, args.ui_port)
+        os.environ.update(env)
+        from bp_nop_dagster.demo_run import materialize_everything
+
+        return materialize_everything(sandbox, started)
+    finally:
+        sandbox.stop()
+
+
+def _serve_ui(env: dict[str, str], port: int) -> int:
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "bp_nop_dagster.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    print(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops everything)", flush=True)
+    interrupted = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    while not interrupted and process.poll() is None:
+        time.sleep(0.2)
+    code = process.poll()
+    stop_process_group(process)
+    print("Demo stopped.", flush=True)
+    return 0 if interrupted else (code or 0)
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM the whole group, then SIGKILL what is left after the grace period."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None and not _group_alive(process.pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(5)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+DEMO_INSTANCE_YAML = """\
+# Written by `bp-nop demo`: a local instance on SQLite files in this folder.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""

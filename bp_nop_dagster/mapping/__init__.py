@@ -1,0 +1,1 @@
+"""Pure mapping and matching between nopCommerce and Brightpearl: no I/O at all."""

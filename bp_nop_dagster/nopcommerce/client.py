@@ -1,0 +1,672 @@
+"""Typed client of the official nopCommerce **Web API Backend** plugin (`/api-backend/...`).
+
+Follows `reference/nopcommerce-api.md` (the real plugin's routes and quirks), built on the shared
+`Transport` (one session, timeouts, THE retry policy, one re-authentication on 401, the error
+taxonomy):
+
+- **Auth.** `POST Authenticate/GetToken` with `{"username": "", "email", "password"}` gives a JWT,
+  sent as `Authorization: Bearer <jwt>`. There is no refresh token: the client decodes the JWT's
+  `exp` claim (without verifying it) and fetches a new token shortly before expiry, and once more
+  on a 401 (via `Transport.reauthenticate`). Renewal is serialised by a lock, and a thread whose
+  request failed with a token another thread already replaced just reuses the new one.
+- **Errors.** 400 → ValidationError; 401 on GetToken / 401 twice → AuthError; 403 → AuthError
+  naming the missing "Access Web API Backend" permission; 404 → NotFoundError; 5xx, timeouts,
+  malformed JSON → TransientError (retried for idempotent requests only).
+- **Paging.** Every list read sends an explicit `pageSize` (the API defaults to int.MaxValue) and
+  walks `pageIndex=0,1,…` until `has_next_page` is false, de-duplicating by id. If the total changes
+  during a walk (orders placed or deleted meanwhile), the walk is repeated (see `_read_all`).
+- **N+1.** OrderDto embeds no items or addresses; `orders_with_details` fetches them with bounded
+  concurrency (`max_concurrency` worker threads).
+- **State-changing GETs.** `OrderProcessing/*` actions are HTTP GETs that change state (notes §1a,
+  §7.8): any future method calling them must pass `idempotent=False` to `request` so they are never
+  resent blindly. None are implemented yet.
+
+Secrets: the password and the token never appear in exceptions, logs or `repr`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from requests.adapters import HTTPAdapter
+
+from bp_nop_dagster.nopcommerce.models import (
+    Address,
+    Country,
+    Customer,
+    Order,
+    OrderDetails,
+    OrderItem,
+    PagedList,
+    Product,
+    ProductAttributeCombination,
+    ProductWarehouseInventory,
+    ReturnRequest,
+    Shipment,
+    ShipmentItem,
+    TokenResponse,
+)
+from bp_nop_dagster.transport.errors import (
+    ApiError,
+    AuthError,
+    ConfigurationError,
+    NotFoundError,
+    ThrottledError,
+    TransientError,
+    ValidationError,
+)
+from bp_nop_dagster.transport.retry import RetrySettings
+from bp_nop_dagster.transport.transport import Transport
+
+log = logging.getLogger("bp_nop_dagster.nopcommerce")
+
+M = TypeVar("M", bound=BaseModel)
+
+TOKEN_PATH = "/Authenticate/GetToken"
+DEFAULT_PAGE_SIZE = 250
+DEFAULT_MAX_CONCURRENCY = 8
+ID_CHUNK = 100  # ids per Order/GetByIds call
+SKU_CHUNK = 100  # SKUs per Product/GetProductsBySku call
+MAX_QUERY_CHARS = 1500  # keep URLs well under common 2-8 KB proxy limits
+MAX_READ_PASSES = 3  # full re-reads of a paged list whose total changed while it was read
+MAX_MESSAGE_CHARS = 300
+PERMISSION_MESSAGE = (
+    'access denied: the API user lacks the "Access Web API Backend" permission (AccessWebApi); '
+    "grant it to one of the customer's roles in Configuration → Access control list"
+)
+
+
+class NopCommerceClient(Transport):
+    """Reads from the nopCommerce Web API Backend. Thread-safe: one instance may serve the worker
+    threads of `orders_with_details` (and any caller's own threads)."""
+
+    system = "nopCommerce"
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        password: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        token_renew_margin: float = 60.0,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retry: RetrySettings | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not email or not str(email).strip():
+            raise ConfigurationError("nopCommerce email is empty: set NOPCOMMERCE_EMAIL (an API user with 'Access Web API Backend')")
+        if not password:
+            raise ConfigurationError("nopCommerce password is empty: set NOPCOMMERCE_PASSWORD")
+        if not isinstance(page_size, int) or page_size < 1:
+            raise ConfigurationError(f"nopCommerce page_size must be a positive integer, got {page_size!r}")
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 64:
+            raise ConfigurationError(f"nopCommerce max_concurrency must be between 1 and 64, got {max_concurrency!r}")
+        if token_renew_margin < 0:
+            raise ConfigurationError("nopCommerce token_renew_margin must not be negative")
+        if session is None:
+            session = requests.Session()
+            # One pooled connection per worker thread (the default pool keeps 10).
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, max_concurrency + 2))
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        super().__init__(base_url, connect_timeout=connect_timeout, read_timeout=read_timeout, retry=retry, session=session, sleep=sleep)
+        self.email = str(email).strip()
+        self.__password = password
+        self.page_size = page_size
+        self.max_concurrency = max_concurrency
+        self.token_renew_margin = token_renew_margin
+        self._clock = clock
+        # (token, renew_at): replaced as one tuple so readers never see half an update.
+        self.__token_state: tuple[str, float] | None = None
+        self._auth_lock = threading.RLock()
+        self._local = threading.local()
+        self._countries: list[Country] | None = None
+        self._countries_lock = threading.Lock()
+        self.token_fetches = 0
+
+    def __repr__(self) -> str:
+        return f"NopCommerceClient(base_url={self.base_url!r}, email={self.email!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> NopCommerceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ auth hooks
+    def auth_headers(self) -> dict[str, str]:
+        if getattr(self._local, "authenticating", False):
+            return {}
+        token = self._valid_token()
+        self._local.sent_token = token
+        return {"Authorization": f"Bearer {token}"}
+
+    def reauthenticate(self) -> None:
+        """After a 401: fetch a new token, unless another thread already replaced the one sent."""
+        if getattr(self._local, "authenticating", False):
+            # GetToken itself answered 401: the credentials are wrong.
+            raise AuthError(self.system, "credentials refused: Username or password is incorrect", status=401,
+                            method="POST", path=TOKEN_PATH)
+        sent = getattr(self._local, "sent_token", None)
+        with self._auth_lock:
+            state = self.__token_state
+            if state is not None and state[0] != sent:
+                return
+            log.info("nopCommerce answered 401: fetching a new token")
+            self._fetch_token()
+
+    def _valid_token(self) -> str:
+        state = self.__token_state
+        if state is None or self._clock() >= state[1]:
+            with self._auth_lock:
+                state = self.__token_state
+                if state is None or self._clock() >= state[1]:
+                    if state is not None:
+                        log.info("nopCommerce token is about to expire: fetching a new one")
+                    self._fetch_token()
+                    state = self.__token_state
+        assert state is not None
+        return state[0]
+
+    def _fetch_token(self) -> None:
+        """`POST Authenticate/GetToken`; callers hold `_auth_lock`. GetToken changes nothing, so
+        it is retried like a read."""
+        self._local.authenticating = True
+        try:
+            reply = self.request(
+                "POST", TOKEN_PATH, json_body={"username": "", "email": self.email, "password": self.__password}, idempotent=True,
+            )
+        finally:
+            self._local.authenticating = False
+        self.token_fetches += 1
+        try:
+            token = TokenResponse.model_validate(reply.body).token.get_secret_value()
+        except PydanticValidationError:
+            raise ApiError(self.system, "GetToken reply has no token", status=reply.status, method="POST", path=TOKEN_PATH) from None
+        if not token:
+            raise ApiError(self.system, "GetToken reply has an empty token", status=reply.status, method="POST", path=TOKEN_PATH)
+        self.__token_state = (token, self._renew_at(token))
+
+    def _renew_at(self, token: str) -> float:
+        """When to fetch the next token: `exp` minus the margin (at most half the lifetime, so a
+        short-lived token is not renewed on every call). Unknown `exp`: only on 401."""
+        claims = decode_jwt_claims(token)
+        try:
+            exp = float(claims["exp"])
+        except (KeyError, TypeError, ValueError):
+            log.warning("nopCommerce token has no readable exp claim: renewing only on 401")
+            return float("inf")
+        issued = claims.get("nbf", claims.get("iat"))
+        try:
+            lifetime = exp - float(issued)
+        except (TypeError, ValueError):
+            lifetime = 2 * self.token_renew_margin
+        margin = min(self.token_renew_margin, max(lifetime, 0) / 2)
+        return exp - margin
+
+    # ------------------------------------------------------------------------------ errors
+    def error_for(self, response: requests.Response, body: Any, method: str, path: str) -> ApiError:
+        status = response.status_code
+        where = {"status": status, "method": method, "path": path}
+        message = self._server_message(body)
+        if status == 400:
+            code = "400"
+            if isinstance(body, dict) and isinstance(body.get("title"), str) and body["title"].strip():
+                code = body["title"].strip()
+            return ValidationError(self.system, code, message or "Bad Request", **where)
+        if status == 401:
+            if path == TOKEN_PATH:
+                return AuthError(self.system, "credentials refused: Username or password is incorrect", **where)
+            return AuthError(self.system, "token refused even after fetching a new one" + (f": {message}" if message else ""), **where)
+        if status == 403:
+            return AuthError(self.system, PERMISSION_MESSAGE, **where)
+        if status == 404:
+            return NotFoundError(self.system, message or "not found", **where)
+        if status == 429:  # not sent by the real plugin (notes §6); a proxy or WAF might
+            return ThrottledError(self.system, _retry_after(response), **where)
+        if status in (408, 425) or status >= 500:
+            return TransientError(self.system, f"server error{': ' + message if message else ''}", **where)
+        return ValidationError(self.system, str(status), message or response.reason or "request refused", **where)
+
+    def _server_message(self, body: Any) -> str:
+        """The server's message, short and scrubbed: never the password or the token."""
+        if body is None:
+            return ""
+        if isinstance(body, str):
+            text = body
+        elif isinstance(body, dict):
+            parts: list[str] = []
+            if isinstance(body.get("message"), str):
+                parts.append(body["message"])
+            elif isinstance(body.get("title"), str):
+                parts.append(body["title"])
+            errors = body.get("errors")
+            if isinstance(errors, dict):
+                for field, problems in errors.items():
+                    listed = problems if isinstance(problems, list) else [problems]
+                    parts.append(f"{field}: {'; '.join(str(p) for p in listed)}")
+            elif isinstance(errors, list):
+                parts.extend(str(p) for p in errors)
+            text = " | ".join(parts) if parts else json.dumps(body)[:MAX_MESSAGE_CHARS]
+        elif isinstance(body, list):
+            text = "; ".join(str(p) for p in body)
+        else:
+            text = str(body)
+        return self._scrub(text.strip())[:MAX_MESSAGE_CHARS]
+
+    def _scrub(self, text: str) -> str:
+        secrets = [self.__password]
+        if self.__token_state is not None:
+            secrets.append(self.__token_state[0])
+        for secret in secrets:
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    # ------------------------------------------------------------------------------ plumbing
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params).body
+
+    def _parse(self, model: type[M], body: Any, path: str) -> M:
+        try:
+            return model.model_validate(body)
+        except PydanticValidationError as error:
+            raise ApiError(self.system, f"unexpected reply shape: {_describe(error)}", method="GET", path=path) from None
+
+    def _parse_list(self, model: type[M], body: Any, path: str) -> list[M]:
+        if body is None:
+            return []
+        if isinstance(body, dict) and isinstance(body.get("items"), list):  # tolerate a paged envelope
+            body = body["items"]
+        if not isinstance(body, list):
+            raise ApiError(self.system, f"expected a JSON array, got {type(body).__name__}", method="GET", path=path)
+        return [self._parse(model, entry, path) for entry in body]
+
+    def _read_pages(self, path: str, params: dict[str, Any], model: type[M], page_size: int) -> tuple[list[M], bool]:
+        """One walk over every page. Returns the items (de-duplicated by id, first seen wins) and
+        whether the list stayed still (the same total_count on every page)."""
+        envelope = PagedList[model]  # type: ignore[valid-type]
+        seen: dict[int, M] = {}
+        index = 0
+        first_total: int | None = None
+        stable = True
+        while True:
+            page = self._parse(envelope, self._get(path, {**params, "pageIndex": index, "pageSize": page_size}), path)
+            if first_total is None:
+                first_total = page.total_count
+            elif page.total_count != first_total:
+                stable = False
+            for item in page.items:
+                seen.setdefault(item.id, item)  # type: ignore[attr-defined]
+            if not page.has_next_page or not page.items:
+                break
+            index += 1
+            if index > page.total_pages + 1000:  # a server that never says "last page"
+                raise ApiError(self.system, f"paging did not end after {index} pages", method="GET", path=path)
+        if first_total is not None and len(seen) < first_total and stable:
+            stable = False  # fewer distinct ids than the total: something moved between pages
+        return list(seen.values()), stable
+
+    def _read_all(self, path: str, params: dict[str, Any] | None = None, *, model: type[M], page_size: int | None = None) -> list[M]:
+        """Every item of a paged list. Sends an explicit `pageSize` and reads pageIndex 0,1,… until
+        `has_next_page` is false. If the total changed during the walk (a row inserted or
+        deleted shifts the following pages, so one could be skipped), the list is read again, up
+        to MAX_READ_PASSES times; the last still walk wins, or the union of all walks if none was."""
+        size = page_size or self.page_size
+        if size < 1:
+            raise ValueError("page_size must be at least 1")
+        union: dict[int, M] = {}
+        for attempt in range(1, MAX_READ_PASSES + 1):
+            items, stable = self._read_pages(path, dict(params or {}), model, size)
+            if stable:
+                return items
+            for item in items:
+                union.setdefault(item.id, item)  # type: ignore[attr-defined]
+            log.info("nopCommerce %s changed while being paged (walk %d): reading it again", path, attempt)
+        log.warning("nopCommerce %s kept changing during %d walks: returning the union of them", path, MAX_READ_PASSES)
+        return list(union.values())
+
+    # ------------------------------------------------------------------------------ orders
+    def search_orders(
+        self,
+        *,
+        created_from_utc: datetime | None = None,
+        created_to_utc: datetime | None = None,
+        order_status_ids: Iterable[int] = (),
+        payment_status_ids: Iterable[int] = (),
+        shipping_status_ids: Iterable[int] = (),
+        store_id: int = 0,
+        page_size: int | None = None,
+    ) -> list[Order]:
+        """`GET Order/Search` over every page, oldest first (the server sorts newest first).
+        Both date bounds are inclusive; deleted orders are excluded by the server."""
+        params: dict[str, Any] = {"storeId": store_id}
+        if created_from_utc is not None:
+            params["createdFromUtc"] = format_utc(created_from_utc)
+        if created_to_utc is not None:
+            params["createdToUtc"] = format_utc(created_to_utc)
+        for name, values in (("osIds", order_status_ids), ("psIds", payment_status_ids), ("ssIds", shipping_status_ids)):
+            ids = [int(v) for v in values]
+            if ids:
+                params[name] = ";".join(str(v) for v in ids)
+        orders = self._read_all("/Order/Search", params, model=Order, page_size=page_size)
+        return sorted(orders, key=lambda o: (o.created_on_utc, o.id))
+
+    def orders_created_between(self, start_utc: datetime, end_utc: datetime, *, page_size: int | None = None) -> list[Order]:
+        """Orders created in the CLOSED window `[start_utc, end_utc]` (both ends inclusive, as
+        `OrderService.SearchOrdersAsync` filters), oldest first. Naive datetimes are UTC.
+
+        Page a window whose end is in the past: the newest-first sort shifts pages while orders
+        arrive. Adjacent windows share their boundary instant: de-duplicate by id downstream."""
+        start, end = _as_utc(start_utc), _as_utc(end_utc)
+        if start > end:
+            raise ValueError(f"start_utc {start.isoformat()} is after end_utc {end.isoformat()}")
+        return self.search_orders(created_from_utc=start, created_to_utc=end, page_size=page_size)
+
+    def order(self, order_id: int) -> Order:
+        """`GET Order/GetById/{id}`; soft-deleted orders come back with `deleted=True`."""
+        path = f"/Order/GetById/{_positive(order_id)}"
+        return self._parse(Order, self._get(path), path)
+
+    def orders_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> list[Order]:
+        """`GET Order/GetByIds/{a;b;c}` in chunks. Unknown ids are simply absent; soft-deleted orders
+        ARE returned, flagged `deleted=True` (notes §7.1): treat them as gone."""
+        wanted = list(dict.fromkeys(_positive(i) for i in ids))
+        found: dict[int, Order] = {}
+        for chunk in _chunks(wanted, chunk_size):
+            path = "/Order/GetByIds/" + ";".join(str(i) for i in chunk)
+            for order in self._parse_list(Order, self._get(path), path):
+                found.setdefault(order.id, order)
+        return [found[i] for i in wanted if i in found]
+
+    def order_items(self, order_id: int) -> list[OrderItem]:
+        """`GET OrderItem/GetOrderItems/{orderId}` (a plain array)."""
+        path = f"/OrderItem/GetOrderItems/{_positive(order_id)}"
+        return self._parse_list(OrderItem, self._get(path), path)
+
+    def address(self, address_id: int) -> Address:
+        path = f"/Address/GetById/{_positive(address_id)}"
+        return self._parse(Address, self._get(path), path)
+
+    def orders_with_details(
+        self,
+        orders: Sequence[Order],
+        *,
+        max_concurrency: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[OrderDetails]:
+        """Each order with its items and its billing/shipping addresses, in the input order.
+
+        The API has no bulk endpoint, so this costs one item read per order plus one read per
+        distinct address id, run on at most `max_concurrency` threads (default: the client's).
+        An address that no longer exists (404) comes back as None; any other failure (after the
+        retry policy) is raised and the remaining reads are cancelled. `on_progress(done, total)`
+        is called from the worker threads as reads complete."""
+        workers = max_concurrency or self.max_concurrency
+        if workers < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        orders = list(orders)
+        if not orders:
+            return []
+        order_ids = list(dict.fromkeys(o.id for o in orders))
+        address_ids = list(dict.fromkeys(a for o in orders for a in o.address_ids))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nop-details") as pool:
+            item_futures = {oid: pool.submit(self.order_items, oid) for oid in order_ids}
+            address_futures = {aid: pool.submit(self._address_or_none, aid) for aid in address_ids}
+            futures: list[Future] = [*item_futures.values(), *address_futures.values()]
+            if on_progress is not None:
+                _report_progress(futures, on_progress)
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
+            if failed is not None:
+                for future in pending:
+                    future.cancel()
+                raise failed.exception()  # type: ignore[misc]
+        items = {oid: f.result() for oid, f in item_futures.items()}
+        addresses = {aid: f.result() for aid, f in address_futures.items()}
+        return [
+            OrderDetails(
+                order=o,
+                items=items[o.id],
+                billing_address=addresses.get(o.billing_address_id) if o.billing_address_id else None,
+                shipping_address=addresses.get(o.shipping_address_id) if o.shipping_address_id else None,
+            )
+            for o in orders
+        ]
+
+    def _address_or_none(self, address_id: int) -> Address | None:
+        try:
+            return self.address(address_id)
+        except NotFoundError:
+            log.warning("nopCommerce address %d referenced by an order does not exist", address_id)
+            return None
+
+    # ------------------------------------------------------------------------------ customers
+    def customers(
+        self,
+        *,
+        email: str | None = None,
+        created_from_utc: datetime | None = None,
+        created_to_utc: datetime | None = None,
+        page_size: int | None = None,
+    ) -> list[Customer]:
+        """`GET Customer/GetAll` over every page, optionally filtered by email."""
+        params: dict[str, Any] = {}
+        if email:
+            params["email"] = email.strip()
+        if created_from_utc is not None:
+            params["createdFromUtc"] = format_utc(created_from_utc)
+        if created_to_utc is not None:
+            params["createdToUtc"] = format_utc(created_to_utc)
+        return self._read_all("/Customer/GetAll", params, model=Customer, page_size=page_size)
+
+    def customer(self, customer_id: int) -> Customer:
+        path = f"/Customer/GetById/{_positive(customer_id)}"
+        return self._parse(Customer, self._get(path), path)
+
+    def customer_by_email(self, email: str) -> Customer | None:
+        """`GET Customer/GetCustomerByEmail?email=`: the first customer with that email, or None."""
+        email = (email or "").strip()
+        if not email:
+            raise ValueError("email is empty")
+        path = "/Customer/GetCustomerByEmail"
+        try:
+            body = self._get(path, {"email": email})
+        except NotFoundError:
+            return None
+        if body is None or body == "":
+            return None
+        return self._parse(Customer, body, path)
+
+    # ------------------------------------------------------------------------------ catalogue
+    def products(self, *, show_hidden: bool = True, page_size: int | None = None) -> list[Product]:
+        """`GET Product/GetAll?showHidden=true` over every page (unpublished products included)."""
+        params = {"showHidden": "true" if show_hidden else "false"}
+        return self._read_all("/Product/GetAll", params, model=Product, page_size=page_size)
+
+    def product(self, product_id: int) -> Product:
+        path = f"/Product/GetById/{_positive(product_id)}"
+        return self._parse(Product, self._get(path), path)
+
+    def products_by_sku(self, skus: Iterable[str], *, chunk_size: int = SKU_CHUNK) -> list[Product]:
+        """`GET Product/GetProductsBySku?skuArray=a;b` in chunks (by count and URL length). A SKU
+        holding `;` cannot be asked for this way (it is the separator): ValueError."""
+        wanted: list[str] = []
+        for sku in skus:
+            sku = (sku or "").strip()
+            if not sku:
+                continue
+            if ";" in sku:
+                raise ValueError(f"SKU {sku!r} contains ';', the API's list separator")
+            wanted.append(sku)
+        wanted = list(dict.fromkeys(wanted))
+        found: dict[int, Product] = {}
+        path = "/Product/GetProductsBySku"
+        for chunk in _chunks_by_length(wanted, chunk_size, MAX_QUERY_CHARS):
+            for product in self._parse_list(Product, self._get(path, {"skuArray": ";".join(chunk)}), path):
+                found.setdefault(product.id, product)
+        return list(found.values())
+
+    def product_warehouse_inventory(self, product_id: int) -> list[ProductWarehouseInventory]:
+        path = f"/ProductWarehouse/GetAllProductWarehouseInventoryRecords/{_positive(product_id)}"
+        return self._parse_list(ProductWarehouseInventory, self._get(path), path)
+
+    def attribute_combinations(self, product_id: int) -> list[ProductAttributeCombination]:
+        path = f"/ProductAttributeCombination/GetAll/{_positive(product_id)}"
+        return self._parse_list(ProductAttributeCombination, self._get(path), path)
+
+    # ------------------------------------------------------------------------------ shipping, returns
+    def shipments(
+        self,
+        created_from_utc: datetime | None = None,
+        created_to_utc: datetime | None = None,
+        *,
+        order_id: int = 0,
+        page_size: int | None = None,
+    ) -> list[Shipment]:
+        """`GET Shipment/GetAll` over every page; date bounds as in Order/Search."""
+        params: dict[str, Any] = {"orderId": order_id}
+        if created_from_utc is not None:
+            params["createdFromUtc"] = format_utc(created_from_utc)
+        if created_to_utc is not None:
+            params["createdToUtc"] = format_utc(created_to_utc)
+        return self._read_all("/Shipment/GetAll", params, model=Shipment, page_size=page_size)
+
+    def shipment_items(self, shipment_id: int) -> list[ShipmentItem]:
+        path = f"/ShipmentItem/GetByShipmentId/{_positive(shipment_id)}"
+        return self._parse_list(ShipmentItem, self._get(path), path)
+
+    def return_requests(
+        self,
+        created_from_utc: datetime | None = None,
+        created_to_utc: datetime | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> list[ReturnRequest]:
+        """`GET ReturnRequest/Search` over every page."""
+        params: dict[str, Any] = {"storeId": 0}
+        if created_from_utc is not None:
+            params["createdFromUtc"] = format_utc(created_from_utc)
+        if created_to_utc is not None:
+            params["createdToUtc"] = format_utc(created_to_utc)
+        return self._read_all("/ReturnRequest/Search", params, model=ReturnRequest, page_size=page_size)
+
+    # ------------------------------------------------------------------------------ lookups
+    def countries(self) -> list[Country]:
+        """`GET Country/GetAll` (a plain array; a paged envelope is tolerated), cached per client."""
+        with self._countries_lock:
+            if self._countries is None:
+                path = "/Country/GetAll"
+                self._countries = self._parse_list(Country, self._get(path, {"showHidden": "true"}), path)
+            return list(self._countries)
+
+    def country_iso_codes(self) -> dict[int, tuple[str | None, str | None]]:
+        """{country_id: (two-letter ISO, three-letter ISO)}."""
+        return {c.id: (c.two_letter_iso_code, c.three_letter_iso_code) for c in self.countries()}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def decode_jwt_claims(token: str) -> dict[str, Any]:
+    """The JWT's payload claims, decoded WITHOUT verifying the signature (only to read `exp`).
+    Anything unreadable gives {}."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _as_utc(value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def format_utc(value: datetime) -> str:
+    """A naive UTC ISO string without `Z`, as the API's `*Utc` query parameters expect
+    (`2024-06-01T00:00:00`, microseconds only when set). Naive input is taken as UTC."""
+    return _as_utc(value).replace(tzinfo=None).isoformat()
+
+
+def _positive(value: int) -> int:
+    number = int(value)
+    if number <= 0 or number != value:
+        raise ValueError(f"ids are positive integers, got {value!r}")
+    return number
+
+
+def _chunks(values: list, size: int) -> Iterator[list]:
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _chunks_by_length(values: list[str], size: int, max_chars: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    length = 0
+    for value in values:
+        if chunk and (len(chunk) >= size or length + 1 + len(value) > max_chars):
+            yield chunk
+            chunk, length = [], 0
+        chunk.append(value)
+        length += len(value) + 1
+    if chunk:
+        yield chunk
+
+
+def _retry_after(response: requests.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
+def _describe(error: PydanticValidationError) -> str:
+    first = error.errors()[0] if error.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{error.error_count()} problem(s), first at {where or 'top level'}: {first.get('msg', '')}"
+
+
+def _report_progress(futures: list[Future], on_progress: Callable[[int, int], None]) -> None:
+    """Call `on_progress(done, total)` as each future completes (from whichever thread ends it)."""
+    lock = threading.Lock()
+    done = [0]
+    total = len(futures)
+
+    def completed(_: Future) -> None:
+        with lock:
+            done[0] += 1
+            count = done[0]
+        on_progress(count, total)
+
+    for future in futures:
+        future.add_done_callback(completed)

@@ -1,0 +1,1 @@
+"""Faithful simulators of the Brightpearl and nopCommerce APIs (see README, "The sandbox")."""

@@ -1,0 +1,1 @@
+"""Tests of the Brightpearl client, pacer, models and resource."""
