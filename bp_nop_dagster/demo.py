@@ -92,11 +92,29 @@ def stop_process_group(process: subprocess.Popen) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether any process of the group still runs (zombies awaiting a reaper do not count)."""
+    return bool(live_group_members(pgid))
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of the group's processes that are not zombies (Linux /proc; elsewhere, a signal probe)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        return [pgid]
+    members = []
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 DEMO_INSTANCE_YAML = """\

@@ -8,6 +8,9 @@ from collections import defaultdict
 import dagster as dg
 
 
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def materialize_everything(sandbox, started: float) -> int:
     """Materialize all assets of the code location on the DAGSTER_HOME instance.
 
@@ -30,7 +33,7 @@ def materialize_everything(sandbox, started: float) -> int:
         label = f" (partition {partition_key})" if partition_key else ""
         print(f"Materializing {len(group_keys)} asset(s){label}...", flush=True)
         result = job.get_subset(asset_selection=set(group_keys)).execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False
+            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_LOGS
         )
         ok = ok and result.success
         for event in result.get_asset_materialization_events():

@@ -125,13 +125,22 @@ class _ShopBuilder:
         self.bp_contacts: list[int] = []
 
     def build(self) -> None:
-        bp_warehouses = [self.bp.add_warehouse(name, code) for name, code in BP_WAREHOUSES]
-        nop_warehouses = [self.nop.add_warehouse(name) for name in NOP_WAREHOUSES]
-        self._catalogue(bp_warehouses, nop_warehouses)
-        self._customers()
-        orders = self._orders()
-        self._phone_orders(bp_warehouses[0])
-        self._return_requests(orders)
+        """Build the shop with both backends' clocks on simulated time (`self.now`), so every
+        timestamp they stamp is a function of the seed; the real clocks are back afterwards."""
+        real_clocks = self.bp.clock, self.nop.clock
+        self.now = self.history_start
+        self.bp.clock = lambda: self.now
+        self.nop.clock = lambda: self.now.replace(tzinfo=None)
+        try:
+            bp_warehouses = [self.bp.add_warehouse(name, code) for name, code in BP_WAREHOUSES]
+            nop_warehouses = [self.nop.add_warehouse(name) for name in NOP_WAREHOUSES]
+            self._catalogue(bp_warehouses, nop_warehouses)
+            self._customers()
+            orders = self._orders()
+            self._phone_orders(bp_warehouses[0])
+            self._return_requests(orders)
+        finally:
+            self.bp.clock, self.nop.clock = real_clocks
 
     def _when(self, day_offset_max: int = HISTORY_DAYS) -> datetime:
         return self.history_start + timedelta(seconds=self.rng.randrange(day_offset_max * 86_400))
@@ -238,6 +247,7 @@ class _ShopBuilder:
         times = sorted(self._when() for _ in range(self.spec.orders))
         methods, weights = zip(*NOP_PAYMENT_METHODS)
         for placed in times:
+            self.now = placed
             lines = {rng.choice(self.nop_product_ids): rng.choice([1, 1, 1, 2, 3]) for _ in range(rng.choice([1, 1, 2, 2, 3, 4]))}
             method = rng.choices(methods, weights=weights)[0]
             payment_status = {
@@ -274,6 +284,7 @@ class _ShopBuilder:
         skus = sorted(self.bp_products_by_sku)
         for number in range(self.spec.phone_orders):
             placed = self._when()
+            self.now = placed
             rows = []
             for sku in rng.sample(skus, k=min(len(skus), rng.choice([1, 2]))):
                 net = Decimal(rng.randrange(500, 9_000)) / 100
@@ -297,11 +308,12 @@ class _ShopBuilder:
     def _return_requests(self, order_ids: list[int]) -> None:
         rng = self.rng
         for order_id in rng.sample(order_ids[: len(order_ids) // 2], k=min(self.spec.return_requests, len(order_ids) // 2)):
+            self.now = self.anchor - timedelta(days=rng.randrange(1, 10))
             item = self.nop.first_order_item_id(order_id)
             if item is not None:
                 self.nop.create_return_request(
                     order_item_id=item, quantity=1, reason=rng.choice(["Wrong size", "Damaged", "Not as described"]),
-                    action=rng.choice(["Refund", "Replacement", "Store credit"]), created_on=(self.anchor - timedelta(days=rng.randrange(1, 10))).replace(tzinfo=None),
+                    action=rng.choice(["Refund", "Replacement", "Store credit"]), created_on=self.now.replace(tzinfo=None),
                 )
 
 

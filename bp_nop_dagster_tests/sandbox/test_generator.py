@@ -1,0 +1,130 @@
+"""The generated shop over real HTTP: same seed, same shop; and it has the messy parts on purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from bp_nop_dagster.sandbox.generator import HISTORY_DAYS, SCALE_SPECS
+
+BP_HEADERS = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-account-token": "sandbox-token"}
+
+
+class Shop:
+    """Reads the whole small shop through both public APIs."""
+
+    def __init__(self, sandbox) -> None:
+        self.bp = sandbox.urls.brightpearl_base_url
+        self.nop = sandbox.urls.nopcommerce_base_url
+        token = requests.post(f"{self.nop}/Authenticate/GetToken", json={"email": "admin@sandbox.test", "password": "sandbox"}, timeout=10).json()["token"]
+        self.nop_headers = {"Authorization": f"Bearer {token}"}
+
+    def bp_get(self, path: str, **params) -> object:
+        response = requests.get(f"{self.bp}{path}", params=params, headers=BP_HEADERS, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["response"]
+
+    def nop_get(self, path: str, **params) -> object:
+        response = requests.get(f"{self.nop}{path}", params=params, headers=self.nop_headers, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def snapshot(self) -> dict:
+        products = self.bp_get("/product-service/product-search", pageSize=500)["results"]
+        ids = ",".join(str(row[0]) for row in products[:200])
+        return {
+            "bp_products": products,
+            "bp_availability": self.bp_get(f"/warehouse-service/product-availability/{ids}"),
+            "bp_contacts": self.bp_get("/contact-service/contact-search", pageSize=500)["results"],
+            "bp_orders": self.bp_get("/order-service/order-search", pageSize=500)["results"],
+            "bp_movements": self.bp_get("/warehouse-service/goods-movement-search", pageSize=500)["results"],
+            "nop_products": self.nop_get("/Product/GetAll", pageSize=1000)["items"],
+            # the admin's last activity moves with every API login: not part of the generated shop
+            "nop_customers": [c for c in self.nop_get("/Customer/GetAll", pageSize=1000)["items"] if c["id"] != 1],
+            "nop_orders": self.nop_get("/Order/Search", pageSize=1000)["items"],
+            "nop_returns": self.nop_get("/ReturnRequest/Search", pageSize=1000)["items"],
+        }
+
+
+def reset(sandbox, seed: int) -> None:
+    requests.post(f"{sandbox.urls.brightpearl_root}/__sandbox__/reset", json={"seed": seed, "scale": "small"}, timeout=30).raise_for_status()
+
+
+def fingerprint(snapshot: dict) -> str:
+    return hashlib.sha256(json.dumps(snapshot, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def test_same_seed_same_shop_and_another_seed_another_shop(sandbox):
+    shop = Shop(sandbox)
+    reset(sandbox, 7)
+    first = shop.snapshot()
+    reset(sandbox, 8)
+    other = shop.snapshot()
+    reset(sandbox, 7)
+    again = shop.snapshot()
+    assert fingerprint(first) == fingerprint(again)
+    assert fingerprint(first) != fingerprint(other)
+
+
+@pytest.fixture
+def snapshot(sandbox) -> dict:
+    return Shop(sandbox).snapshot()
+
+
+def test_catalogue_shares_skus_with_deliberate_mismatches(snapshot):
+    bp_skus = {row[2] for row in snapshot["bp_products"]}
+    nop_skus = [p["sku"] for p in snapshot["nop_products"]]
+    assert len([s for s in nop_skus if s in bp_skus]) > len(nop_skus) * 0.8
+    only_nop = [s for s in nop_skus if s.strip().upper() not in {b.upper() for b in bp_skus}]
+    assert len(only_nop) >= 3
+    assert len(bp_skus - {s.strip().upper() for s in nop_skus} - {f"{s.strip()}-{size}" for s in nop_skus for size in "SML"}) >= 3
+    assert any(s != s.upper() and s.upper() in bp_skus for s in nop_skus)  # differs by case
+    assert any(s != s.strip() and s.strip() in bp_skus for s in nop_skus)  # differs by whitespace
+    assert any(count > 1 for count in Counter(nop_skus).values())  # duplicated in nopCommerce
+    methods = Counter(p["manage_inventory_method_id"] for p in snapshot["nop_products"])
+    assert methods[0] and methods[1] and methods[2]
+    assert any(p["use_multiple_warehouses"] for p in snapshot["nop_products"])
+
+
+def test_brightpearl_has_several_warehouses_with_stock(snapshot):
+    warehouses = {wh for entry in snapshot["bp_availability"].values() for wh in entry["warehouses"]}
+    assert len(warehouses) >= 2
+    assert snapshot["bp_movements"]
+
+
+def test_customers_are_messy(snapshot):
+    customers = snapshot["nop_customers"]
+    assert len(customers) >= SCALE_SPECS["small"].customers
+    emails = [c["email"] for c in customers if c["email"]]
+    assert any(e != e.lower() for e in emails)  # mixed case
+    folded = Counter(e.lower() for e in emails)
+    assert any(n > 1 for n in folded.values())  # a guest and a registered account share an email
+    assert any(not c["phone"] for c in customers)
+    assert any(any(ord(ch) > 127 for ch in (c["first_name"] or "") + (c["last_name"] or "")) for c in customers)
+    assert len({c["country_id"] for c in customers}) >= 3
+    assert snapshot["bp_contacts"]  # some customers already exist in Brightpearl
+
+
+def test_order_history_spans_thirty_days_with_variety(snapshot):
+    orders = snapshot["nop_orders"]
+    assert len(orders) >= SCALE_SPECS["small"].orders * 0.9  # deleted ones are excluded from search
+    created = sorted(datetime.fromisoformat(o["created_on_utc"]).replace(tzinfo=UTC) for o in orders)
+    assert created[-1] - created[0] >= timedelta(days=30)
+    assert created[-1] < datetime.now(UTC)
+    assert HISTORY_DAYS >= 30
+    assert len({o["payment_method_system_name"] for o in orders}) >= 3
+    assert len({o["payment_status_id"] for o in orders}) >= 3
+    assert any(o["order_status_id"] == 40 for o in orders)  # cancelled
+    assert len({rate.split(":")[0].strip() for o in orders for rate in o["tax_rates"].split(";") if rate.strip()}) >= 2
+    assert snapshot["nop_returns"]
+    assert snapshot["bp_orders"]  # Brightpearl has phone orders of its own
+
+
+def test_some_orders_are_deleted(sandbox, snapshot):
+    state = requests.get(f"{sandbox.urls.nopcommerce_root}/__sandbox__/state", timeout=10).json()
+    assert state["deleted_orders"] >= 1

@@ -1,0 +1,68 @@
+"""`bp-nop demo` as a new user runs it: headless, it materializes every source asset and prints a
+summary; with `--ui`, Ctrl-C stops everything it started within 10 s."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from bp_nop_dagster.demo import live_group_members
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def demo_command(tmp_path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "bp_nop_dagster.cli", "demo", "--dagster-home", str(tmp_path / "home"),
+            "--brightpearl-port", "0", "--nopcommerce-port", "0", *extra]
+
+
+def test_headless_demo_materializes_every_source_asset_and_prints_a_summary(tmp_path):
+    result = subprocess.run(demo_command(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "assets materialized: 19" in out
+    assert re.search(r"API calls: Brightpearl \d+ \(throttled 0\), nopCommerce \d+", out)
+    assert re.search(r"wall time: [\d.]+ s", out)
+    assert re.search(r"nopcommerce/orders\s+\d+", out) and re.search(r"brightpearl/stock\s+\d+", out)
+    assert (tmp_path / "home" / "dagster.yaml").exists()
+    assert " - DEBUG - " not in out
+
+
+def test_demo_ui_serves_dagster_and_ctrl_c_stops_everything_within_10_seconds(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(demo_command(tmp_path, "--ui", "--ui-port", str(port)), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(1)
+        else:
+            raise AssertionError("the Dagster UI did not come up within 120 s")
+        children = subprocess.run(["pgrep", "-f", f"dagster dev .* -p {port}"], capture_output=True, text=True).stdout.split()
+        assert children, "dagster dev is not running"
+        dagster_group = os.getpgid(int(children[0]))
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        assert time.monotonic() - started < 10
+        time.sleep(0.5)
+        assert live_group_members(dagster_group) == [], "processes of dagster dev outlived the demo"
+        assert "Demo stopped." in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
