@@ -43,6 +43,7 @@ test: setup postgres validate
 
 bench: setup
 	$(BIN)/python -m bench.sandbox_throughput
+	$(BIN)/python -m bench.source_reads
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
 from bp_nop_dagster.sandbox.world import SCALES, SandboxCredentials
+from bp_nop_dagster.transport.transport import is_loopback_host
 
 DEFAULTS = SandboxCredentials()
 
@@ -22,15 +22,6 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {value}")
     return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +53,7 @@ def start_sandbox(args: argparse.Namespace):
     from bp_nop_dagster.sandbox.server import RunningSandbox
     from bp_nop_dagster.sandbox.world import SandboxWorld
 
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         print(f"warning: listening on {args.host}, not loopback: anyone who can reach it can use the sandbox", file=sys.stderr)
     world = SandboxWorld(seed=args.seed, scale=args.scale, credentials=credentials_from(args))
     return RunningSandbox(world, host=args.host, brightpearl_port=args.brightpearl_port, nopcommerce_port=args.nopcommerce_port).start()

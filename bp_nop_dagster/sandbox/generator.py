@@ -13,7 +13,9 @@ on the day the integration is switched on:
   Brightpearl contacts (phone customers), some under a differently-cased email;
 - 35 days of nopCommerce orders before the anchor with one to four lines, several tax rates,
   payment methods and statuses, some discounted, some cancelled, a few deleted;
-- a few Brightpearl phone orders, shipped, so the Brightpearl side has history of its own.
+- a few Brightpearl phone orders, shipped, so the Brightpearl side has history of its own;
+- the placeholder product `NOP-UNMAPPED` (not stock tracked) that order lines with an unknown SKU
+  are booked against, flagged for review.
 
 Nothing in here reads the clock or an unordered collection: dates are offsets from `anchor`
 (default: today's midnight UTC, so the history ends just before today).
@@ -83,6 +85,7 @@ NOP_PAYMENT_METHODS = [
     ("Payments.PurchaseOrder", 8),
 ]
 SHIPPING_OPTIONS = [("Ground", Decimal("4.95")), ("Next Day Air", Decimal("9.95")), ("In-Store Pickup", Decimal("0.00"))]
+PLACEHOLDER_SKU = "NOP-UNMAPPED"
 BP_WAREHOUSES = [("Main warehouse", "MAIN"), ("Outlet store", "OUT"), ("3PL Leeds", "3PL")]
 NOP_WAREHOUSES = ["Main warehouse", "3PL Leeds"]
 TAX = [(1, "T20", 80), (2, "T5", 15), (3, "T0", 5)]  # (nop tax category, Brightpearl tax code, weight)
@@ -135,6 +138,8 @@ class _ShopBuilder:
             bp_warehouses = [self.bp.add_warehouse(name, code) for name, code in BP_WAREHOUSES]
             nop_warehouses = [self.nop.add_warehouse(name) for name in NOP_WAREHOUSES]
             self._catalogue(bp_warehouses, nop_warehouses)
+            self.bp.add_product(PLACEHOLDER_SKU, "Unmapped nopCommerce item (review)", price=Decimal("0"), stock_tracked=False,
+                                created_on=self.history_start - timedelta(days=400))
             self._customers()
             orders = self._orders()
             self._phone_orders(bp_warehouses[0])

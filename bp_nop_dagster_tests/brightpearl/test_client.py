@@ -223,12 +223,12 @@ def test_compact_id_sets():
 
 def test_450_ids_are_three_gets_of_at_most_200_with_compact_ranges(sandbox):
     client, exchanges = make_client(sandbox)
-    ids = list(range(1001, 1451))  # the small shop's 59 products are 1001-1059
+    ids = list(range(1001, 1451))  # the small shop's 60 products (59 + the placeholder) are 1001-1060
     products = client.products(reversed(ids))
     assert stats(sandbox)["requests"][PRODUCT_GET] == 3
     assert [url.rsplit("/", 1)[1] for _, url, *_ in exchanges.items] == ["1001-1200", "1201-1400", "1401-1450"]
-    assert len(products) == 59 and all(isinstance(p, Product) for p in products)
-    assert {p.id for p in products} == set(range(1001, 1060))
+    assert len(products) == 60 and all(isinstance(p, Product) for p in products)
+    assert {p.id for p in products} == set(range(1001, 1061))
 
 
 def test_chunks_are_merged(sandbox):
@@ -283,18 +283,18 @@ def _search_gets(sandbox, template: str) -> int:
 def test_search_pages_to_the_end_with_a_short_last_page(sandbox):
     client, exchanges = make_client(sandbox)
     rows = client.search("/product-service/product-search", sort="productId.ASC", page_size=25)
-    assert len(rows) == 59 and _search_gets(sandbox, "GET /product-service/product-search") == 3
+    assert len(rows) == 60 and _search_gets(sandbox, "GET /product-service/product-search") == 3
     firsts = [requests.utils.urlparse(url).query for _, url, *_ in exchanges.items]
     assert ["firstResult=1" in q for q in firsts] == [True, False, False]
     assert "firstResult=26" in firsts[1] and "firstResult=51" in firsts[2]
     assert [r["productId"] for r in rows] == sorted(r["productId"] for r in rows)
-    assert len({r["productId"] for r in rows}) == 59
+    assert len({r["productId"] for r in rows}) == 60
 
 
 def test_search_of_exactly_one_page(sandbox):
     client, _ = make_client(sandbox)
-    rows = client.search("/product-service/product-search", page_size=59)
-    assert len(rows) == 59 and _search_gets(sandbox, "GET /product-service/product-search") == 1
+    rows = client.search("/product-service/product-search", page_size=60)
+    assert len(rows) == 60 and _search_gets(sandbox, "GET /product-service/product-search") == 1
 
 
 def test_empty_search(sandbox):
