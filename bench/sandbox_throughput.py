@@ -35,12 +35,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_sandbox(bp_port: int, nop_port: int) -> subprocess.Popen:
+def start_sandbox(bp_port: int, nop_port: int, scale: str = "medium") -> subprocess.Popen:
     def pin_to_core_zero() -> None:
         os.sched_setaffinity(0, {0})
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "bp_nop_dagster.cli", "sandbox", "--scale", "medium",
+        [sys.executable, "-m", "bp_nop_dagster.cli", "sandbox", "--scale", scale,
          "--brightpearl-port", str(bp_port), "--nopcommerce-port", str(nop_port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=pin_to_core_zero,
     )

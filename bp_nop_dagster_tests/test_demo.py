@@ -31,7 +31,8 @@ def test_headless_demo_materializes_every_source_asset_and_prints_a_summary(tmp_
     result = subprocess.run(demo_command(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert "assets materialized: 19" in out
+    assert "assets materialized: 24" in out
+    assert re.search(r"\d+ nopCommerce orders of [\d-]+ queued for the order flow", out)
     assert re.search(r"API calls: Brightpearl \d+ \(throttled 0\), nopCommerce \d+", out)
     assert re.search(r"wall time: [\d.]+ s", out)
     assert re.search(r"nopcommerce/orders\s+\d+", out) and re.search(r"brightpearl/stock\s+\d+", out)

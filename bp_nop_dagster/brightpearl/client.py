@@ -1,4 +1,5 @@
-"""The typed Brightpearl API client: auth, error mapping, pacing, ID sets, search paging, reads.
+"""The typed Brightpearl API client: auth, error mapping, pacing, ID sets, search paging, reads,
+and the writes of the order flow with their natural-key lookups (see "writes" below).
 
 Built on the shared `Transport` (one session, timeouts, THE retry policy, one re-authentication
 on 401); this module only says how Brightpearl spells things. Wire facts come from
@@ -35,6 +36,7 @@ from bp_nop_dagster.transport.errors import (
     AuthError,
     ConfigurationError,
     NotFoundError,
+    OutcomeUnknownError,
     ThrottledError,
     TransientError,
     ValidationError,
@@ -53,6 +55,8 @@ GOODS_OUT_ID_SET_CAP = 500  # goods-out note ids
 # (UNCONFIRMED); order ID sets are capped at 200 everywhere else, so 200 is the safe reading.
 GOODS_OUT_ORDER_ID_SET_CAP = 200
 MAX_PAGE_SIZE = 500
+# Page size of the product-search scan behind `product_ids_by_sku` (the API's maximum).
+SKU_SCAN_PAGE_SIZE = MAX_PAGE_SIZE
 
 # Error codes that are programming errors even though Brightpearl answers them with HTTP 500:
 # an unparsable search filter (CMNC-018) and an invalid JSON-Patch operation (CMNC-044; the
@@ -68,6 +72,25 @@ _BASE_PATH = re.compile(r"^/public-api/[^/]+$")
 
 SALES_ORDER_TYPE_ID = 1
 SALES_CREDIT_TYPE_ID = 3
+
+# "Already exists" refusals of a create (section 11, pitfall 1; codes UNCONFIRMED: the sandbox's
+# reading). ORDC-124: a sales order with this externalRef + installedIntegrationInstanceId exists;
+# PYMC-010: a customer payment with this transactionRef exists for the payment method.
+DUPLICATE_CODES = frozenset({"ORDC-124", "PYMC-010"})
+_DUPLICATE_TEXT = "already exists"
+
+
+def is_duplicate(error: BaseException) -> bool:
+    """True when a create was refused because the record already exists (nothing was created):
+    the caller should look the record up by its natural key instead of dead-lettering it.
+
+    Recognised by the error code (`DUPLICATE_CODES`) and, defensively, because the real codes are
+    UNCONFIRMED, by "already exists" in the server's message. Only `ValidationError`s (4xx) count."""
+    if not isinstance(error, ValidationError):
+        return False
+    if error.code in DUPLICATE_CODES:
+        return True
+    return _DUPLICATE_TEXT in (error.server_message or "").lower()
 
 
 def compact_id_set(ids: Iterable[int]) -> str:
@@ -620,6 +643,155 @@ class BrightpearlClient(Transport):
         path = "/accounting-service/customer-payment-search"
         return _parse_list(m.CustomerPayment, self.search(path, f, sort=sort, page_size=page_size), self.system, path)
 
+    # -- writes -------------------------------------------------------------------------------
+    # Creates are POSTs: never resent by the transport once they may have reached the server
+    # (`OutcomeUnknownError`; a throttled 503 is refused before processing and is resent). The new
+    # id comes from the reply (`{"response": id}`), so nothing is re-read after a create. The
+    # `find_*` methods are the natural-key lookups a caller runs after an unknown outcome or an
+    # `is_duplicate` refusal (DESIGN principle 1); each compares exactly on the client side.
+
+    def create_postal_address(self, body: Mapping[str, Any]) -> int:
+        """`POST /contact-service/postal-address` (section 6) -> the new address id."""
+        return self._create("/contact-service/postal-address", body)
+
+    def create_contact(self, body: Mapping[str, Any]) -> int:
+        """`POST /contact-service/contact` (section 6) -> the new contact id. Create its postal
+        address first (`postAddressIds`). Contacts have no unique key in Brightpearl: look up by
+        email (`find_contacts_by_email`) before creating, and after an unknown outcome."""
+        return self._create("/contact-service/contact", body)
+
+    def create_sales_order(self, body: Mapping[str, Any]) -> int:
+        """`POST /order-service/sales-order` (section 5): header and rows in one atomic request
+        -> the new order id. Give `externalRef` + `installedIntegrationInstanceId` (the unique
+        compound key) so that a repeat is refused (`is_duplicate`) and the order can be found
+        again (`find_sales_orders_by_external_ref`)."""
+        return self._create("/order-service/sales-order", body)
+
+    def create_customer_payment(self, body: Mapping[str, Any]) -> int:
+        """`POST /accounting-service/customer-payment` (section 9) -> the new payment id.
+        `transactionRef` is unique per `paymentMethodCode`: a repeat is refused (`is_duplicate`)
+        and `find_customer_payments` finds the first one."""
+        return self._create("/accounting-service/customer-payment", body)
+
+    def update_order_status(self, order_id: int, status_id: int, note: str | None = None) -> None:
+        """`PUT /order-service/order/{id}/status` (section 5), with an optional private order note.
+
+        A PUT, so the transport retries it after transient failures: setting the same status twice
+        is harmless; the note may then be added twice (Brightpearl appends a note per PUT)."""
+        order_id = _checked_ids([order_id])[0]
+        status_id = _checked_ids([status_id])[0]
+        body: dict[str, Any] = {"orderStatusId": status_id}
+        if note is not None:
+            body["orderNote"] = {"text": note, "isPublic": False}
+        self.request("PUT", f"/order-service/order/{order_id}/status", json_body=body, idempotent=True)
+
+    def find_sales_orders_by_external_ref(
+        self, external_ref: str, installed_integration_instance_id: int | None = None
+    ) -> list[int]:
+        """Ids of the sales orders whose `externalRef` equals `external_ref` exactly (case and
+        spaces included) for the given installed integration instance, ascending.
+
+        One `order-search?externalRef=…&orderTypeId=1` with columns orderId, externalRef,
+        installedIntegrationInstanceId; the server's STRING matching (case-insensitive in the
+        sandbox; UNCONFIRMED for the real API) is narrowed here to the exact compound key.
+        `installed_integration_instance_id=None` means "created without an instance" (None and 0
+        are the same), never "any instance": another integration's order with the same
+        externalRef must not be taken for ours."""
+        if not external_ref:
+            return []
+        wanted_instance = installed_integration_instance_id or None
+        rows = self.search(
+            "/order-service/order-search",
+            {"externalRef": external_ref, "orderTypeId": SALES_ORDER_TYPE_ID},
+            columns=["orderId", "externalRef", "installedIntegrationInstanceId"],
+            sort="orderId.ASC",
+        )
+        found = {
+            int(row["orderId"])
+            for row in rows
+            if row.get("externalRef") == external_ref and (row.get("installedIntegrationInstanceId") or None) == wanted_instance
+        }
+        return sorted(found)
+
+    def find_customer_payments(self, transaction_ref: str, payment_method_code: str | None = None) -> list[m.CustomerPayment]:
+        """Customer payments whose `transactionRef` equals `transaction_ref` exactly (and whose
+        `paymentMethodCode` equals `payment_method_code` exactly, when given), by payment id.
+        One `customer-payment-search?transactionRef=…[&paymentMethodCode=…]` (one page per 500)."""
+        if not transaction_ref:
+            return []
+        filters: dict[str, Any] = {"transactionRef": transaction_ref}
+        if payment_method_code is not None:
+            filters["paymentMethodCode"] = payment_method_code
+        payments = self.customer_payment_search(filters)
+        return [
+            p for p in payments
+            if p.transaction_ref == transaction_ref and (payment_method_code is None or p.payment_method_code == payment_method_code)
+        ]
+
+    def order_summaries(self, ids: Iterable[int]) -> dict[int, m.OrderSummary]:
+        """Order id -> `OrderSummary` (status id, payment status, shipping status code, gross total,
+        externalRef) for existing sales orders; ids that do not exist (or are not sales orders)
+        are absent. One request per 200 ids.
+
+        Read from `GET /order-service/sales-order/{idset}` rather than the low-level
+        `/order-service/order/{idset}`: both are ID-set GETs capped at 200 and carry status,
+        payment status, shipping status and total, but only the sales-order shape carries
+        `externalRef` (section 5), so one request gives the whole summary."""
+        values = list(ids)
+        if not values:
+            return {}
+        path = "/order-service/sales-order"
+        reply = self.get_by_id_set(path, values, ID_SET_CAP)
+        summaries = _parse_list(m.OrderSummary, reply, self.system, path)
+        return {s.id: s for s in sorted(summaries, key=lambda s: s.id)}
+
+    def product_ids_by_sku(self, skus: Iterable[str]) -> dict[str, int]:
+        """SKU -> product id for the given SKUs that exist in Brightpearl, matched exactly (case
+        and surrounding spaces included: near matches are the SKU report's business, never a
+        silent match). SKUs held by several products are left out (ambiguous; logged), so the
+        caller treats them as unknown and flags the order for review.
+
+        Choice: `product-search?SKU=…` filters one SKU per request, and the real API's matching
+        for that column is UNCONFIRMED. Instead the catalogue is read once with columns
+        productId,SKU (one request per 500 products) and the map is cached for the life of the
+        client (one client per run, like reference data; `clear_reference_cache()` forgets it).
+        For a batch of orders that is a handful of requests however many SKUs they sell."""
+        wanted = {s for s in skus if isinstance(s, str) and s}
+        if not wanted:
+            return {}
+        catalogue = self._sku_catalogue()
+        found: dict[str, int] = {}
+        for sku in sorted(wanted):
+            ids = catalogue.get(sku)
+            if not ids:
+                continue
+            if len(ids) > 1:
+                log.warning("Brightpearl SKU %r is held by %d products (%s): not matched", sku, len(ids), sorted(ids))
+                continue
+            found[sku] = next(iter(ids))
+        return found
+
+    def _sku_catalogue(self) -> dict[str, set[int]]:
+        key = "product_sku_catalogue"
+        if key not in self._reference_cache:
+            catalogue: dict[str, set[int]] = {}
+            rows = self.search(
+                "/product-service/product-search", columns=["productId", "SKU"], sort="productId.ASC", page_size=SKU_SCAN_PAGE_SIZE
+            )
+            for row in rows:
+                sku, product_id = row.get("SKU"), row.get("productId")
+                if isinstance(sku, str) and sku and product_id is not None:
+                    catalogue.setdefault(sku, set()).add(int(product_id))
+            self._reference_cache[key] = [catalogue]
+        return self._reference_cache[key][0]
+
+    def _create(self, path: str, body: Mapping[str, Any]) -> int:
+        """POST a create (never resent after it may have been applied) and return the new id."""
+        if not isinstance(body, Mapping):
+            raise TypeError(f"{path}: the body must be a JSON object (a mapping)")
+        reply = self.request("POST", path, json_body=dict(body), idempotent=False)
+        return _created_id(reply.body, self.system, path)
+
     # -- reference data (cached per client = per run) ----------------------------------------
     def channels(self) -> list[m.Channel]:
         return self._reference("channels", "/product-service/channel", m.Channel)
@@ -720,6 +892,17 @@ def _unwrap(body: Any, system: str, path: str) -> Any:
     if isinstance(body, dict) and not body:
         return None  # PUT/DELETE answer {}
     raise TransientError(system, "reply without a 'response' envelope", method="GET", path=path)
+
+
+def _created_id(body: Any, system: str, path: str) -> int:
+    """The id in a create's `{"response": id}`. A 2xx reply without one may still mean the record
+    was created: the outcome is unknown, so the caller must look it up before creating again."""
+    value = body.get("response") if isinstance(body, dict) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise OutcomeUnknownError(system, "create reply without the new id: the request may have been applied", method="POST", path=path)
+    return value
 
 
 def _merge(merged: list | dict | None, part: Any, system: str, path: str) -> list | dict:

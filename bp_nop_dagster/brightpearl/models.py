@@ -42,6 +42,7 @@ __all__ = [
     "OrderSearchRow",
     "OrderShippingStatus",
     "OrderStatus",
+    "OrderSummary",
     "OrderTotals",
     "PaymentMethod",
     "PostalAddress",
@@ -496,6 +497,34 @@ class OrderSearchRow(BrightpearlModel):
     tax_date: datetime | None = None
     department_id: int | None = None
     delivery_date: datetime | None = None
+
+
+class OrderSummary(BrightpearlModel):
+    """What the sync engine and the reconciliation need of an existing order, read in ID sets.
+
+    Parsed from the `GET /order-service/sales-order/{idset}` shape (`statusId`, `total.gross`,
+    `externalRef`) and, for the same fields, from the low-level `GET /order-service/order/{idset}`
+    shape (`orderStatus.orderStatusId`, `totalValue.total`; that shape has no `externalRef`)."""
+
+    id: int = Field(validation_alias=AliasChoices("id", "orderId", "salesOrderId"))
+    status_id: int = Field(
+        validation_alias=AliasChoices("statusId", AliasPath("orderStatus", "orderStatusId"), "status_id")
+    )
+    payment_status: str | None = Field(None, validation_alias=AliasChoices("orderPaymentStatus", "payment_status"))
+    shipping_status_code: str | None = Field(
+        None, validation_alias=AliasChoices("shippingStatusCode", "shipping_status_code")
+    )
+    total: Decimal | None = Field(
+        None, validation_alias=AliasChoices(AliasPath("total", "gross"), AliasPath("totalValue", "total"), "total")
+    )
+    external_ref: str | None = Field(None, validation_alias=AliasChoices("externalRef", "external_ref"))
+    installed_integration_instance_id: int | None = Field(
+        None, validation_alias=AliasChoices("installedIntegrationInstanceId", "installed_integration_instance_id")
+    )
+
+    @property
+    def order_id(self) -> int:
+        return self.id
 
 
 # --- fulfilment -----------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Daily partitions on the day an order was created (UTC)."""
+"""Daily partitions on the day an order was created (UTC).
+
+`end_offset=1` makes today a partition too: the day in progress can be read and reconciled while
+it happens (a rerun after midnight gives the complete day)."""
 
 import os
 
@@ -6,4 +9,6 @@ import dagster as dg
 
 HISTORY_START_ENV = "BP_NOP_HISTORY_START"
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get(HISTORY_START_ENV, "2025-01-01"), timezone="UTC")
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=os.environ.get(HISTORY_START_ENV, "2025-01-01"), timezone="UTC", end_offset=1
+)

@@ -507,6 +507,16 @@ class NopCommerceClient(Transport):
         path = f"/Product/GetById/{_positive(product_id)}"
         return self._parse(Product, self._get(path), path)
 
+    def products_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> list[Product]:
+        """`GET Product/GetProductsByIds/{a;b;c}` in chunks; unknown ids are absent, deleted ones flagged."""
+        wanted = list(dict.fromkeys(_positive(i) for i in ids))
+        found: dict[int, Product] = {}
+        for chunk in _chunks(wanted, chunk_size):
+            path = "/Product/GetProductsByIds/" + ";".join(str(i) for i in chunk)
+            for product in self._parse_list(Product, self._get(path), path):
+                found.setdefault(product.id, product)
+        return [found[i] for i in wanted if i in found]
+
     def products_by_sku(self, skus: Iterable[str], *, chunk_size: int = SKU_CHUNK) -> list[Product]:
         """`GET Product/GetProductsBySku?skuArray=a;b` in chunks (by count and URL length). A SKU
         holding `;` cannot be asked for this way (it is the separator): ValueError."""

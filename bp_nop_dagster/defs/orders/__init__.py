@@ -1,0 +1,1 @@
+"""The order flow: nopCommerce orders, customers and payments into Brightpearl."""

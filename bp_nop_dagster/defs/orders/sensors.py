@@ -1,0 +1,50 @@
+"""When the order flow runs: a sensor for new nopCommerce orders (every 10 s; nopCommerce has no
+quota) and an hourly catch-up sweep that also re-polls open orders for status changes."""
+
+import dagster as dg
+
+from bp_nop_dagster.defs.orders.jobs import order_sync_job
+from bp_nop_dagster.defs.orders.resources import LedgerResource
+from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.sync.discovery import OrderCursor, discover_new_orders, requeue_open_orders, sweep_recent_orders, utcnow
+
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def _sync_request(context, pending: int, reason: str) -> dg.RunRequest | dg.SkipReason:
+    """One sync run for the ledger's pending orders, unless one is already queued or running
+    (that run, or the next tick, drains them)."""
+    if pending == 0:
+        return dg.SkipReason(f"{reason}; nothing pending")
+    in_flight = context.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name, statuses=IN_FLIGHT), limit=1)
+    if in_flight:
+        return dg.SkipReason(f"{reason}; {pending} pending, a sync run is already in flight")
+    return dg.RunRequest(tags={"bp_nop/pending_orders": str(pending), "bp_nop/trigger": reason})
+
+
+@dg.sensor(
+    job=order_sync_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="New nopCommerce orders (created-time watermark with overlap, de-duplicated by id) into the ledger, then a sync run.",
+)
+def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
+    book = ledger.get_ledger()
+    new, cursor = discover_new_orders(nopcommerce.get_client(), book, OrderCursor.parse(context.cursor), utcnow())
+    context.update_cursor(cursor.dumps())
+    return _sync_request(context, len(book.pending("order")), f"{len(new)} new orders")
+
+
+@dg.schedule(
+    cron_schedule="7 * * * *",
+    job=order_sync_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly safety net: every order of the last 24 h into the ledger, open orders re-polled for changes.",
+)
+def orders_catch_up_sweep(context: dg.ScheduleEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
+    book = ledger.get_ledger()
+    client = nopcommerce.get_client()
+    now = utcnow()
+    added = sweep_recent_orders(client, book, now)
+    requeued = requeue_open_orders(client, book, now)
+    return _sync_request(context, len(book.pending("order")), f"sweep: {added} missed, {requeued} re-polled")

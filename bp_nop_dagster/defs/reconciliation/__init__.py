@@ -1,0 +1,1 @@
+"""Analyst reports: each system against the other, by day."""

@@ -1,0 +1,662 @@
+"""The ledger: the integration's durable memory (DESIGN principles 1, 2 and 9).
+
+What lives here, and only here (nothing is remembered in memory between runs):
+
+- **cross references** (`links`): nopCommerce key -> Brightpearl id, per kind;
+- **per-record sync status** (`records`): pending, failed, synced, skipped (with a reason) or
+  dead-lettered (with a typed reason);
+- **write-ahead intents** for creates: recorded before a create is sent, closed in the same
+  transaction that stores the new id; an intent found open on a retry means "outcome unknown:
+  look the record up by its natural key before creating";
+- **dead letters**: records the flows will not retry by themselves, with a typed reason, the
+  server's error code and message and a secret-free payload, until replayed;
+- **watermarks**: sensor and sweep positions.
+
+Keys: `kind` is one of `KINDS` (other lowercase identifiers are accepted for future flows) and
+`nop_key` is a string: the order id, the normalised email, `"<order id>:<paymentType>"`, the SKU.
+
+Concurrency: every decision that must hold across threads and processes rests on a unique
+constraint or a conditional UPDATE inside one short transaction, never on read-then-write.
+SQLite runs in WAL mode with a 30 s busy timeout and every write transaction starts with
+`BEGIN IMMEDIATE` (writers queue up instead of failing to upgrade a read lock); PostgreSQL runs
+READ COMMITTED with `pool_pre_ping`.
+
+Clock: timestamps (and intent leases) come from this process's clock, in UTC. Leases across
+machines therefore assume clocks within a few seconds of each other, far below any sane lease.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from bp_nop_dagster.ledger import schema as s
+
+#: The kinds the order flow uses. Other lowercase identifiers are accepted (future flows).
+KINDS = ("contact", "order", "payment", "product")
+STATUSES = s.STATUSES
+#: Typed reasons of a dead letter (DESIGN principle 2).
+DEAD_LETTER_REASONS = ("unknown_sku", "invalid_address", "validation_error", "auth", "malformed_order", "duplicate", "other")
+
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+_BUSY_TIMEOUT_S = 30
+_CLAIM_ROUNDS = 20
+
+
+class LedgerConflict(Exception):
+    """A link would contradict one already recorded: the same nopCommerce record with another
+    Brightpearl id, or the same Brightpearl id for another nopCommerce record."""
+
+
+# ------------------------------------------------------------------------------ value objects
+@dataclass(frozen=True)
+class Link:
+    kind: str
+    nop_key: str
+    bp_id: int
+    needs_review: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    """Sync status of one source record. `last_error` holds the last error message, or the
+    reason of a skip; `attempts` counts failed attempts (failures and dead-letterings)."""
+
+    kind: str
+    nop_key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    needs_review: bool
+    bp_id: int | None
+    updated_at: datetime
+    first_seen: datetime
+    source_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An open write-ahead intent: `owner` may be creating the record until `lease_until`.
+    `attempts` counts how often the intent was acquired (1 = never taken over)."""
+
+    id: int
+    kind: str
+    nop_key: str
+    owner: str
+    lease_until: datetime
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class IntentClaim:
+    """Result of `begin_intent`. acquired: the caller may create (after a natural-key lookup
+    when previous_attempt). Not acquired: `owner` holds a live lease on it right now."""
+
+    acquired: bool
+    previous_attempt: bool
+    owner: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    kind: str
+    nop_key: str
+    reason: str
+    error_code: str | None
+    message: str
+    payload: dict
+    first_seen: datetime
+    last_seen: datetime
+    attempts: int
+    released_at: datetime | None
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _check_kind(kind: str) -> str:
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValueError(f"kind must be a lowercase identifier such as {', '.join(KINDS)}, not {kind!r}")
+    return kind
+
+
+def _check_key(nop_key: str) -> str:
+    if not isinstance(nop_key, str) or not nop_key:
+        raise ValueError(f"nop_key must be a non-empty string, not {nop_key!r}")
+    if len(nop_key) > 255:
+        raise ValueError(f"nop_key longer than 255 characters: {nop_key[:40]!r}...")
+    return nop_key
+
+
+def _keys(nop_keys: Iterable[str]) -> list[str]:
+    """The keys in first-seen order, without duplicates, each validated."""
+    if isinstance(nop_keys, str):
+        raise TypeError("pass an iterable of keys, not one string")
+    return list(dict.fromkeys(_check_key(k) for k in nop_keys))
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _check_reason(reason: str) -> str:
+    if reason not in DEAD_LETTER_REASONS:
+        raise ValueError(f"dead-letter reason must be one of {', '.join(DEAD_LETTER_REASONS)}, not {reason!r}")
+    return reason
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _record(row: sa.Row) -> RecordStatus:
+    return RecordStatus(
+        kind=row.kind, nop_key=row.nop_key, status=row.status, attempts=row.attempts, last_error=row.last_error,
+        needs_review=bool(row.needs_review), bp_id=row.bp_id, updated_at=row.updated_at, first_seen=row.first_seen,
+        source_time=row.source_time,
+    )
+
+
+def _dead_letter(row: sa.Row) -> DeadLetter:
+    return DeadLetter(
+        id=row.id, kind=row.kind, nop_key=row.nop_key, reason=row.reason, error_code=row.error_code, message=row.message,
+        payload=row.payload, first_seen=row.first_seen, last_seen=row.last_seen, attempts=row.attempts, released_at=row.released_at,
+    )
+
+
+def _intent(row: sa.Row) -> Intent:
+    return Intent(
+        id=row.id, kind=row.kind, nop_key=row.nop_key, owner=row.owner, lease_until=row.lease_until,
+        created_at=row.created_at, attempts=row.attempts,
+    )
+
+
+# ------------------------------------------------------------------------------------- ledger
+class Ledger:
+    """Durable sync state on SQLite or PostgreSQL (any SQLAlchemy URL of those two).
+
+    Thread-safe: share one instance per process. `clock` (UTC-aware `datetime` factory) exists
+    for tests."""
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.engine = _create_engine(url)
+        with self._write() as conn:
+            self.schema_version = s.ensure_schema(conn)
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        """Close pooled connections (the instance reconnects if used again)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------- transactions
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """One read-only transaction (SQLite: deferred BEGIN, readers never block writers)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ledger_read_only=True)
+            with conn.begin():
+                yield conn
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the ledger clock must return timezone-aware datetimes")
+        return now.astimezone(UTC)
+
+    def _insert(self, table: sa.Table):
+        """INSERT with the dialect's ON CONFLICT support."""
+        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+    # ------------------------------------------------------------- cross references
+    def link(self, kind: str, nop_key: str, bp_id: int, *, needs_review: bool = False) -> None:
+        """Record that `nop_key` is Brightpearl record `bp_id`. Idempotent for the same triple
+        (a needs_review flag, once set, stays set); raises LedgerConflict for another bp_id, or
+        when `bp_id` is already linked to another nop_key of this kind."""
+        with self._write() as conn:
+            self._link(conn, _check_kind(kind), _check_key(nop_key), int(bp_id), needs_review, self._now())
+
+    def _link(self, conn: Connection, kind: str, nop_key: str, bp_id: int, needs_review: bool, now: datetime) -> None:
+        l = s.links
+        inserted = conn.execute(
+            self._insert(l)
+            .values(kind=kind, nop_key=nop_key, bp_id=bp_id, needs_review=needs_review, created_at=now)
+            .on_conflict_do_nothing()
+            .returning(l.c.id)
+        ).first()
+        if inserted is not None:
+            return
+        # Either constraint refused it (the other writer, if any, has committed by now).
+        existing = conn.execute(sa.select(l.c.bp_id).where(l.c.kind == kind, l.c.nop_key == nop_key)).scalar_one_or_none()
+        if existing is None:
+            other = conn.execute(sa.select(l.c.nop_key).where(l.c.kind == kind, l.c.bp_id == bp_id)).scalar_one_or_none()
+            raise LedgerConflict(f"{kind} Brightpearl id {bp_id} is already linked to nop key {other!r}, not {nop_key!r}")
+        if existing != bp_id:
+            raise LedgerConflict(f"{kind} {nop_key!r} is already linked to Brightpearl id {existing}, not {bp_id}")
+        if needs_review:
+            conn.execute(sa.update(l).where(l.c.kind == kind, l.c.nop_key == nop_key).values(needs_review=True))
+
+    def bp_id(self, kind: str, nop_key: str) -> int | None:
+        with self._read() as conn:
+            return conn.execute(
+                sa.select(s.links.c.bp_id).where(s.links.c.kind == _check_kind(kind), s.links.c.nop_key == _check_key(nop_key))
+            ).scalar_one_or_none()
+
+    def bp_ids(self, kind: str, nop_keys: Iterable[str]) -> dict[str, int]:
+        """nop_key -> bp_id for the keys that are linked (unlinked keys are absent)."""
+        kind, keys, l = _check_kind(kind), _keys(nop_keys), s.links
+        found: dict[str, int] = {}
+        with self._read() as conn:
+            for chunk in _chunks(keys):
+                rows = conn.execute(sa.select(l.c.nop_key, l.c.bp_id).where(l.c.kind == kind, l.c.nop_key.in_(chunk)))
+                found.update({row.nop_key: row.bp_id for row in rows})
+        return found
+
+    def links(self, kind: str) -> list[Link]:
+        l = s.links
+        with self._read() as conn:
+            rows = conn.execute(sa.select(l).where(l.c.kind == _check_kind(kind)).order_by(l.c.id)).all()
+        return [Link(r.kind, r.nop_key, r.bp_id, bool(r.needs_review), r.created_at) for r in rows]
+
+    # ------------------------------------------------------------- per-record status
+    def enqueue(
+        self, kind: str, nop_keys: Iterable[str], *, source_time: datetime | None = None, requeue: bool = False
+    ) -> int:
+        """Add the keys not yet known as "pending" (in the given order, so `pending` returns them
+        oldest first); returns how many were new. Known records are left alone, except that with
+        `requeue=True` synced and failed ones go back to pending (see `requeue`)."""
+        kind, keys, r = _check_kind(kind), _keys(nop_keys), s.records
+        if source_time is not None and source_time.tzinfo is None:
+            raise ValueError("source_time must be timezone-aware")
+        now = self._now()
+        added = 0
+        with self._write() as conn:
+            for chunk in _chunks(keys):
+                rows = [
+                    {"kind": kind, "nop_key": k, "status": "pending", "attempts": 0, "needs_review": False,
+                     "first_seen": now, "updated_at": now, "source_time": source_time}
+                    for k in chunk
+                ]
+                result = conn.execute(self._insert(r).on_conflict_do_nothing(index_elements=["kind", "nop_key"]).returning(r.c.id), rows)
+                added += len(result.all())
+                if requeue:
+                    self._requeue(conn, kind, chunk, now)
+        return added
+
+    def requeue(self, kind: str, nop_keys: Iterable[str]) -> int:
+        """Synced or failed records back to pending (a later change was detected); returns how many
+        moved. Unknown, pending, skipped and dead-lettered records are untouched (dead letters
+        come back through `release_dead_letters`)."""
+        kind, keys = _check_kind(kind), _keys(nop_keys)
+        now = self._now()
+        with self._write() as conn:
+            return sum(self._requeue(conn, kind, chunk, now) for chunk in _chunks(keys))
+
+    def _requeue(self, conn: Connection, kind: str, keys: Sequence[str], now: datetime) -> int:
+        r = s.records
+        result = conn.execute(
+            sa.update(r)
+            .where(r.c.kind == kind, r.c.nop_key.in_(keys), r.c.status.in_(("synced", "failed")))
+            .values(status="pending", updated_at=now)
+        )
+        return result.rowcount
+
+    def pending(self, kind: str, limit: int | None = None) -> list[str]:
+        """Keys of records to work on (pending or failed), oldest first (first seen, then order
+        of enqueueing)."""
+        r = s.records
+        query = (
+            sa.select(r.c.nop_key)
+            .where(r.c.kind == _check_kind(kind), r.c.status.in_(("pending", "failed")))
+            .order_by(r.c.first_seen, r.c.id)
+        )
+        if limit is not None:
+            if limit < 0:
+                raise ValueError("limit must be >= 0")
+            query = query.limit(limit)
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def status(self, kind: str, nop_key: str) -> RecordStatus | None:
+        r = s.records
+        with self._read() as conn:
+            row = conn.execute(sa.select(r).where(r.c.kind == _check_kind(kind), r.c.nop_key == _check_key(nop_key))).first()
+        return _record(row) if row is not None else None
+
+    def statuses(self, kind: str, nop_keys: Iterable[str] | None = None) -> list[RecordStatus]:
+        """Records of a kind (all, or those of `nop_keys` that exist), oldest first."""
+        kind, r = _check_kind(kind), s.records
+        base = sa.select(r).where(r.c.kind == kind)
+        with self._read() as conn:
+            if nop_keys is None:
+                rows = conn.execute(base.order_by(r.c.first_seen, r.c.id)).all()
+            else:
+                rows = [row for chunk in _chunks(_keys(nop_keys)) for row in conn.execute(base.where(r.c.nop_key.in_(chunk)))]
+                rows.sort(key=lambda row: (row.first_seen, row.id))
+        return [_record(row) for row in rows]
+
+    def _upsert_record(self, conn: Connection, kind: str, nop_key: str, now: datetime, insert: dict, update: dict) -> sa.Row:
+        """Insert the record with `insert` values, or apply `update` to the existing one; one
+        statement, atomic on both databases. Returns (attempts,)."""
+        r = s.records
+        values = {"kind": kind, "nop_key": nop_key, "attempts": 0, "needs_review": False, "first_seen": now, "updated_at": now}
+        values.update(insert)
+        statement = (
+            self._insert(r)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["kind", "nop_key"], set_={"updated_at": now, **update})
+            .returning(r.c.attempts)
+        )
+        return conn.execute(statement).one()
+
+    def mark_synced(
+        self, kind: str, nop_key: str, *, bp_id: int | None = None, needs_review: bool = False, unchanged: bool = False
+    ) -> None:
+        """The record is in sync with Brightpearl. With `bp_id`, the link is recorded too (same
+        rules as `link`, same transaction). `needs_review` is set as given. `unchanged=True`
+        says nothing was written this time: a record that was already synced keeps its
+        `updated_at` (so it tells when the record last changed)."""
+        kind, nop_key, r = _check_kind(kind), _check_key(nop_key), s.records
+        now = self._now()
+        with self._write() as conn:
+            if bp_id is not None:
+                self._link(conn, kind, nop_key, int(bp_id), needs_review, now)
+            values: dict[str, Any] = {"status": "synced", "last_error": None, "needs_review": needs_review}
+            if bp_id is not None:
+                values["bp_id"] = int(bp_id)
+            update = dict(values)
+            if unchanged:
+                update["updated_at"] = sa.case((r.c.status == "synced", r.c.updated_at), else_=sa.literal(now, s.UTCDateTime()))
+            self._upsert_record(conn, kind, nop_key, now, insert=values, update=update)
+
+    def mark_failed(self, kind: str, nop_key: str, error: str) -> int:
+        """A (transient) failure: attempts += 1, last_error, status "failed" (still pending work).
+        Returns the attempts so far, for the caller's give-up policy."""
+        kind, nop_key, r = _check_kind(kind), _check_key(nop_key), s.records
+        now = self._now()
+        with self._write() as conn:
+            row = self._upsert_record(
+                conn, kind, nop_key, now,
+                insert={"status": "failed", "attempts": 1, "last_error": str(error)},
+                update={"status": "failed", "attempts": r.c.attempts + 1, "last_error": str(error)},
+            )
+        return row.attempts
+
+    def mark_skipped(self, kind: str, nop_key: str, reason: str) -> None:
+        """The record is deliberately not synced (e.g. deleted in nopCommerce); the reason is kept
+        in `last_error`."""
+        if not reason:
+            raise ValueError("a skip needs a reason")
+        kind, nop_key = _check_kind(kind), _check_key(nop_key)
+        now = self._now()
+        with self._write() as conn:
+            values = {"status": "skipped", "last_error": str(reason)}
+            self._upsert_record(conn, kind, nop_key, now, insert=values, update=values)
+
+    # ------------------------------------------------------------- write-ahead intents
+    def begin_intent(self, kind: str, nop_key: str, *, owner: str, lease_seconds: float = 300) -> IntentClaim:
+        """Record the intent to create `nop_key` before sending the create (DESIGN principle 1).
+
+        - no open intent: it is inserted -> acquired, previous_attempt=False;
+        - open, another owner, lease live: not acquired (`owner` says who holds it);
+        - open, lease expired or same owner: taken over -> acquired, previous_attempt=True; the
+          caller must look the record up by its natural key before creating.
+
+        Race-free across threads and processes: the insert relies on the unique (kind, nop_key)
+        constraint and the takeover is a conditional UPDATE guarded by the attempts counter it
+        read, so at most one concurrent caller wins either way."""
+        kind, nop_key = _check_kind(kind), _check_key(nop_key)
+        if not owner:
+            raise ValueError("an intent needs an owner")
+        if lease_seconds < 0:
+            raise ValueError("lease_seconds must be >= 0")
+        i = s.intents
+        for _ in range(_CLAIM_ROUNDS):
+            now = self._now()
+            lease_until = now + timedelta(seconds=lease_seconds)
+            try:
+                with self._write() as conn:
+                    conn.execute(
+                        sa.insert(i).values(kind=kind, nop_key=nop_key, owner=owner, lease_until=lease_until, created_at=now, attempts=1)
+                    )
+                return IntentClaim(acquired=True, previous_attempt=False, owner=owner)
+            except IntegrityError:
+                pass  # an intent is open: take it over, or not
+            with self._write() as conn:
+                row = conn.execute(sa.select(i).where(i.c.kind == kind, i.c.nop_key == nop_key)).first()
+                if row is None:
+                    continue  # closed in between: try inserting again
+                if row.owner != owner and row.lease_until > now:
+                    return IntentClaim(acquired=False, previous_attempt=False, owner=row.owner)
+                taken = conn.execute(
+                    sa.update(i)
+                    .where(i.c.id == row.id, i.c.owner == row.owner, i.c.attempts == row.attempts)
+                    .values(owner=owner, lease_until=lease_until, attempts=row.attempts + 1)
+                ).rowcount
+                if taken == 1:
+                    return IntentClaim(acquired=True, previous_attempt=True, owner=owner)
+            # Someone else took it over between our read and update: look again.
+        raise RuntimeError(f"could not settle the intent for {kind} {nop_key!r} after {_CLAIM_ROUNDS} rounds")
+
+    def complete_intent(self, kind: str, nop_key: str, bp_id: int, *, needs_review: bool = False, synced: bool = True) -> None:
+        """The create succeeded (or the lookup found it): close the intent, link and mark the
+        record synced, all in one transaction. A LedgerConflict leaves everything as it was.
+        `synced=False` records the link but leaves the record's status as it is, for a record
+        with more steps to go (an order whose payments are not booked yet)."""
+        kind, nop_key, i = _check_kind(kind), _check_key(nop_key), s.intents
+        now = self._now()
+        with self._write() as conn:
+            self._link(conn, kind, nop_key, int(bp_id), needs_review, now)
+            conn.execute(sa.delete(i).where(i.c.kind == kind, i.c.nop_key == nop_key))
+            update: dict[str, Any] = {"needs_review": needs_review, "bp_id": int(bp_id)}
+            if synced:
+                update.update(status="synced", last_error=None)
+            insert = {**update, "status": "synced" if synced else "pending"}
+            self._upsert_record(conn, kind, nop_key, now, insert=insert, update=update)
+
+    def abandon_intent(self, kind: str, nop_key: str, owner: str) -> None:
+        """Close the intent without an outcome (nothing was created, e.g. a permanent refusal
+        before sending). Only the owner's intent is closed: one taken over by another is kept."""
+        i = s.intents
+        with self._write() as conn:
+            conn.execute(sa.delete(i).where(i.c.kind == _check_kind(kind), i.c.nop_key == _check_key(nop_key), i.c.owner == owner))
+
+    def open_intents(self, kind: str | None = None) -> list[Intent]:
+        i = s.intents
+        query = sa.select(i).order_by(i.c.created_at, i.c.id)
+        if kind is not None:
+            query = query.where(i.c.kind == _check_kind(kind))
+        with self._read() as conn:
+            return [_intent(row) for row in conn.execute(query)]
+
+    # ----------------------------------------------------------------------- dead letters
+    def dead_letter(self, kind: str, nop_key: str, *, reason: str, error_code: str | None, message: str, payload: dict) -> int:
+        """Park the record with a typed reason (one of DEAD_LETTER_REASONS). One dead letter per
+        record: a repeat keeps first_seen, bumps attempts and last_seen, replaces reason, code,
+        message and payload and re-opens a released one. The record becomes "dead_lettered".
+        `payload` must be JSON-serialisable and free of secrets. Returns the dead letter's id."""
+        kind, nop_key, reason = _check_kind(kind), _check_key(nop_key), _check_reason(reason)
+        if not isinstance(payload, dict):
+            raise TypeError("payload must be a dict")
+        payload = json.loads(_json_dumps(payload))  # fail here, not at commit, on what cannot be stored
+        d, r = s.dead_letters, s.records
+        now = self._now()
+        fields = {"reason": reason, "error_code": error_code, "message": str(message), "payload": payload, "last_seen": now, "released_at": None}
+        with self._write() as conn:
+            letter_id = conn.execute(
+                self._insert(d)
+                .values(kind=kind, nop_key=nop_key, first_seen=now, attempts=1, **fields)
+                .on_conflict_do_update(index_elements=["kind", "nop_key"], set_={**fields, "attempts": d.c.attempts + 1})
+                .returning(d.c.id)
+            ).scalar_one()
+            self._upsert_record(
+                conn, kind, nop_key, now,
+                insert={"status": "dead_lettered", "attempts": 1, "last_error": str(message)},
+                update={"status": "dead_lettered", "attempts": r.c.attempts + 1, "last_error": str(message)},
+            )
+        return letter_id
+
+    def dead_letters(
+        self, *, reason: str | None = None, ids: Iterable[int] | None = None, include_released: bool = False
+    ) -> list[DeadLetter]:
+        """Dead letters, oldest first; by default only those not yet released."""
+        d = s.dead_letters
+        query = sa.select(d).order_by(d.c.id)
+        if reason is not None:
+            query = query.where(d.c.reason == _check_reason(reason))
+        if not include_released:
+            query = query.where(d.c.released_at.is_(None))
+        with self._read() as conn:
+            if ids is None:
+                return [_dead_letter(row) for row in conn.execute(query)]
+            wanted = sorted({int(x) for x in ids})
+            rows = [row for chunk in _chunks(wanted) for row in conn.execute(query.where(d.c.id.in_(chunk)))]
+        return [_dead_letter(row) for row in sorted(rows, key=lambda row: row.id)]
+
+    def release_dead_letters(self, ids: Iterable[int]) -> list[DeadLetter]:
+        """Replay: mark the (unreleased) dead letters released and put their records back to
+        pending with a fresh attempt count; returns the released ones. Unknown or already
+        released ids are ignored (compare the result with what you asked for)."""
+        wanted = sorted({int(x) for x in ids})
+        d, r = s.dead_letters, s.records
+        now = self._now()
+        released: list[DeadLetter] = []
+        with self._write() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    sa.update(d).where(d.c.id.in_(chunk), d.c.released_at.is_(None)).values(released_at=now).returning(*d.c)
+                ).all()
+                for row in rows:
+                    conn.execute(
+                        sa.update(r)
+                        .where(r.c.kind == row.kind, r.c.nop_key == row.nop_key, r.c.status == "dead_lettered")
+                        .values(status="pending", attempts=0, last_error=None, updated_at=now)
+                    )
+                released.extend(_dead_letter(row) for row in rows)
+        return sorted(released, key=lambda letter: letter.id)
+
+    # ------------------------------------------------------------------------ watermarks
+    def get_watermark(self, name: str) -> str | None:
+        w = s.watermarks
+        with self._read() as conn:
+            return conn.execute(sa.select(w.c.value).where(w.c.name == name)).scalar_one_or_none()
+
+    def set_watermark(self, name: str, value: str) -> None:
+        if not name:
+            raise ValueError("a watermark needs a name")
+        if not isinstance(value, str):
+            raise TypeError("a watermark value is a string (serialise it yourself)")
+        w = s.watermarks
+        now = self._now()
+        with self._write() as conn:
+            conn.execute(
+                self._insert(w)
+                .values(name=name, value=value, updated_at=now)
+                .on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now})
+            )
+
+    # ------------------------------------------------------------------------- reporting
+    def counts(self, kind: str) -> dict[str, int]:
+        """status -> number of records, every status present (zeros included)."""
+        r = s.records
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(r.c.status, sa.func.count()).where(r.c.kind == _check_kind(kind)).group_by(r.c.status)
+            ).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
+
+# ------------------------------------------------------------------------------------ engine
+def _enable_wal(cursor) -> None:
+    """Switch the file to WAL (persistent, so only the very first connection changes it).
+    The switch needs an exclusive lock and SQLite does not wait on the busy timeout for it, so
+    processes opening a brand-new file together retry here for up to the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+    if backend != "sqlite":
+        raise ValueError(f"the ledger runs on SQLite or PostgreSQL, not {backend!r}")
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if in_memory:
+        # One shared connection, or every pooled connection would be its own empty database.
+        engine = sa.create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}, json_serializer=_json_dumps
+        )
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}, json_serializer=_json_dumps
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # SQLAlchemy, not the sqlite3 module, emits BEGIN (see _on_begin): transactional DDL,
+        # and BEGIN IMMEDIATE for writers.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                _enable_wal(cursor)
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("ledger_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

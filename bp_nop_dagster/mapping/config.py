@@ -1,0 +1,362 @@
+"""The nopCommerce → Brightpearl mapping as validated data (DESIGN principle 7).
+
+Every per-account choice (statuses, payment and shipping methods, tax codes, channel, warehouse,
+price list, nominal codes, ...) lives in one YAML file, parsed here into a frozen pydantic model
+with `extra="forbid"` everywhere, so a typo is an error and not a silently ignored key.
+
+- `load_mapping_config(path)` reads `path`, else the file named by `$BP_NOP_MAPPING_FILE`, else the
+  packaged `default_mapping.yaml` (which fits the sandbox). Any problem raises `MappingConfigError`
+  whose message names the key path (`payment_methods.Payments.Manual`) and, for enum-like values,
+  the allowed values.
+- `validate_against_reference(config, ...)` compares the ids and codes with one Brightpearl
+  account's reference data and returns the problems in words (for `doctor` and at run start).
+
+`MappingError` (a single order/contact/payment that cannot be mapped) lives here too, so that
+`orders`, `contacts` and `payments` share one class; each of those modules re-exports it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+MAPPING_FILE_ENV = "BP_NOP_MAPPING_FILE"
+DEFAULT_MAPPING_FILE = Path(__file__).with_name("default_mapping.yaml")
+
+# nopCommerce enumerations (reference notes §3); the keys a mapping must cover.
+NOP_ORDER_STATUSES = {10: "Pending", 20: "Processing", 30: "Complete", 40: "Cancelled"}
+NOP_PAYMENT_STATUSES = {10: "Pending", 20: "Authorized", 30: "Paid", 35: "PartiallyRefunded", 40: "Refunded", 50: "Voided"}
+NOP_SHIPPING_STATUSES = {10: "ShippingNotRequired", 20: "NotYetShipped", 25: "PartiallyShipped", 30: "Shipped", 40: "Delivered"}
+BRIGHTPEARL_SHIPPING_STATUS_CODES = ("NST", "SNS", "SPS", "ASS")
+
+PaymentAction = Literal["none", "auth", "receipt", "auth_capture"]
+PAYMENT_ACTIONS: tuple[str, ...] = ("none", "auth", "receipt", "auth_capture")
+ShippingStatusCode = Literal["NST", "SNS", "SPS", "ASS"]
+NopOrderStatusId = Literal[10, 20, 30, 40]
+NopPaymentStatusId = Literal[10, 20, 30, 35, 40, 50]
+NopShippingStatusId = Literal[10, 20, 25, 30, 40]
+
+REASONS = ("malformed_order", "invalid_address", "validation_error")
+
+
+class MappingConfigError(ValueError):
+    """The mapping file is missing, unreadable or invalid; the message names the key path."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or [message]
+
+
+class MappingError(Exception):
+    """One record cannot be mapped. `reason` is one of `REASONS` (a stable code for the dead-letter
+    table); `message` says what is wrong in words."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown MappingError reason {reason!r}; allowed: {', '.join(REASONS)}")
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+class _KeyProblem(ValueError):
+    """A problem with one entry of a dict-valued key: the error path gets `key` appended."""
+
+    def __init__(self, key: Any, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _names(mapping: dict[int, str]) -> str:
+    return ", ".join(f"{key} ({name})" for key, name in mapping.items())
+
+
+def _require_all(given: Iterable[int], wanted: dict[int, str], what: str) -> None:
+    missing = [key for key in wanted if key not in set(given)]
+    if missing:
+        raise ValueError(
+            f"missing {what} {', '.join(str(m) for m in missing)}; every one of {_names(wanted)} needs a mapping"
+        )
+
+
+class OrderStatusMapping(_Strict):
+    """nop order status → Brightpearl order status id, with an 'awaiting payment' override."""
+
+    by_order_status: dict[NopOrderStatusId, int]
+    awaiting_payment_status_id: int | None = None
+    awaiting_payment_when_payment_status: list[NopPaymentStatusId] = Field(default_factory=list)
+    awaiting_payment_for_order_status: list[NopOrderStatusId] = Field(default_factory=list)
+
+    @field_validator("by_order_status")
+    @classmethod
+    def _complete(cls, value: dict[int, int]) -> dict[int, int]:
+        _require_all(value, NOP_ORDER_STATUSES, "nop order status")
+        return value
+
+    @model_validator(mode="after")
+    def _override_complete(self) -> OrderStatusMapping:
+        if (self.awaiting_payment_when_payment_status or self.awaiting_payment_for_order_status) and self.awaiting_payment_status_id is None:
+            raise ValueError("awaiting_payment_status_id is required when awaiting_payment_* lists are set")
+        return self
+
+
+class ShippingStatusMapping(_Strict):
+    """Both directions between nop shipping_status_id and Brightpearl shippingStatusCode."""
+
+    to_brightpearl: dict[NopShippingStatusId, ShippingStatusCode]
+    from_brightpearl: dict[ShippingStatusCode, NopShippingStatusId]
+
+    @field_validator("to_brightpearl")
+    @classmethod
+    def _complete_to(cls, value: dict[int, str]) -> dict[int, str]:
+        _require_all(value, NOP_SHIPPING_STATUSES, "nop shipping status")
+        return value
+
+    @field_validator("from_brightpearl")
+    @classmethod
+    def _complete_from(cls, value: dict[str, int]) -> dict[str, int]:
+        missing = [code for code in BRIGHTPEARL_SHIPPING_STATUS_CODES if code not in value]
+        if missing:
+            raise ValueError(f"missing Brightpearl shipping status {', '.join(missing)}; "
+                             f"every one of {', '.join(BRIGHTPEARL_SHIPPING_STATUS_CODES)} needs a mapping")
+        return value
+
+
+class ShippingMethodMapping(_Strict):
+    default: int = Field(gt=0)
+    by_name: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("by_name")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, method_id in value.items():
+            if method_id <= 0:
+                raise _KeyProblem(name, f"shipping method id must be a positive integer, not {method_id}")
+        return value
+
+
+
+def _nominal_code(value: Any) -> Any:
+    # written unquoted in YAML a nominal code arrives as an int
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.isdigit() or len(text) > 10:
+        raise ValueError(f"a nominal code is 1 to 10 digits (e.g. \"4000\"), not {value!r}")
+    return text
+
+
+NominalCode = Annotated[str, BeforeValidator(_nominal_code)]
+
+
+class NominalCodes(_Strict):
+    sales: NominalCode
+    shipping: NominalCode
+    discount: NominalCode
+    payment_fee: NominalCode
+
+
+class MappingConfig(_Strict):
+    """The whole mapping. See default_mapping.yaml for what each key means."""
+
+    order_status: OrderStatusMapping
+    payment_status: dict[NopPaymentStatusId, PaymentAction]
+    shipping_status: ShippingStatusMapping
+    channel_id: int = Field(gt=0)
+    warehouse_id: int = Field(gt=0)
+    price_list_id: int = Field(gt=0)
+    price_mode: Literal["EXC", "INC"] = "EXC"
+    currency_code: str = Field(pattern=r"^[A-Z]{3}$")
+    tax_codes: dict[Decimal, str]
+    exempt_tax_code: str = Field(min_length=1, max_length=16)
+    shipping_methods: ShippingMethodMapping
+    payment_methods: dict[str, str]
+    nominal_codes: NominalCodes
+    discount_allocation: Literal["spread", "rows"] = "spread"
+    placeholder_sku: str = Field(min_length=1, max_length=64)
+    countries: dict[str, str] = Field(default_factory=dict)
+    installed_integration_instance_id: int = Field(ge=0)
+    external_ref_prefix: str = Field(default="nop-", max_length=32)
+
+    @field_validator("payment_status")
+    @classmethod
+    def _all_payment_statuses(cls, value: dict[int, str]) -> dict[int, str]:
+        _require_all(value, NOP_PAYMENT_STATUSES, "nop payment status")
+        return value
+
+    @field_validator("tax_codes")
+    @classmethod
+    def _tax_codes(cls, value: dict[Decimal, str]) -> dict[Decimal, str]:
+        if not value:
+            raise ValueError("at least one tax rate → tax code is required")
+        for rate, code in value.items():
+            if not rate.is_finite() or rate < 0 or rate > 100:
+                raise _KeyProblem(rate, "a tax rate is a percentage between 0 and 100")
+            if not code or len(code) > 16:
+                raise _KeyProblem(rate, f"tax code must be 1 to 16 characters, not {code!r}")
+        return value
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _payment_methods(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, code in value.items():
+            if not isinstance(code, str) or not code.strip() or len(code) > 36:
+                # Brightpearl paymentMethodCode is required and at most 36 characters (notes §9).
+                raise _KeyProblem(name, f"paymentMethodCode must be 1 to 36 characters, not {code!r}")
+        return value
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for iso2, iso3 in value.items():
+            if not (len(iso2) == 2 and iso2.isalpha()) or not (len(iso3) == 3 and iso3.isalpha()):
+                raise _KeyProblem(iso2, f"countries maps a 2-letter ISO code to a 3-letter one, not {iso2!r} → {iso3!r}")
+            out[iso2.upper()] = iso3.upper()
+        return out
+
+    # helpers used by the mapping functions
+    def tax_code_for(self, rate: Decimal) -> str | None:
+        return self.tax_codes.get(Decimal(rate))
+
+    def shipping_method_id(self, name: str | None) -> int:
+        if name:
+            if name in self.shipping_methods.by_name:
+                return self.shipping_methods.by_name[name]
+            folded = {k.strip().casefold(): v for k, v in self.shipping_methods.by_name.items()}
+            if name.strip().casefold() in folded:
+                return folded[name.strip().casefold()]
+        return self.shipping_methods.default
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _path_text(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if part != "[key]"]
+    return ".".join(parts) or "(top level)"
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _KeyProblem):
+        loc = (*loc, cause.key)
+    path = _path_text(loc)
+    message = error.get("msg", "invalid")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if error.get("type") == "extra_forbidden":
+        message = "unknown key (not allowed here; check its spelling)"
+    if error.get("type") == "missing":
+        message = "required key is missing"
+    if "[key]" in [str(p) for p in error.get("loc", ())]:
+        message = f"bad key: {message}"
+    return f"{path}: {message}"
+
+
+def parse_mapping_config(data: Any, *, source: str = "mapping") -> MappingConfig:
+    """Validate already-parsed YAML/JSON data; raise MappingConfigError naming each bad key."""
+    if not isinstance(data, dict):
+        raise MappingConfigError(f"{source}: the mapping must be a YAML mapping (key: value), not {type(data).__name__}")
+    try:
+        return MappingConfig.model_validate(data)
+    except ValidationError as error:
+        problems = [_error_text(e) for e in error.errors()]
+        raise MappingConfigError(f"{source} is invalid: " + "; ".join(problems), problems) from None
+
+
+def load_mapping_config(path: str | os.PathLike[str] | None = None) -> MappingConfig:
+    """The mapping from `path`, else `$BP_NOP_MAPPING_FILE`, else the packaged default."""
+    chosen = path or os.environ.get(MAPPING_FILE_ENV) or DEFAULT_MAPPING_FILE
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise MappingConfigError(f"cannot read mapping file {file}: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise MappingConfigError(f"mapping file {file} is not valid YAML: {error}") from None
+    return parse_mapping_config(data, source=f"mapping file {file}")
+
+
+# ---------------------------------------------------------------------------------------------
+# against one Brightpearl account
+
+
+def _known(values: Iterable[Any]) -> str:
+    listed = sorted(values, key=lambda v: (str(type(v)), v))
+    return ", ".join(str(v) for v in listed) or "none"
+
+
+def validate_against_reference(
+    config: MappingConfig,
+    *,
+    order_status_ids: Iterable[int] | None = None,
+    channel_ids: Iterable[int] | None = None,
+    warehouse_ids: Iterable[int] | None = None,
+    price_list_ids: Iterable[int] | None = None,
+    tax_codes: Iterable[str] | None = None,
+    payment_method_codes: Iterable[str] | None = None,
+    shipping_method_ids: Iterable[int] | None = None,
+    nominal_codes: Iterable[str] | None = None,
+) -> list[str]:
+    """Every id or code in `config` that this Brightpearl account does not have, in words.
+    A reference set passed as None is not checked (e.g. when it could not be fetched)."""
+    problems: list[str] = []
+
+    def check(values: Iterable[tuple[str, Any]], known: Iterable[Any] | None, what: str) -> None:
+        if known is None:
+            return
+        known_set = set(known)
+        for path, value in values:
+            if value not in known_set:
+                problems.append(f"{path}: Brightpearl {what} {value!r} does not exist (known: {_known(known_set)})")
+
+    statuses = [(f"order_status.by_order_status.{k}", v) for k, v in config.order_status.by_order_status.items()]
+    if config.order_status.awaiting_payment_status_id is not None:
+        statuses.append(("order_status.awaiting_payment_status_id", config.order_status.awaiting_payment_status_id))
+    check(statuses, order_status_ids, "order status")
+    check([("channel_id", config.channel_id)], channel_ids, "channel")
+    check([("warehouse_id", config.warehouse_id)], warehouse_ids, "warehouse")
+    check([("price_list_id", config.price_list_id)], price_list_ids, "price list")
+    codes = [(f"tax_codes.{rate}", code) for rate, code in config.tax_codes.items()]
+    codes.append(("exempt_tax_code", config.exempt_tax_code))
+    check(codes, tax_codes, "tax code")
+    check([(f"payment_methods.{k}", v) for k, v in config.payment_methods.items()], payment_method_codes, "payment method")
+    methods = [("shipping_methods.default", config.shipping_methods.default)]
+    methods += [(f"shipping_methods.by_name.{k}", v) for k, v in config.shipping_methods.by_name.items()]
+    check(methods, shipping_method_ids, "shipping method")
+    check([(f"nominal_codes.{k}", v) for k, v in config.nominal_codes.model_dump().items()], nominal_codes, "nominal code")
+    return problems
+
+
+__all__ = [
+    "DEFAULT_MAPPING_FILE",
+    "MAPPING_FILE_ENV",
+    "MappingConfig",
+    "MappingConfigError",
+    "MappingError",
+    "NOP_ORDER_STATUSES",
+    "NOP_PAYMENT_STATUSES",
+    "NOP_SHIPPING_STATUSES",
+    "PAYMENT_ACTIONS",
+    "load_mapping_config",
+    "parse_mapping_config",
+    "validate_against_reference",
+]

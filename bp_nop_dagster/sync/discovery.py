@@ -1,0 +1,87 @@
+"""Finding order work in nopCommerce and handing it to the ledger (DESIGN principle 5).
+
+nopCommerce has no webhooks and orders have no updated timestamp, so new orders are found by a
+created-time watermark with overlap (de-duplicated by id), a catch-up sweep re-reads the last
+24 hours, and open orders are re-polled for status and payment changes. Work is "handed on" once
+it is in the ledger: only then may a cursor move past it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+
+ORDER = "order"
+OVERLAP = timedelta(minutes=5)
+FIRST_LOOKBACK = timedelta(hours=24)
+SWEEP_LOOKBACK = timedelta(hours=24)
+REPOLL_HORIZON = timedelta(days=14)
+COMPLETE, CANCELLED = 30, 40
+
+
+@dataclass
+class OrderCursor:
+    """Sensor cursor: orders created before `watermark` - overlap are handed on; `seen` holds the
+    ids inside the overlap that were already handed on."""
+
+    watermark: datetime | None = None
+    seen: set[int] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> OrderCursor:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(watermark=datetime.fromisoformat(data["watermark"]), seen=set(data.get("seen", [])))
+
+    def dumps(self) -> str:
+        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
+
+
+def discover_new_orders(nop: NopCommerceClient, ledger: Ledger, cursor: OrderCursor, now: datetime) -> tuple[list[int], OrderCursor]:
+    """New orders since the cursor, enqueued in the ledger; returns them and the next cursor.
+
+    The window is closed (`[watermark - overlap, now]`) so newest-first paging cannot shift, and
+    ids already seen inside the overlap are skipped. The ledger write happens before the caller
+    stores the new cursor: a failure in between re-reads the window, and enqueueing is idempotent.
+    """
+    start = (cursor.watermark or now - FIRST_LOOKBACK) - OVERLAP
+    orders = nop.orders_created_between(start, now)
+    new = [o.id for o in orders if o.id not in cursor.seen]
+    if new:
+        ledger.enqueue(ORDER, [str(i) for i in new])
+    keep_from = now - OVERLAP
+    seen = {o.id for o in orders if o.created_on_utc >= keep_from}
+    return new, OrderCursor(watermark=now, seen=seen)
+
+
+def sweep_recent_orders(nop: NopCommerceClient, ledger: Ledger, now: datetime, lookback: timedelta = SWEEP_LOOKBACK) -> int:
+    """Safety net for missed polls: every order of the last `lookback` into the ledger (records
+    already synced, skipped or dead-lettered are left as they are). Returns how many were new."""
+    return enqueue_orders_created_between(nop, ledger, now - lookback, now)
+
+
+def enqueue_orders_created_between(nop: NopCommerceClient, ledger: Ledger, start: datetime, end: datetime) -> int:
+    """Every order created in `[start, end)` into the ledger; returns how many were new there."""
+    orders = nop.orders_created_between(start, end - timedelta(microseconds=1))
+    return ledger.enqueue(ORDER, [str(o.id) for o in orders])
+
+
+def requeue_open_orders(nop: NopCommerceClient, ledger: Ledger, now: datetime, horizon: timedelta = REPOLL_HORIZON) -> int:
+    """Re-poll synced orders of the last `horizon` that nopCommerce has not completed: any of them
+    may have been paid, captured or cancelled since. They go back to pending; the sync finds what
+    changed (status PUT, new payments) or records them unchanged."""
+    synced = [r for r in ledger.statuses(ORDER) if r.status == "synced" and r.first_seen and r.first_seen >= now - horizon]
+    if not synced:
+        return 0
+    orders = nop.orders_by_ids(int(r.nop_key) for r in synced)
+    open_or_changed = [str(o.id) for o in orders if o.order_status_id != COMPLETE and not o.deleted]
+    return ledger.requeue(ORDER, open_or_changed) if open_or_changed else 0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

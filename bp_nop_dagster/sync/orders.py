@@ -1,0 +1,347 @@
+"""The order flow, without Dagster: nopCommerce orders, their customers and payments into
+Brightpearl exactly once (DESIGN principles 1, 2 and 4).
+
+nopCommerce is the master of orders and payments; Brightpearl receives them. Work comes from the
+ledger (`pending("order")`), put there by the new-order sensor, the catch-up sweep or a replay.
+For each order, in this order:
+
+1. contact: the ledger's link for the customer's normalised email, else an exact primary-email
+   match from `contact-search`, else a new postal address and contact;
+2. sales order: the ledger's link, else (under a write-ahead intent) a lookup by `externalRef` when
+   an earlier attempt's outcome is unknown, then one atomic `POST /order-service/sales-order`;
+3. payments: one per mapped payment step (RECEIPT, or AUTH then CAPTURE), each under its own intent,
+   deduplicated by `transactionRef`;
+4. later changes: a synced order whose mapped status differs from Brightpearl's gets a status PUT.
+
+Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
+(deleted in nopCommerce), dead-lettered with a typed reason (a permanent 4xx or an unmappable order),
+or left pending after transient failures for the next run. Nothing is remembered in memory between
+runs: state lives in the ledger, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from bp_nop_dagster.brightpearl.client import BrightpearlClient, is_duplicate
+from bp_nop_dagster.ledger import IntentClaim, Ledger
+from bp_nop_dagster.mapping.config import MappingConfig
+from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
+from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
+from bp_nop_dagster.mapping.payments import customer_payments, payment_key
+from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.nopcommerce.models import Order, OrderDetails
+from bp_nop_dagster.transport.errors import AuthError, OutcomeUnknownError, TransientError, ValidationError
+
+log = logging.getLogger("bp_nop_dagster.sync.orders")
+
+ORDER, CONTACT, PAYMENT, PRODUCT = "order", "contact", "payment", "product"
+READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
+CREATE_ATTEMPTS = 3  # creates retried after an unknown outcome (each after a natural-key lookup)
+
+
+@dataclass
+class StepCounts:
+    """What one step did in one run (numeric metadata in the UI)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    needs_review: int = 0
+    dead_lettered: int = 0
+    pending: int = 0
+    skipped: int = 0
+
+    def as_metadata(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SyncReport:
+    contacts: StepCounts = field(default_factory=StepCounts)
+    orders: StepCounts = field(default_factory=StepCounts)
+    payments: StepCounts = field(default_factory=StepCounts)
+    brightpearl_calls: int = 0
+    nopcommerce_calls: int = 0
+    processed: int = 0
+
+
+@dataclass
+class _NopChunk:
+    """One chunk of pending orders as read from nopCommerce."""
+
+    keys: list[str]
+    orders: dict[str, Order]
+    details: list[OrderDetails]
+    line_skus: dict[int, str | None]
+
+
+class _Deferred(Exception):
+    """The record cannot be finished in this run (transient failure or another run holds it)."""
+
+
+class OrderSync:
+    """Drains the ledger's pending orders into Brightpearl. One instance per run."""
+
+    def __init__(
+        self,
+        *,
+        nop: NopCommerceClient,
+        bp: BrightpearlClient,
+        ledger: Ledger,
+        config: MappingConfig,
+        owner: str,
+        intent_lease_seconds: float = 300.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.nop = nop
+        self.bp = bp
+        self.ledger = ledger
+        self.config = config
+        self.owner = owner
+        self.intent_lease_seconds = intent_lease_seconds
+        self.progress = progress
+        self.report = SyncReport()
+        self._iso_codes: dict[int, tuple[str | None, str | None]] | None = None
+
+    # ------------------------------------------------------------------ entry point
+    def run(self, limit: int | None = None) -> SyncReport:
+        """Sync up to `limit` pending orders (oldest first)."""
+        bp_before, nop_before = self.bp.call_count, self.nop.call_count
+        keys = self.ledger.pending(ORDER, limit)
+        if keys:
+            self._sync(keys)
+        self.report.brightpearl_calls = self.bp.call_count - bp_before
+        self.report.nopcommerce_calls = self.nop.call_count - nop_before
+        return self.report
+
+    def _sync(self, keys: list[str]) -> None:
+        """Chunk by chunk, reading the next chunk from nopCommerce in the background while this
+        one is written to Brightpearl, so a long backlog keeps Brightpearl's quota busy."""
+        chunks = [keys[i : i + READ_CHUNK] for i in range(0, len(keys), READ_CHUNK)]
+        self._iso2(None)  # country codes once, before the reader thread shares the client
+        done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nop-read-ahead") as reader:
+            ahead = reader.submit(self._read_chunk, chunks[0])
+            for index in range(len(chunks)):
+                chunk = ahead.result()
+                if index + 1 < len(chunks):
+                    ahead = reader.submit(self._read_chunk, chunks[index + 1])
+                for detail in self._write_chunk(chunk):
+                    done += 1
+                    if self.progress:
+                        self.progress(done, len(keys))
+
+    def _read_chunk(self, keys: list[str]) -> _NopChunk:
+        """Everything nopCommerce says about these orders (no ledger or Brightpearl access)."""
+        orders = {str(o.id): o for o in self.nop.orders_by_ids(int(k) for k in keys)}
+        details = self.nop.orders_with_details([o for o in orders.values() if not o.deleted])
+        return _NopChunk(keys=keys, orders=orders, details=details, line_skus=self._line_skus(details))
+
+    def _write_chunk(self, chunk: _NopChunk) -> Iterator[OrderDetails]:
+        for key in chunk.keys:
+            if key not in chunk.orders:
+                self.ledger.mark_skipped(ORDER, key, "not found in nopCommerce")
+                self.report.orders.skipped += 1
+        for order in chunk.orders.values():
+            if order.deleted and self.ledger.bp_id(ORDER, str(order.id)) is None:
+                self.ledger.mark_skipped(ORDER, str(order.id), "deleted in nopCommerce")
+                self.report.orders.skipped += 1
+        wanted_skus = {sku for sku in chunk.line_skus.values() if sku} | {self.config.placeholder_sku}
+        sku_ids = self._brightpearl_product_ids(wanted_skus)
+        linked = self.ledger.bp_ids(ORDER, [str(d.order.id) for d in chunk.details])
+        summaries = self.bp.order_summaries(linked.values()) if linked else {}
+        for detail in chunk.details:
+            self._sync_one(detail, chunk.line_skus, sku_ids, linked.get(str(detail.order.id)), summaries)
+            self.report.processed += 1
+            yield detail
+
+    def _sync_one(self, detail: OrderDetails, line_skus, sku_ids, bp_order_id, summaries) -> None:
+        key = str(detail.order.id)
+        try:
+            if bp_order_id is None:
+                contact_id = self._contact(detail)
+                bp_order_id, needs_review = self._create_order(detail, contact_id, line_skus, sku_ids)
+            else:
+                record = self.ledger.status(ORDER, key)
+                needs_review = bool(record and record.needs_review)
+                self.report.contacts.unchanged += 1
+                self._update_status(detail, bp_order_id, summaries.get(bp_order_id))
+            self._payments(detail, bp_order_id)
+            # Synced only now: an order whose payment failed or was cut off stays pending.
+            self.ledger.mark_synced(ORDER, key, needs_review=needs_review)
+        except MappingError as error:
+            self._dead_letter(ORDER, key, error.reason, None, error.message, detail)
+            self.report.orders.dead_lettered += 1
+        except ValidationError as error:
+            self._dead_letter(ORDER, key, "validation_error", error.code, error.server_message, detail)
+            self.report.orders.dead_lettered += 1
+        except _Deferred as error:
+            self.ledger.mark_failed(ORDER, key, str(error))
+            self.report.orders.pending += 1
+        except AuthError:
+            raise
+        except TransientError as error:
+            self.ledger.mark_failed(ORDER, key, str(error))
+            self.report.orders.pending += 1
+
+    # ------------------------------------------------------------------ contacts
+    def _contact(self, detail: OrderDetails) -> int:
+        """The Brightpearl contact for the order's customer: ledger, exact email match, or new."""
+        address = detail.billing_address or detail.shipping_address
+        if address is None:
+            raise MappingError("invalid_address", f"order {detail.order.id} has no billing or shipping address")
+        email = normalise_email(address.email)
+        key = email or f"customer:{detail.order.customer_id}"
+        known = self.ledger.bp_id(CONTACT, key)
+        if known is not None:
+            self.report.contacts.unchanged += 1
+            return known
+        address_body = postal_address_body(address, country_iso3(self._iso2(address.country_id), self.config))
+        lookup = (lambda: [row.contact_id for row in self.bp.find_contacts_by_email(address.email or "")]) if email else (lambda: [])
+        with self._intent(CONTACT, key):
+            matches = sorted(lookup())
+            if matches:
+                self.ledger.complete_intent(CONTACT, key, matches[0])
+                self.report.contacts.unchanged += 1
+                return matches[0]
+            address_id = self.bp.create_postal_address(address_body)
+            contact_id = self._create_once(
+                lambda: self.bp.create_contact(contact_body(
+                    first_name=address.first_name, last_name=address.last_name, email=address.email,
+                    phone=address.phone_number, company=address.company, postal_address_id=address_id,
+                )),
+                lookup,
+            )
+            self.ledger.complete_intent(CONTACT, key, contact_id)
+        self.report.contacts.created += 1
+        return contact_id
+
+    @contextmanager
+    def _intent(self, kind: str, key: str) -> Iterator[IntentClaim]:
+        """Hold the write-ahead intent for one create. A permanent refusal closes it (nothing was
+        created); any other failure leaves it open, so whoever resumes after the lease looks the
+        record up by its natural key before creating."""
+        claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.intent_lease_seconds)
+        if not claim.acquired:
+            raise _Deferred(f"{kind} {key!r} is being created by {claim.owner}")
+        try:
+            yield claim
+        except (ValidationError, MappingError):
+            self.ledger.abandon_intent(kind, key, self.owner)
+            raise
+
+    # ------------------------------------------------------------------ sales orders
+    def _create_order(self, detail: OrderDetails, contact_id: int, line_skus, sku_ids) -> tuple[int, bool]:
+        """The Brightpearl order for a nop order not linked yet; returns (id, needs_review)."""
+        order = detail.order
+        key = str(order.id)
+        mapping = sales_order_body(
+            detail, contact_id=contact_id, sku_to_product_id=sku_ids,
+            line_skus={item.id: line_skus.get(item.id) for item in detail.items},
+            config=self.config, iso3_for=lambda country_id: country_iso3(self._iso2(country_id), self.config),
+        )
+        reference = external_ref(order.id, self.config)
+        instance_id = self.config.installed_integration_instance_id
+        lookup = lambda: self.bp.find_sales_orders_by_external_ref(reference, instance_id)  # noqa: E731
+        with self._intent(ORDER, key) as claim:
+            found = sorted(lookup()) if claim.previous_attempt else []
+            bp_order_id = found[0] if found else self._create_once(lambda: self.bp.create_sales_order(mapping.body), lookup)
+            self.ledger.complete_intent(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
+        self._count_created(self.report.orders, mapping.needs_review)
+        if mapping.needs_review:
+            log.warning("order %s booked with the placeholder product for unknown SKUs %s", key, mapping.unknown_skus)
+        return bp_order_id, mapping.needs_review
+
+    def _update_status(self, detail: OrderDetails, bp_order_id: int, summary) -> None:
+        """A later change in nopCommerce (e.g. cancelled) reaches the Brightpearl order's status."""
+        wanted = order_status_id(detail.order, self.config)
+        if summary is None or summary.status_id == wanted:
+            self.report.orders.unchanged += 1
+            return
+        self.bp.update_order_status(bp_order_id, wanted, note=f"nopCommerce order {detail.order.id} status changed")
+        self.report.orders.updated += 1
+
+    # ------------------------------------------------------------------ payments
+    def _payments(self, detail: OrderDetails, bp_order_id: int) -> None:
+        order = detail.order
+        payment_date = order.paid_date_utc or order.created_on_utc
+        for body in customer_payments(order, bp_order_id=bp_order_id, config=self.config, payment_date=payment_date):
+            key = payment_key(order.id, body["paymentType"])
+            if self.ledger.bp_id(PAYMENT, key) is not None:
+                self.report.payments.unchanged += 1
+                continue
+            lookup = lambda body=body: [p.payment_id for p in self.bp.find_customer_payments(body["transactionRef"], body["paymentMethodCode"])]  # noqa: E731
+            with self._intent(PAYMENT, key) as claim:
+                found = sorted(lookup()) if claim.previous_attempt else []
+                payment_id = found[0] if found else self._create_once(lambda body=body: self.bp.create_customer_payment(body), lookup)
+                self.ledger.complete_intent(PAYMENT, key, payment_id)
+            self.report.payments.created += 1
+
+    # ------------------------------------------------------------------ shared
+    def _create_once(self, create: Callable[[], int], lookup: Callable[[], list[int]]) -> int:
+        """Create under an intent the caller holds. An unknown outcome is resolved by the natural
+        key lookup before any new attempt; a duplicate refusal means it exists: look it up."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return create()
+            except OutcomeUnknownError as error:
+                log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
+            except ValidationError as error:
+                if not is_duplicate(error):
+                    raise
+            found = sorted(lookup())
+            if found:
+                return found[0]
+        raise _Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts")
+
+    def _count_created(self, counts: StepCounts, needs_review: bool) -> None:
+        counts.created += 1
+        if needs_review:
+            counts.needs_review += 1
+
+    def _dead_letter(self, kind: str, key: str, reason: str, code: str | None, message: str, detail: OrderDetails) -> None:
+        payload = {
+            "order_id": detail.order.id,
+            "custom_order_number": detail.order.custom_order_number,
+            "order_total": str(detail.order.order_total),
+            "items": [{"id": i.id, "product_id": i.product_id, "quantity": i.quantity} for i in detail.items],
+        }
+        self.ledger.dead_letter(kind, key, reason=reason, error_code=code, message=message, payload=payload)
+        log.warning("order %s dead-lettered: %s %s %s", key, reason, code or "", message)
+
+    def _iso2(self, country_id: int | None) -> str | None:
+        if self._iso_codes is None:
+            self._iso_codes = self.nop.country_iso_codes()
+        return self._iso_codes.get(country_id or 0, (None, None))[0]
+
+    def _line_skus(self, details: Iterable[OrderDetails]) -> dict[int, str | None]:
+        """order item id -> the SKU it sells (the attribute combination's SKU when one matches)."""
+        items = [item for d in details for item in d.items]
+        products = {p.id: p for p in self.nop.products_by_ids({i.product_id for i in items})} if items else {}
+        combinations: dict[int, dict[str, str | None]] = {}
+        for product in products.values():
+            if product.manage_inventory_method_id == 2:
+                combinations[product.id] = {c.attributes_xml or "": c.sku for c in self.nop.attribute_combinations(product.id)}
+        skus: dict[int, str | None] = {}
+        for item in items:
+            product = products.get(item.product_id)
+            by_attributes = combinations.get(item.product_id, {})
+            skus[item.id] = by_attributes.get(item.attributes_xml or "") or (product.sku if product else None)
+        return skus
+
+    def _brightpearl_product_ids(self, skus: set[str]) -> dict[str, int]:
+        """SKU -> Brightpearl product id: the ledger's product links first, then Brightpearl for the rest."""
+        known = self.ledger.bp_ids(PRODUCT, skus)
+        missing = skus - set(known)
+        if missing:
+            found = self.bp.product_ids_by_sku(missing)
+            for sku, product_id in found.items():
+                if sku in missing:
+                    self.ledger.link(PRODUCT, sku, product_id)
+                    known[sku] = product_id
+        return known
