@@ -1,4 +1,4 @@
-# One image for the code server, webserver, daemon and the optional sandbox (docker-compose.yml).
+# One image for the code server, webserver, daemon, instance-setup and the optional sandbox (docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

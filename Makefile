@@ -44,6 +44,8 @@ test: setup postgres validate
 bench: setup
 	$(BIN)/python -m bench.sandbox_throughput
 	$(BIN)/python -m bench.source_reads
+	$(BIN)/python -m bench.order_flow
+	$(BIN)/python -m bench.order_latency
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -1,4 +1,5 @@
-"""The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo."""
+"""The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo;
+`bp-nop doctor` checks a deployment's configuration."""
 
 from __future__ import annotations
 
@@ -112,7 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_sandbox_arguments(demo)
     add_demo_arguments(demo)
     demo.set_defaults(handler=run_demo)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the configured endpoints, credentials, ledger, Dagster instance and mapping (exit 1 on any failure)",
+    )
+    doctor.set_defaults(handler=run_doctor_command)
     return parser
+
+
+def run_doctor_command(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.doctor import run_doctor
+
+    return run_doctor(sys.stdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

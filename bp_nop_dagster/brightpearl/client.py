@@ -611,6 +611,27 @@ class BrightpearlClient(Transport):
         rows = self.search("/warehouse-service/goods-note/goods-out-search", filters, columns=["goodsNoteId"], sort="goodsNoteId.ASC")
         return [int(row["goodsNoteId"]) for row in rows]
 
+    def shipped_goods_out_notes_since(self, updated_since: datetime) -> list[m.GoodsOutNoteSearchRow]:
+        """Shipped goods-out notes updated since a watermark, oldest first: one request per 500.
+
+        Filtered on `updatedOn` (when Brightpearl recorded the change), not `shippedOn` (the
+        business date, which a warehouse may backdate behind the watermark). The search's column
+        list is UNCONFIRMED (section 4 names the resource only)."""
+        path = "/warehouse-service/goods-note/goods-out-search"
+        rows = self.search(
+            path, {"shipped": True, "updatedOn": period(updated_since)},
+            columns=["goodsNoteId", "orderId", "updatedOn"], sort="updatedOn.ASC",
+        )
+        return _parse_list(m.GoodsOutNoteSearchRow, rows, self.system, path)
+
+    def sales_orders_updated_since(self, updated_since: datetime) -> list[m.OrderSearchRow]:
+        """Sales orders (orderTypeId 1) updated since a watermark with their status and
+        externalRef, oldest first (`order-search` with five columns: one request per 500)."""
+        return self.order_search(
+            {"orderTypeId": SALES_ORDER_TYPE_ID, "updatedOn": period(updated_since)},
+            columns=["orderId", "orderStatusId", "updatedOn", "externalRef", "installedIntegrationInstanceId"], sort="updatedOn.ASC",
+        )
+
     def goods_movement_search(
         self, updated_since: datetime | None = None, filters: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE_SIZE
     ) -> list[m.GoodsMovement]:

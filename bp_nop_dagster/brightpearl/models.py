@@ -34,6 +34,7 @@ __all__ = [
     "GoodsOutLine",
     "GoodsOutNote",
     "GoodsOutNoteEvent",
+    "GoodsOutNoteSearchRow",
     "Order",
     "OrderInvoice",
     "OrderParties",
@@ -50,6 +51,7 @@ __all__ = [
     "Product",
     "ProductSearchRow",
     "SalesCredit",
+    "SalesOrderRow",
     "ShippingMethod",
     "StockLevels",
     "TaxCode",
@@ -499,6 +501,18 @@ class OrderSearchRow(BrightpearlModel):
     delivery_date: datetime | None = None
 
 
+class SalesOrderRow(BrightpearlModel):
+    """A row of the sales-order shape (`GET /order-service/sales-order/{idset}` `rows`): the
+    fulfilment flow matches goods-out lines to nopCommerce order items by its `externalRef` (the
+    order flow writes the nop order item id there) or its SKU."""
+
+    id: int
+    product_id: int | None = None
+    sku: str | None = None
+    quantity: Decimal = Decimal("0")
+    external_ref: str | None = None
+
+
 class OrderSummary(BrightpearlModel):
     """What the sync engine and the reconciliation need of an existing order, read in ID sets.
 
@@ -521,6 +535,7 @@ class OrderSummary(BrightpearlModel):
     installed_integration_instance_id: int | None = Field(
         None, validation_alias=AliasChoices("installedIntegrationInstanceId", "installed_integration_instance_id")
     )
+    rows: list[SalesOrderRow] = Field(default_factory=list)  # sales-order shape only
 
     @property
     def order_id(self) -> int:
@@ -575,6 +590,14 @@ class GoodsOutNote(BrightpearlModel):
     @classmethod
     def _rows_keys(cls, value: Any) -> Any:
         return _id_keyed(value, "orderRows")
+
+
+class GoodsOutNoteSearchRow(BrightpearlModel):
+    """A `goods-note/goods-out-search` row (column names UNCONFIRMED: they follow the other searches)."""
+
+    goods_note_id: int
+    order_id: int
+    updated_on: datetime | None = None
 
 
 class GoodsMovement(BrightpearlModel):

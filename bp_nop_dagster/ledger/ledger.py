@@ -284,6 +284,18 @@ class Ledger:
                 found.update({row.nop_key: row.bp_id for row in rows})
         return found
 
+    def nop_keys(self, kind: str, bp_ids: Iterable[int]) -> dict[int, str]:
+        """bp_id -> nop_key for the Brightpearl ids that are linked (the reverse of `bp_ids`, for
+        flows whose source is Brightpearl; unlinked ids are absent)."""
+        kind, l = _check_kind(kind), s.links
+        wanted = list(dict.fromkeys(int(i) for i in bp_ids))
+        found: dict[int, str] = {}
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(sa.select(l.c.bp_id, l.c.nop_key).where(l.c.kind == kind, l.c.bp_id.in_(chunk)))
+                found.update({int(row.bp_id): row.nop_key for row in rows})
+        return found
+
     def links(self, kind: str) -> list[Link]:
         l = s.links
         with self._read() as conn:

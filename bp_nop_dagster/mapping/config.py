@@ -137,6 +137,25 @@ class ShippingStatusMapping(_Strict):
         return value
 
 
+FulfilmentAction = Literal["cancel", "deliver"]
+
+
+class FulfilmentMapping(_Strict):
+    """Brightpearl → nopCommerce: which Brightpearl order statuses act on the nop order, and
+    whether nopCommerce emails the customer about it."""
+
+    on_order_status: dict[int, FulfilmentAction] = Field(default_factory=dict)
+    notify_customer: bool = True
+
+    @field_validator("on_order_status")
+    @classmethod
+    def _positive_status_ids(cls, value: dict[int, str]) -> dict[int, str]:
+        for status_id in value:
+            if status_id <= 0:
+                raise _KeyProblem(status_id, f"a Brightpearl order status id is a positive integer, not {status_id}")
+        return value
+
+
 class ShippingMethodMapping(_Strict):
     default: int = Field(gt=0)
     by_name: dict[str, int] = Field(default_factory=dict)
@@ -169,6 +188,33 @@ class NominalCodes(_Strict):
     payment_fee: NominalCode
 
 
+class StockMapping(_Strict):
+    """Which Brightpearl stock nopCommerce may sell (DESIGN principle 6)."""
+
+    brightpearl_warehouses: list[int] = Field(min_length=1)
+    nop_warehouses: dict[int, list[int]] = Field(default_factory=dict)
+    buffer: int = Field(default=0, ge=0)
+
+    @field_validator("brightpearl_warehouses")
+    @classmethod
+    def _distinct_warehouses(cls, value: list[int]) -> list[int]:
+        if any(w <= 0 for w in value) or len(set(value)) != len(value):
+            raise ValueError(f"Brightpearl warehouse ids must be distinct positive integers, not {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _nop_warehouses_counted(self) -> StockMapping:
+        claimed: dict[int, int] = {}
+        for nop_warehouse, bp_warehouses in self.nop_warehouses.items():
+            for bp_warehouse in bp_warehouses:
+                if bp_warehouse not in self.brightpearl_warehouses:
+                    raise _KeyProblem(f"nop_warehouses.{nop_warehouse}", f"Brightpearl warehouse {bp_warehouse} is not in stock.brightpearl_warehouses")
+                if bp_warehouse in claimed:
+                    raise _KeyProblem(f"nop_warehouses.{nop_warehouse}", f"Brightpearl warehouse {bp_warehouse} is already mapped to nopCommerce warehouse {claimed[bp_warehouse]}")
+                claimed[bp_warehouse] = nop_warehouse
+        return self
+
+
 class MappingConfig(_Strict):
     """The whole mapping. See default_mapping.yaml for what each key means."""
 
@@ -190,6 +236,8 @@ class MappingConfig(_Strict):
     countries: dict[str, str] = Field(default_factory=dict)
     installed_integration_instance_id: int = Field(ge=0)
     external_ref_prefix: str = Field(default="nop-", max_length=32)
+    fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
+    stock: StockMapping
 
     @field_validator("payment_status")
     @classmethod
@@ -331,9 +379,11 @@ def validate_against_reference(
     statuses = [(f"order_status.by_order_status.{k}", v) for k, v in config.order_status.by_order_status.items()]
     if config.order_status.awaiting_payment_status_id is not None:
         statuses.append(("order_status.awaiting_payment_status_id", config.order_status.awaiting_payment_status_id))
+    statuses += [(f"fulfilment.on_order_status.{k}", k) for k in config.fulfilment.on_order_status]
     check(statuses, order_status_ids, "order status")
     check([("channel_id", config.channel_id)], channel_ids, "channel")
     check([("warehouse_id", config.warehouse_id)], warehouse_ids, "warehouse")
+    check([(f"stock.brightpearl_warehouses.{i}", w) for i, w in enumerate(config.stock.brightpearl_warehouses)], warehouse_ids, "warehouse")
     check([("price_list_id", config.price_list_id)], price_list_ids, "price list")
     codes = [(f"tax_codes.{rate}", code) for rate, code in config.tax_codes.items()]
     codes.append(("exempt_tax_code", config.exempt_tax_code))
@@ -348,6 +398,7 @@ def validate_against_reference(
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",
+    "FulfilmentMapping",
     "MAPPING_FILE_ENV",
     "MappingConfig",
     "MappingConfigError",
@@ -356,6 +407,7 @@ __all__ = [
     "NOP_PAYMENT_STATUSES",
     "NOP_SHIPPING_STATUSES",
     "PAYMENT_ACTIONS",
+    "StockMapping",
     "load_mapping_config",
     "parse_mapping_config",
     "validate_against_reference",

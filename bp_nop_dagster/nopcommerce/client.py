@@ -18,8 +18,8 @@ taxonomy):
 - **N+1.** OrderDto embeds no items or addresses; `orders_with_details` fetches them with bounded
   concurrency (`max_concurrency` worker threads).
 - **State-changing GETs.** `OrderProcessing/*` actions are HTTP GETs that change state (notes §1a,
-  §7.8): any future method calling them must pass `idempotent=False` to `request` so they are never
-  resent blindly. None are implemented yet.
+  §7.8): they are sent with `idempotent=False` so they are never resent blindly (see the
+  "fulfilment writes" section).
 
 Secrets: the password and the token never appear in exceptions, logs or `repr`.
 """
@@ -62,6 +62,7 @@ from bp_nop_dagster.transport.errors import (
     AuthError,
     ConfigurationError,
     NotFoundError,
+    OutcomeUnknownError,
     ThrottledError,
     TransientError,
     ValidationError,
@@ -88,8 +89,9 @@ PERMISSION_MESSAGE = (
 
 
 class NopCommerceClient(Transport):
-    """Reads from the nopCommerce Web API Backend. Thread-safe: one instance may serve the worker
-    threads of `orders_with_details` (and any caller's own threads)."""
+    """Reads from the nopCommerce Web API Backend, and writes fulfilment (shipments, Ship,
+    Deliver, CancelOrder). Thread-safe: one instance may serve the worker threads of
+    `orders_with_details` (and any caller's own threads)."""
 
     system = "nopCommerce"
 
@@ -592,6 +594,103 @@ class NopCommerceClient(Transport):
     def country_iso_codes(self) -> dict[int, tuple[str | None, str | None]]:
         """{country_id: (two-letter ISO, three-letter ISO)}."""
         return {c.id: (c.two_letter_iso_code, c.three_letter_iso_code) for c in self.countries()}
+
+    # ---- fulfilment writes
+    # Creates are POSTs and the OrderProcessing actions are GETs that change state: all are sent
+    # with idempotent=False, so an unknown outcome raises OutcomeUnknownError instead of being
+    # resent; the caller reads the state back (`shipment`, `shipment_items`, `order`) before
+    # deciding anything. A 401 is still answered by one re-authentication and one resend (the
+    # request was refused before it did anything).
+
+    def shipment(self, shipment_id: int) -> Shipment:
+        """`GET Shipment/GetById/{id}` (the read-back after an unknown Ship or Deliver outcome)."""
+        path = f"/Shipment/GetById/{_positive(shipment_id)}"
+        return self._parse(Shipment, self._get(path), path)
+
+    def create_shipment(self, order_id: int, *, tracking_number: str, admin_comment: str) -> Shipment:
+        """`POST Shipment/Create` -> the new shipment (with its id), not shipped yet."""
+        body = {"order_id": _positive(order_id), "tracking_number": tracking_number, "admin_comment": admin_comment}
+        return self._write_entity("/Shipment/Create", body, Shipment)
+
+    def add_shipment_item(self, shipment_id: int, order_item_id: int, quantity: int, *, warehouse_id: int = 0) -> ShipmentItem:
+        """`POST ShipmentItem/Create` -> the new shipment item."""
+        body = {"shipment_id": _positive(shipment_id), "order_item_id": _positive(order_item_id),
+                "quantity": _positive(quantity), "warehouse_id": int(warehouse_id)}
+        return self._write_entity("/ShipmentItem/Create", body, ShipmentItem)
+
+    def ship(self, shipment_id: int, *, notify_customer: bool = True) -> None:
+        """`GET OrderProcessing/Ship/{shipmentId}`: sets the shipped date and the order's shipping status."""
+        self._process(f"/OrderProcessing/Ship/{_positive(shipment_id)}", notify_customer)
+
+    def deliver(self, shipment_id: int, *, notify_customer: bool = True) -> None:
+        """`GET OrderProcessing/Deliver/{shipmentId}` (the shipment must be shipped)."""
+        self._process(f"/OrderProcessing/Deliver/{_positive(shipment_id)}", notify_customer)
+
+    def cancel_order(self, order_id: int, *, notify_customer: bool = True) -> None:
+        """`GET OrderProcessing/CancelOrder/{orderId}`: status Cancelled, stock given back."""
+        self._process(f"/OrderProcessing/CancelOrder/{_positive(order_id)}", notify_customer)
+
+    def _write_entity(self, path: str, body: dict[str, Any], model: type[M]) -> M:
+        reply = self.request("POST", path, json_body=body, idempotent=False)
+        try:
+            return model.model_validate(reply.body)
+        except PydanticValidationError as error:
+            raise OutcomeUnknownError(self.system, f"unexpected reply shape: {_describe(error)}", status=reply.status,
+                                      method="POST", path=path) from None
+
+    def _process(self, path: str, notify_customer: bool) -> None:
+        self.request("GET", path, params={"notifyCustomer": "true" if notify_customer else "false"}, idempotent=False)
+
+    # ---- stock writes
+    # Absolute values (Product, ProductWarehouse and ProductAttributeCombination `Update`, PUT) are
+    # idempotent and retried by the policy; each full-replace Update re-reads the whole DTO right
+    # before it, so no field is reset (notes §7.2), and writes only if the stock is still the
+    # value the caller computed from (`expected`): a value that moved meanwhile (a checkout) is
+    # left for the caller to recompute, never overwritten from a stale read. `AdjustInventory` is
+    # relative, so it is sent with idempotent=False: an unknown outcome raises
+    # OutcomeUnknownError instead of being resent.
+
+    def combination_by_sku(self, sku: str) -> ProductAttributeCombination | None:
+        """`GET ProductAttributeCombination/GetBySku?sku=`: where a combination SKU's stock lives, or None."""
+        path = "/ProductAttributeCombination/GetBySku"
+        try:
+            return self._parse(ProductAttributeCombination, self._get(path, {"sku": sku}), path)
+        except NotFoundError:
+            return None
+
+    def update_product_stock(self, product_id: int, stock_quantity: int, *, expected: int) -> bool:
+        """`PUT Product/Update` with `stock_quantity` set; False (nothing written) if the product's
+        stock is no longer `expected`."""
+        path = f"/Product/GetById/{_positive(product_id)}"
+        return self._replace_stock(path, "/Product/Update", stock_quantity, expected)
+
+    def update_combination_stock(self, combination_id: int, stock_quantity: int, *, expected: int) -> bool:
+        """`PUT ProductAttributeCombination/Update` with `stock_quantity` set; False if the
+        combination's stock is no longer `expected`."""
+        path = f"/ProductAttributeCombination/GetById/{_positive(combination_id)}"
+        return self._replace_stock(path, "/ProductAttributeCombination/Update", stock_quantity, expected)
+
+    def update_warehouse_stock(self, record_id: int, stock_quantity: int, *, expected: int, expected_reserved: int) -> bool:
+        """`PUT ProductWarehouse/Update` with `stock_quantity` set (reserved quantity kept); False
+        if the record's stock or reservation changed since the caller read it."""
+        path = f"/ProductWarehouse/GetById/{_positive(record_id)}"
+        return self._replace_stock(path, "/ProductWarehouse/Update", stock_quantity, expected, reserved_quantity=expected_reserved)
+
+    def adjust_inventory(self, product_id: int, quantity_to_change: int, *, message: str, attributes_xml: str = "") -> None:
+        """`POST Product/AdjustInventory/{id}?quantityToChange=` (relative; writes stock history).
+        Never resent after it may have been applied."""
+        path = f"/Product/AdjustInventory/{_positive(product_id)}"
+        self.request("POST", path, params={"quantityToChange": int(quantity_to_change), "message": message},
+                     json_body=attributes_xml, idempotent=False)
+
+    def _replace_stock(self, get_path: str, update_path: str, stock_quantity: int, expected: int, **also_expected: int) -> bool:
+        dto = self._get(get_path)
+        if not isinstance(dto, dict) or "stock_quantity" not in dto:
+            raise ApiError(self.system, "reply has no stock_quantity", method="GET", path=get_path)
+        if any(dto.get(name) != value for name, value in {"stock_quantity": expected, **also_expected}.items()):
+            return False
+        self.request("PUT", update_path, json_body={**dto, "stock_quantity": int(stock_quantity)})
+        return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ SCALE_SPECS: dict[str, ScaleSpec] = {
     "small": ScaleSpec(products=60, customers=40, orders=140, phone_orders=8, return_requests=4),
     "medium": ScaleSpec(products=5_000, customers=3_000, orders=20_000, phone_orders=200, return_requests=100),
     "large": ScaleSpec(products=20_000, customers=10_000, orders=100_000, phone_orders=1_000, return_requests=500),
+    # A big catalogue with a small order history (the stock benchmarks: 10,000 SKUs).
+    "catalogue": ScaleSpec(products=10_000, customers=40, orders=140, phone_orders=8, return_requests=4),
 }
 HISTORY_DAYS = 35
 

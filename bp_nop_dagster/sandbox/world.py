@@ -12,8 +12,8 @@ from typing import Literal
 
 from bp_nop_dagster.sandbox.instrumentation import FaultInjector, RequestStats
 
-Scale = Literal["small", "medium", "large"]
-SCALES: tuple[Scale, ...] = ("small", "medium", "large")
+Scale = Literal["small", "medium", "large", "catalogue"]
+SCALES: tuple[Scale, ...] = ("small", "medium", "large", "catalogue")
 
 
 @dataclass(frozen=True)

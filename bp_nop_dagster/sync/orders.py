@@ -11,7 +11,8 @@ For each order, in this order:
    an earlier attempt's outcome is unknown, then one atomic `POST /order-service/sales-order`;
 3. payments: one per mapped payment step (RECEIPT, or AUTH then CAPTURE), each under its own intent,
    deduplicated by `transactionRef`;
-4. later changes: a synced order whose mapped status differs from Brightpearl's gets a status PUT.
+4. later changes from the shop: a cancellation, or the payment of an order booked as awaiting
+   payment, gets a status PUT; Brightpearl owns every other status change after the create.
 
 Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
 (deleted in nopCommerce), dead-lettered with a typed reason (a permanent 4xx or an unmappable order),
@@ -24,24 +25,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient, is_duplicate
-from bp_nop_dagster.ledger import IntentClaim, Ledger
+from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
 from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
 from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import Order, OrderDetails
-from bp_nop_dagster.transport.errors import AuthError, OutcomeUnknownError, TransientError, ValidationError
+from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
+from bp_nop_dagster.transport.errors import AuthError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
 
 ORDER, CONTACT, PAYMENT, PRODUCT = "order", "contact", "payment", "product"
+NOP_CANCELLED = 40  # nopCommerce OrderStatus.Cancelled
 READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
-CREATE_ATTEMPTS = 3  # creates retried after an unknown outcome (each after a natural-key lookup)
 
 
 @dataclass
@@ -80,10 +81,6 @@ class _NopChunk:
     line_skus: dict[int, str | None]
 
 
-class _Deferred(Exception):
-    """The record cannot be finished in this run (transient failure or another run holds it)."""
-
-
 class OrderSync:
     """Drains the ledger's pending orders into Brightpearl. One instance per run."""
 
@@ -102,10 +99,9 @@ class OrderSync:
         self.bp = bp
         self.ledger = ledger
         self.config = config
-        self.owner = owner
-        self.intent_lease_seconds = intent_lease_seconds
         self.progress = progress
         self.report = SyncReport()
+        self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, MappingError))
         self._iso_codes: dict[int, tuple[str | None, str | None]] | None = None
 
     # ------------------------------------------------------------------ entry point
@@ -180,7 +176,7 @@ class OrderSync:
         except ValidationError as error:
             self._dead_letter(ORDER, key, "validation_error", error.code, error.server_message, detail)
             self.report.orders.dead_lettered += 1
-        except _Deferred as error:
+        except Deferred as error:
             self.ledger.mark_failed(ORDER, key, str(error))
             self.report.orders.pending += 1
         except AuthError:
@@ -202,38 +198,25 @@ class OrderSync:
             self.report.contacts.unchanged += 1
             return known
         address_body = postal_address_body(address, country_iso3(self._iso2(address.country_id), self.config))
-        lookup = (lambda: [row.contact_id for row in self.bp.find_contacts_by_email(address.email or "")]) if email else (lambda: [])
-        with self._intent(CONTACT, key):
-            matches = sorted(lookup())
-            if matches:
-                self.ledger.complete_intent(CONTACT, key, matches[0])
+        lookup = (lambda: lowest(row.contact_id for row in self.bp.find_contacts_by_email(address.email or ""))) if email else (lambda: None)
+        with self.writes.intent(CONTACT, key):
+            match = lookup()
+            if match is not None:
+                self.ledger.complete_intent(CONTACT, key, match)
                 self.report.contacts.unchanged += 1
-                return matches[0]
+                return match
             address_id = self.bp.create_postal_address(address_body)
-            contact_id = self._create_once(
+            contact_id = self.writes.create_once(
                 lambda: self.bp.create_contact(contact_body(
                     first_name=address.first_name, last_name=address.last_name, email=address.email,
                     phone=address.phone_number, company=address.company, postal_address_id=address_id,
                 )),
                 lookup,
+                is_duplicate=is_duplicate,
             )
             self.ledger.complete_intent(CONTACT, key, contact_id)
         self.report.contacts.created += 1
         return contact_id
-
-    @contextmanager
-    def _intent(self, kind: str, key: str) -> Iterator[IntentClaim]:
-        """Hold the write-ahead intent for one create. A permanent refusal closes it (nothing was
-        created); any other failure leaves it open, so whoever resumes after the lease looks the
-        record up by its natural key before creating."""
-        claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.intent_lease_seconds)
-        if not claim.acquired:
-            raise _Deferred(f"{kind} {key!r} is being created by {claim.owner}")
-        try:
-            yield claim
-        except (ValidationError, MappingError):
-            self.ledger.abandon_intent(kind, key, self.owner)
-            raise
 
     # ------------------------------------------------------------------ sales orders
     def _create_order(self, detail: OrderDetails, contact_id: int, line_skus, sku_ids) -> tuple[int, bool]:
@@ -247,10 +230,13 @@ class OrderSync:
         )
         reference = external_ref(order.id, self.config)
         instance_id = self.config.installed_integration_instance_id
-        lookup = lambda: self.bp.find_sales_orders_by_external_ref(reference, instance_id)  # noqa: E731
-        with self._intent(ORDER, key) as claim:
-            found = sorted(lookup()) if claim.previous_attempt else []
-            bp_order_id = found[0] if found else self._create_once(lambda: self.bp.create_sales_order(mapping.body), lookup)
+        with self.writes.intent(ORDER, key) as claim:
+            bp_order_id = self.writes.resume_or_create(
+                claim,
+                lambda: self.bp.create_sales_order(mapping.body),
+                lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
+                is_duplicate=is_duplicate,
+            )
             self.ledger.complete_intent(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
         if mapping.needs_review:
@@ -258,9 +244,16 @@ class OrderSync:
         return bp_order_id, mapping.needs_review
 
     def _update_status(self, detail: OrderDetails, bp_order_id: int, summary) -> None:
-        """A later change in nopCommerce (e.g. cancelled) reaches the Brightpearl order's status."""
+        """After the create, Brightpearl owns the order's status (allocation, dispatch, ...), so
+        a re-polled order changes it only for what comes from the shop: a cancellation, or the
+        payment of an order booked as awaiting payment. Anything else is left as Brightpearl has it."""
+        if summary is None:
+            self.report.orders.unchanged += 1
+            return
         wanted = order_status_id(detail.order, self.config)
-        if summary is None or summary.status_id == wanted:
+        cancelled = detail.order.order_status_id == NOP_CANCELLED
+        paid_since = summary.status_id == self.config.order_status.awaiting_payment_status_id
+        if summary.status_id == wanted or not (cancelled or paid_since):
             self.report.orders.unchanged += 1
             return
         self.bp.update_order_status(bp_order_id, wanted, note=f"nopCommerce order {detail.order.id} status changed")
@@ -275,30 +268,19 @@ class OrderSync:
             if self.ledger.bp_id(PAYMENT, key) is not None:
                 self.report.payments.unchanged += 1
                 continue
-            lookup = lambda body=body: [p.payment_id for p in self.bp.find_customer_payments(body["transactionRef"], body["paymentMethodCode"])]  # noqa: E731
-            with self._intent(PAYMENT, key) as claim:
-                found = sorted(lookup()) if claim.previous_attempt else []
-                payment_id = found[0] if found else self._create_once(lambda body=body: self.bp.create_customer_payment(body), lookup)
+            with self.writes.intent(PAYMENT, key) as claim:
+                payment_id = self.writes.resume_or_create(
+                    claim,
+                    lambda body=body: self.bp.create_customer_payment(body),
+                    lambda body=body: lowest(
+                        p.payment_id for p in self.bp.find_customer_payments(body["transactionRef"], body["paymentMethodCode"])
+                    ),
+                    is_duplicate=is_duplicate,
+                )
                 self.ledger.complete_intent(PAYMENT, key, payment_id)
             self.report.payments.created += 1
 
     # ------------------------------------------------------------------ shared
-    def _create_once(self, create: Callable[[], int], lookup: Callable[[], list[int]]) -> int:
-        """Create under an intent the caller holds. An unknown outcome is resolved by the natural
-        key lookup before any new attempt; a duplicate refusal means it exists: look it up."""
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                return create()
-            except OutcomeUnknownError as error:
-                log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
-            except ValidationError as error:
-                if not is_duplicate(error):
-                    raise
-            found = sorted(lookup())
-            if found:
-                return found[0]
-        raise _Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts")
-
     def _count_created(self, counts: StepCounts, needs_review: bool) -> None:
         counts.created += 1
         if needs_review:
@@ -345,3 +327,8 @@ class OrderSync:
                     self.ledger.link(PRODUCT, sku, product_id)
                     known[sku] = product_id
         return known
+
+
+def lowest(ids: Iterable[int]) -> int | None:
+    """The oldest of several matches (Brightpearl ids grow), or None."""
+    return min(ids, default=None)

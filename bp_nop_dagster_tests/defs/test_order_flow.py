@@ -20,7 +20,7 @@ from bp_nop_dagster.defs.orders.resources import LedgerResource, OrderFlowSettin
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.defs.reconciliation.order_sync import order_sync_reconciliation
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.discovery import OVERLAP, OrderCursor, requeue_open_orders
+from bp_nop_dagster.sync.discovery import OVERLAP, OrderCursor, discover_new_orders, requeue_open_orders
 
 BP_HEADERS = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-account-token": "sandbox-token"}
 ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
@@ -163,9 +163,13 @@ def test_faults_on_writes_and_token_expiry_still_give_exactly_n_orders_and_payme
         {"method": "POST", "path": "*", "error_rate": 0.1, "error_status": 500},
         {"method": "POST", "path": "*", "drop_reply_rate": 0.1, "drop_reply_mode": "502"},
     )
-    requests.put(f"{flow.nop_root}/__sandbox__/token-lifetime", json={"seconds": 2}, timeout=10)
+    # Tokens live 1 s and nopCommerce reads are slowed, so the token expires in the middle of a read.
+    requests.put(f"{flow.nop_root}/__sandbox__/token-lifetime", json={"seconds": 1}, timeout=10)
+    flow.faults(flow.nop_root, {"method": "GET", "path": "*", "latency_ms": 150})
     flow.sync_until_drained(instance)
     flow.faults(flow.bp_root)
+    flow.faults(flow.nop_root)
+    assert flow.stats(flow.nop_root)["by_status"].get("401", 0) >= 1, "the token never expired mid-read"
     in_bp = flow.nop_orders_in_brightpearl()
     assert sorted(in_bp) == sorted(f"nop-{o['id']}" for o in placed)
     assert set(in_bp.values()) == {1}
@@ -312,7 +316,22 @@ def test_a_later_payment_reaches_brightpearl_once(flow, instance):
         requeue_open_orders(flow.resources["nopcommerce"].get_client(), ledger, datetime.now(UTC))
         flow.sync(instance)
     assert [p["paymentType"] for p in flow.payments_for([bp_id])] == ["RECEIPT"]
-    assert flow.bp_client().order_summaries([bp_id])[bp_id].payment_status == "PAID"
+    summary = flow.bp_client().order_summaries([bp_id])[bp_id]
+    assert summary.payment_status == "PAID"
+    assert summary.status_id != 6  # no longer "Awaiting payment"
+
+
+def test_statuses_set_in_brightpearl_after_the_create_are_not_overwritten_by_a_re_poll(flow, instance):
+    (order,) = flow.place(1)
+    flow.tick(instance)
+    flow.sync(instance)
+    bp_id = linked_orders(flow)[str(order["id"])]
+    flow.bp_client().update_order_status(bp_id, 8, note="dispatched by the warehouse")
+    requeue_open_orders(flow.resources["nopcommerce"].get_client(), flow.resources["ledger"].get_ledger(), datetime.now(UTC))
+    result = flow.sync(instance)
+    sales = next(m for m in result.asset_materializations_for_node("order_sync") if m.asset_key.path[-1] == "sales_orders_from_nop")
+    assert (sales.metadata["updated"].value, sales.metadata["unchanged"].value) == (0, 1)
+    assert flow.bp_client().order(bp_id).status_id == 8
 
 
 def test_customers_are_matched_by_email_before_any_contact_is_created(flow, instance):
@@ -351,3 +370,36 @@ def test_a_run_killed_between_the_order_and_its_payment_books_the_payment_on_rer
     flow.sync_until_drained(instance)
     assert set(flow.nop_orders_in_brightpearl().values()) == {1}
     flow.assert_paid_exactly_once(placed)
+
+
+def test_the_sensor_hands_each_order_on_once_and_keeps_its_cursor_when_the_ledger_fails(flow, instance, monkeypatch):
+    nop = flow.resources["nopcommerce"].get_client()
+    ledger = flow.resources["ledger"].get_ledger()
+    first = flow.place(2)
+    new, cursor = discover_new_orders(nop, ledger, OrderCursor(watermark=flow.start), datetime.now(UTC))
+    assert sorted(new) == sorted(o["id"] for o in first)
+    again, cursor = discover_new_orders(nop, ledger, cursor, datetime.now(UTC))
+    assert again == []  # inside the overlap, already handed on
+    (later,) = flow.place(1, new_customers=False)
+    new, cursor = discover_new_orders(nop, ledger, cursor, datetime.now(UTC))
+    assert new == [later["id"]]
+
+    flow.place(1)
+    monkeypatch.setattr(type(ledger), "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("ledger down")))
+    with dg.build_sensor_context(instance=instance, cursor=cursor.dumps(), resources=flow.resources) as context:
+        with pytest.raises(RuntimeError, match="ledger down"):
+            new_nopcommerce_orders(context)
+        assert context.cursor == cursor.dumps()
+
+
+def test_an_idle_sensor_reports_the_order_assets_in_step_at_most_every_five_minutes(flow, instance):
+    keys = [dg.AssetKey(["brightpearl", name]) for name in ("contacts_from_nop", "sales_orders_from_nop", "payments_from_nop")]
+    with dg.build_sensor_context(instance=instance, cursor=OrderCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
+        result = new_nopcommerce_orders(context)
+    assert sorted(e.asset_key for e in result.asset_events) == sorted(keys)
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    with dg.build_sensor_context(instance=instance, cursor=OrderCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
+        assert new_nopcommerce_orders(context).asset_events == []  # reported less than 5 minutes ago
+    flow.place(1)
+    assert isinstance(flow.tick(instance), dg.RunRequest)

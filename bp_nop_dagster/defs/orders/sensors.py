@@ -3,12 +3,14 @@ quota) and an hourly catch-up sweep that also re-polls open orders for status ch
 
 import dagster as dg
 
+from bp_nop_dagster.defs.orders.assets import CONTACTS, PAYMENTS, SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.resources import LedgerResource
+from bp_nop_dagster.defs.sensor_support import in_step_events, run_in_flight
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.discovery import OrderCursor, discover_new_orders, requeue_open_orders, sweep_recent_orders, utcnow
 
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 
 
 def _sync_request(context, pending: int, reason: str) -> dg.RunRequest | dg.SkipReason:
@@ -16,8 +18,7 @@ def _sync_request(context, pending: int, reason: str) -> dg.RunRequest | dg.Skip
     (that run, or the next tick, drains them)."""
     if pending == 0:
         return dg.SkipReason(f"{reason}; nothing pending")
-    in_flight = context.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name, statuses=IN_FLIGHT), limit=1)
-    if in_flight:
+    if run_in_flight(context, order_sync_job.name):
         return dg.SkipReason(f"{reason}; {pending} pending, a sync run is already in flight")
     return dg.RunRequest(tags={"bp_nop/pending_orders": str(pending), "bp_nop/trigger": reason})
 
@@ -32,7 +33,13 @@ def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: Nop
     book = ledger.get_ledger()
     new, cursor = discover_new_orders(nopcommerce.get_client(), book, OrderCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
-    return _sync_request(context, len(book.pending("order")), f"{len(new)} new orders")
+    pending = len(book.pending("order"))
+    if pending == 0:
+        # Nothing to do: the order assets are reported in step (every 5 minutes at most), which
+        # keeps them fresh while the shop is quiet and lets them go stale when this sensor stops.
+        note = f"{len(new)} new orders; nothing pending: Brightpearl is in step with nopCommerce"
+        return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, ORDER_ASSETS, note))
+    return _sync_request(context, pending, f"{len(new)} new orders")
 
 
 @dg.schedule(

@@ -1,0 +1,1 @@
+"""The fulfilment flow: Brightpearl goods-out notes and order statuses into nopCommerce."""

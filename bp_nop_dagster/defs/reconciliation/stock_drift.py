@@ -1,0 +1,83 @@
+"""`reconciliation/stock_drift`: every SKU's stock in nopCommerce against what Brightpearl says it should be."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+from bp_nop_dagster.defs.reconciliation.order_sync import reports_dir
+from bp_nop_dagster.defs.stock.assets import STOCK
+from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.ledger.resource import LedgerResource
+from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.sync.stock import (
+    AMBIGUOUS,
+    BRIGHTPEARL_ONLY,
+    DIFFERS,
+    IN_SYNC,
+    NOP_ONLY,
+    NOT_TRACKED_IN_BRIGHTPEARL,
+    NOT_TRACKED_IN_NOP,
+    StockReport,
+)
+
+STOCK_DRIFT = dg.AssetKey(["reconciliation", "stock_drift"])
+DRIFT = "drift"
+VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
+
+
+def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.DataFrame:
+    """One row per place holding a SKU's stock in nopCommerce (product, warehouse record or
+    combination), plus SKUs found on one side only. `difference` = nopCommerce stock - target."""
+    rows = []
+    for row in report.rows:
+        compared = row.target is not None
+        rows.append({
+            "sku": row.sku, "location": row.location or None, "nop_product_id": row.nop_product_id,
+            "nop_record_id": row.nop_record_id, "nop_warehouse_id": row.nop_warehouse_id, "bp_product_id": row.bp_product_id,
+            **{f"bp_on_hand_wh{w}": row.bp_on_hand.get(w) if compared else None for w in warehouses},
+            "bp_on_hand": sum(row.bp_on_hand.values()) if compared else None,
+            "in_flight": row.in_flight if compared else None, "buffer": buffer if compared else None,
+            "target": row.target, "nop_stock": row.nop_stock, "difference": row.difference,
+            "verdict": DRIFT if row.verdict == DIFFERS else row.verdict,
+        })
+    columns = ["sku", "location", "nop_product_id", "nop_record_id", "nop_warehouse_id", "bp_product_id",
+               *[f"bp_on_hand_wh{w}" for w in warehouses], "bp_on_hand", "in_flight", "buffer", "target", "nop_stock", "difference", "verdict"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns[2:-1]:
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+@dg.asset(
+    key=STOCK_DRIFT,
+    deps=[STOCK],
+    group_name="reconciliation",
+    owners=["team:finance-ops"],
+    kinds={"pandas", "csv"},
+    pool="brightpearl",
+)
+def stock_drift(
+    nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource, stock_flow: StockFlowSettings
+) -> dg.MaterializeResult:
+    """Every SKU now: Brightpearl on-hand per counted warehouse (units), nopCommerce's sellable
+    stock, in-flight units (nopCommerce orders Brightpearl does not hold yet), the target, the
+    difference and a verdict: in_sync; drift (the one that needs a person, or the next push);
+    not tracked on one side; nop_only / brightpearl_only (SKU unknown on the other side, exact
+    match); ambiguous_sku (held by several products). Reads only, writes nothing. CSV in the
+    reports folder too (one file per day, replaced on rerun)."""
+    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
+    frame = drift_frame(engine.plan(), engine.stock.brightpearl_warehouses, engine.stock.buffer)
+    path = reports_dir() / f"stock_drift_{datetime.now(UTC).date().isoformat()}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}
+    return dg.MaterializeResult(
+        value=frame,
+        metadata=table_metadata(
+            frame, csv=dg.MetadataValue.path(str(path.resolve())), skus=dg.MetadataValue.int(int(frame["sku"].nunique())),
+            unexplained_differences=dg.MetadataValue.int(int((frame["verdict"] == DRIFT).sum())), **counts,
+        ),
+    )

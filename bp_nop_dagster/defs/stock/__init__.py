@@ -1,0 +1,1 @@
+"""The stock flow: Brightpearl stock to nopCommerce without overselling."""

@@ -1,0 +1,59 @@
+"""`nopcommerce/stock_from_brightpearl`: Brightpearl stock pushed to nopCommerce, only where it differs."""
+
+import dagster as dg
+from pydantic import Field
+
+from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.ledger.resource import LedgerResource
+from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+
+GROUP = "stock_flow"
+OWNERS = ["team:integrations"]
+STOCK = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
+WRITES_COMPLETE_CHECK = "stock_writes_complete"
+
+
+class StockSyncConfig(dg.Config):
+    """Which Brightpearl products to push; none listed means every SKU (the full reconcile)."""
+
+    product_ids: list[int] = Field(default_factory=list, description="Brightpearl product ids whose stock moved; empty = every SKU")
+
+
+@dg.asset(
+    key=STOCK,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"brightpearl", "nopcommerce"},
+    pool="brightpearl",
+    check_specs=[dg.AssetCheckSpec(WRITES_COMPLETE_CHECK, asset=STOCK,
+                                   description="Every differing stock value was written (none failed or kept moving in nopCommerce).")],
+)
+def stock_from_brightpearl(
+    context: dg.AssetExecutionContext,
+    config: StockSyncConfig,
+    nopcommerce: NopCommerceResource,
+    brightpearl: BrightpearlResource,
+    ledger: LedgerResource,
+    stock_flow: StockFlowSettings,
+) -> dg.MaterializeResult:
+    """nopCommerce stock (units) = Brightpearl on-hand of the mapped warehouses, minus nopCommerce
+    orders Brightpearl does not hold yet, minus the buffer, floored at 0. Brightpearl is the
+    master. Only values that differ are written, as absolute values (idempotent), each re-read
+    just before the write so a checkout in between is never overwritten. Started by the
+    `brightpearl_stock_changes` sensor for the products that moved, nightly for every SKU."""
+    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
+    report = engine.run(config.product_ids or None)
+    counts = report.as_metadata()
+    context.log.info(", ".join(f"{name} {value}" for name, value in counts.items()))
+    return dg.MaterializeResult(
+        metadata={name: dg.MetadataValue.int(value) for name, value in counts.items()},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=WRITES_COMPLETE_CHECK,
+                passed=counts["failed"] == 0 and counts["moved_during_sync"] == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"failed": dg.MetadataValue.int(counts["failed"]), "moved_during_sync": dg.MetadataValue.int(counts["moved_during_sync"])},
+            )
+        ],
+    )

@@ -1,0 +1,41 @@
+"""When the stock flow runs: a sensor on Brightpearl goods movements (every 15 s; one search
+request per tick, under 2% of the 200-per-minute quota) and a nightly full reconcile."""
+
+import dagster as dg
+
+from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+from bp_nop_dagster.defs.stock.assets import STOCK
+from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
+from bp_nop_dagster.sync.stock import MovementCursor, moved_products, utcnow
+
+STOCK_OP = "__".join(STOCK.path)
+
+
+@dg.sensor(
+    job=stock_sync_job,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Brightpearl goods movements since an updatedOn watermark (ascending, paged, with overlap, "
+    "de-duplicated by movement id) -> one stock push for just the products that moved.",
+)
+def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource):
+    product_ids, cursor = moved_products(brightpearl.get_client(), MovementCursor.parse(context.cursor), utcnow())
+    context.update_cursor(cursor.dumps())
+    if not product_ids:
+        return dg.SkipReason("no Brightpearl stock moved")
+    return dg.RunRequest(
+        run_key=f"stock-{cursor.watermark.isoformat()}-{product_ids[0]}-{len(product_ids)}",
+        run_config={"ops": {STOCK_OP: {"config": {"product_ids": product_ids}}}},
+        tags={"bp_nop/moved_products": str(len(product_ids))},
+    )
+
+
+nightly_stock_reconcile = dg.ScheduleDefinition(
+    name="nightly_stock_reconcile",
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    job=stock_reconcile_job,
+    run_config={"ops": {STOCK_OP: {"config": {"product_ids": []}}}},
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly full reconcile: every SKU pushed, then the stock drift report.",
+)

@@ -1,0 +1,207 @@
+"""`bp-nop doctor`: is this deployment configured to work? One line per check, OK or FAIL with
+what to do (SKIP where a check does not apply), exit code 1 on any FAIL.
+
+Checks, in order: the environment (`BP_NOP_ENV` and what it requires), Brightpearl and
+nopCommerce (reachable, credentials accepted by one cheap authenticated call), the ledger database
+(connects, schema current), the Dagster instance storage when it is PostgreSQL (reachable, the
+`brightpearl` pool limited to 1), and the mapping (loads, fits the Brightpearl account's reference
+data). Never prints a secret: every line passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from bp_nop_dagster import settings
+from bp_nop_dagster.alerts import redact, secret_values
+from bp_nop_dagster.environment import Environment, current_environment, environment_problems
+from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
+from bp_nop_dagster.transport.retry import RetrySettings
+
+OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
+BRIGHTPEARL_POOL = "brightpearl"
+DOCTOR_RETRY = RetrySettings(max_attempts=2)
+DOCTOR_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4}  {self.name:<18} {self.detail}"
+
+
+class Doctor:
+    """Runs the checks against the process environment, as the code location would see it."""
+
+    def __init__(self) -> None:
+        self.environ = os.environ
+        self._brightpearl = None
+
+    def checks(self) -> list[tuple[str, Callable[[], tuple[str, str]]]]:
+        return [
+            ("environment", self.check_environment),
+            ("brightpearl", self.check_brightpearl),
+            ("nopcommerce", self.check_nopcommerce),
+            ("ledger", self.check_ledger),
+            ("dagster instance", self.check_instance),
+            ("mapping", self.check_mapping),
+        ]
+
+    def run(self) -> list[CheckResult]:
+        secrets = secret_values(self.environ)
+        results = []
+        for name, check in self.checks():
+            try:
+                status, detail = check()
+            except Exception as error:  # noqa: BLE001 - a doctor reports every failure in words, then goes on
+                status, detail = FAIL, f"unexpected {type(error).__name__}: {error}"
+            results.append(CheckResult(name, status, redact(detail, secrets)))
+        return results
+
+    # -- the checks: each returns (status, what it found or what to do)
+    def check_environment(self) -> tuple[str, str]:
+        problems = environment_problems(self.environ)
+        if problems:
+            return FAIL, "; ".join(problems)
+        return OK, f"{current_environment(self.environ)} ({settings.BP_NOP_ENV})"
+
+    def check_brightpearl(self) -> tuple[str, str]:
+        from bp_nop_dagster.brightpearl.client import BrightpearlClient
+
+        missing = self._missing(settings.BRIGHTPEARL_BASE_URL, settings.BRIGHTPEARL_APP_REF, settings.BRIGHTPEARL_ACCOUNT_TOKEN)
+        if missing:
+            return FAIL, f"set {missing} (README, 'Configuration')"
+        try:
+            client = BrightpearlClient(
+                self.environ[settings.BRIGHTPEARL_BASE_URL],
+                app_ref=self.environ[settings.BRIGHTPEARL_APP_REF],
+                account_token=self.environ[settings.BRIGHTPEARL_ACCOUNT_TOKEN],
+                retry=DOCTOR_RETRY,
+                **DOCTOR_TIMEOUTS,
+            )
+            warehouses = client.warehouses()
+        except ConfigurationError as error:
+            return FAIL, f"{error}: fix {settings.BRIGHTPEARL_BASE_URL}"
+        except AuthError:
+            return FAIL, (
+                f"credentials refused: check {settings.BRIGHTPEARL_APP_REF} and {settings.BRIGHTPEARL_ACCOUNT_TOKEN} "
+                "(the private app must be installed on this account)"
+            )
+        except ApiError as error:
+            return FAIL, f"{error}: check {settings.BRIGHTPEARL_BASE_URL} (datacentre and account code) and the network"
+        self._brightpearl = client
+        return OK, f"reachable, credentials accepted ({len(warehouses)} warehouses)"
+
+    def check_nopcommerce(self) -> tuple[str, str]:
+        from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+
+        missing = self._missing(settings.NOPCOMMERCE_BASE_URL, settings.NOPCOMMERCE_EMAIL, settings.NOPCOMMERCE_PASSWORD)
+        if missing:
+            return FAIL, f"set {missing} (README, 'Configuration')"
+        try:
+            client = NopCommerceClient(
+                self.environ[settings.NOPCOMMERCE_BASE_URL],
+                self.environ[settings.NOPCOMMERCE_EMAIL],
+                self.environ[settings.NOPCOMMERCE_PASSWORD],
+                retry=DOCTOR_RETRY,
+                **DOCTOR_TIMEOUTS,
+            )
+            try:
+                countries = client.countries()
+            finally:
+                client.close()
+        except ConfigurationError as error:
+            return FAIL, f"{error}: fix {settings.NOPCOMMERCE_BASE_URL}"
+        except AuthError:
+            return FAIL, (
+                f"credentials refused: check {settings.NOPCOMMERCE_EMAIL} and {settings.NOPCOMMERCE_PASSWORD} "
+                "(the user's role needs the 'Access Web API Backend' permission)"
+            )
+        except ApiError as error:
+            return FAIL, f"{error}: check {settings.NOPCOMMERCE_BASE_URL} (…/api-backend, plugin installed) and the network"
+        return OK, f"reachable, credentials accepted ({len(countries)} countries)"
+
+    def check_ledger(self) -> tuple[str, str]:
+        import sqlalchemy as sa
+
+        from bp_nop_dagster.ledger import SCHEMA_VERSION, Ledger, LedgerSchemaError
+        from bp_nop_dagster.ledger.resource import default_ledger_url
+
+        url = self.environ.get(settings.BP_NOP_LEDGER_URL) or default_ledger_url()
+        backend = sa.make_url(url).get_backend_name()
+        try:
+            ledger = Ledger(url)
+            try:
+                pending = len(ledger.pending("order"))
+            finally:
+                ledger.close()
+        except LedgerSchemaError as error:
+            return FAIL, str(error)
+        except sa.exc.SQLAlchemyError as error:
+            cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            return FAIL, f"cannot open the {backend} ledger: {cause}: check {settings.BP_NOP_LEDGER_URL} and that the database exists"
+        return OK, f"{backend}, schema version {SCHEMA_VERSION}, {pending} orders pending"
+
+    def check_instance(self) -> tuple[str, str]:
+        if not self.environ.get("DAGSTER_PG_HOST"):
+            if self._is_local():
+                return SKIP, "no PostgreSQL instance configured (DAGSTER_PG_HOST unset): local SQLite instance"
+            return FAIL, "DAGSTER_PG_HOST is not set: staging and production keep the Dagster instance in PostgreSQL"
+        import dagster as dg
+
+        home = self.environ.get("DAGSTER_HOME")
+        if not home:
+            return FAIL, "DAGSTER_HOME is not set: point it at the folder holding the production dagster.yaml"
+        try:
+            with dg.DagsterInstance.from_config(home) as instance:
+                storage = type(instance.run_storage).__name__
+                if "Postgres" not in storage:
+                    return FAIL, f"{home}/dagster.yaml does not use PostgreSQL storage ({storage}): copy the project's dagster.yaml there"
+                runs = instance.get_runs_count()
+                slots = instance.event_log_storage.get_concurrency_info(BRIGHTPEARL_POOL).slot_count
+        except Exception as error:  # noqa: BLE001 - config, connection and permission errors all end here
+            cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return FAIL, f"cannot open the instance: {cause}: check DAGSTER_PG_HOST/PORT/USERNAME/PASSWORD/DB and {home}/dagster.yaml"
+        if slots != 1:
+            return FAIL, f"the {BRIGHTPEARL_POOL} pool is not limited to 1: run `dagster instance concurrency set {BRIGHTPEARL_POOL} 1`"
+        return OK, f"PostgreSQL, {runs} runs recorded, {BRIGHTPEARL_POOL} pool limited to 1"
+
+    def check_mapping(self) -> tuple[str, str]:
+        from bp_nop_dagster.defs.orders.resources import OrderFlowSettings
+        from bp_nop_dagster.mapping.config import MAPPING_FILE_ENV, MappingConfigError, load_mapping_config
+
+        source = self.environ.get(MAPPING_FILE_ENV) or "the packaged default mapping"
+        try:
+            if self._brightpearl is None:
+                load_mapping_config()
+                return FAIL, f"{source} loads, but cannot be checked against Brightpearl's reference data until Brightpearl is OK"
+            OrderFlowSettings().load_mapping(self._brightpearl)
+        except MappingConfigError as error:
+            return FAIL, f"{error}: fix it or {MAPPING_FILE_ENV}"
+        return OK, f"{source} loads and fits the Brightpearl account"
+
+    def _is_local(self) -> bool:
+        try:
+            return current_environment(self.environ) is Environment.LOCAL
+        except ConfigurationError:
+            return False
+
+    def _missing(self, *names: str) -> str:
+        return ", ".join(name for name in names if not self.environ.get(name))
+
+
+def run_doctor(out: TextIO) -> int:
+    """Print one line per check; 0 when nothing failed, else 1."""
+    results = Doctor().run()
+    for result in results:
+        print(result.line(), file=out, flush=True)
+    failed = [r.name for r in results if r.status == FAIL]
+    print(f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else "All checks passed.", file=out)
+    return 1 if failed else 0

@@ -1,0 +1,408 @@
+"""The fulfilment flow, without Dagster: Brightpearl goods-out notes and order statuses into
+nopCommerce exactly once (DESIGN principles 1, 2, 4 and 5).
+
+Brightpearl is the master of fulfilment. Work reaches the ledger from two searches (see
+`discover_shipped_notes` and `discover_status_changes`) and is drained here:
+
+1. a shipped goods-out note → one nopCommerce shipment with the note's tracking reference and the
+   order items it shipped (several notes per order = partial shipments), created under a
+   write-ahead intent after a natural-key lookup (the note's marker in `admin_comment`, or the
+   tracking number), then `OrderProcessing/Ship` exactly once;
+2. a Brightpearl order status mapped in `fulfilment.on_order_status` → `OrderProcessing/CancelOrder`
+   once, or `OrderProcessing/Deliver` once per shipment made from the order's notes.
+
+OrderProcessing actions are GETs that change state: each runs under an intent, the state is read
+first, and when the outcome of a call is unknown the state is read back instead of calling again;
+if the read-back shows nothing happened, the intent stays open and a later run (after the lease)
+reads again before it calls.
+
+Ledger kinds of this flow (Brightpearl is the source, so for the note kinds the record key is the
+Brightpearl goods-out note id and the linked id is the nopCommerce shipment id):
+`goods_out_note` (shipment created with its items; the record is synced once shipped),
+`shipment_shipped`, `shipment_delivered` (note id → shipment id, once the action is done),
+`bp_order_status` (work queue keyed by Brightpearl order id) and `order_cancelled`
+(nop order id → Brightpearl order id, once cancelled).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.brightpearl.models import GoodsOutNote, OrderSummary
+from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster.mapping.config import MappingConfig
+from bp_nop_dagster.mapping.fulfilment import (
+    FulfilmentMappingError,
+    ShipmentLine,
+    find_shipment_for_note,
+    nop_order_id,
+    nop_warehouse_id,
+    order_status_action,
+    shipment_comment,
+    shipment_lines,
+    tracking_number,
+)
+from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.nopcommerce.models import Order, OrderItem, Shipment, ShipmentItem
+from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
+from bp_nop_dagster.transport.errors import AuthError, NotFoundError, OutcomeUnknownError, TransientError, ValidationError
+
+log = logging.getLogger("bp_nop_dagster.sync.fulfilment")
+
+ORDER = "order"
+GOODS_OUT_NOTE = "goods_out_note"
+SHIPMENT_SHIPPED = "shipment_shipped"
+SHIPMENT_DELIVERED = "shipment_delivered"
+BP_ORDER_STATUS = "bp_order_status"
+ORDER_CANCELLED = "order_cancelled"
+NOP_CANCELLED = 40
+GIVE_UP_AFTER = 20  # failed runs before a record is dead-lettered instead of retried by every run
+OVERLAP = timedelta(minutes=5)
+FIRST_LOOKBACK = timedelta(hours=24)
+
+
+@dataclass
+class FulfilmentReport:
+    """What one run did (numeric metadata in the UI)."""
+
+    notes_seen: int = 0
+    shipments_created: int = 0
+    shipment_items_created: int = 0
+    ship_calls: int = 0
+    deliver_calls: int = 0
+    cancel_calls: int = 0
+    status_changes_seen: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    pending: int = 0
+    brightpearl_calls: int = 0
+    nopcommerce_calls: int = 0
+
+    def as_metadata(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class FulfilmentSync:
+    """Drains the ledger's pending goods-out notes and Brightpearl order status changes into
+    nopCommerce. One instance per run."""
+
+    def __init__(
+        self,
+        *,
+        nop: NopCommerceClient,
+        bp: BrightpearlClient,
+        ledger: Ledger,
+        config: MappingConfig,
+        owner: str,
+        intent_lease_seconds: float = 300.0,
+    ) -> None:
+        self.nop = nop
+        self.bp = bp
+        self.ledger = ledger
+        self.config = config
+        self.notify = config.fulfilment.notify_customer
+        self.report = FulfilmentReport()
+        self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, FulfilmentMappingError))
+
+    # ------------------------------------------------------------------ entry point
+    def run(self, limit: int | None = None) -> FulfilmentReport:
+        """Up to `limit` pending notes, then up to `limit` pending status changes (oldest first):
+        notes first, so a status that delivers finds the shipments of this run's notes."""
+        bp_before, nop_before = self.bp.call_count, self.nop.call_count
+        notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
+        if notes:
+            self._sync_notes(notes)
+        statuses = self.ledger.pending(BP_ORDER_STATUS, limit)
+        if statuses:
+            self._sync_statuses(statuses)
+        self.report.brightpearl_calls = self.bp.call_count - bp_before
+        self.report.nopcommerce_calls = self.nop.call_count - nop_before
+        return self.report
+
+    # ------------------------------------------------------------------ goods-out notes
+    def _sync_notes(self, keys: list[str]) -> None:
+        notes = self.bp.goods_out_notes("*", note_ids=[int(k) for k in keys])
+        self.report.notes_seen += len(keys)
+        for key in keys:
+            if int(key) not in notes:
+                self._skip(GOODS_OUT_NOTE, key, "goods-out note not found in Brightpearl")
+        summaries = self.bp.order_summaries({n.order_id for n in notes.values()})
+        nop_ids = self._nop_order_ids(summaries.values())
+        orders = {o.id: o for o in self.nop.orders_by_ids(set(nop_ids.values()))} if nop_ids else {}
+        items: dict[int, list[OrderItem]] = {}
+        for note in notes.values():
+            key = str(note.id)
+            order = orders.get(nop_ids.get(note.order_id, 0))
+            if not note.shipped:
+                self._skip(GOODS_OUT_NOTE, key, "goods-out note is not shipped")
+            elif order is None or order.deleted:
+                self._skip(GOODS_OUT_NOTE, key, f"Brightpearl order {note.order_id} has no nopCommerce order")
+            else:
+                if order.id not in items:
+                    items[order.id] = self.nop.order_items(order.id)
+                self._guarded(GOODS_OUT_NOTE, key, lambda: self._sync_note(note, summaries[note.order_id], order, items[order.id]),
+                              payload={"goods_out_note_id": note.id, "bp_order_id": note.order_id, "nop_order_id": order.id})
+
+    def _sync_note(self, note: GoodsOutNote, summary: OrderSummary, order: Order, items: list[OrderItem]) -> None:
+        key = str(note.id)
+        shipment_id = self.ledger.bp_id(GOODS_OUT_NOTE, key)
+        shipment = self.nop.shipment(shipment_id) if shipment_id is not None else self._create_shipment(note, summary, order, items)
+        self._once(
+            SHIPMENT_SHIPPED, key, shipment.id,
+            known_done=shipment.shipped_date_utc is not None,
+            read_back=lambda: self.nop.shipment(shipment.id).shipped_date_utc is not None,
+            act=lambda: self.nop.ship(shipment.id, notify_customer=self.notify),
+            counter="ship_calls",
+        )
+        self.ledger.mark_synced(GOODS_OUT_NOTE, key)
+
+    def _create_shipment(self, note: GoodsOutNote, summary: OrderSummary, order: Order, items: list[OrderItem]) -> Shipment:
+        """The note's shipment with its items: found by its natural key, else created."""
+        key = str(note.id)
+        tracking = tracking_number(note)
+        with self.writes.intent(GOODS_OUT_NOTE, key):
+            existing = self.nop.shipments(order_id=order.id)
+            contents = {s.id: self.nop.shipment_items(s.id) for s in existing}
+            claimed = self.ledger.nop_keys(GOODS_OUT_NOTE, contents)
+            shipment = find_shipment_for_note(existing, note.id, tracking, claimed_shipment_ids=claimed)
+            elsewhere: dict[int, int] = {}
+            for shipment_id, shipment_items in contents.items():
+                if shipment is None or shipment_id != shipment.id:
+                    for item in shipment_items:
+                        elsewhere[item.order_item_id] = elsewhere.get(item.order_item_id, 0) + item.quantity
+            lines = shipment_lines(note, {row.id: row for row in summary.rows}, items, self._item_skus(items, note, summary), elsewhere)
+            if shipment is None:
+                comment = shipment_comment(note.id)
+                shipment = self.writes.create_once(
+                    lambda: self.nop.create_shipment(order.id, tracking_number=tracking, admin_comment=comment),
+                    lambda: find_shipment_for_note(self.nop.shipments(order_id=order.id), note.id, ""),
+                )
+                self.report.shipments_created += 1
+                present: list[ShipmentItem] = []
+            else:
+                present = contents[shipment.id]
+            self._add_items(shipment, lines, present, nop_warehouse_id(note.warehouse_id, self.config))
+            self.ledger.complete_intent(GOODS_OUT_NOTE, key, shipment.id, synced=False)
+        return shipment
+
+    def _add_items(self, shipment: Shipment, lines: list[ShipmentLine], present: list[ShipmentItem], warehouse_id: int) -> None:
+        """Each line not on the shipment yet; after an unknown outcome the items are read back
+        (natural key: shipment + order item) before the line is sent again."""
+        have = {item.order_item_id for item in present}
+        for line in lines:
+            if line.order_item_id in have:
+                continue
+            self.writes.create_once(
+                lambda line=line: self.nop.add_shipment_item(shipment.id, line.order_item_id, line.quantity, warehouse_id=warehouse_id),
+                lambda line=line: next((i for i in self.nop.shipment_items(shipment.id) if i.order_item_id == line.order_item_id), None),
+            )
+            self.report.shipment_items_created += 1
+
+    def _item_skus(self, items: list[OrderItem], note: GoodsOutNote, summary: OrderSummary) -> dict[int, str | None]:
+        """nop order item id -> SKU, read only when a shipped row has no usable externalRef."""
+        item_ids = {str(item.id) for item in items}
+        rows = {row.id: row for row in summary.rows}
+        if all((rows[r].external_ref or "") in item_ids for r in note.rows if r in rows):
+            return {}
+        products = {p.id: p.sku for p in self.nop.products_by_ids({item.product_id for item in items})}
+        return {item.id: products.get(item.product_id) for item in items}
+
+    # ------------------------------------------------------------------ order statuses
+    def _sync_statuses(self, keys: list[str]) -> None:
+        summaries = self.bp.order_summaries(int(k) for k in keys)
+        self.report.status_changes_seen += len(keys)
+        nop_ids = self._nop_order_ids(summaries.values())
+        actions = {bp_id: order_status_action(s.status_id, self.config) for bp_id, s in summaries.items()}
+        acting = {bp_id for bp_id, action in actions.items() if action and bp_id in nop_ids}
+        orders = {o.id: o for o in self.nop.orders_by_ids({nop_ids[i] for i in acting})} if acting else {}
+        delivering = [i for i in acting if actions[i] == "deliver"]
+        notes_by_order: dict[int, list[int]] = {}
+        if delivering:
+            for note in self.bp.goods_out_notes(delivering).values():
+                notes_by_order.setdefault(note.order_id, []).append(note.id)
+        for key in keys:
+            bp_id = int(key)
+            order = orders.get(nop_ids.get(bp_id, 0))
+            if bp_id not in summaries:
+                self._skip(BP_ORDER_STATUS, key, "order not found in Brightpearl")
+            elif not actions[bp_id]:
+                self.ledger.mark_synced(BP_ORDER_STATUS, key, unchanged=True)
+                self.report.unchanged += 1
+            elif order is None or order.deleted:
+                self._skip(BP_ORDER_STATUS, key, f"Brightpearl order {bp_id} has no nopCommerce order")
+            elif actions[bp_id] == "cancel":
+                self._guarded(BP_ORDER_STATUS, key, lambda: self._cancel(order, bp_id), payload={"bp_order_id": bp_id, "nop_order_id": order.id})
+            else:
+                self._guarded(BP_ORDER_STATUS, key, lambda: self._deliver(bp_id, notes_by_order.get(bp_id, [])),
+                              payload={"bp_order_id": bp_id, "nop_order_id": order.id})
+
+    def _cancel(self, order: Order, bp_order_id: int) -> None:
+        self._once(
+            ORDER_CANCELLED, str(order.id), bp_order_id,
+            known_done=order.order_status_id == NOP_CANCELLED,
+            read_back=lambda: self.nop.order(order.id).order_status_id == NOP_CANCELLED,
+            act=lambda: self.nop.cancel_order(order.id, notify_customer=self.notify),
+            counter="cancel_calls",
+        )
+        self.ledger.mark_synced(BP_ORDER_STATUS, str(bp_order_id))
+
+    def _deliver(self, bp_order_id: int, note_ids: list[int]) -> None:
+        """Deliver every shipment made from the order's notes; a note not shipped in nopCommerce
+        yet keeps the status change pending (the next run delivers it)."""
+        keys = [str(n) for n in sorted(note_ids)]
+        if not keys:
+            raise Deferred("the order has no goods-out note yet")
+        shipped = self.ledger.bp_ids(SHIPMENT_SHIPPED, keys)
+        for key in keys:
+            if key not in shipped:
+                raise Deferred(f"goods-out note {key} is not shipped in nopCommerce yet")
+            if self.ledger.bp_id(SHIPMENT_DELIVERED, key) is not None:
+                continue
+            shipment = self.nop.shipment(shipped[key])
+            self._once(
+                SHIPMENT_DELIVERED, key, shipment.id,
+                known_done=shipment.delivery_date_utc is not None,
+                read_back=lambda shipment=shipment: self.nop.shipment(shipment.id).delivery_date_utc is not None,
+                act=lambda shipment=shipment: self.nop.deliver(shipment.id, notify_customer=self.notify),
+                counter="deliver_calls",
+            )
+        self.ledger.mark_synced(BP_ORDER_STATUS, str(bp_order_id))
+
+    # ------------------------------------------------------------------ exactly once
+    def _once(self, kind: str, key: str, linked_id: int, *, known_done: bool, read_back: Callable[[], bool],
+              act: Callable[[], None], counter: str) -> None:
+        """A state-changing call at most once per (kind, key): skipped when the ledger or the
+        target says it is done, made under an intent otherwise; an unknown outcome is settled by
+        reading the state back, never by calling again."""
+        if self.ledger.bp_id(kind, key) is not None:
+            self.report.unchanged += 1
+            return
+        with self.writes.intent(kind, key) as claim:
+            done = read_back() if claim.previous_attempt else known_done
+            if done:
+                self.ledger.complete_intent(kind, key, linked_id)
+                self.report.unchanged += 1
+                return
+            try:
+                setattr(self.report, counter, getattr(self.report, counter) + 1)
+                act()
+            except OutcomeUnknownError as error:
+                if not read_back():
+                    raise Deferred(f"{kind} {key}: outcome unknown ({error}) and not applied yet; read back next run") from None
+                log.warning("%s %s: reply lost, the read-back shows it was applied", kind, key)
+            except ValidationError:
+                if not read_back():
+                    raise
+            self.ledger.complete_intent(kind, key, linked_id)
+
+    # ------------------------------------------------------------------ shared
+    def _guarded(self, kind: str, key: str, work: Callable[[], None], *, payload: dict) -> None:
+        """Run one record's work; it ends synced (by `work`), dead-lettered or left pending."""
+        try:
+            work()
+        except FulfilmentMappingError as error:
+            self._dead_letter(kind, key, error.reason, None, error.message, payload)
+        except ValidationError as error:
+            self._dead_letter(kind, key, "validation_error", error.code, error.server_message, payload)
+        except NotFoundError as error:  # e.g. the shipment was deleted in nopCommerce meanwhile
+            self._dead_letter(kind, key, "other", "404", str(error), payload)
+        except AuthError:
+            raise
+        except (Deferred, TransientError) as error:
+            attempts = self.ledger.mark_failed(kind, key, str(error))
+            if attempts >= GIVE_UP_AFTER:
+                self._dead_letter(kind, key, "other", None, f"still failing after {attempts} runs: {error}", payload)
+            else:
+                self.report.pending += 1
+
+    def _dead_letter(self, kind: str, key: str, reason: str, code: str | None, message: str, payload: dict) -> None:
+        self.ledger.dead_letter(kind, key, reason=reason, error_code=code, message=message, payload=payload)
+        self.report.dead_lettered += 1
+        log.warning("%s %s dead-lettered: %s %s %s", kind, key, reason, code or "", message)
+
+    def _skip(self, kind: str, key: str, reason: str) -> None:
+        self.ledger.mark_skipped(kind, key, reason)
+        self.report.skipped += 1
+
+    def _nop_order_ids(self, summaries: Iterable[OrderSummary]) -> dict[int, int]:
+        """Brightpearl order id -> nop order id: the order flow's ledger links, else the order's
+        externalRef under our integration instance."""
+        summaries = list(summaries)
+        linked = self.ledger.nop_keys(ORDER, [s.id for s in summaries])
+        found = {bp_id: int(key) for bp_id, key in linked.items()}
+        for summary in summaries:
+            if summary.id not in found:
+                nop_id = nop_order_id(summary.external_ref, summary.installed_integration_instance_id, self.config)
+                if nop_id is not None:
+                    found[summary.id] = nop_id
+        return found
+
+
+# ---------------------------------------------------------------------------------- discovery
+@dataclass
+class SearchCursor:
+    """Sensor cursor: rows updated before `watermark` - overlap are handed on; `seen` holds the
+    `id@updatedOn` of rows inside the overlap already handed on."""
+
+    watermark: datetime | None = None
+    seen: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> SearchCursor:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        watermark = data.get("watermark")
+        return cls(watermark=datetime.fromisoformat(watermark) if watermark else None, seen=set(data.get("seen", [])))
+
+    def dumps(self) -> str:
+        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
+
+
+def _window(cursor: SearchCursor, now: datetime) -> datetime:
+    return (cursor.watermark or now - FIRST_LOOKBACK) - OVERLAP
+
+
+def _next_cursor(rows: list, now: datetime, key: Callable) -> SearchCursor:
+    keep_from = now - OVERLAP
+    return SearchCursor(watermark=now, seen={key(r) for r in rows if r.updated_on is None or r.updated_on >= keep_from})
+
+
+def discover_shipped_notes(bp: BrightpearlClient, ledger: Ledger, cursor: SearchCursor, now: datetime) -> tuple[list[int], SearchCursor]:
+    """Goods-out notes shipped since the cursor, enqueued in the ledger (before the caller stores
+    the new cursor); returns the new note ids and the next cursor. One search request per 500."""
+    rows = bp.shipped_goods_out_notes_since(_window(cursor, now))
+    token = lambda r: f"{r.goods_note_id}@{r.updated_on.isoformat() if r.updated_on else ''}"  # noqa: E731
+    new = list(dict.fromkeys(r.goods_note_id for r in rows if token(r) not in cursor.seen))
+    if new:
+        ledger.enqueue(GOODS_OUT_NOTE, [str(i) for i in new])
+    return new, _next_cursor(rows, now, token)
+
+
+def discover_status_changes(
+    bp: BrightpearlClient, ledger: Ledger, config: MappingConfig, cursor: SearchCursor, now: datetime
+) -> tuple[list[int], SearchCursor]:
+    """Sales orders whose Brightpearl status changed since the cursor to one that acts on the nop
+    order (`fulfilment.on_order_status`) and that came from nopCommerce (ledger link or
+    externalRef), enqueued (a synced record goes back to pending). One search request per 500."""
+    rows = bp.sales_orders_updated_since(_window(cursor, now))
+    token = lambda r: f"{r.order_id}@{r.updated_on.isoformat() if r.updated_on else ''}"  # noqa: E731
+    acting = [r for r in rows if token(r) not in cursor.seen and order_status_action(r.order_status_id, config)]
+    linked = ledger.nop_keys(ORDER, [r.order_id for r in acting]) if acting else {}
+    new = list(dict.fromkeys(
+        r.order_id for r in acting
+        if r.order_id in linked or nop_order_id(r.external_ref, r.installed_integration_instance_id, config) is not None
+    ))
+    if new:
+        ledger.enqueue(BP_ORDER_STATUS, [str(i) for i in new], requeue=True)
+    return new, _next_cursor(rows, now, token)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,419 @@
+"""The stock flow, without Dagster: Brightpearl stock to nopCommerce without overselling
+(DESIGN principles 3, 5 and 6). Brightpearl is the master of stock; nopCommerce receives it.
+
+Finding work (`moved_products`): `goods-movement-search` from an `updatedOn` watermark (ascending,
+every page, an overlap re-read and de-duplicated by movement id) gives the Brightpearl product ids
+whose stock moved. One request per 500 movements, so the cost grows with the changes, not with
+the catalogue.
+
+Pushing (`StockSync.run`), for those products or (full reconcile) every SKU, in this order:
+
+1. Brightpearl: SKU of each product id (the ledger's `product` links, else one product GET per
+   200 unknown ids, then linked), availability by ID sets (200 per request);
+2. nopCommerce: where each SKU's stock lives (product, warehouse records or attribute
+   combination; read in bulk where the API allows) and its current value;
+3. nopCommerce orders Brightpearl does not hold yet, read AFTER steps 1 and 2: the ledger's
+   unsynced orders, dead letters and every order created within `in_flight_lookback` that was not
+   linked to a Brightpearl order before step 1 began. An order placed after the Brightpearl read is
+   therefore subtracted, never given back; one linked meanwhile is subtracted once too many for a
+   run (the safe side), which the next run corrects;
+4. the target (`mapping.stock`), compared with the current value: only differences are written, as
+   absolute values. Each write re-reads the value first and writes only if it is still the one
+   compared (`NopCommerceClient.update_*_stock`); a value that moved meanwhile (a checkout) is
+   recomputed from fresh reads, up to `VERIFY_ROUNDS` times, and otherwise left for the next run.
+
+Assumption (UNCONFIRMED in the notes): an order Brightpearl holds has its stock allocated there
+(or shipped), so it is already out of `onHand`. The order flow creates sales orders without a
+reservation; where the account does not allocate API orders automatically, their units count
+neither here nor in `onHand` until Brightpearl allocates or ships them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.ledger import Ledger, LedgerConflict
+from bp_nop_dagster.mapping.config import StockMapping
+from bp_nop_dagster.mapping.stock import (
+    BY_ATTRIBUTES,
+    NOT_TRACKED,
+    attributes_key,
+    nop_warehouse_on_hand,
+    on_hand,
+    split_across_warehouses,
+    target_stock,
+    warehouse_writes,
+)
+from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.nopcommerce.models import Product, ProductAttributeCombination
+from bp_nop_dagster.transport.errors import ApiError, AuthError
+
+log = logging.getLogger("bp_nop_dagster.sync.stock")
+
+PRODUCT, ORDER = "product", "order"
+ORDER_CANCELLED = 40
+MOVEMENT_OVERLAP = timedelta(minutes=2)
+IN_FLIGHT_LOOKBACK = timedelta(hours=24)
+VERIFY_ROUNDS = 3
+READ_WORKERS = 8
+
+# Row verdicts. The first three are locations that were compared; the rest were not.
+IN_SYNC, WRITTEN, DIFFERS, MOVED, FAILED = "in_sync", "written", "differs", "moved", "failed"
+NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL = "not_tracked_in_nop", "not_tracked_in_brightpearl"
+NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS = "nop_only", "brightpearl_only", "ambiguous_sku"
+UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
+SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """The ledger's timestamps are UTC; SQLite hands them back naive."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------- which moved
+@dataclass
+class MovementCursor:
+    """Sensor cursor: movements updated before `watermark` - overlap are handed on; `seen` holds
+    the ids inside the overlap that were already handed on."""
+
+    watermark: datetime | None = None
+    seen: set[int] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> MovementCursor:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        watermark = datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
+        return cls(watermark=watermark, seen=set(data.get("seen", [])))
+
+    def dumps(self) -> str:
+        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
+
+
+def moved_products(bp: BrightpearlClient, cursor: MovementCursor, now: datetime) -> tuple[list[int], MovementCursor]:
+    """Brightpearl product ids with movements not handed on yet (ascending), and the next cursor.
+    A first tick starts at `now` (history is the nightly reconcile's job)."""
+    start = (cursor.watermark or now) - MOVEMENT_OVERLAP
+    movements = bp.goods_movement_search(updated_since=start)
+    new = [m for m in movements if m.goods_movement_id not in cursor.seen]
+    stamps = [m.updated_on for m in movements if m.updated_on is not None]
+    watermark = max([*stamps, cursor.watermark or now])
+    keep_from = watermark - MOVEMENT_OVERLAP
+    seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
+    return sorted({m.product_id for m in new}), MovementCursor(watermark=watermark, seen=seen)
+
+
+# ---------------------------------------------------------------------------------- the push
+@dataclass
+class StockRow:
+    """One place in nopCommerce that holds a SKU's stock (or a SKU that could not be placed).
+    `nop_stock` is what nopCommerce sells now, `target` what it should sell (units); `current` and
+    `wanted` are the stored `stock_quantity` before and as written (they differ from the sellable
+    values only for warehouse records, by the reserved quantity)."""
+
+    sku: str
+    verdict: str
+    location: str = ""  # product, warehouse, combination
+    nop_product_id: int | None = None
+    nop_record_id: int | None = None  # product, combination or warehouse-inventory record id
+    nop_warehouse_id: int | None = None
+    bp_product_id: int | None = None
+    bp_on_hand: dict[int, int] = field(default_factory=dict)
+    in_flight: int = 0
+    target: int | None = None
+    nop_stock: int | None = None
+    current: int | None = None
+    wanted: int | None = None
+    reserved: int = 0
+
+    @property
+    def difference(self) -> int | None:
+        if self.target is None or self.nop_stock is None:
+            return None
+        return self.nop_stock - self.target
+
+
+@dataclass
+class StockReport:
+    """What one run did (numeric metadata in the UI) and every row it looked at."""
+
+    rows: list[StockRow] = field(default_factory=list)
+    brightpearl_calls: int = 0
+    nopcommerce_calls: int = 0
+
+    def count(self, *verdicts: str) -> int:
+        return sum(1 for row in self.rows if row.verdict in verdicts)
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "checked": self.count(IN_SYNC, WRITTEN, DIFFERS, MOVED, FAILED),
+            "written": self.count(WRITTEN),
+            "unchanged": self.count(IN_SYNC),
+            "skipped": self.count(*SKIPPED_VERDICTS),
+            "unknown_skus": self.count(*UNKNOWN_VERDICTS),
+            "moved_during_sync": self.count(MOVED),
+            "failed": self.count(FAILED),
+            "brightpearl_calls": self.brightpearl_calls,
+            "nopcommerce_calls": self.nopcommerce_calls,
+        }
+
+
+@dataclass
+class _Place:
+    """Where one SKU's stock lives in nopCommerce."""
+
+    product: Product
+    combination: ProductAttributeCombination | None = None
+
+
+class StockSync:
+    """Pushes Brightpearl stock to nopCommerce. One instance per run; nothing kept between runs."""
+
+    def __init__(
+        self,
+        *,
+        nop: NopCommerceClient,
+        bp: BrightpearlClient,
+        ledger: Ledger,
+        stock: StockMapping,
+        in_flight_lookback: timedelta = IN_FLIGHT_LOOKBACK,
+        clock=utcnow,
+    ) -> None:
+        self.nop = nop
+        self.bp = bp
+        self.ledger = ledger
+        self.stock = stock
+        self.in_flight_lookback = in_flight_lookback
+        self.clock = clock
+
+    # ------------------------------------------------------------------ entry points
+    def run(self, product_ids: Iterable[int] | None = None) -> StockReport:
+        """Write the differences for these Brightpearl products (None: every SKU)."""
+        return self._measured(lambda: self._push(product_ids, write=True))
+
+    def plan(self, product_ids: Iterable[int] | None = None) -> StockReport:
+        """The same reads and comparison without writing (the drift report)."""
+        return self._measured(lambda: self._push(product_ids, write=False))
+
+    def _measured(self, work) -> StockReport:
+        bp_before, nop_before = self.bp.call_count, self.nop.call_count
+        report = StockReport(rows=work())
+        report.brightpearl_calls = self.bp.call_count - bp_before
+        report.nopcommerce_calls = self.nop.call_count - nop_before
+        return report
+
+    def _push(self, product_ids: Iterable[int] | None, *, write: bool) -> list[StockRow]:
+        started = self.clock()
+        full = product_ids is None
+        skus, unknown = self._brightpearl_skus(None if full else sorted(set(product_ids)))
+        availability = self.bp.product_availability(skus.values()) if skus else {}
+        on_hand_by_sku = {sku: {w: s.on_hand for w, s in availability[pid].warehouses.items()} for sku, pid in skus.items() if pid in availability}
+        rows = list(unknown)
+        rows += [StockRow(sku=sku, verdict=NOT_TRACKED_IN_BRIGHTPEARL, bp_product_id=pid) for sku, pid in sorted(skus.items())
+                 if pid not in availability]
+        wanted = {sku: pid for sku, pid in skus.items() if pid in availability}
+        compared = self._compare(wanted, on_hand_by_sku, started, full=full, unknown_rows=rows, bp_skus=set(skus))
+        if write:
+            for round_number in range(VERIFY_ROUNDS + 1):
+                moved = self._write(compared)
+                if not moved or round_number == VERIFY_ROUNDS:
+                    break
+                log.info("%d stock values moved in nopCommerce while syncing: re-reading them", len(moved))
+                redo = {row.sku for row in moved}
+                compared = [row for row in compared if row.sku not in redo] + self._compare(
+                    {sku: wanted[sku] for sku in redo}, on_hand_by_sku, started, full=False, unknown_rows=[], bp_skus=redo
+                )
+        return sorted(rows + compared, key=lambda r: (r.sku, r.nop_warehouse_id or 0))
+
+    # ------------------------------------------------------------------ Brightpearl side
+    def _brightpearl_skus(self, product_ids: list[int] | None) -> tuple[dict[str, int], list[StockRow]]:
+        """SKU -> Brightpearl product id (tracked or not), and rows for ambiguous SKUs."""
+        if product_ids is None:
+            return self._catalogue()
+        by_id = {link.bp_id: link.nop_key for link in self.ledger.links(PRODUCT)} if product_ids else {}
+        unknown = [pid for pid in product_ids if pid not in by_id]
+        if unknown:
+            for product in self.bp.products(unknown):
+                if product.sku:
+                    self._link(product.sku, product.id)
+                    by_id[product.id] = product.sku
+        return {by_id[pid]: pid for pid in product_ids if pid in by_id}, []
+
+    def _catalogue(self) -> tuple[dict[str, int], list[StockRow]]:
+        rows = self.bp.search("/product-service/product-search", columns=["productId", "SKU"], sort="productId.ASC")
+        ids_by_sku: dict[str, set[int]] = {}
+        for row in rows:
+            if isinstance(row.get("SKU"), str) and row["SKU"]:
+                ids_by_sku.setdefault(row["SKU"], set()).add(int(row["productId"]))
+        skus = {sku: next(iter(ids)) for sku, ids in ids_by_sku.items() if len(ids) == 1}
+        known = self.ledger.bp_ids(PRODUCT, skus)
+        for sku, pid in skus.items():
+            if known.get(sku) != pid:
+                self._link(sku, pid)
+        ambiguous = [StockRow(sku=sku, verdict=AMBIGUOUS) for sku, ids in ids_by_sku.items() if len(ids) > 1]
+        return skus, ambiguous
+
+    def _link(self, sku: str, product_id: int) -> None:
+        try:
+            self.ledger.link(PRODUCT, sku, product_id)
+        except LedgerConflict as error:
+            log.warning("product link not recorded: %s", error)
+
+    # ------------------------------------------------------------------ nopCommerce side
+    def _compare(
+        self, skus: dict[str, int], on_hand_by_sku, started: datetime, *, full: bool, unknown_rows: list[StockRow], bp_skus: set[str]
+    ) -> list[StockRow]:
+        """Rows for `skus` (Brightpearl-tracked): nopCommerce read, in-flight orders read after it,
+        targets. `bp_skus`: every Brightpearl SKU looked at, tracked or not."""
+        places, extra_rows = self._places(skus, bp_skus, full=full)
+        unknown_rows.extend(extra_rows)
+        warehouses = self._warehouse_records(places)
+        in_flight = self._in_flight(started)
+        rows: list[StockRow] = []
+        for sku, pid in sorted(skus.items()):
+            place = places.get(sku)
+            if place is None:
+                unknown_rows.append(StockRow(sku=sku, verdict=BRIGHTPEARL_ONLY, bp_product_id=pid))
+                continue
+            by_warehouse = on_hand_by_sku[sku]
+            counted = {w: by_warehouse.get(w, 0) for w in self.stock.brightpearl_warehouses}
+            base = dict(sku=sku, nop_product_id=place.product.id, bp_product_id=pid, bp_on_hand=counted)
+            if place.combination is not None:
+                combination = place.combination
+                flight = in_flight[(place.product.id, attributes_key(combination.attributes_xml))]
+                target = target_stock(on_hand(by_warehouse, self.stock.brightpearl_warehouses), flight, self.stock.buffer)
+                rows.append(StockRow(location="combination", nop_record_id=combination.id, in_flight=flight, target=target,
+                                     nop_stock=combination.stock_quantity, current=combination.stock_quantity, wanted=target,
+                                     verdict=DIFFERS, **base))
+            elif place.product.use_multiple_warehouses:
+                flight = in_flight[(place.product.id, "")]
+                shares = split_across_warehouses(nop_warehouse_on_hand(by_warehouse, self.stock), flight + self.stock.buffer)
+                records = [(r.id, r.warehouse_id, r.stock_quantity, r.reserved_quantity) for r in warehouses[place.product.id]]
+                for change in warehouse_writes(records, shares):
+                    rows.append(StockRow(location="warehouse", nop_record_id=change.record_id, nop_warehouse_id=change.warehouse_id,
+                                         in_flight=flight, target=shares[change.warehouse_id],
+                                         nop_stock=change.current - change.reserved, current=change.current, wanted=change.wanted,
+                                         reserved=change.reserved, verdict=DIFFERS, **base))
+            else:
+                flight = in_flight[(place.product.id, "")]
+                target = target_stock(on_hand(by_warehouse, self.stock.brightpearl_warehouses), flight, self.stock.buffer)
+                rows.append(StockRow(location="product", nop_record_id=place.product.id, in_flight=flight, target=target,
+                                     nop_stock=place.product.stock_quantity, current=place.product.stock_quantity, wanted=target,
+                                     verdict=DIFFERS, **base))
+        for row in rows:
+            if row.wanted == row.current:
+                row.verdict = IN_SYNC
+        return rows
+
+    def _places(self, skus: dict[str, int], bp_skus: set[str], *, full: bool) -> tuple[dict[str, _Place], list[StockRow]]:
+        """Where each SKU's stock lives in nopCommerce (exact SKU match), plus rows for nopCommerce
+        products that are not tracked, ambiguous, or (full reconcile) unknown to Brightpearl."""
+        products = [p for p in (self.nop.products() if full else self.nop.products_by_sku(skus)) if not p.deleted]
+        by_sku: dict[str, list[Product]] = {}
+        for product in products:
+            if product.sku:
+                by_sku.setdefault(product.sku, []).append(product)
+        places: dict[str, _Place] = {}
+        rows: list[StockRow] = []
+        for sku, found in sorted(by_sku.items()):
+            if len(found) > 1:
+                rows.append(StockRow(sku=sku, verdict=AMBIGUOUS, nop_product_id=found[0].id))
+                continue
+            product = found[0]
+            if product.manage_inventory_method_id == BY_ATTRIBUTES:
+                continue  # its combinations carry the stock (below)
+            if full and sku not in bp_skus:
+                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=product.id))
+            elif product.manage_inventory_method_id == NOT_TRACKED:
+                rows.append(StockRow(sku=sku, verdict=NOT_TRACKED_IN_NOP, nop_product_id=product.id, bp_product_id=skus.get(sku)))
+            elif sku in skus:
+                places[sku] = _Place(product)
+        for sku, place in self._combinations(products if full else None, [s for s in skus if s not in by_sku]).items():
+            if sku in places or sku in by_sku:
+                rows.append(StockRow(sku=sku, verdict=AMBIGUOUS, nop_product_id=place.product.id))
+            elif sku in skus:
+                places[sku] = place
+            elif full and sku not in bp_skus:
+                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=place.product.id))
+        return places, rows
+
+    def _combinations(self, products: list[Product] | None, skus: list[str]) -> dict[str, _Place]:
+        """Attribute-combination SKUs: every combination of `products` (full reconcile), else a
+        lookup of each SKU that is no product's SKU."""
+        places: dict[str, _Place] = {}
+        if products is not None:
+            tracked = [p for p in products if p.manage_inventory_method_id == BY_ATTRIBUTES]
+            for product, combinations in zip(tracked, self._parallel(self.nop.attribute_combinations, [p.id for p in tracked])):
+                for combination in combinations:
+                    if combination.sku:
+                        places[combination.sku] = _Place(product, combination)
+            return places
+        found = [c for c in self._parallel(self.nop.combination_by_sku, skus) if c is not None and c.sku in skus]
+        parents = {p.id: p for p in self.nop.products_by_ids({c.product_id for c in found})} if found else {}
+        for combination in found:
+            parent = parents.get(combination.product_id)
+            if parent is not None and not parent.deleted and parent.manage_inventory_method_id == BY_ATTRIBUTES:
+                places[combination.sku] = _Place(parent, combination)
+        return places
+
+    def _warehouse_records(self, places: dict[str, _Place]) -> dict[int, list]:
+        ids = sorted({p.product.id for p in places.values() if p.combination is None and p.product.use_multiple_warehouses})
+        return dict(zip(ids, self._parallel(self.nop.product_warehouse_inventory, ids)))
+
+    def _in_flight(self, started: datetime) -> Counter:
+        """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl does not hold."""
+        now = self.clock()
+        recent = {o.id: o for o in self.nop.orders_created_between(now - self.in_flight_lookback, now)}
+        unsynced = set(self.ledger.pending(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
+        older = [int(k) for k in unsynced if k.isdigit() and int(k) not in recent]
+        orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
+        held = {link.nop_key for link in self.ledger.links(ORDER) if _aware(link.created_at) < started}
+        flying = [o for o in orders if not o.deleted and o.order_status_id != ORDER_CANCELLED and str(o.id) not in held]
+        units: Counter = Counter()
+        for items in self._parallel(self.nop.order_items, [o.id for o in flying]):
+            for item in items:
+                units[(item.product_id, attributes_key(item.attributes_xml))] += item.quantity
+        return units
+
+    def _parallel(self, read, keys: list) -> list:
+        if not keys:
+            return []
+        with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(keys)), thread_name_prefix="nop-stock") as pool:
+            return list(pool.map(read, keys))
+
+    # ------------------------------------------------------------------ writes
+    def _write(self, rows: list[StockRow]) -> list[StockRow]:
+        """Write every row that differs; returns those whose value moved in nopCommerce meanwhile."""
+        moved = []
+        for row in rows:
+            if row.verdict not in (DIFFERS, MOVED):
+                continue
+            try:
+                if row.location == "product":
+                    done = self.nop.update_product_stock(row.nop_record_id, row.wanted, expected=row.current)
+                elif row.location == "combination":
+                    done = self.nop.update_combination_stock(row.nop_record_id, row.wanted, expected=row.current)
+                else:
+                    done = self.nop.update_warehouse_stock(row.nop_record_id, row.wanted, expected=row.current, expected_reserved=row.reserved)
+            except AuthError:
+                raise
+            except ApiError as error:
+                log.warning("stock of %s not written: %s", row.sku, error)
+                row.verdict = FAILED
+                continue
+            row.verdict = WRITTEN if done else MOVED
+            if not done:
+                moved.append(row)
+        return moved

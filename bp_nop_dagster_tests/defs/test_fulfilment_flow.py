@@ -1,0 +1,289 @@
+"""The fulfilment flow end to end through Dagster against the sandbox: shipped goods-out notes
+become nopCommerce shipments (partial ones included), each shipped exactly once, under faults and
+after a crash; Brightpearl cancellations and a mapped "delivered" status reach nopCommerce once."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+import requests
+import yaml
+
+from bp_nop_dagster.defs.fulfilment.assets import shipments_from_brightpearl
+from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
+from bp_nop_dagster.defs.fulfilment.sensors import brightpearl_order_status_changes, brightpearl_shipped_goods_out_notes
+from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
+from bp_nop_dagster.mapping.fulfilment import note_id_in_comment
+from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GIVE_UP_AFTER, GOODS_OUT_NOTE, SearchCursor
+from bp_nop_dagster_tests.defs.test_order_flow import Flow, linked_orders
+
+SHIP = "GET /OrderProcessing/Ship/{shipmentId}"
+DELIVER = "GET /OrderProcessing/Deliver/{shipmentId}"
+CANCEL = "GET /OrderProcessing/CancelOrder/{orderId}"
+
+
+class Fulfilment:
+    """Orders placed in nopCommerce and booked in Brightpearl by the order flow, then fulfilled in
+    Brightpearl; the fulfilment sensors and asset run as the daemon would run them."""
+
+    def __init__(self, flow: Flow, instance, mapping_file: str | None = None) -> None:
+        self.flow = flow
+        self.instance = instance
+        self.resources = {**flow.resources, "fulfilment": FulfilmentSettings(mapping_file=mapping_file, intent_lease_seconds=1.0)}
+        self.cursor = SearchCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        self.status_cursor = self.cursor
+
+    def booked_orders(self, n: int, **place) -> list[dict]:
+        """`n` nop orders (two lines: 1 x BPN-00001, 2 x BPN-00002) synced into Brightpearl, with
+        enough stock in the Brightpearl warehouse to fulfil them."""
+        for sku in ("BPN-00001", "BPN-00002"):
+            body = {"sku": sku, "warehouse_id": 1, "on_hand": 100}
+            requests.post(f"{self.flow.bp_root}/__sandbox__/stock", json=body, timeout=10).raise_for_status()
+        placed = self.flow.place(n, **place)
+        self.flow.tick(self.instance)
+        self.flow.sync(self.instance)
+        return placed
+
+    def bp_id(self, nop_order: dict) -> int:
+        return linked_orders(self.flow)[str(nop_order["id"])]
+
+    def fulfil(self, nop_order: dict, tracking: str, quantities: list[int] | None = None) -> int:
+        """A shipped goods-out note in Brightpearl for the order's product rows (all of each row, or
+        `quantities` row by row); returns the note id."""
+        bp_id = self.bp_id(nop_order)
+        rows = [r for r in self.flow.bp_client().order_summaries([bp_id])[bp_id].rows if (r.external_ref or "").isdigit()]
+        body = {"tracking_reference": tracking, "ship": True}
+        if quantities is not None:
+            body["rows"] = [{"row_id": r.id, "quantity": q} for r, q in zip(rows, quantities, strict=True) if q]
+        response = requests.post(f"{self.flow.bp_root}/__sandbox__/orders/{bp_id}/fulfil", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["goods_note_id"]
+
+    def tick(self):
+        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources) as context:
+            result = brightpearl_shipped_goods_out_notes(context)
+            self.cursor = context.cursor
+        return result
+
+    def tick_statuses(self):
+        with dg.build_sensor_context(instance=self.instance, cursor=self.status_cursor, resources=self.resources) as context:
+            result = brightpearl_order_status_changes(context)
+            self.status_cursor = context.cursor
+        return result
+
+    def sync(self) -> dict:
+        """One materialization; its numeric metadata, plus whether the dead-letter check passed."""
+        result = dg.materialize([shipments_from_brightpearl], resources=self.resources, instance=self.instance)
+        metadata = result.asset_materializations_for_node("nopcommerce__shipments_from_brightpearl")[0].metadata
+        (check,) = result.get_asset_check_evaluations()
+        return {**{k: v.value for k, v in metadata.items()}, "check_passed": check.passed}
+
+    def sync_until_drained(self, runs: int = 8) -> None:
+        ledger = self.resources["ledger"].get_ledger()
+        for _ in range(runs):
+            self.sync()
+            if not ledger.pending(GOODS_OUT_NOTE) and not ledger.pending(BP_ORDER_STATUS):
+                return
+            time.sleep(1.1)  # an unsettled intent's lease expires
+        raise AssertionError(f"still pending after {runs} runs: {ledger.pending(GOODS_OUT_NOTE)} {ledger.pending(BP_ORDER_STATUS)}")
+
+    # -- nopCommerce side, read straight from the simulator's state
+    def shipments(self, nop_order: dict) -> list[dict]:
+        nop = self.flow.world.nopcommerce
+        return sorted((s for s in nop.shipments.values() if s["order_id"] == nop_order["id"]), key=lambda s: s["id"])
+
+    def items(self, shipment: dict) -> dict[int, int]:
+        return {i["order_item_id"]: i["quantity"] for i in self.flow.world.nopcommerce.items_of_shipment(shipment["id"])}
+
+    def order(self, nop_order: dict) -> dict:
+        return self.flow.world.nopcommerce.orders[nop_order["id"]]
+
+    def nop_calls(self) -> dict[str, int]:
+        return self.flow.stats(self.flow.nop_root)["requests"]
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def fulfilment(sandbox, tmp_path, monkeypatch, instance) -> Fulfilment:
+    monkeypatch.setenv("BP_NOP_REPORTS_DIR", str(tmp_path / "reports"))
+    return Fulfilment(Flow(sandbox, tmp_path), instance)
+
+
+def test_partial_shipments_one_shipment_per_note_shipped_once_and_a_rerun_writes_nothing(fulfilment):
+    (order,) = fulfilment.booked_orders(1)
+    first = fulfilment.fulfil(order, "1ZFIRST", [1, 1])
+    assert isinstance(fulfilment.tick(), dg.RunRequest)
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    metadata = fulfilment.sync()
+    assert (metadata["notes_seen"], metadata["shipments_created"], metadata["ship_calls"]) == (1, 1, 1)
+    assert metadata["check_passed"] is True
+    (shipment,) = fulfilment.shipments(order)
+    assert (shipment["tracking_number"], note_id_in_comment(shipment["admin_comment"])) == ("1ZFIRST", first)
+    assert shipment["shipped_date_utc"] is not None and fulfilment.order(order)["shipping_status_id"] == 25  # partially shipped
+    items = sorted(fulfilment.flow.world.nopcommerce.items_of_order(order["id"]), key=lambda i: i["id"])
+    assert fulfilment.items(shipment) == {items[0]["id"]: 1, items[1]["id"]: 1}
+    nop_warehouses = {i["warehouse_id"] for i in fulfilment.flow.world.nopcommerce.items_of_shipment(shipment["id"])}
+    assert nop_warehouses == {1}  # Brightpearl warehouse 1 is nop warehouse 1 in the default stock mapping
+
+    second = fulfilment.fulfil(order, "1ZSECOND")  # the rest: one more of the second line
+    fulfilment.tick()
+    fulfilment.sync()
+    shipments = fulfilment.shipments(order)
+    assert [note_id_in_comment(s["admin_comment"]) for s in shipments] == [first, second]
+    assert fulfilment.items(shipments[1]) == {items[1]["id"]: 1}
+    assert fulfilment.order(order)["shipping_status_id"] == 30  # shipped
+
+    assert not isinstance(fulfilment.tick(), dg.RunRequest)  # the overlap re-reads both notes: de-duplicated
+    fulfilment.resources["ledger"].get_ledger().enqueue(GOODS_OUT_NOTE, [str(first), str(second)], requeue=True)
+    rerun = fulfilment.sync()
+    assert (rerun["shipments_created"], rerun["ship_calls"]) == (0, 0)
+    writes = {k: n for k, n in fulfilment.nop_calls().items() if (not k.startswith("GET") or "OrderProcessing" in k) and "GetToken" not in k}
+    assert writes == {"POST /Shipment/Create": 2, "POST /ShipmentItem/Create": 3, SHIP: 2}
+
+
+def test_faults_and_token_expiry_still_give_one_shipment_per_note_and_one_ship_call(fulfilment):
+    placed = fulfilment.booked_orders(4)
+    notes = {fulfilment.fulfil(order, f"1ZF{order['id']}", [1, 1]): order for order in placed[:2]}
+    notes.update({fulfilment.fulfil(order, f"1ZF{order['id']}-2"): order for order in placed[:2]})
+    notes.update({fulfilment.fulfil(order, f"1ZW{order['id']}"): order for order in placed[2:]})
+    fulfilment.tick()
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    fulfilment.flow.faults(
+        fulfilment.flow.nop_root,
+        {"method": "POST", "path": "/Shipment/Create", "error_rate": 0.3, "error_status": 500},
+        {"method": "POST", "path": "/Shipment/Create", "drop_reply_rate": 0.4, "drop_reply_mode": "502"},
+        {"method": "POST", "path": "/ShipmentItem/Create", "error_rate": 0.2, "error_status": 503},
+        {"method": "POST", "path": "/ShipmentItem/Create", "drop_reply_rate": 0.3, "drop_reply_mode": "502"},
+        {"method": "GET", "path": "/OrderProcessing/Ship/*", "drop_reply_rate": 0.5, "drop_reply_mode": "502"},
+        {"method": "GET", "path": "/Shipment/GetAll", "error_rate": 0.2, "error_status": 502},
+    )
+    fulfilment.flow.faults(fulfilment.flow.bp_root, {"method": "GET", "path": "*", "error_rate": 0.15, "error_status": 503})
+    requests.put(f"{fulfilment.flow.nop_root}/__sandbox__/token-lifetime", json={"seconds": 2}, timeout=10).raise_for_status()
+    requests.post(f"{fulfilment.flow.nop_root}/__sandbox__/expire-tokens", timeout=10).raise_for_status()
+    fulfilment.sync_until_drained()
+    injected = requests.get(f"{fulfilment.flow.nop_root}/__sandbox__/faults", timeout=10).json()["injected"]
+    fulfilment.flow.faults(fulfilment.flow.nop_root)
+    fulfilment.flow.faults(fulfilment.flow.bp_root)
+
+    assert injected.get("drop_reply_502", 0) > 0 and sum(injected.values()) > injected["drop_reply_502"]
+    by_note: dict[int, list[dict]] = {}
+    for order in placed:
+        for shipment in fulfilment.shipments(order):
+            by_note.setdefault(note_id_in_comment(shipment["admin_comment"]), []).append(shipment)
+    assert {note: len(found) for note, found in by_note.items()} == dict.fromkeys(notes, 1)
+    for order in placed:
+        ordered = {i["id"]: i["quantity"] for i in fulfilment.flow.world.nopcommerce.items_of_order(order["id"])}
+        shipped: dict[int, int] = {}
+        for shipment in fulfilment.shipments(order):
+            assert shipment["shipped_date_utc"] is not None
+            for item_id, quantity in fulfilment.items(shipment).items():
+                shipped[item_id] = shipped.get(item_id, 0) + quantity
+        assert shipped == ordered and fulfilment.order(order)["shipping_status_id"] == 30
+    assert fulfilment.nop_calls()[SHIP] == len(notes)  # each applied once, never re-sent after a lost reply
+
+
+def test_a_run_killed_right_after_ship_does_not_ship_again(fulfilment, monkeypatch):
+    (order,) = fulfilment.booked_orders(1)
+    fulfilment.fulfil(order, "1ZKILL")
+    fulfilment.tick()
+    real_ship = NopCommerceClient.ship
+
+    def ship_then_die(self, shipment_id, **kwargs):
+        real_ship(self, shipment_id, **kwargs)
+        raise SystemExit("killed after nopCommerce shipped, before the ledger knew")
+
+    monkeypatch.setattr(NopCommerceClient, "ship", ship_then_die)
+    with pytest.raises(BaseException):
+        fulfilment.sync()
+    monkeypatch.setattr(NopCommerceClient, "ship", real_ship)
+    time.sleep(1.1)
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    metadata = fulfilment.sync()
+    assert metadata["ship_calls"] == 0 and SHIP not in fulfilment.nop_calls()
+    (shipment,) = fulfilment.shipments(order)
+    assert shipment["shipped_date_utc"] is not None
+
+
+def test_a_brightpearl_cancellation_cancels_the_nop_order_once(fulfilment):
+    cancelled, kept = fulfilment.booked_orders(2, all_unpaid=True)
+    fulfilment.flow.bp_client().update_order_status(fulfilment.bp_id(cancelled), 5, note="customer called to cancel")
+    assert isinstance(fulfilment.tick_statuses(), dg.RunRequest)
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    assert fulfilment.sync()["cancel_calls"] == 1
+    assert fulfilment.order(cancelled)["order_status_id"] == 40 and fulfilment.order(kept)["order_status_id"] != 40
+
+    assert not isinstance(fulfilment.tick_statuses(), dg.RunRequest)  # seen already
+    fulfilment.resources["ledger"].get_ledger().enqueue(BP_ORDER_STATUS, [str(fulfilment.bp_id(cancelled))], requeue=True)
+    assert fulfilment.sync()["cancel_calls"] == 0
+    assert fulfilment.nop_calls()[CANCEL] == 1
+
+
+def deliver_on_dispatched(fulfilment: Fulfilment, tmp_path) -> None:
+    """Run the flow with a mapping where Brightpearl status 8 means "delivered"."""
+    mapping = yaml.safe_load(DEFAULT_MAPPING_FILE.read_text(encoding="utf-8"))
+    mapping["fulfilment"]["on_order_status"] = {5: "cancel", 8: "deliver"}
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    fulfilment.resources["fulfilment"] = FulfilmentSettings(mapping_file=str(path), intent_lease_seconds=1.0)
+
+
+def test_a_mapped_delivered_status_delivers_each_shipment_once(fulfilment, tmp_path):
+    deliver_on_dispatched(fulfilment, tmp_path)
+    (order,) = fulfilment.booked_orders(1, all_unpaid=True)
+    fulfilment.fulfil(order, "1ZPART", [1, 0])
+    fulfilment.fulfil(order, "1ZREST")
+    fulfilment.tick()
+    fulfilment.flow.bp_client().update_order_status(fulfilment.bp_id(order), 8, note="carrier confirmed delivery")
+    fulfilment.tick_statuses()
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    metadata = fulfilment.sync()
+    assert (metadata["ship_calls"], metadata["deliver_calls"]) == (2, 2)
+    assert all(s["delivery_date_utc"] is not None for s in fulfilment.shipments(order))
+    assert fulfilment.order(order)["shipping_status_id"] == 40  # delivered
+    fulfilment.resources["ledger"].get_ledger().enqueue(BP_ORDER_STATUS, [str(fulfilment.bp_id(order))], requeue=True)
+    assert fulfilment.sync()["deliver_calls"] == 0
+    assert fulfilment.nop_calls()[DELIVER] == 2
+
+
+def test_a_note_whose_rows_match_no_nop_item_is_dead_lettered_and_the_rest_ship(fulfilment):
+    broken, good = fulfilment.booked_orders(2)
+    nop = fulfilment.flow.world.nopcommerce
+    for item in [i for i in nop.order_items.values() if i["order_id"] == broken["id"] and i["quantity"] == 1]:
+        del nop.order_items[item["id"]]  # the BPN-00001 line is gone from nopCommerce
+    bad_note = fulfilment.fulfil(broken, "1ZBAD")
+    fulfilment.fulfil(good, "1ZGOOD")
+    fulfilment.tick()
+    metadata = fulfilment.sync()
+    assert (metadata["dead_lettered"], metadata["shipments_created"], metadata["ship_calls"]) == (1, 1, 1)
+    assert metadata["check_passed"] is False
+    ledger = fulfilment.resources["ledger"].get_ledger()
+    (letter,) = ledger.dead_letters()
+    assert (letter.kind, letter.nop_key, letter.reason) == (GOODS_OUT_NOTE, str(bad_note), "unknown_sku")
+    assert letter.payload["nop_order_id"] == broken["id"]
+    assert fulfilment.shipments(broken) == [] and ledger.open_intents() == []
+    assert [s["tracking_number"] for s in fulfilment.shipments(good)] == ["1ZGOOD"]
+
+
+def test_a_status_change_that_never_settles_is_dead_lettered_after_the_give_up_limit(fulfilment, tmp_path):
+    deliver_on_dispatched(fulfilment, tmp_path)
+    (order,) = fulfilment.booked_orders(1, all_unpaid=True)
+    key = str(fulfilment.bp_id(order))
+    fulfilment.flow.bp_client().update_order_status(int(key), 8)  # "delivered", but nothing was ever shipped
+    fulfilment.tick_statuses()
+    ledger = fulfilment.resources["ledger"].get_ledger()
+    assert fulfilment.sync()["pending"] == 1
+    for _ in range(GIVE_UP_AFTER - 2):
+        ledger.mark_failed(BP_ORDER_STATUS, key, "an earlier run")
+    metadata = fulfilment.sync()
+    assert (metadata["pending"], metadata["dead_lettered"], metadata["deliver_calls"]) == (0, 1, 0)
+    (letter,) = ledger.dead_letters()
+    assert (letter.kind, letter.nop_key, letter.reason) == (BP_ORDER_STATUS, key, "other") and "no goods-out note" in letter.message
