@@ -46,6 +46,8 @@ bench: setup
 	$(BIN)/python -m bench.source_reads
 	$(BIN)/python -m bench.order_flow
 	$(BIN)/python -m bench.order_latency
+	$(BIN)/python -m bench.stock_sync
+	$(BIN)/python -m bench.stock_latency
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -20,7 +20,6 @@ bench/results/order_flow.json. The sensor latency benchmark is `bench.order_late
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from bench.sandbox_throughput import RESULTS, free_port, start_sandbox
+from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.naive import NaiveBrightpearlClient
@@ -214,9 +213,7 @@ def main() -> int:
                 "calls_per_order": calls_per_order(sandboxes[0], sandboxes[1], Path(home)),
                 "backlog_at_the_quota": backlog_at_the_quota(sandboxes[0], Path(home)),
             }
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "order_flow.json").write_text(json.dumps(results, indent=2))
-        print(json.dumps(results, indent=2))
+        save_results("order_flow", results)
         return 0
     finally:
         for process in processes:

@@ -13,7 +13,6 @@ bench/results/order_latency.json.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -28,7 +27,7 @@ from pathlib import Path
 import requests
 
 from bench.order_flow import ADDRESS, SKUS
-from bench.sandbox_throughput import RESULTS, free_port, start_sandbox
+from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, stop_process_group
@@ -138,9 +137,7 @@ def main() -> int:
         "sync_runs": len(delays), "run_queue_and_launch_p50_seconds": round(statistics.median(delays), 2) if delays else None,
         "targets": {"p50_seconds": 15, "p95_seconds": 30},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "order_latency.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    save_results("order_latency", results)
     return 0
 
 

@@ -29,6 +29,13 @@ import requests
 RESULTS = Path(__file__).parent / "results"
 
 
+def save_results(name: str, results: dict) -> None:
+    """Write `bench/results/<name>.json` and print it."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,9 +117,7 @@ def main() -> int:
         }
         results["target_id_set_get_rps"] = 500
         results["id_set_get_meets_target"] = results["id_set_get_200_products"]["requests_per_second"] >= 500
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "sandbox_throughput.json").write_text(json.dumps(results, indent=2))
-        print(json.dumps(results, indent=2))
+        save_results("sandbox_throughput", results)
         return 0 if not any(r["errors"] for r in results.values() if isinstance(r, dict)) else 1
     finally:
         process.terminate()

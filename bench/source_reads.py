@@ -17,7 +17,6 @@ Run: `.venv/bin/python -m bench.source_reads` (about two minutes); results in be
 
 from __future__ import annotations
 
-import json
 import math
 import resource
 import sys
@@ -28,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import requests
 
-from bench.sandbox_throughput import RESULTS, free_port, start_sandbox
+from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.brightpearl import assets as bp_assets
@@ -157,9 +156,7 @@ def main() -> int:
                 "quota_use_at_the_cap": quota_use_at_the_cap(sandbox),
                 "full_read_medium_shop": full_read(sandbox, instance),
             }
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "source_reads.json").write_text(json.dumps(results, indent=2))
-        print(json.dumps(results, indent=2))
+        save_results("source_reads", results)
         return 0
     finally:
         process.terminate()

@@ -14,7 +14,6 @@ bench/results/stock_latency.json.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
@@ -29,7 +28,7 @@ from pathlib import Path
 import requests
 
 from bench.order_latency import percentile, wait_until
-from bench.sandbox_throughput import RESULTS, free_port, start_sandbox
+from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bench.stock_sync import drain_output, tracked_skus
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, stop_process_group
@@ -113,9 +112,7 @@ def main() -> int:
         "max_seconds": round(max(latencies), 2), "min_seconds": round(min(latencies), 2),
         "targets": {"p50_seconds": 20, "p95_seconds": 40},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stock_latency.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    save_results("stock_latency", results)
     return 0
 
 

@@ -19,7 +19,6 @@ Run: `.venv/bin/python -m bench.stock_sync` (about four minutes, mostly the naiv
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from bench.sandbox_throughput import RESULTS, free_port, start_sandbox
+from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.defs.stock.assets import stock_from_brightpearl
@@ -168,9 +167,7 @@ def main() -> int:
             "naive_over_ours_brightpearl_calls": round(full_push["brightpearl_calls"] / incremental["brightpearl_calls"], 1),
             "naive_over_ours_nopcommerce_writes": round(full_push["nopcommerce_writes"] / incremental["nopcommerce_writes"], 1),
         }
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "stock_sync.json").write_text(json.dumps(results, indent=2))
-        print(json.dumps(results, indent=2))
+        save_results("stock_sync", results)
         return 0
     finally:
         for process in processes:

@@ -16,7 +16,7 @@ import pytest
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.doctor import run_doctor
-from bp_nop_dagster_tests.production.postgres import fresh_databases
+from bp_nop_dagster_tests.postgres import fresh_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -7,8 +7,8 @@ Brightpearl is the master of stock. Per product, in units:
 - `on_hand`: Brightpearl `onHand` (= inStock - allocated) summed over the counted warehouses.
   `onHand`, not `inStock`: allocated units are promised to orders Brightpearl already holds, so
   selling them again would oversell. `allocated` alone is no sellable quantity at all.
-- `in_flight`: units of nopCommerce orders Brightpearl does not hold yet (sold in the shop, not
-  yet taken out of Brightpearl's on-hand).
+- `in_flight`: units of nopCommerce orders Brightpearl does not hold yet, or holds but has not
+  allocated (sold in the shop, not yet taken out of Brightpearl's on-hand).
 - `buffer`: units held back per product (or per combination), configured.
 
 How each nopCommerce inventory method receives it (notes §7.3):

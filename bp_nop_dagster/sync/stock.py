@@ -12,20 +12,26 @@ Pushing (`StockSync.run`), for those products or (full reconcile) every SKU, in 
    200 unknown ids, then linked), availability by ID sets (200 per request);
 2. nopCommerce: where each SKU's stock lives (product, warehouse records or attribute
    combination; read in bulk where the API allows) and its current value;
-3. nopCommerce orders Brightpearl does not hold yet, read AFTER steps 1 and 2: the ledger's
-   unsynced orders, dead letters and every order created within `in_flight_lookback` that was not
-   linked to a Brightpearl order before step 1 began. An order placed after the Brightpearl read is
-   therefore subtracted, never given back; one linked meanwhile is subtracted once too many for a
-   run (the safe side), which the next run corrects;
+3. nopCommerce orders whose units Brightpearl's `onHand` does not reflect yet, read AFTER steps
+   1 and 2: the ledger's unsynced orders, dead letters, every order created within
+   `in_flight_lookback` that was not linked to a Brightpearl order before step 1 began, and the
+   linked orders Brightpearl had not fully allocated (or shipped) before step 1 (step 0 below).
+   An order placed after the Brightpearl read is therefore subtracted, never given back; one
+   linked or allocated meanwhile is subtracted once too many for a run (the safe side), which the
+   next run corrects;
 4. the target (`mapping.stock`), compared with the current value: only differences are written, as
    absolute values. Each write re-reads the value first and writes only if it is still the one
    compared (`NopCommerceClient.update_*_stock`); a value that moved meanwhile (a checkout) is
    recomputed from fresh reads, up to `VERIFY_ROUNDS` times, and otherwise left for the next run.
 
-Assumption (UNCONFIRMED in the notes): an order Brightpearl holds has its stock allocated there
-(or shipped), so it is already out of `onHand`. The order flow creates sales orders without a
-reservation; where the account does not allocate API orders automatically, their units count
-neither here nor in `onHand` until Brightpearl allocates or ships them.
+Step 0, allocation: Brightpearl's `onHand` excludes allocated units only, and a sales order created
+through the API is not necessarily allocated (accounts that allocate at pick time leave it open
+for hours). Before the availability read, the linked orders not yet known to be settled are read
+by ID sets (200 per request): fully allocated (`AAA`), shipped (`ASS`), without stock rows
+(`NON`) or gone are recorded as settled in the ledger (kind `allocation`) and never read again;
+the others stay in flight, partially allocated ones with all their units (the safe side). The
+cost is ceil(open unallocated orders / 200) requests per run, nothing where Brightpearl allocates
+on creation.
 """
 
 from __future__ import annotations
@@ -57,7 +63,9 @@ from bp_nop_dagster.transport.errors import ApiError, AuthError
 
 log = logging.getLogger("bp_nop_dagster.sync.stock")
 
-PRODUCT, ORDER = "product", "order"
+PRODUCT, ORDER, ALLOCATION = "product", "order", "allocation"
+#: Brightpearl order codes that mean the order's units are out of `onHand` (or never were in it).
+SETTLED_ALLOCATION, SETTLED_SHIPPING, NO_STOCK_ROWS = "AAA", "ASS", "NON"
 ORDER_CANCELLED = 40
 MOVEMENT_OVERLAP = timedelta(minutes=2)
 IN_FLIGHT_LOOKBACK = timedelta(hours=24)
@@ -197,6 +205,7 @@ class StockSync:
         self.stock = stock
         self.in_flight_lookback = in_flight_lookback
         self.clock = clock
+        self._unallocated: set[str] = set()
 
     # ------------------------------------------------------------------ entry points
     def run(self, product_ids: Iterable[int] | None = None) -> StockReport:
@@ -216,6 +225,7 @@ class StockSync:
 
     def _push(self, product_ids: Iterable[int] | None, *, write: bool) -> list[StockRow]:
         started = self.clock()
+        self._unallocated = self._unallocated_orders()
         full = product_ids is None
         skus, unknown = self._brightpearl_skus(None if full else sorted(set(product_ids)))
         availability = self.bp.product_availability(skus.values()) if skus else {}
@@ -372,14 +382,35 @@ class StockSync:
         ids = sorted({p.product.id for p in places.values() if p.combination is None and p.product.use_multiple_warehouses})
         return dict(zip(ids, self._parallel(self.nop.product_warehouse_inventory, ids)))
 
+    def _unallocated_orders(self) -> set[str]:
+        """nopCommerce keys of linked orders whose units Brightpearl may still count in `onHand`
+        (step 0 in the module docstring); settled ones are recorded so they are read only once."""
+        settled = {r.nop_key for r in self.ledger.statuses(ALLOCATION) if r.status == "synced"}
+        open_links = {link.bp_id: link.nop_key for link in self.ledger.links(ORDER) if link.nop_key not in settled}
+        if not open_links:
+            return set()
+        found = {order.id: order for order in self.bp.orders(sorted(open_links))}
+        unallocated = set()
+        for bp_id, nop_key in open_links.items():
+            order = found.get(bp_id)
+            if order is None or order.allocation_status_code == SETTLED_ALLOCATION or (
+                order.shipping_status_code == SETTLED_SHIPPING or order.stock_status_code == NO_STOCK_ROWS
+            ):
+                self.ledger.mark_synced(ALLOCATION, nop_key, unchanged=True)
+            else:
+                unallocated.add(nop_key)
+        return unallocated
+
     def _in_flight(self, started: datetime) -> Counter:
-        """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl does not hold."""
+        """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl's `onHand`
+        does not reflect: not held by Brightpearl, or held but not allocated."""
         now = self.clock()
         recent = {o.id: o for o in self.nop.orders_created_between(now - self.in_flight_lookback, now)}
         unsynced = set(self.ledger.pending(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
-        older = [int(k) for k in unsynced if k.isdigit() and int(k) not in recent]
+        older = [int(k) for k in unsynced | self._unallocated if k.isdigit() and int(k) not in recent]
         orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
-        held = {link.nop_key for link in self.ledger.links(ORDER) if _aware(link.created_at) < started}
+        held = {link.nop_key for link in self.ledger.links(ORDER)
+                if _aware(link.created_at) < started and link.nop_key not in self._unallocated}
         flying = [o for o in orders if not o.deleted and o.order_status_id != ORDER_CANCELLED and str(o.id) not in held]
         units: Counter = Counter()
         for items in self._parallel(self.nop.order_items, [o.id for o in flying]):

@@ -19,8 +19,8 @@ from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.stock import MovementCursor
+from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
-ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
 COUNTED = (1, 3)
 
 
@@ -41,19 +41,12 @@ class StockFlow:
         self.cursor = MovementCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
 
     def move(self, sku: str, warehouse_id: int, quantity: int) -> int:
-        response = requests.post(f"{self.bp_root}/__sandbox__/stock",
-                                 json={"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity}, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["product_id"]
+        return move_stock(self.bp_root, sku, warehouse_id, quantity)
 
     def order(self, sku: str, quantity: int) -> dict:
-        body = {"email": "stock@flow.test", "first_name": "Ada", "last_name": "Stock", "address": ADDRESS,
-                "items": [{"sku": sku, "quantity": quantity}], "paid": True}
-        response = requests.post(f"{self.nop_root}/__sandbox__/orders", json=body, timeout=10)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return check_out(self.nop_root, sku, quantity)
 
-    def tick(self, instance) -> dg.RunRequest | dg.SkipReason:
+    def tick(self, instance) -> dg.RunRequest | dg.SensorResult | dg.SkipReason:
         with dg.build_sensor_context(instance=instance, cursor=self.cursor, resources=self.resources) as context:
             result = brightpearl_stock_changes(context)
             self.cursor = context.cursor
@@ -106,7 +99,7 @@ def instance():
 
 def test_stock_moved_in_brightpearl_reaches_nopcommerce_through_the_sensor(flow, instance):
     flow.full_reconcile(instance)
-    assert isinstance(flow.tick(instance), dg.SkipReason)
+    assert not isinstance(flow.tick(instance), dg.RunRequest)
     one, two = flow.skus(multi=False, count=2)
     flow.move(one, 1, 6)
     flow.move(two, 3, 2)
@@ -121,8 +114,23 @@ def test_stock_moved_in_brightpearl_reaches_nopcommerce_through_the_sensor(flow,
     for sku in (one, two):
         row = next(r for r in flow_rows(flow, instance) if r["sku"] == sku)
         assert flow.sellable_in_nop(sku) == row["target"] == flow.on_hand(sku) - row["in_flight"]
-    assert isinstance(flow.tick(instance), dg.SkipReason)  # each movement handed on once
+    assert not isinstance(flow.tick(instance), dg.RunRequest)  # each movement handed on once
     assert flow.drift(instance)["unexplained_differences"].value == 0
+
+
+def test_an_idle_stock_sensor_reports_the_asset_in_step_unless_the_last_push_failed(flow, instance):
+    result = flow.tick(instance)
+    assert result.skip_reason and [e.asset_key for e in result.asset_events] == [STOCK]
+    instance.report_runless_asset_event(result.asset_events[0])
+    assert flow.tick(instance).asset_events == []  # reported less than 5 minutes ago
+    flow.move(flow.skus(multi=False, count=1)[0], 1, 1)
+    request = flow.tick(instance)
+    flow.faults(flow.bp_root, {"path": "/warehouse-service/product-availability/*", "error_rate": 1.0, "error_status": 400})
+    failed = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, raise_on_error=False,
+                            run_config=request.run_config)
+    assert not failed.success
+    idle = flow.tick(instance)
+    assert isinstance(idle, dg.SkipReason) and "failed" in idle.skip_message  # no "in step" claim over a failed push
 
 
 def flow_rows(flow: StockFlow, instance) -> list[dict]:

@@ -6,56 +6,19 @@ skipped, except under CI=true, where it fails (CI always has one)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from bp_nop_dagster.ledger import Ledger
-
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_USERS = ("postgres", "root")
-PG_ADMIN_DATABASES = ("postgres", "test")
-
-
-def _admin_engine() -> tuple[sa.Engine, str]:
-    """An autocommit engine on an existing database, and the user it connects as."""
-    errors = []
-    for user in PG_USERS:
-        for database in PG_ADMIN_DATABASES:
-            engine = sa.create_engine(
-                f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{database}",
-                isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3},
-            )
-            try:
-                with engine.connect() as conn:
-                    conn.execute(sa.text("SELECT 1"))
-                return engine, user
-            except Exception as error:  # noqa: BLE001 - try the next combination, report them all
-                errors.append(f"{user}@{database}: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
-                engine.dispose()
-    message = f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT} ({'; '.join(errors)})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " - CI=true requires PostgreSQL", pytrace=False)
-    pytest.skip(message)
+from bp_nop_dagster_tests.postgres import fresh_databases
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database, dropped after the test."""
-    admin, user = _admin_engine()
-    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_databases("ledger") as (database,):
+        yield database.url
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.ledger import Ledger
-from bp_nop_dagster_tests.production.postgres import fresh_databases
+from bp_nop_dagster_tests.postgres import fresh_databases
 
 pytestmark = pytest.mark.postgres
 

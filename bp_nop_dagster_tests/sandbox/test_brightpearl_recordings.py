@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, PRIVATE, bp  # noqa: F401  (fixture)
+from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp  # noqa: F401  (bp is a fixture)
 
 RECORDINGS = Path(os.environ.get("BRIGHTPEARL_RECORDINGS", "/work/shared/reference/brightpearl-recordings"))
 

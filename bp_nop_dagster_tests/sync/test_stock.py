@@ -24,8 +24,8 @@ from bp_nop_dagster.sync.stock import (
     StockSync,
     moved_products,
 )
+from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
-ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
 COUNTED = (1, 3)  # the default mapping's Brightpearl warehouses
 
 
@@ -46,17 +46,10 @@ class Shop:
         return StockSync(nop=self.nop, bp=self.bp, ledger=self.ledger, stock=stock)
 
     def move(self, sku: str, warehouse_id: int, quantity: int) -> int:
-        response = requests.post(f"{self.bp_root}/__sandbox__/stock",
-                                 json={"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity}, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["product_id"]
+        return move_stock(self.bp_root, sku, warehouse_id, quantity)
 
     def order(self, sku: str, quantity: int) -> dict:
-        body = {"email": "stock@flow.test", "first_name": "Ada", "last_name": "Stock", "address": ADDRESS,
-                "items": [{"sku": sku, "quantity": quantity}], "paid": True}
-        response = requests.post(f"{self.nop_root}/__sandbox__/orders", json=body, timeout=10)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return check_out(self.nop_root, sku, quantity)
 
     def on_hand(self, sku: str) -> int:
         pid = self.world.brightpearl.sku_to_product_id()[sku]
@@ -165,6 +158,35 @@ def test_orders_brightpearl_does_not_hold_are_subtracted_and_the_buffer_is_held_
     assert row.in_flight == 2 + _seeded_units(shop, sku)
     assert row.target == shop.on_hand(sku) - row.in_flight - 4
     assert shop.nop_product(sku)["stock_quantity"] == row.target
+
+
+def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_it(shop):
+    sku = shop.product_of_kind(method=1)["sku"]
+    product_id = shop.move(sku, 1, 40)
+    placed = shop.order(sku, 5)
+    backend = shop.world.brightpearl
+    bp_order = backend.create_sales_order({
+        "customer": {"id": next(iter(backend.contacts))}, "warehouseId": 1,
+        "rows": [{"productId": product_id, "name": sku, "quantity": "5", "net": "10", "tax": "2", "taxCode": "T20"}],
+    })
+    shop.ledger.link("order", str(placed["id"]), bp_order)  # synced by the order flow, not allocated
+    before = shop.bp.call_count
+    (row,) = shop.engine().run([product_id]).rows
+    assert row.in_flight == 5 + _seeded_units(shop, sku)
+    assert shop.nop_product(sku)["stock_quantity"] == shop.on_hand(sku) - row.in_flight
+    assert shop.bp.call_count - before == 3  # the order's allocation, the product's SKU, availability
+    ((row_id, _),) = backend.orders[bp_order].rows.items()
+    requests.post(f"{shop.bp_root}/public-api/{shop.world.credentials.brightpearl_account_code}/warehouse-service/order/"
+                  f"{bp_order}/reservation/warehouse/1", json={"products": [{"productId": product_id, "salesOrderRowId": row_id,
+                                                                          "quantity": 5}]},
+                  headers=shop.bp.auth_headers(), timeout=10).raise_for_status()
+    (row,) = shop.engine().run([product_id]).rows
+    assert row.in_flight == _seeded_units(shop, sku)  # now out of onHand: subtracted there, not here
+    assert shop.nop_product(sku)["stock_quantity"] == shop.on_hand(sku) - row.in_flight
+    assert shop.ledger.status("allocation", str(placed["id"])).status == "synced"
+    before = shop.bp.call_count
+    shop.engine().run([product_id])
+    assert shop.bp.call_count - before == 1  # settled and linked: availability only
 
 
 def _seeded_units(shop: Shop, sku: str) -> int:

@@ -6,7 +6,7 @@ import dagster as dg
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.fulfilment.jobs import fulfilment_job
 from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
-from bp_nop_dagster.defs.sensor_support import run_in_flight
+from bp_nop_dagster.defs.sensor_support import sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.fulfilment import (
     BP_ORDER_STATUS,
@@ -17,16 +17,10 @@ from bp_nop_dagster.sync.fulfilment import (
     utcnow,
 )
 
-def _sync_request(context, ledger, reason: str) -> dg.RunRequest | dg.SkipReason:
-    """One sync run for the ledger's pending fulfilment work, unless one is already queued or
-    running (that run, or the next tick, drains it)."""
+def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest | dg.SkipReason:
     book = ledger.get_ledger()
     pending = len(book.pending(GOODS_OUT_NOTE)) + len(book.pending(BP_ORDER_STATUS))
-    if pending == 0:
-        return dg.SkipReason(f"{reason}; nothing pending")
-    if run_in_flight(context, fulfilment_job.name):
-        return dg.SkipReason(f"{reason}; {pending} pending, a fulfilment run is already in flight")
-    return dg.RunRequest(tags={"bp_nop/pending_fulfilment": str(pending), "bp_nop/trigger": reason})
+    return sync_run_request(context, fulfilment_job.name, pending, reason)
 
 
 @dg.sensor(

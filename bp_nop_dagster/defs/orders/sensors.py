@@ -6,21 +6,11 @@ import dagster as dg
 from bp_nop_dagster.defs.orders.assets import CONTACTS, PAYMENTS, SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.resources import LedgerResource
-from bp_nop_dagster.defs.sensor_support import in_step_events, run_in_flight
+from bp_nop_dagster.defs.sensor_support import in_step_events, sync_run_request
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.discovery import OrderCursor, discover_new_orders, requeue_open_orders, sweep_recent_orders, utcnow
 
 ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
-
-
-def _sync_request(context, pending: int, reason: str) -> dg.RunRequest | dg.SkipReason:
-    """One sync run for the ledger's pending orders, unless one is already queued or running
-    (that run, or the next tick, drains them)."""
-    if pending == 0:
-        return dg.SkipReason(f"{reason}; nothing pending")
-    if run_in_flight(context, order_sync_job.name):
-        return dg.SkipReason(f"{reason}; {pending} pending, a sync run is already in flight")
-    return dg.RunRequest(tags={"bp_nop/pending_orders": str(pending), "bp_nop/trigger": reason})
 
 
 @dg.sensor(
@@ -39,7 +29,7 @@ def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: Nop
         # keeps them fresh while the shop is quiet and lets them go stale when this sensor stops.
         note = f"{len(new)} new orders; nothing pending: Brightpearl is in step with nopCommerce"
         return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, ORDER_ASSETS, note))
-    return _sync_request(context, pending, f"{len(new)} new orders")
+    return sync_run_request(context, order_sync_job.name, pending, f"{len(new)} new orders")
 
 
 @dg.schedule(
@@ -54,4 +44,4 @@ def orders_catch_up_sweep(context: dg.ScheduleEvaluationContext, nopcommerce: No
     now = utcnow()
     added = sweep_recent_orders(client, book, now)
     requeued = requeue_open_orders(client, book, now)
-    return _sync_request(context, len(book.pending("order")), f"sweep: {added} missed, {requeued} re-polled")
+    return sync_run_request(context, order_sync_job.name, len(book.pending("order")), f"sweep: {added} missed, {requeued} re-polled")

@@ -5,7 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS

@@ -63,7 +63,7 @@ def stock_drift(
     nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource, stock_flow: StockFlowSettings
 ) -> dg.MaterializeResult:
     """Every SKU now: Brightpearl on-hand per counted warehouse (units), nopCommerce's sellable
-    stock, in-flight units (nopCommerce orders Brightpearl does not hold yet), the target, the
+    stock, in-flight units (nopCommerce orders Brightpearl does not hold yet or has not allocated), the target, the
     difference and a verdict: in_sync; drift (the one that needs a person, or the next push);
     not tracked on one side; nop_only / brightpearl_only (SKU unknown on the other side, exact
     match); ambiguous_sku (held by several products). Reads only, writes nothing. CSV in the

@@ -38,7 +38,7 @@ def stock_from_brightpearl(
     stock_flow: StockFlowSettings,
 ) -> dg.MaterializeResult:
     """nopCommerce stock (units) = Brightpearl on-hand of the mapped warehouses, minus nopCommerce
-    orders Brightpearl does not hold yet, minus the buffer, floored at 0. Brightpearl is the
+    orders Brightpearl does not hold or has not allocated yet, minus the buffer, floored at 0. Brightpearl is the
     master. Only values that differ are written, as absolute values (idempotent), each re-read
     just before the write so a checkout in between is never overwritten. Started by the
     `brightpearl_stock_changes` sensor for the products that moved, nightly for every SKU."""

@@ -5,6 +5,7 @@ import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.stock.assets import STOCK
+from bp_nop_dagster.defs.sensor_support import in_step_events, last_run_failed
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.sync.stock import MovementCursor, moved_products, utcnow
 
@@ -22,7 +23,10 @@ def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: 
     product_ids, cursor = moved_products(brightpearl.get_client(), MovementCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
     if not product_ids:
-        return dg.SkipReason("no Brightpearl stock moved")
+        note = "no Brightpearl stock moved: nopCommerce is in step"
+        if last_run_failed(context, STOCK):
+            return dg.SkipReason(f"{note} since the last stock push, which failed")
+        return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, [STOCK], note))
     return dg.RunRequest(
         run_key=f"stock-{cursor.watermark.isoformat()}-{product_ids[0]}-{len(product_ids)}",
         run_config={"ops": {STOCK_OP: {"config": {"product_ids": product_ids}}}},

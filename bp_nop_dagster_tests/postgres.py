@@ -1,5 +1,5 @@
-"""Fresh PostgreSQL databases for a test, after the ledger tests' pattern: 127.0.0.1:5432, trust
-auth, user `postgres` or `root`; no server skips locally with the reason, and fails under CI=true."""
+"""Fresh PostgreSQL databases for a test (ledger and production tests): 127.0.0.1:5432, trust auth,
+user `postgres` or `root`; no server skips locally with the reason, and fails under CI=true."""
 
 from __future__ import annotations
 
