@@ -32,8 +32,8 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from bench.sandbox_throughput import free_port, save_results, start_sandbox
-from bench.source_reads import APP_REF, TOKEN, Sandbox
+from bench.sandbox_throughput import save_results
+from bench.source_reads import APP_REF, TOKEN, Sandbox, running_sandboxes
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.naive import NaiveBrightpearlClient
 from bp_nop_dagster.defs.orders.assets import order_sync
@@ -201,24 +201,14 @@ def backlog_at_the_quota(sandbox: Sandbox, home: Path) -> dict:
 
 
 def main() -> int:
-    processes, sandboxes = [], []
-    try:
-        for _ in range(2):
-            bp_port, nop_port = free_port(), free_port()
-            processes.append(start_sandbox(bp_port, nop_port, scale="small"))
-            sandboxes.append(Sandbox(bp_port, nop_port))
-        with tempfile.TemporaryDirectory() as home:
-            results = {
-                "date": date.today().isoformat(),
-                "calls_per_order": calls_per_order(sandboxes[0], sandboxes[1], Path(home)),
-                "backlog_at_the_quota": backlog_at_the_quota(sandboxes[0], Path(home)),
-            }
-        save_results("order_flow", results)
-        return 0
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(15)
+    with running_sandboxes(2, "small") as sandboxes, tempfile.TemporaryDirectory() as home:
+        results = {
+            "date": date.today().isoformat(),
+            "calls_per_order": calls_per_order(sandboxes[0], sandboxes[1], Path(home)),
+            "backlog_at_the_quota": backlog_at_the_quota(sandboxes[0], Path(home)),
+        }
+    save_results("order_flow", results)
+    return 0
 
 
 if __name__ == "__main__":

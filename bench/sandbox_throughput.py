@@ -55,6 +55,8 @@ def start_sandbox(bp_port: int, nop_port: int, scale: str = "medium") -> subproc
     while time.monotonic() < deadline:
         try:
             requests.get(f"http://127.0.0.1:{bp_port}/__sandbox__/stats", timeout=1).raise_for_status()
+            # Read its log from now on in the background, so a full pipe never blocks the server.
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
             return process
         except requests.RequestException:
             if process.poll() is not None:

@@ -22,6 +22,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -39,6 +41,8 @@ APP_REF, TOKEN = "sandbox_bpnop", "sandbox-token"
 
 
 class Sandbox:
+    """A sandbox served from its own process (`running_sandboxes`), seen over HTTP."""
+
     def __init__(self, bp_port: int, nop_port: int) -> None:
         self.bp_root = f"http://127.0.0.1:{bp_port}"
         self.nop_root = f"http://127.0.0.1:{nop_port}"
@@ -62,6 +66,22 @@ class Sandbox:
             "brightpearl": BrightpearlResource(base_url=self.bp_base, app_ref=APP_REF, account_token=TOKEN, **bp_settings),
             "nopcommerce": NopCommerceResource(base_url=self.nop_base, email="admin@sandbox.test", password="sandbox"),
         }
+
+
+@contextmanager
+def running_sandboxes(count: int, scale: str) -> Iterator[list[Sandbox]]:
+    """`count` sandboxes of `scale`, each in its own process, stopped on exit."""
+    processes, sandboxes = [], []
+    try:
+        for _ in range(count):
+            bp_port, nop_port = free_port(), free_port()
+            processes.append(start_sandbox(bp_port, nop_port, scale=scale))
+            sandboxes.append(Sandbox(bp_port, nop_port))
+        yield sandboxes
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(15)
 
 
 def product_and_stock_calls(sandbox: Sandbox, instance: dg.DagsterInstance) -> dict:
@@ -145,22 +165,16 @@ def full_read(sandbox: Sandbox, instance: dg.DagsterInstance) -> dict:
 
 
 def main() -> int:
-    bp_port, nop_port = free_port(), free_port()
-    process = start_sandbox(bp_port, nop_port)
-    sandbox = Sandbox(bp_port, nop_port)
-    try:
-        with tempfile.TemporaryDirectory() as home, dg.instance_for_test(temp_dir=home) as instance:
-            results = {
-                "date": date.today().isoformat(),
-                "products_with_stock": product_and_stock_calls(sandbox, instance),
-                "quota_use_at_the_cap": quota_use_at_the_cap(sandbox),
-                "full_read_medium_shop": full_read(sandbox, instance),
-            }
-        save_results("source_reads", results)
-        return 0
-    finally:
-        process.terminate()
-        process.wait(15)
+    with running_sandboxes(1, "medium") as (sandbox,), tempfile.TemporaryDirectory() as home, \
+            dg.instance_for_test(temp_dir=home) as instance:
+        results = {
+            "date": date.today().isoformat(),
+            "products_with_stock": product_and_stock_calls(sandbox, instance),
+            "quota_use_at_the_cap": quota_use_at_the_cap(sandbox),
+            "full_read_medium_shop": full_read(sandbox, instance),
+        }
+    save_results("source_reads", results)
+    return 0
 
 
 if __name__ == "__main__":

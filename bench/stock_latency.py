@@ -30,7 +30,7 @@ import requests
 from bench.order_latency import percentile, wait_until
 from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
-from bench.stock_sync import drain_output, tracked_skus
+from bench.stock_sync import tracked_skus
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, stop_process_group
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.settings import (
@@ -54,7 +54,6 @@ def simple_skus(nop: NopCommerceClient) -> list[str]:
 def main() -> int:
     bp_port, nop_port, ui_port = free_port(), free_port(), free_port()
     sandbox_process = start_sandbox(bp_port, nop_port, scale="small")
-    drain_output(sandbox_process)
     sandbox = Sandbox(bp_port, nop_port)
     home = Path(tempfile.mkdtemp(prefix="bp-nop-stock-latency-"))
     (home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)

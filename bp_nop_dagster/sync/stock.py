@@ -64,6 +64,9 @@ from bp_nop_dagster.transport.errors import ApiError, AuthError
 log = logging.getLogger("bp_nop_dagster.sync.stock")
 
 PRODUCT, ORDER, ALLOCATION = "product", "order", "allocation"
+#: Ledger kind of Brightpearl product ids whose last push failed (key: the product id).
+RETRY = "stock_retry"
+RETRY_AFTER = timedelta(minutes=5)
 #: Brightpearl order codes that mean the order's units are out of `onHand` (or never were in it).
 SETTLED_ALLOCATION, SETTLED_SHIPPING, NO_STOCK_ROWS = "AAA", "ASS", "NON"
 ORDER_CANCELLED = 40
@@ -121,6 +124,34 @@ def moved_products(bp: BrightpearlClient, cursor: MovementCursor, now: datetime)
     keep_from = watermark - MOVEMENT_OVERLAP
     seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
     return sorted({m.product_id for m in new}), MovementCursor(watermark=watermark, seen=seen)
+
+
+# ---------------------------------------------------------------------------------- retries
+def record_push(ledger: Ledger, product_ids: Iterable[int] | None, report: StockReport) -> None:
+    """After a push of `product_ids` (None: every SKU): products with a value that failed or kept
+    moving are kept for a retry; the others, and earlier failures now pushed, are done. Nothing
+    that moved in Brightpearl is lost when a write fails."""
+    failed = {row.bp_product_id for row in report.rows if row.verdict in (FAILED, MOVED) and row.bp_product_id is not None}
+    for product_id in sorted(failed):
+        ledger.mark_failed(RETRY, str(product_id), "a stock value could not be written")
+    waiting = {int(key) for key in ledger.pending(RETRY)}
+    pushed = waiting if product_ids is None else waiting & set(product_ids)
+    for product_id in sorted(pushed - failed):
+        ledger.mark_synced(RETRY, str(product_id))
+
+
+def record_failed_push(ledger: Ledger, product_ids: Iterable[int], error: Exception) -> None:
+    """A push that stopped with an error: all of its products are kept for a retry."""
+    for product_id in sorted(set(product_ids)):
+        ledger.mark_failed(RETRY, str(product_id), f"{type(error).__name__}: {error}"[:500])
+
+
+def due_retries(ledger: Ledger, now: datetime) -> tuple[list[int], int]:
+    """Product ids whose failed push is due again (`RETRY_AFTER` since the failure), and how many
+    wait longer."""
+    waiting = [r for r in ledger.statuses(RETRY) if r.status in ("pending", "failed")]
+    due = sorted(int(r.nop_key) for r in waiting if now - _aware(r.updated_at) >= RETRY_AFTER)
+    return due, len(waiting) - len(due)
 
 
 # ---------------------------------------------------------------------------------- the push

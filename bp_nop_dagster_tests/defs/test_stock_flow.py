@@ -18,7 +18,7 @@ from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.stock import MovementCursor
+from bp_nop_dagster.sync.stock import RETRY, MovementCursor
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
 COUNTED = (1, 3)
@@ -118,19 +118,45 @@ def test_stock_moved_in_brightpearl_reaches_nopcommerce_through_the_sensor(flow,
     assert flow.drift(instance)["unexplained_differences"].value == 0
 
 
-def test_an_idle_stock_sensor_reports_the_asset_in_step_unless_the_last_push_failed(flow, instance):
+def test_an_idle_stock_sensor_reports_the_asset_in_step_at_most_every_five_minutes(flow, instance):
     result = flow.tick(instance)
     assert result.skip_reason and [e.asset_key for e in result.asset_events] == [STOCK]
     instance.report_runless_asset_event(result.asset_events[0])
     assert flow.tick(instance).asset_events == []  # reported less than 5 minutes ago
-    flow.move(flow.skus(multi=False, count=1)[0], 1, 1)
+
+
+def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_step_meanwhile(flow, instance, monkeypatch):
+    sku = flow.skus(multi=False, count=1)[0]
+    product_id = flow.move(sku, 1, 4)
     request = flow.tick(instance)
     flow.faults(flow.bp_root, {"path": "/warehouse-service/product-availability/*", "error_rate": 1.0, "error_status": 400})
     failed = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, raise_on_error=False,
                             run_config=request.run_config)
     assert not failed.success
-    idle = flow.tick(instance)
-    assert isinstance(idle, dg.SkipReason) and "failed" in idle.skip_message  # no "in step" claim over a failed push
+    ledger = flow.resources["ledger"].get_ledger()
+    assert ledger.pending(RETRY) == [str(product_id)]
+    waiting = flow.tick(instance)
+    assert isinstance(waiting, dg.SkipReason) and "retry" in waiting.skip_message  # within the backoff, not "in step"
+    flow.faults(flow.bp_root)
+    monkeypatch.setattr("bp_nop_dagster.sync.stock.RETRY_AFTER", timedelta(0))
+    retry = flow.tick(instance)
+    assert retry.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"] == [product_id]
+    assert retry.tags["bp_nop/retried_products"] == "1"
+    result = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=retry.run_config)
+    assert result.success and ledger.pending(RETRY) == []
+    assert flow.sellable_in_nop(sku) == flow.on_hand(sku) - next(r for r in flow_rows(flow, instance) if r["sku"] == sku)["in_flight"]
+    assert flow.tick(instance).skip_reason  # in step again
+
+
+def test_a_value_that_cannot_be_written_is_retried_while_the_others_land(flow, instance, monkeypatch):
+    one, two = flow.skus(multi=False, count=2)
+    bad = flow.move(one, 1, 3)
+    flow.move(two, 1, 3)
+    bad_nop_id = flow.world.nopcommerce.product_by_sku(one)["id"]
+    flow.faults(flow.nop_root, {"path": f"/Product/GetById/{bad_nop_id}", "error_rate": 1.0, "error_status": 400})
+    metadata = flow.sync_moved(instance)
+    assert metadata["failed"].value == 1 and metadata["written"].value == 1
+    assert flow.resources["ledger"].get_ledger().pending(RETRY) == [str(bad)]
 
 
 def flow_rows(flow: StockFlow, instance) -> list[dict]:

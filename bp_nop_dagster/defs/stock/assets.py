@@ -7,6 +7,7 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.stock.resources import StockFlowSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.sync.stock import record_failed_push, record_push
 
 GROUP = "stock_flow"
 OWNERS = ["team:integrations"]
@@ -38,12 +39,21 @@ def stock_from_brightpearl(
     stock_flow: StockFlowSettings,
 ) -> dg.MaterializeResult:
     """nopCommerce stock (units) = Brightpearl on-hand of the mapped warehouses, minus nopCommerce
-    orders Brightpearl does not hold or has not allocated yet, minus the buffer, floored at 0. Brightpearl is the
-    master. Only values that differ are written, as absolute values (idempotent), each re-read
-    just before the write so a checkout in between is never overwritten. Started by the
-    `brightpearl_stock_changes` sensor for the products that moved, nightly for every SKU."""
-    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
-    report = engine.run(config.product_ids or None)
+    orders Brightpearl does not hold or has not allocated yet, minus the buffer, floored at 0.
+    Brightpearl is the master. Only values that differ are written, as absolute values
+    (idempotent), each re-read just before the write so a checkout in between is never
+    overwritten. Products whose push failed are kept in the ledger and retried by the sensor.
+    Started by the `brightpearl_stock_changes` sensor for the products that moved, nightly for
+    every SKU."""
+    book = ledger.get_ledger()
+    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=book)
+    product_ids = config.product_ids or None
+    try:
+        report = engine.run(product_ids)
+    except Exception as error:
+        record_failed_push(book, product_ids or [], error)
+        raise
+    record_push(book, product_ids, report)
     counts = report.as_metadata()
     context.log.info(", ".join(f"{name} {value}" for name, value in counts.items()))
     return dg.MaterializeResult(

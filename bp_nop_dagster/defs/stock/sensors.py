@@ -1,13 +1,15 @@
 """When the stock flow runs: a sensor on Brightpearl goods movements (every 15 s; one search
-request per tick, under 2% of the 200-per-minute quota) and a nightly full reconcile."""
+request per tick, under 2% of the 200-per-minute quota), which also retries failed pushes, and a
+nightly full reconcile."""
 
 import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.sensor_support import in_step_events, last_run_failed
+from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
-from bp_nop_dagster.sync.stock import MovementCursor, moved_products, utcnow
+from bp_nop_dagster.ledger.resource import LedgerResource
+from bp_nop_dagster.sync.stock import MovementCursor, due_retries, moved_products, utcnow
 
 STOCK_OP = "__".join(STOCK.path)
 
@@ -17,21 +19,27 @@ STOCK_OP = "__".join(STOCK.path)
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Brightpearl goods movements since an updatedOn watermark (ascending, paged, with overlap, "
-    "de-duplicated by movement id) -> one stock push for just the products that moved.",
+    "de-duplicated by movement id) -> one stock push for just the products that moved, with those whose last "
+    "push failed (retried every 5 minutes).",
 )
-def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource):
-    product_ids, cursor = moved_products(brightpearl.get_client(), MovementCursor.parse(context.cursor), utcnow())
+def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
+    now = utcnow()
+    moved, cursor = moved_products(brightpearl.get_client(), MovementCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    if not product_ids:
-        note = "no Brightpearl stock moved: nopCommerce is in step"
-        if last_run_failed(context, STOCK):
-            return dg.SkipReason(f"{note} since the last stock push, which failed")
-        return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, [STOCK], note))
-    return dg.RunRequest(
-        run_key=f"stock-{cursor.watermark.isoformat()}-{product_ids[0]}-{len(product_ids)}",
-        run_config={"ops": {STOCK_OP: {"config": {"product_ids": product_ids}}}},
-        tags={"bp_nop/moved_products": str(len(product_ids))},
-    )
+    retries, waiting = due_retries(ledger.get_ledger(), now)
+    product_ids = sorted(set(moved) | set(retries))
+    if product_ids:
+        return dg.RunRequest(
+            run_key=None if retries else f"stock-{cursor.watermark.isoformat()}-{product_ids[0]}-{len(product_ids)}",
+            run_config={"ops": {STOCK_OP: {"config": {"product_ids": product_ids}}}},
+            tags={"bp_nop/moved_products": str(len(moved)), "bp_nop/retried_products": str(len(retries))},
+        )
+    note = "no Brightpearl stock moved: nopCommerce is in step"
+    if waiting:
+        return dg.SkipReason(f"no Brightpearl stock moved; {waiting} products wait to retry a failed push")
+    if last_run_failed(context, STOCK):
+        return dg.SkipReason(f"{note} since the last stock push, which failed")
+    return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, [STOCK], note))
 
 
 nightly_stock_reconcile = dg.ScheduleDefinition(
