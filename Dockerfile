@@ -14,4 +14,4 @@ RUN mkdir -p "$DAGSTER_HOME"
 COPY dagster.yaml workspace.yaml "$DAGSTER_HOME"/
 
 EXPOSE 4000 3000
-CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "bp_nop_dagster.definitions"]
+CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "bp_nop_dagster.definitions", "--location-name", "bp_nop_dagster"]

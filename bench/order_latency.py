@@ -30,7 +30,7 @@ from bench.order_flow import ADDRESS, SKUS
 from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, stop_process_group
+from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
 from bp_nop_dagster.settings import (
     BRIGHTPEARL_ACCOUNT_TOKEN, BRIGHTPEARL_APP_REF, BRIGHTPEARL_BASE_URL, NOPCOMMERCE_BASE_URL, NOPCOMMERCE_EMAIL,
     NOPCOMMERCE_PASSWORD,
@@ -102,7 +102,7 @@ def main() -> int:
         NOPCOMMERCE_PASSWORD: "sandbox",
     }
     dagster = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-m", "bp_nop_dagster.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
+        dagster_dev_command(home, ui_port),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:

@@ -31,7 +31,7 @@ from bench.order_latency import percentile, wait_until
 from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bench.stock_sync import tracked_skus
-from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, stop_process_group
+from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.settings import (
     BRIGHTPEARL_ACCOUNT_TOKEN, BRIGHTPEARL_APP_REF, BRIGHTPEARL_BASE_URL, NOPCOMMERCE_BASE_URL, NOPCOMMERCE_EMAIL,
@@ -66,7 +66,7 @@ def main() -> int:
     known = set(tracked_skus(sandbox))
     skus = [sku for sku in simple_skus(nop) if sku in known]
     dagster = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-m", "bp_nop_dagster.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
+        dagster_dev_command(home, ui_port),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     sent: dict[int, tuple[str, int, float]] = {}  # change number -> (SKU, nop value before, sent at)

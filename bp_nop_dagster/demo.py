@@ -1,7 +1,7 @@
 """`bp-nop demo`: the sandbox plus Dagster on a local SQLite instance, for a first look.
 
 - `bp-nop demo` starts the sandbox, materializes every asset once against it on the instance in
-  `--dagster-home`, prints a summary (rows per asset, API calls per system, wall time) and exits.
+  `--dagster-home` (with a ledger of its own, new each time, as the sandbox is), prints a summary (rows per asset, API calls per system, wall time) and exits.
 - `bp-nop demo --ui` keeps the sandbox and `dagster dev` running for the UI at
   http://127.0.0.1:3000 until Ctrl-C. `dagster dev` runs in its own process group, which is sent
   SIGTERM and then, after a grace period, SIGKILL: nothing the demo started outlives it.
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bp_nop_dagster.settings import sandbox_environment
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL, sandbox_environment
 
 STOP_GRACE_SECONDS = 4.0
 
@@ -34,6 +34,11 @@ def run_demo(args: argparse.Namespace) -> int:
     dagster_home = Path(args.dagster_home).resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
+    # Every demo starts a new in-memory sandbox whose ids start over, so the ledger that links
+    # the shop to Brightpearl starts over with it (run history in the instance is kept).
+    ledger = dagster_home / "demo-ledger.sqlite"
+    for stale in dagster_home.glob(f"{ledger.name}*"):
+        stale.unlink()
     started = time.monotonic()
     try:
         sandbox = start_sandbox(args)
@@ -41,7 +46,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"bp-nop demo: {error}", file=sys.stderr)
         return 2
     print(describe_sandbox(sandbox), flush=True)
-    env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home)}
+    env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
     try:
         if args.ui:
             return _serve_ui(env, args.ui_port)
@@ -53,9 +58,16 @@ def run_demo(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
+def dagster_dev_command(dagster_home: Path, port: int) -> list[str]:
+    """`dagster dev` serving the code location under the name production gives it
+    (`bp_nop_dagster`, as in pyproject's [tool.dg.project] and workspace.yaml)."""
+    workspace = dagster_home / "workspace.yaml"
+    workspace.write_text(DEMO_WORKSPACE_YAML)
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+
+
 def _serve_ui(env: dict[str, str], port: int) -> int:
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "bp_nop_dagster.definitions", "-h", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+    process = subprocess.Popen(dagster_dev_command(Path(env["DAGSTER_HOME"]), port), env=env, start_new_session=True)
     print(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops everything)", flush=True)
     interrupted = False
 
@@ -116,6 +128,14 @@ def live_group_members(pgid: int) -> list[int]:
             members.append(int(stat.parent.name))
     return members
 
+
+DEMO_WORKSPACE_YAML = """\
+# Written by `bp-nop demo`: the code location, loaded in-process by `dagster dev`.
+load_from:
+  - python_module:
+      module_name: bp_nop_dagster.definitions
+      location_name: bp_nop_dagster
+"""
 
 DEMO_INSTANCE_YAML = """\
 # Written by `bp-nop demo`: a local instance on SQLite files in this folder.

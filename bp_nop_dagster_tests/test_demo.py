@@ -28,7 +28,7 @@ def demo_command(tmp_path, *extra: str) -> list[str]:
             "--brightpearl-port", "0", "--nopcommerce-port", "0", *extra]
 
 
-def test_headless_demo_materializes_every_source_asset_and_prints_a_summary(tmp_path):
+def test_headless_demo_materializes_every_asset_prints_a_summary_and_runs_again_in_the_same_home(tmp_path):
     result = subprocess.run(demo_command(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
@@ -40,6 +40,12 @@ def test_headless_demo_materializes_every_source_asset_and_prints_a_summary(tmp_
     assert re.search(r"nopcommerce/orders\s+\d+", out) and re.search(r"brightpearl/stock\s+\d+", out)
     assert (tmp_path / "home" / "dagster.yaml").exists()
     assert " - DEBUG - " not in out
+    again = subprocess.run(demo_command(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]  # a new sandbox, a new ledger
+    assert f"assets materialized: {every_asset}" in again.stdout
+    for run in (out + result.stderr, again.stdout + again.stderr):  # each demo's new Brightpearl gets every queued order
+        queued, created = map(int, re.search(r"order_sync - (\d+) orders: (\d+) created", run).groups())
+        assert created == queued > 0
 
 
 def test_demo_ui_serves_dagster_and_ctrl_c_stops_everything_within_10_seconds(tmp_path):

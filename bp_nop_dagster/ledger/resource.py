@@ -9,8 +9,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from bp_nop_dagster.ledger.ledger import Ledger
-
-LEDGER_URL_ENV = "BP_NOP_LEDGER_URL"
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL as LEDGER_URL_ENV
 
 
 def default_ledger_url() -> str:

@@ -184,7 +184,8 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
         setup_command = compose["instance-setup"]["command"]
         setup = subprocess.Popen([str(BIN / setup_command[0]), *setup_command[1:]], cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         server = subprocess.Popen(
-            [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port), "-m", "bp_nop_dagster.definitions"],
+            [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port), "-m", "bp_nop_dagster.definitions",
+             "--location-name", "bp_nop_dagster"],
             cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
