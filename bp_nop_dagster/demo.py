@@ -2,8 +2,8 @@
 
 - `bp-nop demo` starts the sandbox, materializes every asset once against it on the instance in
   `--dagster-home` (with a ledger of its own, new each time, as the sandbox is), prints a summary (rows per asset, API calls per system, wall time) and exits.
-- `bp-nop demo --ui` keeps the sandbox and `dagster dev` running for the UI at
-  http://127.0.0.1:3000 until Ctrl-C. `dagster dev` runs in its own process group, which is sent
+- `bp-nop demo --ui` does the same, then keeps the sandbox and `dagster dev` running for the UI
+  at http://127.0.0.1:3000 (every asset already materialized once) until Ctrl-C. `dagster dev` runs in its own process group, which is sent
   SIGTERM and then, after a grace period, SIGKILL: nothing the demo started outlives it.
 """
 
@@ -23,7 +23,7 @@ STOP_GRACE_SECONDS = 4.0
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ui", action="store_true", help="keep the sandbox and `dagster dev` running for the web UI")
+    parser.add_argument("--ui", action="store_true", help="after materializing everything, keep the sandbox and `dagster dev` running for the web UI")
     parser.add_argument("--dagster-home", default=".dagster_home", help="local Dagster instance folder (default .dagster_home)")
     parser.add_argument("--ui-port", type=int, default=3000, help="web UI port (default 3000)")
 
@@ -48,12 +48,13 @@ def run_demo(args: argparse.Namespace) -> int:
     print(describe_sandbox(sandbox), flush=True)
     env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
     try:
-        if args.ui:
-            return _serve_ui(env, args.ui_port)
         os.environ.update(env)
         from bp_nop_dagster.demo_run import materialize_everything
 
-        return materialize_everything(sandbox, started)
+        code = materialize_everything(sandbox, started)
+        if not args.ui or code:
+            return code
+        return _serve_ui(env, args.ui_port)
     finally:
         sandbox.stop()
 

@@ -48,7 +48,7 @@ def test_headless_demo_materializes_every_asset_prints_a_summary_and_runs_again_
         assert created == queued > 0
 
 
-def test_demo_ui_serves_dagster_and_ctrl_c_stops_everything_within_10_seconds(tmp_path):
+def test_demo_ui_serves_every_asset_materialized_and_ctrl_c_stops_everything_within_10_seconds(tmp_path):
     port = free_port()
     process = subprocess.Popen(demo_command(tmp_path, "--ui", "--ui-port", str(port)), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, cwd=tmp_path, start_new_session=True)
@@ -62,6 +62,10 @@ def test_demo_ui_serves_dagster_and_ctrl_c_stops_everything_within_10_seconds(tm
                 time.sleep(1)
         else:
             raise AssertionError("the Dagster UI did not come up within 120 s")
+        query = "{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { timestamp } } }"
+        nodes = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30).json()["data"]["assetNodes"]
+        assert len(nodes) == len(defs().resolve_asset_graph().materializable_asset_keys)
+        assert [n["assetKey"]["path"] for n in nodes if not n["assetMaterializations"]] == []  # the graph opens materialized
         children = subprocess.run(["pgrep", "-f", f"dagster dev .* -p {port}"], capture_output=True, text=True).stdout.split()
         assert children, "dagster dev is not running"
         dagster_group = os.getpgid(int(children[0]))
