@@ -31,10 +31,6 @@ from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
-from bp_nop_dagster.settings import (
-    BRIGHTPEARL_ACCOUNT_TOKEN, BRIGHTPEARL_APP_REF, BRIGHTPEARL_BASE_URL, NOPCOMMERCE_BASE_URL, NOPCOMMERCE_EMAIL,
-    NOPCOMMERCE_PASSWORD,
-)
 
 ORDERS = 50
 SETTLE_SECONDS = 240  # the first sensor tick queues the last 24 h of seeded orders; wait for their run
@@ -96,11 +92,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bp-nop-latency-"))
     (home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
     ledger = home / "ledger.sqlite"
-    env = {
-        **os.environ, "DAGSTER_HOME": str(home), BRIGHTPEARL_BASE_URL: sandbox.bp_base, BRIGHTPEARL_APP_REF: APP_REF,
-        BRIGHTPEARL_ACCOUNT_TOKEN: TOKEN, NOPCOMMERCE_BASE_URL: sandbox.nop_base, NOPCOMMERCE_EMAIL: "admin@sandbox.test",
-        NOPCOMMERCE_PASSWORD: "sandbox",
-    }
+    env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
     dagster = subprocess.Popen(
         dagster_dev_command(home, ui_port),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

@@ -30,6 +30,7 @@ import dagster as dg
 import requests
 
 from bench.sandbox_throughput import free_port, save_results, start_sandbox
+from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.brightpearl import assets as bp_assets
@@ -60,6 +61,14 @@ class Sandbox:
     def clear_stats(self) -> None:
         self.control(self.bp_root, "DELETE", "/stats")
         self.control(self.nop_root, "DELETE", "/stats")
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables that point the code location at this sandbox."""
+        return {
+            settings.BRIGHTPEARL_BASE_URL: self.bp_base, settings.BRIGHTPEARL_APP_REF: APP_REF,
+            settings.BRIGHTPEARL_ACCOUNT_TOKEN: TOKEN, settings.NOPCOMMERCE_BASE_URL: self.nop_base,
+            settings.NOPCOMMERCE_EMAIL: "admin@sandbox.test", settings.NOPCOMMERCE_PASSWORD: "sandbox",
+        }
 
     def resources(self, **bp_settings) -> dict:
         return {

@@ -29,14 +29,10 @@ import requests
 
 from bench.order_latency import percentile, wait_until
 from bench.sandbox_throughput import free_port, save_results, start_sandbox
-from bench.source_reads import APP_REF, TOKEN, Sandbox
+from bench.source_reads import Sandbox
 from bench.stock_sync import tracked_skus
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.settings import (
-    BRIGHTPEARL_ACCOUNT_TOKEN, BRIGHTPEARL_APP_REF, BRIGHTPEARL_BASE_URL, NOPCOMMERCE_BASE_URL, NOPCOMMERCE_EMAIL,
-    NOPCOMMERCE_PASSWORD,
-)
 
 CHANGES = 50
 SETTLE_SECONDS = 60  # dagster dev starting and the sensor's first tick
@@ -57,11 +53,7 @@ def main() -> int:
     sandbox = Sandbox(bp_port, nop_port)
     home = Path(tempfile.mkdtemp(prefix="bp-nop-stock-latency-"))
     (home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
-    env = {
-        **os.environ, "DAGSTER_HOME": str(home), BRIGHTPEARL_BASE_URL: sandbox.bp_base, BRIGHTPEARL_APP_REF: APP_REF,
-        BRIGHTPEARL_ACCOUNT_TOKEN: TOKEN, NOPCOMMERCE_BASE_URL: sandbox.nop_base, NOPCOMMERCE_EMAIL: "admin@sandbox.test",
-        NOPCOMMERCE_PASSWORD: "sandbox",
-    }
+    env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
     nop = NopCommerceClient(sandbox.nop_base, "admin@sandbox.test", "sandbox")
     known = set(tracked_skus(sandbox))
     skus = [sku for sku in simple_skus(nop) if sku in known]

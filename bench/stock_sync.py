@@ -38,7 +38,7 @@ from bp_nop_dagster.defs.stock.resources import StockFlowSettings
 from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.sync.stock import MovementCursor
+from bp_nop_dagster.sync.cursor import SensorCursor
 
 SCALE, CHANGED_SHARE, SEED = "catalogue", 0.02, 3
 UNTHROTTLED = {"quota": 1_000_000, "window_seconds": 60.0}  # counted, not paced
@@ -83,7 +83,7 @@ def ours(sandbox: Sandbox, home: Path, changed: list[str]) -> dict:
         started = time.monotonic()
         assert dg.materialize([stock_from_brightpearl], resources=resources, instance=instance, run_config=QUIET).success
         warm_up = time.monotonic() - started
-        cursor = MovementCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
         change_stock(sandbox, changed)
         sandbox.clear_stats()
         started = time.monotonic()

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 from bp_nop_dagster.mapping.config import StockMapping
 
-NOT_TRACKED, BY_PRODUCT, BY_ATTRIBUTES = 0, 1, 2
-
 
 def on_hand(warehouse_on_hand: Mapping[int, int], warehouses: Iterable[int]) -> int:
     """Brightpearl on-hand summed over `warehouses` (absent warehouses hold nothing). Negative

@@ -8,41 +8,21 @@ it is in the ledger: only then may a cursor move past it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.nopcommerce.models import OrderStatus
+from bp_nop_dagster.sync.cursor import SensorCursor
 
 ORDER = "order"
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOKBACK = timedelta(hours=24)
 SWEEP_LOOKBACK = timedelta(hours=24)
 REPOLL_HORIZON = timedelta(days=14)
-COMPLETE, CANCELLED = 30, 40
 
 
-@dataclass
-class OrderCursor:
-    """Sensor cursor: orders created before `watermark` - overlap are handed on; `seen` holds the
-    ids inside the overlap that were already handed on."""
-
-    watermark: datetime | None = None
-    seen: set[int] = field(default_factory=set)
-
-    @classmethod
-    def parse(cls, raw: str | None) -> OrderCursor:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        return cls(watermark=datetime.fromisoformat(data["watermark"]), seen=set(data.get("seen", [])))
-
-    def dumps(self) -> str:
-        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
-
-
-def discover_new_orders(nop: NopCommerceClient, ledger: Ledger, cursor: OrderCursor, now: datetime) -> tuple[list[int], OrderCursor]:
+def discover_new_orders(nop: NopCommerceClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
     """New orders since the cursor, enqueued in the ledger; returns them and the next cursor.
 
     The window is closed (`[watermark - overlap, now]`) so newest-first paging cannot shift, and
@@ -56,7 +36,7 @@ def discover_new_orders(nop: NopCommerceClient, ledger: Ledger, cursor: OrderCur
         ledger.enqueue(ORDER, [str(i) for i in new])
     keep_from = now - OVERLAP
     seen = {o.id for o in orders if o.created_on_utc >= keep_from}
-    return new, OrderCursor(watermark=now, seen=seen)
+    return new, SensorCursor(watermark=now, seen=seen)
 
 
 def sweep_recent_orders(nop: NopCommerceClient, ledger: Ledger, now: datetime, lookback: timedelta = SWEEP_LOOKBACK) -> int:
@@ -79,9 +59,6 @@ def requeue_open_orders(nop: NopCommerceClient, ledger: Ledger, now: datetime, h
     if not synced:
         return 0
     orders = nop.orders_by_ids(int(r.nop_key) for r in synced)
-    open_or_changed = [str(o.id) for o in orders if o.order_status_id != COMPLETE and not o.deleted]
+    open_or_changed = [str(o.id) for o in orders if o.order_status_id != OrderStatus.COMPLETE and not o.deleted]
     return ledger.requeue(ORDER, open_or_changed) if open_or_changed else 0
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -26,11 +26,10 @@ Brightpearl goods-out note id and the linked id is the nopCommerce shipment id):
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.models import GoodsOutNote, OrderSummary
@@ -48,7 +47,8 @@ from bp_nop_dagster.mapping.fulfilment import (
     tracking_number,
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.nopcommerce.models import Order, OrderItem, Shipment, ShipmentItem
+from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderStatus, Shipment, ShipmentItem
+from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
 from bp_nop_dagster.transport.errors import AuthError, NotFoundError, OutcomeUnknownError, TransientError, ValidationError
 
@@ -60,7 +60,6 @@ SHIPMENT_SHIPPED = "shipment_shipped"
 SHIPMENT_DELIVERED = "shipment_delivered"
 BP_ORDER_STATUS = "bp_order_status"
 ORDER_CANCELLED = "order_cancelled"
-NOP_CANCELLED = 40
 GIVE_UP_AFTER = 20  # failed runs before a record is dead-lettered instead of retried by every run
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOKBACK = timedelta(hours=24)
@@ -245,8 +244,8 @@ class FulfilmentSync:
     def _cancel(self, order: Order, bp_order_id: int) -> None:
         self._once(
             ORDER_CANCELLED, str(order.id), bp_order_id,
-            known_done=order.order_status_id == NOP_CANCELLED,
-            read_back=lambda: self.nop.order(order.id).order_status_id == NOP_CANCELLED,
+            known_done=order.order_status_id == OrderStatus.CANCELLED,
+            read_back=lambda: self.nop.order(order.id).order_status_id == OrderStatus.CANCELLED,
             act=lambda: self.nop.cancel_order(order.id, notify_customer=self.notify),
             counter="cancel_calls",
         )
@@ -345,36 +344,16 @@ class FulfilmentSync:
 
 
 # ---------------------------------------------------------------------------------- discovery
-@dataclass
-class SearchCursor:
-    """Sensor cursor: rows updated before `watermark` - overlap are handed on; `seen` holds the
-    `id@updatedOn` of rows inside the overlap already handed on."""
-
-    watermark: datetime | None = None
-    seen: set[str] = field(default_factory=set)
-
-    @classmethod
-    def parse(cls, raw: str | None) -> SearchCursor:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        watermark = data.get("watermark")
-        return cls(watermark=datetime.fromisoformat(watermark) if watermark else None, seen=set(data.get("seen", [])))
-
-    def dumps(self) -> str:
-        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
-
-
-def _window(cursor: SearchCursor, now: datetime) -> datetime:
+def _window(cursor: SensorCursor, now: datetime) -> datetime:
     return (cursor.watermark or now - FIRST_LOOKBACK) - OVERLAP
 
 
-def _next_cursor(rows: list, now: datetime, key: Callable) -> SearchCursor:
+def _next_cursor(rows: list, now: datetime, key: Callable) -> SensorCursor:
     keep_from = now - OVERLAP
-    return SearchCursor(watermark=now, seen={key(r) for r in rows if r.updated_on is None or r.updated_on >= keep_from})
+    return SensorCursor(watermark=now, seen={key(r) for r in rows if r.updated_on is None or r.updated_on >= keep_from})
 
 
-def discover_shipped_notes(bp: BrightpearlClient, ledger: Ledger, cursor: SearchCursor, now: datetime) -> tuple[list[int], SearchCursor]:
+def discover_shipped_notes(bp: BrightpearlClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
     """Goods-out notes shipped since the cursor, enqueued in the ledger (before the caller stores
     the new cursor); returns the new note ids and the next cursor. One search request per 500."""
     rows = bp.shipped_goods_out_notes_since(_window(cursor, now))
@@ -386,8 +365,8 @@ def discover_shipped_notes(bp: BrightpearlClient, ledger: Ledger, cursor: Search
 
 
 def discover_status_changes(
-    bp: BrightpearlClient, ledger: Ledger, config: MappingConfig, cursor: SearchCursor, now: datetime
-) -> tuple[list[int], SearchCursor]:
+    bp: BrightpearlClient, ledger: Ledger, config: MappingConfig, cursor: SensorCursor, now: datetime
+) -> tuple[list[int], SensorCursor]:
     """Sales orders whose Brightpearl status changed since the cursor to one that acts on the nop
     order (`fulfilment.on_order_status`) and that came from nopCommerce (ledger link or
     externalRef), enqueued (a synced record goes back to pending). One search request per 500."""
@@ -403,6 +382,3 @@ def discover_status_changes(
         ledger.enqueue(BP_ORDER_STATUS, [str(i) for i in new], requeue=True)
     return new, _next_cursor(rows, now, token)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

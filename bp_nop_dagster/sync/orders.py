@@ -34,14 +34,13 @@ from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalis
 from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
 from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.nopcommerce.models import Order, OrderDetails
+from bp_nop_dagster.nopcommerce.models import Order, OrderDetails, OrderStatus
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
 from bp_nop_dagster.transport.errors import AuthError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
 
 ORDER, CONTACT, PAYMENT, PRODUCT = "order", "contact", "payment", "product"
-NOP_CANCELLED = 40  # nopCommerce OrderStatus.Cancelled
 READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
 
 
@@ -251,7 +250,7 @@ class OrderSync:
             self.report.orders.unchanged += 1
             return
         wanted = order_status_id(detail.order, self.config)
-        cancelled = detail.order.order_status_id == NOP_CANCELLED
+        cancelled = detail.order.order_status_id == OrderStatus.CANCELLED
         paid_since = summary.status_id == self.config.order_status.awaiting_payment_status_id
         if summary.status_id == wanted or not (cancelled or paid_since):
             self.report.orders.unchanged += 1

@@ -36,20 +36,17 @@ on creation.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.ledger import Ledger, LedgerConflict
+from bp_nop_dagster.ledger import Ledger, LedgerConflict, Link
 from bp_nop_dagster.mapping.config import StockMapping
 from bp_nop_dagster.mapping.stock import (
-    BY_ATTRIBUTES,
-    NOT_TRACKED,
     attributes_key,
     nop_warehouse_on_hand,
     on_hand,
@@ -58,7 +55,8 @@ from bp_nop_dagster.mapping.stock import (
     warehouse_writes,
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.nopcommerce.models import Product, ProductAttributeCombination
+from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, OrderStatus, Product, ProductAttributeCombination
+from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.transport.errors import ApiError, AuthError
 
 log = logging.getLogger("bp_nop_dagster.sync.stock")
@@ -69,7 +67,6 @@ RETRY = "stock_retry"
 RETRY_AFTER = timedelta(minutes=5)
 #: Brightpearl order codes that mean the order's units are out of `onHand` (or never were in it).
 SETTLED_ALLOCATION, SETTLED_SHIPPING, NO_STOCK_ROWS = "AAA", "ASS", "NON"
-ORDER_CANCELLED = 40
 MOVEMENT_OVERLAP = timedelta(minutes=2)
 IN_FLIGHT_LOOKBACK = timedelta(hours=24)
 VERIFY_ROUNDS = 3
@@ -83,37 +80,8 @@ UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
 SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """The ledger's timestamps are UTC; SQLite hands them back naive."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 # ---------------------------------------------------------------------------------- which moved
-@dataclass
-class MovementCursor:
-    """Sensor cursor: movements updated before `watermark` - overlap are handed on; `seen` holds
-    the ids inside the overlap that were already handed on."""
-
-    watermark: datetime | None = None
-    seen: set[int] = field(default_factory=set)
-
-    @classmethod
-    def parse(cls, raw: str | None) -> MovementCursor:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        watermark = datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
-        return cls(watermark=watermark, seen=set(data.get("seen", [])))
-
-    def dumps(self) -> str:
-        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "seen": sorted(self.seen)})
-
-
-def moved_products(bp: BrightpearlClient, cursor: MovementCursor, now: datetime) -> tuple[list[int], MovementCursor]:
+def moved_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
     """Brightpearl product ids with movements not handed on yet (ascending), and the next cursor.
     A first tick starts at `now` (history is the nightly reconcile's job)."""
     start = (cursor.watermark or now) - MOVEMENT_OVERLAP
@@ -123,7 +91,7 @@ def moved_products(bp: BrightpearlClient, cursor: MovementCursor, now: datetime)
     watermark = max([*stamps, cursor.watermark or now])
     keep_from = watermark - MOVEMENT_OVERLAP
     seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
-    return sorted({m.product_id for m in new}), MovementCursor(watermark=watermark, seen=seen)
+    return sorted({m.product_id for m in new}), SensorCursor(watermark=watermark, seen=seen)
 
 
 # ---------------------------------------------------------------------------------- retries
@@ -149,8 +117,8 @@ def record_failed_push(ledger: Ledger, product_ids: Iterable[int], error: Except
 def due_retries(ledger: Ledger, now: datetime) -> tuple[list[int], int]:
     """Product ids whose failed push is due again (`RETRY_AFTER` since the failure), and how many
     wait longer."""
-    waiting = [r for r in ledger.statuses(RETRY) if r.status in ("pending", "failed")]
-    due = sorted(int(r.nop_key) for r in waiting if now - _aware(r.updated_at) >= RETRY_AFTER)
+    waiting = ledger.statuses(RETRY, ledger.pending(RETRY))
+    due = sorted(int(r.nop_key) for r in waiting if now - r.updated_at >= RETRY_AFTER)
     return due, len(waiting) - len(due)
 
 
@@ -237,6 +205,7 @@ class StockSync:
         self.in_flight_lookback = in_flight_lookback
         self.clock = clock
         self._unallocated: set[str] = set()
+        self._held: set[str] = set()
 
     # ------------------------------------------------------------------ entry points
     def run(self, product_ids: Iterable[int] | None = None) -> StockReport:
@@ -255,8 +224,9 @@ class StockSync:
         return report
 
     def _push(self, product_ids: Iterable[int] | None, *, write: bool) -> list[StockRow]:
-        started = self.clock()
-        self._unallocated = self._unallocated_orders()
+        links = self.ledger.links(ORDER)  # the orders Brightpearl holds, read before its availability
+        self._unallocated = self._unallocated_orders(links)
+        self._held = {link.nop_key for link in links} - self._unallocated
         full = product_ids is None
         skus, unknown = self._brightpearl_skus(None if full else sorted(set(product_ids)))
         availability = self.bp.product_availability(skus.values()) if skus else {}
@@ -265,7 +235,7 @@ class StockSync:
         rows += [StockRow(sku=sku, verdict=NOT_TRACKED_IN_BRIGHTPEARL, bp_product_id=pid) for sku, pid in sorted(skus.items())
                  if pid not in availability]
         wanted = {sku: pid for sku, pid in skus.items() if pid in availability}
-        compared = self._compare(wanted, on_hand_by_sku, started, full=full, unknown_rows=rows, bp_skus=set(skus))
+        compared = self._compare(wanted, on_hand_by_sku, full=full, unknown_rows=rows, bp_skus=set(skus))
         if write:
             for round_number in range(VERIFY_ROUNDS + 1):
                 moved = self._write(compared)
@@ -274,7 +244,7 @@ class StockSync:
                 log.info("%d stock values moved in nopCommerce while syncing: re-reading them", len(moved))
                 redo = {row.sku for row in moved}
                 compared = [row for row in compared if row.sku not in redo] + self._compare(
-                    {sku: wanted[sku] for sku in redo}, on_hand_by_sku, started, full=False, unknown_rows=[], bp_skus=redo
+                    {sku: wanted[sku] for sku in redo}, on_hand_by_sku, full=False, unknown_rows=[], bp_skus=redo
                 )
         return sorted(rows + compared, key=lambda r: (r.sku, r.nop_warehouse_id or 0))
 
@@ -314,14 +284,14 @@ class StockSync:
 
     # ------------------------------------------------------------------ nopCommerce side
     def _compare(
-        self, skus: dict[str, int], on_hand_by_sku, started: datetime, *, full: bool, unknown_rows: list[StockRow], bp_skus: set[str]
+        self, skus: dict[str, int], on_hand_by_sku, *, full: bool, unknown_rows: list[StockRow], bp_skus: set[str]
     ) -> list[StockRow]:
         """Rows for `skus` (Brightpearl-tracked): nopCommerce read, in-flight orders read after it,
         targets. `bp_skus`: every Brightpearl SKU looked at, tracked or not."""
         places, extra_rows = self._places(skus, bp_skus, full=full)
         unknown_rows.extend(extra_rows)
         warehouses = self._warehouse_records(places)
-        in_flight = self._in_flight(started)
+        in_flight = self._in_flight()
         rows: list[StockRow] = []
         for sku, pid in sorted(skus.items()):
             place = places.get(sku)
@@ -373,11 +343,11 @@ class StockSync:
                 rows.append(StockRow(sku=sku, verdict=AMBIGUOUS, nop_product_id=found[0].id))
                 continue
             product = found[0]
-            if product.manage_inventory_method_id == BY_ATTRIBUTES:
+            if product.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
                 continue  # its combinations carry the stock (below)
             if full and sku not in bp_skus:
                 rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=product.id))
-            elif product.manage_inventory_method_id == NOT_TRACKED:
+            elif product.manage_inventory_method_id == ManageInventoryMethod.DONT_MANAGE_STOCK:
                 rows.append(StockRow(sku=sku, verdict=NOT_TRACKED_IN_NOP, nop_product_id=product.id, bp_product_id=skus.get(sku)))
             elif sku in skus:
                 places[sku] = _Place(product)
@@ -395,7 +365,7 @@ class StockSync:
         lookup of each SKU that is no product's SKU."""
         places: dict[str, _Place] = {}
         if products is not None:
-            tracked = [p for p in products if p.manage_inventory_method_id == BY_ATTRIBUTES]
+            tracked = [p for p in products if p.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES]
             for product, combinations in zip(tracked, self._parallel(self.nop.attribute_combinations, [p.id for p in tracked])):
                 for combination in combinations:
                     if combination.sku:
@@ -405,7 +375,7 @@ class StockSync:
         parents = {p.id: p for p in self.nop.products_by_ids({c.product_id for c in found})} if found else {}
         for combination in found:
             parent = parents.get(combination.product_id)
-            if parent is not None and not parent.deleted and parent.manage_inventory_method_id == BY_ATTRIBUTES:
+            if parent is not None and not parent.deleted and parent.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
                 places[combination.sku] = _Place(parent, combination)
         return places
 
@@ -413,11 +383,11 @@ class StockSync:
         ids = sorted({p.product.id for p in places.values() if p.combination is None and p.product.use_multiple_warehouses})
         return dict(zip(ids, self._parallel(self.nop.product_warehouse_inventory, ids)))
 
-    def _unallocated_orders(self) -> set[str]:
+    def _unallocated_orders(self, links: list[Link]) -> set[str]:
         """nopCommerce keys of linked orders whose units Brightpearl may still count in `onHand`
         (step 0 in the module docstring); settled ones are recorded so they are read only once."""
         settled = {r.nop_key for r in self.ledger.statuses(ALLOCATION) if r.status == "synced"}
-        open_links = {link.bp_id: link.nop_key for link in self.ledger.links(ORDER) if link.nop_key not in settled}
+        open_links = {link.bp_id: link.nop_key for link in links if link.nop_key not in settled}
         if not open_links:
             return set()
         found = {order.id: order for order in self.bp.orders(sorted(open_links))}
@@ -432,7 +402,7 @@ class StockSync:
                 unallocated.add(nop_key)
         return unallocated
 
-    def _in_flight(self, started: datetime) -> Counter:
+    def _in_flight(self) -> Counter:
         """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl's `onHand`
         does not reflect: not held by Brightpearl, or held but not allocated."""
         now = self.clock()
@@ -440,9 +410,7 @@ class StockSync:
         unsynced = set(self.ledger.pending(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
         older = [int(k) for k in unsynced | self._unallocated if k.isdigit() and int(k) not in recent]
         orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
-        held = {link.nop_key for link in self.ledger.links(ORDER)
-                if _aware(link.created_at) < started and link.nop_key not in self._unallocated}
-        flying = [o for o in orders if not o.deleted and o.order_status_id != ORDER_CANCELLED and str(o.id) not in held]
+        flying = [o for o in orders if not o.deleted and o.order_status_id != OrderStatus.CANCELLED and str(o.id) not in self._held]
         units: Counter = Counter()
         for items in self._parallel(self.nop.order_items, [o.id for o in flying]):
             for item in items:

@@ -18,7 +18,8 @@ from bp_nop_dagster.defs.fulfilment.sensors import brightpearl_order_status_chan
 from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
 from bp_nop_dagster.mapping.fulfilment import note_id_in_comment
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GIVE_UP_AFTER, GOODS_OUT_NOTE, SearchCursor
+from bp_nop_dagster.sync.cursor import SensorCursor
+from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GIVE_UP_AFTER, GOODS_OUT_NOTE
 from bp_nop_dagster_tests.defs.test_order_flow import Flow, linked_orders
 
 SHIP = "GET /OrderProcessing/Ship/{shipmentId}"
@@ -34,7 +35,7 @@ class Fulfilment:
         self.flow = flow
         self.instance = instance
         self.resources = {**flow.resources, "fulfilment": FulfilmentSettings(mapping_file=mapping_file, intent_lease_seconds=1.0)}
-        self.cursor = SearchCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        self.cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
         self.status_cursor = self.cursor
 
     def booked_orders(self, n: int, **place) -> list[dict]:

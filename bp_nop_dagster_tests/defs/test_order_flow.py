@@ -20,7 +20,8 @@ from bp_nop_dagster.defs.orders.resources import LedgerResource, OrderFlowSettin
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.defs.reconciliation.order_sync import order_sync_reconciliation
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.discovery import OVERLAP, OrderCursor, discover_new_orders, requeue_open_orders
+from bp_nop_dagster.sync.cursor import SensorCursor
+from bp_nop_dagster.sync.discovery import OVERLAP, discover_new_orders, requeue_open_orders
 
 BP_HEADERS = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-account-token": "sandbox-token"}
 ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
@@ -75,7 +76,7 @@ class Flow:
     # -- Dagster side
     def tick(self, instance) -> dg.SensorResult | object:
         with dg.build_sensor_context(
-            instance=instance, cursor=OrderCursor(watermark=self.start).dumps(), resources=self.resources
+            instance=instance, cursor=SensorCursor(watermark=self.start).dumps(), resources=self.resources
         ) as context:
             return new_nopcommerce_orders(context)
 
@@ -376,7 +377,7 @@ def test_the_sensor_hands_each_order_on_once_and_keeps_its_cursor_when_the_ledge
     nop = flow.resources["nopcommerce"].get_client()
     ledger = flow.resources["ledger"].get_ledger()
     first = flow.place(2)
-    new, cursor = discover_new_orders(nop, ledger, OrderCursor(watermark=flow.start), datetime.now(UTC))
+    new, cursor = discover_new_orders(nop, ledger, SensorCursor(watermark=flow.start), datetime.now(UTC))
     assert sorted(new) == sorted(o["id"] for o in first)
     again, cursor = discover_new_orders(nop, ledger, cursor, datetime.now(UTC))
     assert again == []  # inside the overlap, already handed on
@@ -394,12 +395,12 @@ def test_the_sensor_hands_each_order_on_once_and_keeps_its_cursor_when_the_ledge
 
 def test_an_idle_sensor_reports_the_order_assets_in_step_at_most_every_five_minutes(flow, instance):
     keys = [dg.AssetKey(["brightpearl", name]) for name in ("contacts_from_nop", "sales_orders_from_nop", "payments_from_nop")]
-    with dg.build_sensor_context(instance=instance, cursor=OrderCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
+    with dg.build_sensor_context(instance=instance, cursor=SensorCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
         result = new_nopcommerce_orders(context)
     assert sorted(e.asset_key for e in result.asset_events) == sorted(keys)
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
-    with dg.build_sensor_context(instance=instance, cursor=OrderCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
+    with dg.build_sensor_context(instance=instance, cursor=SensorCursor(watermark=flow.start).dumps(), resources=flow.resources) as context:
         assert new_nopcommerce_orders(context).asset_events == []  # reported less than 5 minutes ago
     flow.place(1)
     assert isinstance(flow.tick(instance), dg.RunRequest)

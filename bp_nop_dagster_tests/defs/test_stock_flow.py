@@ -18,7 +18,8 @@ from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.stock import RETRY, MovementCursor
+from bp_nop_dagster.sync.cursor import SensorCursor
+from bp_nop_dagster.sync.stock import RETRY
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
 COUNTED = (1, 3)
@@ -38,7 +39,7 @@ class StockFlow:
             "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
             "stock_flow": StockFlowSettings(),
         }
-        self.cursor = MovementCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        self.cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
 
     def move(self, sku: str, warehouse_id: int, quantity: int) -> int:
         return move_stock(self.bp_root, sku, warehouse_id, quantity)

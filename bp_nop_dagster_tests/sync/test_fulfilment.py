@@ -12,10 +12,10 @@ import yaml
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE, parse_mapping_config
+from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.fulfilment import (
     BP_ORDER_STATUS,
     GOODS_OUT_NOTE,
-    SearchCursor,
     discover_shipped_notes,
     discover_status_changes,
 )
@@ -36,9 +36,9 @@ def ledger(tmp_path):
 
 
 def test_cursor_round_trip():
-    cursor = SearchCursor(watermark=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), seen={"7@2026-01-02T03:04:00+00:00"})
-    assert SearchCursor.parse(cursor.dumps()) == cursor
-    assert SearchCursor.parse(None) == SearchCursor() == SearchCursor.parse(SearchCursor().dumps())
+    cursor = SensorCursor(watermark=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), seen={"7@2026-01-02T03:04:00+00:00"})
+    assert SensorCursor.parse(cursor.dumps()) == cursor
+    assert SensorCursor.parse(None) == SensorCursor() == SensorCursor.parse(SensorCursor().dumps())
 
 
 def test_status_changes_of_nop_orders_only_each_change_once(bp, ledger):
@@ -47,7 +47,7 @@ def test_status_changes_of_nop_orders_only_each_change_once(bp, ledger):
     config = parse_mapping_config(data)
     ours, theirs = (row.order_id for row in bp.order_search({"orderTypeId": 1}, columns=["orderId"])[:2])
     ledger.link("order", "4242", ours)  # as if the order flow had booked nop order 4242 as `ours`
-    start = SearchCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+    start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
     for order_id in (ours, theirs):
         bp.update_order_status(order_id, 7)
     new, cursor = discover_status_changes(bp, ledger, config, start, datetime.now(UTC))
@@ -66,7 +66,7 @@ def test_shipped_notes_are_found_once_and_unshipped_ones_not_at_all(sandbox, bp,
     products = [r.product_id for r in bp.order(order_id).rows if r.product_id]
     for product_id in products:
         requests.post(f"{root}/__sandbox__/stock", json={"product_id": product_id, "warehouse_id": 1, "on_hand": 50}, timeout=10)
-    start = SearchCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+    start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
     unshipped = requests.post(f"{root}/__sandbox__/orders/{order_id}/fulfil", json={"warehouse_id": 1, "ship": False}, timeout=10)
     assert unshipped.status_code == 200, unshipped.text
     assert discover_shipped_notes(bp, ledger, start, datetime.now(UTC))[0] == []

@@ -12,6 +12,7 @@ from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.mapping.config import load_mapping_config
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.stock import (
     AMBIGUOUS,
     BRIGHTPEARL_ONLY,
@@ -20,7 +21,6 @@ from bp_nop_dagster.sync.stock import (
     NOT_TRACKED_IN_BRIGHTPEARL,
     NOT_TRACKED_IN_NOP,
     WRITTEN,
-    MovementCursor,
     StockSync,
     moved_products,
 )
@@ -85,7 +85,7 @@ def shop(sandbox) -> Shop:
 
 def test_moved_products_reads_each_movement_once_across_the_overlap(shop):
     one, two, three = shop.simple_skus(3)
-    start = MovementCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+    start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
     first = shop.move(one, 1, 4)
     second = shop.move(two, 3, 1)
     ids, cursor = moved_products(shop.bp, start, datetime.now(UTC))
@@ -93,7 +93,7 @@ def test_moved_products_reads_each_movement_once_across_the_overlap(shop):
     again, cursor = moved_products(shop.bp, cursor, datetime.now(UTC))
     assert again == []  # inside the overlap, already handed on
     third = shop.move(three, 1, 2)
-    ids, cursor = moved_products(shop.bp, MovementCursor.parse(cursor.dumps()), datetime.now(UTC))
+    ids, cursor = moved_products(shop.bp, SensorCursor.parse(cursor.dumps()), datetime.now(UTC))
     assert ids == [third]
 
 

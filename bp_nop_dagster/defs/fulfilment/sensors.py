@@ -8,13 +8,12 @@ from bp_nop_dagster.defs.fulfilment.jobs import fulfilment_job
 from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
 from bp_nop_dagster.defs.sensor_support import sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
+from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.fulfilment import (
     BP_ORDER_STATUS,
     GOODS_OUT_NOTE,
-    SearchCursor,
     discover_shipped_notes,
     discover_status_changes,
-    utcnow,
 )
 
 def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest | dg.SkipReason:
@@ -31,7 +30,7 @@ def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest
     "de-duplicated) into the ledger, then a fulfilment run. Costs 2 Brightpearl requests per minute (1% of the quota).",
 )
 def brightpearl_shipped_goods_out_notes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
-    new, cursor = discover_shipped_notes(brightpearl.get_client(), ledger.get_ledger(), SearchCursor.parse(context.cursor), utcnow())
+    new, cursor = discover_shipped_notes(brightpearl.get_client(), ledger.get_ledger(), SensorCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
     return _sync_request(context, ledger, f"{len(new)} shipped goods-out notes")
 
@@ -48,7 +47,7 @@ def brightpearl_order_status_changes(
     context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource, fulfilment: FulfilmentSettings
 ):
     new, cursor = discover_status_changes(
-        brightpearl.get_client(), ledger.get_ledger(), fulfilment.load_mapping(), SearchCursor.parse(context.cursor), utcnow()
+        brightpearl.get_client(), ledger.get_ledger(), fulfilment.load_mapping(), SensorCursor.parse(context.cursor), utcnow()
     )
     context.update_cursor(cursor.dumps())
     return _sync_request(context, ledger, f"{len(new)} Brightpearl order status changes")

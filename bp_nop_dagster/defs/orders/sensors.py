@@ -8,7 +8,8 @@ from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.resources import LedgerResource
 from bp_nop_dagster.defs.sensor_support import in_step_events, sync_run_request
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.discovery import OrderCursor, discover_new_orders, requeue_open_orders, sweep_recent_orders, utcnow
+from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
+from bp_nop_dagster.sync.discovery import discover_new_orders, requeue_open_orders, sweep_recent_orders
 
 ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 
@@ -21,7 +22,7 @@ ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 )
 def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
     book = ledger.get_ledger()
-    new, cursor = discover_new_orders(nopcommerce.get_client(), book, OrderCursor.parse(context.cursor), utcnow())
+    new, cursor = discover_new_orders(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
     pending = len(book.pending("order"))
     if pending == 0:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
@@ -24,6 +25,14 @@ def reports_dir() -> Path:
         return Path(configured)
     home = os.environ.get("DAGSTER_HOME")
     return Path(home) / "reports" if home else Path("reports")
+
+
+def write_report(frame: pd.DataFrame, name: str) -> Path:
+    """`<reports dir>/<name>.csv` (replaced on rerun), for analysts to open; returns its path."""
+    path = reports_dir() / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
 
 
 @dg.asset(
@@ -51,9 +60,7 @@ def order_sync_reconciliation(
     links = book.bp_ids("order", [str(o.id) for o in orders])
     summaries = bp.order_summaries(links.values()) if links else {}
     frame = order_verdicts(orders, statuses, links, summaries)
-    path = reports_dir() / f"order_sync_{context.partition_key}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    path = write_report(frame, f"order_sync_{context.partition_key}")
     counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}
     return dg.MaterializeResult(
         value=frame,

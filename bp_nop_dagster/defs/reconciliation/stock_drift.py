@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.reconciliation.order_sync import reports_dir
+from bp_nop_dagster.defs.reconciliation.order_sync import write_report
 from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.resources import StockFlowSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
@@ -70,9 +70,7 @@ def stock_drift(
     reports folder too (one file per day, replaced on rerun)."""
     engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
     frame = drift_frame(engine.plan(), engine.stock.brightpearl_warehouses, engine.stock.buffer)
-    path = reports_dir() / f"stock_drift_{datetime.now(UTC).date().isoformat()}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    path = write_report(frame, f"stock_drift_{datetime.now(UTC).date().isoformat()}")
     counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}
     return dg.MaterializeResult(
         value=frame,

@@ -9,7 +9,8 @@ from bp_nop_dagster.defs.sensor_support import in_step_events, last_run_failed
 from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.ledger.resource import LedgerResource
-from bp_nop_dagster.sync.stock import MovementCursor, due_retries, moved_products, utcnow
+from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
+from bp_nop_dagster.sync.stock import due_retries, moved_products
 
 STOCK_OP = "__".join(STOCK.path)
 
@@ -24,7 +25,7 @@ STOCK_OP = "__".join(STOCK.path)
 )
 def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     now = utcnow()
-    moved, cursor = moved_products(brightpearl.get_client(), MovementCursor.parse(context.cursor), now)
+    moved, cursor = moved_products(brightpearl.get_client(), SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
     retries, waiting = due_retries(ledger.get_ledger(), now)
     product_ids = sorted(set(moved) | set(retries))
