@@ -48,6 +48,7 @@ from bp_nop_dagster.mapping.fulfilment import (
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderStatus, Shipment, ShipmentItem
+from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
 from bp_nop_dagster.transport.errors import AuthError, NotFoundError, OutcomeUnknownError, TransientError, ValidationError
@@ -113,15 +114,13 @@ class FulfilmentSync:
     def run(self, limit: int | None = None) -> FulfilmentReport:
         """Up to `limit` pending notes, then up to `limit` pending status changes (oldest first):
         notes first, so a status that delivers finds the shipments of this run's notes."""
-        bp_before, nop_before = self.bp.call_count, self.nop.call_count
-        notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
-        if notes:
-            self._sync_notes(notes)
-        statuses = self.ledger.pending(BP_ORDER_STATUS, limit)
-        if statuses:
-            self._sync_statuses(statuses)
-        self.report.brightpearl_calls = self.bp.call_count - bp_before
-        self.report.nopcommerce_calls = self.nop.call_count - nop_before
+        with calls_into(self.report, self.bp, self.nop):
+            notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
+            if notes:
+                self._sync_notes(notes)
+            statuses = self.ledger.pending(BP_ORDER_STATUS, limit)
+            if statuses:
+                self._sync_statuses(statuses)
         return self.report
 
     # ------------------------------------------------------------------ goods-out notes

@@ -35,6 +35,7 @@ from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_stat
 from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import Order, OrderDetails, OrderStatus
+from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
 from bp_nop_dagster.transport.errors import AuthError, TransientError, ValidationError
 
@@ -106,12 +107,10 @@ class OrderSync:
     # ------------------------------------------------------------------ entry point
     def run(self, limit: int | None = None) -> SyncReport:
         """Sync up to `limit` pending orders (oldest first)."""
-        bp_before, nop_before = self.bp.call_count, self.nop.call_count
-        keys = self.ledger.pending(ORDER, limit)
-        if keys:
-            self._sync(keys)
-        self.report.brightpearl_calls = self.bp.call_count - bp_before
-        self.report.nopcommerce_calls = self.nop.call_count - nop_before
+        with calls_into(self.report, self.bp, self.nop):
+            keys = self.ledger.pending(ORDER, limit)
+            if keys:
+                self._sync(keys)
         return self.report
 
     def _sync(self, keys: list[str]) -> None:

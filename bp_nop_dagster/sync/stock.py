@@ -56,6 +56,7 @@ from bp_nop_dagster.mapping.stock import (
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, OrderStatus, Product, ProductAttributeCombination
+from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.transport.errors import ApiError, AuthError
 
@@ -217,10 +218,9 @@ class StockSync:
         return self._measured(lambda: self._push(product_ids, write=False))
 
     def _measured(self, work) -> StockReport:
-        bp_before, nop_before = self.bp.call_count, self.nop.call_count
-        report = StockReport(rows=work())
-        report.brightpearl_calls = self.bp.call_count - bp_before
-        report.nopcommerce_calls = self.nop.call_count - nop_before
+        report = StockReport()
+        with calls_into(report, self.bp, self.nop):
+            report.rows = work()
         return report
 
     def _push(self, product_ids: Iterable[int] | None, *, write: bool) -> list[StockRow]:
