@@ -3,7 +3,7 @@ and the writes of the order flow with their natural-key lookups (see "writes" be
 
 Built on the shared `Transport` (one session, timeouts, THE retry policy, one re-authentication
 on 401); this module only says how Brightpearl spells things. Wire facts come from
-shared/reference/brightpearl-api.md (section numbers below refer to it).
+docs/reference/brightpearl-api.md (section numbers below refer to it).
 
     client = BrightpearlClient("https://use1.brightpearlconnect.com/public-api/myshop",
                                app_ref="myshop_bpnop", account_token=...)

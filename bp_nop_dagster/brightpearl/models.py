@@ -9,8 +9,8 @@ replies ("9.0909", "1.0000") and are parsed to `Decimal`, never to float.
 Id-keyed objects on the wire (order `orderRows`, goods-out notes, availability `warehouses`) are
 turned into ordinary lists / int-keyed dicts with the id carried on the item.
 
-Shapes follow shared/reference/brightpearl-api.md and the recorded responses in
-shared/reference/brightpearl-recordings/ (the contract test parses every one of those this
+Shapes follow docs/reference/brightpearl-api.md and the recorded responses in
+docs/reference/brightpearl-recordings/ (the contract test parses every one of those this
 module models).
 """
 

@@ -1,7 +1,7 @@
 """A naive Brightpearl writer, kept ONLY as the baseline of a benchmark. Not for production.
 
 `NaiveBrightpearlClient` books orders the way existing open-source connectors do (the Magento
-connector, older integrations; shared/reference/brightpearl-api.md sections 5, 6, 11):
+connector, older integrations; docs/reference/brightpearl-api.md sections 5, 6, 11):
 
 - a `contact-search` by email on every order (no per-run reuse, no ledger link);
 - the low-level `POST /order-service/order` for the header, then one

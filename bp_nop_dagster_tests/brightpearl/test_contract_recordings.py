@@ -1,43 +1,30 @@
 """Contract test: the models parse every recorded real Brightpearl response of the endpoints the
 client reads, and the client maps every recorded error reply to the right error type.
 
-Recordings: shared/reference/brightpearl-recordings/*.json (real traffic, see INDEX.md there).
-Found beside the clone (`<clone>/../shared`), or under `$BP_NOP_SHARED_DIR/reference/...`.
-Missing: skipped locally with the reason, a failure under CI=true.
+Recordings: `bp_nop_dagster/contracts/brightpearl/recordings/*.json` (real traffic, vendored with
+its MIT licence; see INDEX.md there).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
 
 from bp_nop_dagster.brightpearl import models as m
 from bp_nop_dagster.brightpearl.client import BrightpearlClient, _search_page
+from bp_nop_dagster.contracts import BRIGHTPEARL_RECORDINGS, recording_names
 from bp_nop_dagster.transport.errors import AuthError, NotFoundError, TransientError, ValidationError
 
 
-def recordings_dir() -> Path:
-    shared = os.environ.get("BP_NOP_SHARED_DIR")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared"
-    return base / "reference" / "brightpearl-recordings"
-
-
-RECORDINGS = recordings_dir()
-if not RECORDINGS.is_dir():
-    reason = f"Brightpearl recordings not found at {RECORDINGS} (set BP_NOP_SHARED_DIR to the shared/ directory)"
-    if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(reason)  # CI always has shared/ beside the clone: a missing dir is a failure
-    pytestmark = pytest.mark.skip(reason=reason)
+RECORDINGS = BRIGHTPEARL_RECORDINGS
 
 
 def _files() -> list[str]:
-    return sorted(p.name for p in RECORDINGS.glob("*.json")) if RECORDINGS.is_dir() else []
+    return recording_names()
 
 
 # Recordings whose successful replies belong to endpoints this client does not read (yet). Their

@@ -1,5 +1,5 @@
 """The simulator answers like the recorded real Brightpearl traffic
-(/work/shared/reference/brightpearl-recordings, copied from vicvans20/ruby-brightpearl).
+(`bp_nop_dagster/contracts/brightpearl/recordings`, vendored from vicvans20/ruby-brightpearl, MIT).
 
 For every recorded GET / OPTIONS interaction of an endpoint the simulator implements (plus the
 401s, the bad-filter 500s and a few POST replies) the same kind of request is sent to the
@@ -16,16 +16,15 @@ that every recorded file is either covered or listed, so coverage stays explicit
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 import requests
 
+from bp_nop_dagster.contracts import BRIGHTPEARL_RECORDINGS
 from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp  # noqa: F401  (bp is a fixture)
 
-RECORDINGS = Path(os.environ.get("BRIGHTPEARL_RECORDINGS", "/work/shared/reference/brightpearl-recordings"))
+RECORDINGS = BRIGHTPEARL_RECORDINGS
 
 OUT_OF_SCOPE = {
     "brand_get.json": "brands are not simulated",
