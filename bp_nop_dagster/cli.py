@@ -1,5 +1,6 @@
 """The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo;
-`bp-nop doctor` checks a deployment's configuration."""
+`bp-nop doctor` checks a deployment's configuration; `bp-nop probe` checks the configured real
+systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
-from bp_nop_dagster.sandbox.world import SCALES, SandboxCredentials
+from bp_nop_dagster.sandbox.world import PROFILES, SCALES, SandboxCredentials
 from bp_nop_dagster.transport.transport import is_loopback_host
 
 DEFAULTS = SandboxCredentials()
@@ -31,6 +33,8 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nopcommerce-port", type=_port, default=8602, help="nopCommerce simulator port (default 8602)")
     parser.add_argument("--seed", type=int, default=42, help="generator seed: same seed, same shop (default 42)")
     parser.add_argument("--scale", choices=SCALES, default="small", help="shop size (default small)")
+    parser.add_argument("--profile", choices=PROFILES, default="faithful",
+                        help="faithful (default) or drifted: replies drifted the way old guesses were, to prove `bp-nop probe` sees it")
     creds = parser.add_argument_group("sandbox credentials (documented defaults)")
     creds.add_argument("--brightpearl-account-code", default=DEFAULTS.brightpearl_account_code)
     creds.add_argument("--brightpearl-app-ref", default=DEFAULTS.brightpearl_app_ref)
@@ -56,7 +60,7 @@ def start_sandbox(args: argparse.Namespace):
 
     if not is_loopback_host(args.host):
         print(f"warning: listening on {args.host}, not loopback: anyone who can reach it can use the sandbox", file=sys.stderr)
-    world = SandboxWorld(seed=args.seed, scale=args.scale, credentials=credentials_from(args))
+    world = SandboxWorld(seed=args.seed, scale=args.scale, credentials=credentials_from(args), profile=args.profile)
     return RunningSandbox(world, host=args.host, brightpearl_port=args.brightpearl_port, nopcommerce_port=args.nopcommerce_port).start()
 
 
@@ -70,7 +74,7 @@ def describe_sandbox(sandbox) -> str:
             f"nopCommerce simulator   {urls.nopcommerce_base_url}",
             f"  GetToken              email {creds.nopcommerce_email} / password {creds.nopcommerce_password}",
             f"Control API             {urls.brightpearl_root}/__sandbox__/ and {urls.nopcommerce_root}/__sandbox__/",
-            f"Shop                    seed {sandbox.world.seed}, scale {sandbox.world.scale}",
+            f"Shop                    seed {sandbox.world.seed}, scale {sandbox.world.scale}, profile {sandbox.world.profile}",
         ]
     )
 
@@ -119,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the configured endpoints, credentials, ledger, Dagster instance and mapping (exit 1 on any failure)",
     )
     doctor.set_defaults(handler=run_doctor_command)
+
+    from bp_nop_dagster.probe.command import add_probe_arguments
+
+    probe = commands.add_parser(
+        "probe",
+        help="read-only: call each endpoint the flows use on the configured systems, gently, and compare the replies with the contracts",
+    )
+    add_probe_arguments(probe)
+    probe.set_defaults(handler=run_probe)
+
+    fidelity = commands.add_parser("fidelity", help="print the simulators' fidelity table (docs/fidelity.md with --write)")
+    fidelity.add_argument("--write", action="store_true", help="write it to docs/fidelity.md (or --output)")
+    fidelity.add_argument("--output", type=Path, help="where --write writes (default: docs/fidelity.md of this checkout)")
+    fidelity.set_defaults(handler=run_fidelity)
     return parser
 
 
@@ -126,6 +144,28 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     from bp_nop_dagster.doctor import run_doctor
 
     return run_doctor(sys.stdout)
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.probe.command import run_probe_command
+
+    return run_probe_command(args, sys.stdout)
+
+
+def run_fidelity(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.sandbox.fidelity_doc import DOCUMENT, document
+
+    text = document()
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    target = args.output or DOCUMENT
+    if target is None:
+        print("bp-nop fidelity: no docs/ folder beside the package (installed copy): give --output", file=sys.stderr)
+        return 2
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

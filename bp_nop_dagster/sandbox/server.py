@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from bp_nop_dagster.sandbox.world import SandboxWorld
+from bp_nop_dagster.sandbox.world import PROFILES, Profile, SandboxWorld
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,36 @@ class SandboxUrls:
 
 
 class RunningSandbox:
-    """Both simulators serving in a daemon thread until `stop()` (or the `with` block ends)."""
+    """Both simulators serving in a daemon thread until `stop()` (or the `with` block ends).
 
-    def __init__(self, world: SandboxWorld, *, host: str = "127.0.0.1", brightpearl_port: int = 0, nopcommerce_port: int = 0) -> None:
+    `profile` (default: the world's; given, it becomes the world's) other than `faithful` wraps
+    both apps in that profile's rewriter of routes and replies (`sandbox/profiles.py`), outside
+    the simulators."""
+
+    def __init__(
+        self,
+        world: SandboxWorld,
+        *,
+        host: str = "127.0.0.1",
+        brightpearl_port: int = 0,
+        nopcommerce_port: int = 0,
+        profile: Profile | None = None,
+    ) -> None:
         from bp_nop_dagster.sandbox.brightpearl.app import build_brightpearl_app
         from bp_nop_dagster.sandbox.nopcommerce.app import build_nopcommerce_app
+        from bp_nop_dagster.sandbox.profiles import with_profile
 
+        if profile is not None:
+            if profile not in PROFILES:
+                raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+            world.profile = profile
         self.world = world
         self.host = host
         self._sockets = [_bind(host, brightpearl_port), _bind(host, nopcommerce_port)]
-        apps = [build_brightpearl_app(world), build_nopcommerce_app(world)]
+        apps = [
+            with_profile(build_brightpearl_app(world), world.profile, "brightpearl"),
+            with_profile(build_nopcommerce_app(world), world.profile, "nopcommerce"),
+        ]
         self._servers = [
             uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2))
             for app in apps

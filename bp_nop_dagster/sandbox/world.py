@@ -14,6 +14,10 @@ from bp_nop_dagster.sandbox.instrumentation import FaultInjector, RequestStats
 
 Scale = Literal["small", "medium", "large", "catalogue"]
 SCALES: tuple[Scale, ...] = ("small", "medium", "large", "catalogue")
+# How the servers answer: `faithful` as the simulators do; `drifted` rewrites replies and routes
+# the way old guesses were wrong (`sandbox/profiles.py`), to prove `bp-nop probe` notices.
+Profile = Literal["faithful", "drifted"]
+PROFILES: tuple[Profile, ...] = ("faithful", "drifted")
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,12 @@ class SandboxWorld:
         seed: int = 42,
         scale: Scale = "small",
         credentials: SandboxCredentials | None = None,
+        profile: Profile = "faithful",
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
         self.credentials = credentials or SandboxCredentials()
+        self.profile: Profile = profile
         self.brightpearl_stats = RequestStats()
         self.nopcommerce_stats = RequestStats()
         self.brightpearl_faults = FaultInjector(seed)

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from bp_nop_dagster.contracts import BRIGHTPEARL_RECORDINGS
+from bp_nop_dagster.contracts.shapes import shape_problems
 from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp  # noqa: F401  (bp is a fixture)
 
 RECORDINGS = BRIGHTPEARL_RECORDINGS
@@ -93,60 +94,6 @@ def rel(interaction: dict) -> str:
 
 def load(name: str) -> dict:
     return json.loads((RECORDINGS / name).read_text())
-
-
-def kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
-def _id_keyed(value: dict) -> bool:
-    return bool(value) and all(re.fullmatch(r"-?\d+", k) for k in value)
-
-
-def shape_problems(recorded, actual, optional: set[str], path: str = "") -> list[str]:
-    if recorded is None:
-        return []
-    if actual is None:
-        return [] if path in optional else [f"{path or '$'}: null or missing, recorded {kind(recorded)}"]
-    if kind(recorded) != kind(actual):
-        return [f"{path or '$'}: {kind(actual)}, recorded {kind(recorded)}"]
-    problems: list[str] = []
-    if isinstance(recorded, dict):
-        if _id_keyed(recorded):
-            if actual and not _id_keyed(actual):
-                return [f"{path}: keys are not ids: {sorted(actual)[:5]}"]
-            sample = next(iter(recorded.values()))
-            for value in actual.values():
-                problems += shape_problems(sample, value, optional, f"{path}.{{id}}")
-            return problems
-        for key, value in recorded.items():
-            child = f"{path}.{key}" if path else key
-            if key not in actual:
-                if child not in optional:
-                    problems.append(f"{child}: missing")
-                continue
-            problems += shape_problems(value, actual[key], optional, child)
-        return problems
-    if isinstance(recorded, list) and recorded and actual:
-        if path.endswith("results[]"):  # a positional search row
-            if len(recorded) != len(actual):
-                return [f"{path}: {len(actual)} positions, recorded {len(recorded)}"]
-            for index, (r, a) in enumerate(zip(recorded, actual)):
-                problems += shape_problems(r, a, optional, f"{path}[{index}]")
-            return problems
-        for value in actual:
-            problems += shape_problems(recorded[0], value, optional, f"{path}[]")
-    return problems
 
 
 # ------------------------------------------------------------------------------------- the shop
