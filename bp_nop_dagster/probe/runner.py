@@ -16,7 +16,6 @@ Brightpearl requests in any rolling minute (a few percent of the account's 200).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, SEPARATOR, Endpoint
 from bp_nop_dagster.transport.errors import ApiError, NotFoundError, ValidationError
 from bp_nop_dagster.transport.transport import Transport
 
-log = logging.getLogger("bp_nop_dagster.probe")
 
 OK, DIFFERS, ERROR, SKIPPED = "ok", "differs", "error", "skipped"
 READ_METHODS = frozenset({"GET", "OPTIONS"})

@@ -7,9 +7,8 @@ import pytest
 
 from bp_nop_dagster import contracts
 from bp_nop_dagster.probe.cassettes import cassette_name, endpoint_for
-from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, ENDPOINTS, NOPCOMMERCE
-from bp_nop_dagster.probe.runner import run_probe, Pace
-from bp_nop_dagster.probe.endpoints import Endpoint
+from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, ENDPOINTS, NOPCOMMERCE, Endpoint
+from bp_nop_dagster.probe.runner import Pace, run_probe
 
 
 def test_only_reads_and_never_a_state_changing_get():

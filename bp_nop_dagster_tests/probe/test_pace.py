@@ -5,9 +5,12 @@ the probe's cap is 5% by default, 10% at most)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from bp_nop_dagster.cli import build_parser
+from bp_nop_dagster.probe.command import run_probe_command
 from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, ENDPOINTS, NOPCOMMERCE
 from bp_nop_dagster.probe.runner import DEFAULT_BRIGHTPEARL_PER_MINUTE, MAX_BRIGHTPEARL_PER_MINUTE, Pace
 
@@ -57,9 +60,6 @@ def test_interval_zero_still_caps_brightpearl_per_minute():
 def test_more_than_ten_percent_of_the_quota_is_refused(per_minute):
     with pytest.raises(ValueError, match="10% of the quota"):
         Pace(1.0, per_minute)
-    from bp_nop_dagster.probe.command import run_probe_command
-    import io
-
     out = io.StringIO()
     args = build_parser().parse_args(["probe", "--brightpearl-per-minute", str(per_minute)])
     assert run_probe_command(args, out, {}) == 2 and "10% of the quota" in out.getvalue()

@@ -9,13 +9,16 @@ or a probe that is wrong.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 
 import pytest
 
-from bp_nop_dagster.probe.runner import DIFFERS, OK, SKIPPED
+from bp_nop_dagster.cli import build_parser
+from bp_nop_dagster.probe.command import run_probe_command
+from bp_nop_dagster.probe.runner import DIFFERS, OK, SKIPPED, Pace
 from bp_nop_dagster.sandbox.profiles import DRIFTED
 from bp_nop_dagster.sandbox.server import RunningSandbox
 from bp_nop_dagster.sandbox.world import SandboxWorld
@@ -116,17 +119,10 @@ def test_probe_command_against_the_sandbox_records_and_exits_1_on_differences(po
     assert len(list(cassettes.glob("*/*.json"))) >= 30
 
 
-def test_refused_credentials_are_error_rows_without_secrets(sandbox, capsys):
-    from bp_nop_dagster.probe.command import run_probe_command
-    from bp_nop_dagster.probe.runner import Pace
-    from bp_nop_dagster.cli import build_parser
-
+def test_refused_credentials_are_error_rows_without_secrets(sandbox):
     env = {**sandbox_environment(sandbox), "BRIGHTPEARL_ACCOUNT_TOKEN": "wrong-token-5e1f", "NOPCOMMERCE_PASSWORD": "wrong-password-77c2"}
-    args = build_parser().parse_args(["probe"])
-    import io
-
     out = io.StringIO()
-    code = run_probe_command(args, out, env, pace=Pace(0.0, 20, sleep=lambda _: None))
+    code = run_probe_command(build_parser().parse_args(["probe"]), out, env, pace=Pace(0.0, 20, sleep=lambda _: None))
     text = out.getvalue()
     assert code == 1
     assert "wrong-token-5e1f" not in text and "wrong-password-77c2" not in text
@@ -135,12 +131,7 @@ def test_refused_credentials_are_error_rows_without_secrets(sandbox, capsys):
     assert "skipped  GET /product-service/product/{idset}" in text  # its ids would have come from a failed search
 
 
-def test_nothing_configured_exits_2(capsys):
-    import io
-
-    from bp_nop_dagster.cli import build_parser
-    from bp_nop_dagster.probe.command import run_probe_command
-
+def test_nothing_configured_exits_2():
     out = io.StringIO()
     assert run_probe_command(build_parser().parse_args(["probe"]), out, {}) == 2
     assert "not configured: set BRIGHTPEARL_BASE_URL" in out.getvalue()
