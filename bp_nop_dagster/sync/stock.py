@@ -57,7 +57,7 @@ from bp_nop_dagster.mapping.stock import (
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, OrderStatus, Product, ProductAttributeCombination
 from bp_nop_dagster.sync.calls import calls_into
-from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
+from bp_nop_dagster.sync.cursor import SensorCursor, cap_watermark, utcnow
 from bp_nop_dagster.transport.errors import ApiError, AuthError
 
 log = logging.getLogger("bp_nop_dagster.sync.stock")
@@ -89,7 +89,7 @@ def moved_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -
     movements = bp.goods_movement_search(updated_since=start)
     new = [m for m in movements if m.goods_movement_id not in cursor.seen]
     stamps = [m.updated_on for m in movements if m.updated_on is not None]
-    watermark = max([*stamps, cursor.watermark or now])
+    watermark = cap_watermark(max([*stamps, cursor.watermark or now]), now)
     keep_from = watermark - MOVEMENT_OVERLAP
     seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
     return sorted({m.product_id for m in new}), SensorCursor(watermark=watermark, seen=seen)
