@@ -139,7 +139,7 @@ class Doctor:
         try:
             ledger = Ledger(url)
             try:
-                pending = len(ledger.pending("order"))
+                pending = len(ledger.unsettled("order"))
             finally:
                 ledger.close()
         except LedgerSchemaError as error:

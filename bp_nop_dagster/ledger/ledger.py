@@ -3,17 +3,22 @@
 What lives here, and only here (nothing is remembered in memory between runs):
 
 - **cross references** (`links`): nopCommerce key -> Brightpearl id, per kind;
-- **per-record sync status** (`records`): pending, failed, synced, skipped (with a reason) or
-  dead-lettered (with a typed reason);
+- **per-record sync status** (`records`): pending, failed (due again at `next_attempt_at`),
+  synced, skipped (with a reason) or dead-lettered (with a typed reason); `mark_failed` applies
+  the one retry policy (`fate.py`): backoff, then the dead-letter queue;
 - **write-ahead intents** for creates: recorded before a create is sent, closed in the same
   transaction that stores the new id; an intent found open on a retry means "outcome unknown:
-  look the record up by its natural key before creating";
+  look the record up by its natural key before creating". Its owner holds a lease, renewed while
+  it works and ended when it leaves the record, so a run that gave up blocks nobody;
 - **dead letters**: records the flows will not retry by themselves, with a typed reason, the
   server's error code and message and a secret-free payload, until replayed;
 - **watermarks**: sensor and sweep positions.
 
-Keys: `kind` is one of `KINDS` (other lowercase identifiers are accepted for future flows) and
-`nop_key` is a string: the order id, the normalised email, `"<order id>:<paymentType>"`, the SKU.
+Keys: `kind` is a `RecordKind` (`kinds.py`; anything else is refused) and `nop_key` is a string:
+the order id, the normalised email, `"<order id>:<paymentType>"`, the SKU. Keys are stored in the
+form `stored_key` gives them (NUL characters removed, keys over 255 characters shortened with a
+hash), so any key can be stored and looked up. Every other text the ledger stores has its NUL
+characters removed too (PostgreSQL refuses them).
 
 Concurrency: every decision that must hold across threads and processes rests on a unique
 constraint or a conditional UPDATE inside one short transaction, never on read-then-write.
@@ -27,12 +32,13 @@ machines therefore assume clocks within a few seconds of each other, far below a
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,14 +52,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from bp_nop_dagster.ledger import schema as s
+from bp_nop_dagster.ledger.fate import DEFAULT_POLICY, Fate, RetryPolicy
+from bp_nop_dagster.ledger.kinds import DEAD_LETTER_REASONS, KINDS, DeadLetterReason, RecordKind
 
-#: The kinds the order flow uses. Other lowercase identifiers are accepted (future flows).
-KINDS = ("contact", "order", "payment", "product")
 STATUSES = s.STATUSES
-#: Typed reasons of a dead letter (DESIGN principle 2).
-DEAD_LETTER_REASONS = ("unknown_sku", "invalid_address", "validation_error", "auth", "malformed_order", "duplicate", "other")
+#: Longest key (and error code) the ledger's columns hold; `stored_key` shortens longer keys.
+MAX_KEY_LENGTH = 255
+_HASHED_KEY_PREFIX = MAX_KEY_LENGTH - 1 - 64  # kept characters, then "#" and 64 hex digits
 
-_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: An intent's lease when the caller names none: `WriteAhead` renews it every third of it while
+#: its owner works, so it only bounds how long a killed owner blocks the record.
+DEFAULT_LEASE_SECONDS = 60.0
+
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _BUSY_TIMEOUT_S = 30
 _CLAIM_ROUNDS = 20
@@ -62,6 +72,11 @@ _CLAIM_ROUNDS = 20
 class LedgerConflict(Exception):
     """A link would contradict one already recorded: the same nopCommerce record with another
     Brightpearl id, or the same Brightpearl id for another nopCommerce record."""
+
+
+class LeaseLost(Exception):
+    """The caller's write-ahead intent was taken over by another owner (its lease had expired):
+    the caller must not record an outcome; the new owner settles the record."""
 
 
 # ------------------------------------------------------------------------------ value objects
@@ -77,7 +92,8 @@ class Link:
 @dataclass(frozen=True)
 class RecordStatus:
     """Sync status of one source record. `last_error` holds the last error message, or the
-    reason of a skip; `attempts` counts failed attempts (failures and dead-letterings)."""
+    reason of a skip; `attempts` counts failed attempts (failures and dead-letterings) since the
+    record last synced; a failed record is due again at `next_attempt_at`."""
 
     kind: str
     nop_key: str
@@ -89,6 +105,7 @@ class RecordStatus:
     updated_at: datetime
     first_seen: datetime
     source_time: datetime | None = None
+    next_attempt_at: datetime | None = None  # failed records only: when the record is due again
 
 
 @dataclass(frozen=True)
@@ -131,25 +148,42 @@ class DeadLetter:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _check_kind(kind: str) -> str:
-    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
-        raise ValueError(f"kind must be a lowercase identifier such as {', '.join(KINDS)}, not {kind!r}")
-    return kind
+def clean_text(text: str) -> str:
+    """`text` as both databases store it: NUL characters removed (PostgreSQL refuses them in
+    text) and lone surrogates (undecodable escapes in a JSON reply) replaced by "?" (neither
+    driver can encode them)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def _check_key(nop_key: str) -> str:
-    if not isinstance(nop_key, str) or not nop_key:
+def stored_key(nop_key: str) -> str:
+    """The form of a key the ledger stores and looks up, used for every key column.
+
+    `clean_text(nop_key)`; when that is longer than 255 characters (the column width), its first
+    190 characters, "#" and the 64 hex digits of its SHA-256, so the same long key always maps to
+    the same row and two long keys to two rows (short of a SHA-256 collision). Idempotent: a
+    stored key maps to itself, so keys read back from the ledger address the same rows."""
+    if not isinstance(nop_key, str):
         raise ValueError(f"nop_key must be a non-empty string, not {nop_key!r}")
-    if len(nop_key) > 255:
-        raise ValueError(f"nop_key longer than 255 characters: {nop_key[:40]!r}...")
-    return nop_key
+    key = clean_text(nop_key)
+    if not key:
+        raise ValueError(f"nop_key must be a non-empty string, not {nop_key!r}")
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return f"{key[:_HASHED_KEY_PREFIX]}#{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+
+
+def _check_kind(kind: str) -> str:
+    try:
+        return RecordKind(kind).value
+    except ValueError:
+        raise ValueError(f"kind must be a RecordKind ({', '.join(KINDS)}), not {kind!r}") from None
 
 
 def _keys(nop_keys: Iterable[str]) -> list[str]:
-    """The keys in first-seen order, without duplicates, each validated."""
+    """The stored keys in first-seen order, without duplicates."""
     if isinstance(nop_keys, str):
         raise TypeError("pass an iterable of keys, not one string")
-    return list(dict.fromkeys(_check_key(k) for k in nop_keys))
+    return list(dict.fromkeys(stored_key(k) for k in nop_keys))
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -158,20 +192,43 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 
 
 def _check_reason(reason: str) -> str:
-    if reason not in DEAD_LETTER_REASONS:
-        raise ValueError(f"dead-letter reason must be one of {', '.join(DEAD_LETTER_REASONS)}, not {reason!r}")
-    return reason
+    try:
+        return DeadLetterReason(reason).value
+    except ValueError:
+        raise ValueError(f"dead-letter reason must be a DeadLetterReason ({', '.join(DEAD_LETTER_REASONS)}), not {reason!r}") from None
 
 
 def _json_dumps(value: Any) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
+def _clean_json(value: Any) -> Any:
+    """A JSON value with `clean_text` applied to every string in it (keys included)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def _payload(payload: dict) -> dict:
+    """A dead letter's payload as it will be stored; fails here, not at commit, on what cannot."""
+    if not isinstance(payload, dict):
+        raise TypeError("payload must be a dict")
+    return _clean_json(json.loads(_json_dumps(payload)))
+
+
+def _error_code(code: str | None) -> str | None:
+    return None if code is None else clean_text(str(code))[:MAX_KEY_LENGTH]
+
+
 def _record(row: sa.Row) -> RecordStatus:
     return RecordStatus(
         kind=row.kind, nop_key=row.nop_key, status=row.status, attempts=row.attempts, last_error=row.last_error,
         needs_review=bool(row.needs_review), bp_id=row.bp_id, updated_at=row.updated_at, first_seen=row.first_seen,
-        source_time=row.source_time,
+        source_time=row.source_time, next_attempt_at=row.next_attempt_at,
     )
 
 
@@ -193,12 +250,14 @@ def _intent(row: sa.Row) -> Intent:
 class Ledger:
     """Durable sync state on SQLite or PostgreSQL (any SQLAlchemy URL of those two).
 
-    Thread-safe: share one instance per process. `clock` (UTC-aware `datetime` factory) exists
+    Thread-safe: share one instance per process (an in-memory SQLite database, one shared
+    connection, runs one transaction at a time). `clock` (UTC-aware `datetime` factory) exists
     for tests."""
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.engine = _create_engine(url)
+        self._one_at_a_time = threading.Lock() if isinstance(self.engine.pool, StaticPool) else nullcontext()
         with self._write() as conn:
             self.schema_version = s.ensure_schema(conn)
 
@@ -219,13 +278,13 @@ class Ledger:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction (SQLite: BEGIN IMMEDIATE)."""
-        with self.engine.begin() as conn:
+        with self._one_at_a_time, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """One read-only transaction (SQLite: deferred BEGIN, readers never block writers)."""
-        with self.engine.connect() as conn:
+        with self._one_at_a_time, self.engine.connect() as conn:
             conn.execution_options(ledger_read_only=True)
             with conn.begin():
                 yield conn
@@ -246,7 +305,7 @@ class Ledger:
         (a needs_review flag, once set, stays set); raises LedgerConflict for another bp_id, or
         when `bp_id` is already linked to another nop_key of this kind."""
         with self._write() as conn:
-            self._link(conn, _check_kind(kind), _check_key(nop_key), int(bp_id), needs_review, self._now())
+            self._link(conn, _check_kind(kind), stored_key(nop_key), int(bp_id), needs_review, self._now())
 
     def _link(self, conn: Connection, kind: str, nop_key: str, bp_id: int, needs_review: bool, now: datetime) -> None:
         l = s.links
@@ -271,22 +330,28 @@ class Ledger:
     def bp_id(self, kind: str, nop_key: str) -> int | None:
         with self._read() as conn:
             return conn.execute(
-                sa.select(s.links.c.bp_id).where(s.links.c.kind == _check_kind(kind), s.links.c.nop_key == _check_key(nop_key))
+                sa.select(s.links.c.bp_id).where(s.links.c.kind == _check_kind(kind), s.links.c.nop_key == stored_key(nop_key))
             ).scalar_one_or_none()
 
     def bp_ids(self, kind: str, nop_keys: Iterable[str]) -> dict[str, int]:
-        """nop_key -> bp_id for the keys that are linked (unlinked keys are absent)."""
-        kind, keys, l = _check_kind(kind), _keys(nop_keys), s.links
+        """nop_key -> bp_id for the keys that are linked, keyed as the caller spelled them
+        (unlinked keys are absent)."""
+        if isinstance(nop_keys, str):
+            raise TypeError("pass an iterable of keys, not one string")
+        kind, l = _check_kind(kind), s.links
+        asked: dict[str, list[str]] = {}
+        for key in nop_keys:
+            asked.setdefault(stored_key(key), []).append(key)
         found: dict[str, int] = {}
         with self._read() as conn:
-            for chunk in _chunks(keys):
+            for chunk in _chunks(list(asked)):
                 rows = conn.execute(sa.select(l.c.nop_key, l.c.bp_id).where(l.c.kind == kind, l.c.nop_key.in_(chunk)))
-                found.update({row.nop_key: row.bp_id for row in rows})
+                found.update({key: row.bp_id for row in rows for key in asked[row.nop_key]})
         return found
 
     def nop_keys(self, kind: str, bp_ids: Iterable[int]) -> dict[int, str]:
-        """bp_id -> nop_key for the Brightpearl ids that are linked (the reverse of `bp_ids`, for
-        flows whose source is Brightpearl; unlinked ids are absent)."""
+        """bp_id -> nop_key (as stored, see `stored_key`) for the Brightpearl ids that are linked
+        (the reverse of `bp_ids`, for flows whose source is Brightpearl; unlinked ids are absent)."""
         kind, l = _check_kind(kind), s.links
         wanted = list(dict.fromkeys(int(i) for i in bp_ids))
         found: dict[int, str] = {}
@@ -328,9 +393,10 @@ class Ledger:
         return added
 
     def requeue(self, kind: str, nop_keys: Iterable[str]) -> int:
-        """Synced or failed records back to pending (a later change was detected); returns how many
-        moved. Unknown, pending, skipped and dead-lettered records are untouched (dead letters
-        come back through `release_dead_letters`)."""
+        """Synced or failed records back to pending, due at once (a later change was detected);
+        returns how many moved. The failed attempts so far still count towards giving up.
+        Unknown, pending, skipped and dead-lettered records are untouched (dead letters come
+        back through `release_dead_letters`)."""
         kind, keys = _check_kind(kind), _keys(nop_keys)
         now = self._now()
         with self._write() as conn:
@@ -341,30 +407,68 @@ class Ledger:
         result = conn.execute(
             sa.update(r)
             .where(r.c.kind == kind, r.c.nop_key.in_(keys), r.c.status.in_(("synced", "failed")))
-            .values(status="pending", updated_at=now)
+            .values(status="pending", next_attempt_at=None, updated_at=now)
         )
         return result.rowcount
 
     def pending(self, kind: str, limit: int | None = None) -> list[str]:
-        """Keys of records to work on (pending or failed), oldest first (first seen, then order
-        of enqueueing)."""
+        """Keys of the records that are due: pending ones first, oldest first (first seen, then
+        order of enqueueing), then failed ones whose `next_attempt_at` has come, the longest
+        due first. So records that keep failing never hold back newer ones, and a failed record
+        waits out its backoff (`mark_failed`)."""
+        kind, r = _check_kind(kind), s.records
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        now = self._now()
+        due_at = sa.func.coalesce(r.c.next_attempt_at, r.c.updated_at)  # NULL: failed before v3, due
+        fresh = sa.select(r.c.nop_key).where(r.c.kind == kind, r.c.status == "pending").order_by(r.c.first_seen, r.c.id)
+        retry = (
+            sa.select(r.c.nop_key)
+            .where(r.c.kind == kind, r.c.status == "failed", due_at <= sa.literal(now, s.UTCDateTime()))
+            .order_by(due_at, r.c.id)
+        )
+        with self._read() as conn:
+            keys = list(conn.execute(fresh if limit is None else fresh.limit(limit)).scalars())
+            if limit is None or len(keys) < limit:
+                keys += conn.execute(retry if limit is None else retry.limit(limit - len(keys))).scalars()
+        return keys
+
+    def unsettled(self, kind: str) -> list[str]:
+        """Keys of every record not settled yet: pending, or failed whether due or not (for
+        callers that must account for all of them, e.g. stock held by unsynced orders)."""
         r = s.records
         query = (
             sa.select(r.c.nop_key)
             .where(r.c.kind == _check_kind(kind), r.c.status.in_(("pending", "failed")))
             .order_by(r.c.first_seen, r.c.id)
         )
-        if limit is not None:
-            if limit < 0:
-                raise ValueError("limit must be >= 0")
-            query = query.limit(limit)
         with self._read() as conn:
             return list(conn.execute(query).scalars())
+
+    def next_due(self, kind: str) -> datetime | None:
+        """The earliest `next_attempt_at` of the failed records (past when some are due already),
+        or None when none failed: a sensor asks for a run only when `pending` has work or this
+        time has come."""
+        r = s.records
+        query = sa.select(sa.func.min(sa.func.coalesce(r.c.next_attempt_at, r.c.updated_at))).where(
+            r.c.kind == _check_kind(kind), r.c.status == "failed"
+        )
+        with self._read() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def waiting(self, kind: str) -> int:
+        """How many failed records wait out their backoff (not due yet), for reporting."""
+        r = s.records
+        query = sa.select(sa.func.count()).where(
+            r.c.kind == _check_kind(kind), r.c.status == "failed", r.c.next_attempt_at > sa.literal(self._now(), s.UTCDateTime())
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def status(self, kind: str, nop_key: str) -> RecordStatus | None:
         r = s.records
         with self._read() as conn:
-            row = conn.execute(sa.select(r).where(r.c.kind == _check_kind(kind), r.c.nop_key == _check_key(nop_key))).first()
+            row = conn.execute(sa.select(r).where(r.c.kind == _check_kind(kind), r.c.nop_key == stored_key(nop_key))).first()
         return _record(row) if row is not None else None
 
     def statuses(self, kind: str, nop_keys: Iterable[str] | None = None) -> list[RecordStatus]:
@@ -381,10 +485,15 @@ class Ledger:
 
     def _upsert_record(self, conn: Connection, kind: str, nop_key: str, now: datetime, insert: dict, update: dict) -> sa.Row:
         """Insert the record with `insert` values, or apply `update` to the existing one; one
-        statement, atomic on both databases. Returns (attempts,)."""
+        statement, atomic on both databases. A status other than "failed" clears
+        `next_attempt_at`. Returns (attempts,)."""
         r = s.records
         values = {"kind": kind, "nop_key": nop_key, "attempts": 0, "needs_review": False, "first_seen": now, "updated_at": now}
         values.update(insert)
+        update = dict(update)
+        for given in (values, update):
+            if given.get("status") not in (None, "failed"):
+                given["next_attempt_at"] = None
         statement = (
             self._insert(r)
             .values(**values)
@@ -399,13 +508,14 @@ class Ledger:
         """The record is in sync with Brightpearl. With `bp_id`, the link is recorded too (same
         rules as `link`, same transaction). `needs_review` is set as given. `unchanged=True`
         says nothing was written this time: a record that was already synced keeps its
-        `updated_at` (so it tells when the record last changed)."""
-        kind, nop_key, r = _check_kind(kind), _check_key(nop_key), s.records
+        `updated_at` (so it tells when the record last changed). A success ends a run of
+        failures: `attempts` goes back to 0."""
+        kind, nop_key, r = _check_kind(kind), stored_key(nop_key), s.records
         now = self._now()
         with self._write() as conn:
             if bp_id is not None:
                 self._link(conn, kind, nop_key, int(bp_id), needs_review, now)
-            values: dict[str, Any] = {"status": "synced", "last_error": None, "needs_review": needs_review}
+            values: dict[str, Any] = {"status": "synced", "attempts": 0, "last_error": None, "needs_review": needs_review}
             if bp_id is not None:
                 values["bp_id"] = int(bp_id)
             update = dict(values)
@@ -413,32 +523,51 @@ class Ledger:
                 update["updated_at"] = sa.case((r.c.status == "synced", r.c.updated_at), else_=sa.literal(now, s.UTCDateTime()))
             self._upsert_record(conn, kind, nop_key, now, insert=values, update=update)
 
-    def mark_failed(self, kind: str, nop_key: str, error: str) -> int:
-        """A (transient) failure: attempts += 1, last_error, status "failed" (still pending work).
-        Returns the attempts so far, for the caller's give-up policy."""
-        kind, nop_key, r = _check_kind(kind), _check_key(nop_key), s.records
+    def mark_failed(
+        self, kind: str, nop_key: str, error: str, *, policy: RetryPolicy = DEFAULT_POLICY, payload: dict | None = None
+    ) -> Fate:
+        """A failed attempt (transient, or not settled in this run): attempts += 1 and the error
+        kept, then the policy decides, in the same transaction:
+
+        - `policy.gives_up(attempts)`: the record is dead-lettered (reason `gave_up`, the error as
+          message, `payload` as for `dead_letter`);
+        - otherwise it stays "failed", due again at `now + policy.delay(attempts, key)`.
+
+        Returns the fate. An unknown record is created as failed."""
+        kind, nop_key, r = _check_kind(kind), stored_key(nop_key), s.records
+        if not isinstance(policy, RetryPolicy):
+            raise TypeError(f"policy must be a RetryPolicy, not {type(policy).__name__}")
+        error = clean_text(str(error))
+        stored_payload = _payload({} if payload is None else payload)
         now = self._now()
         with self._write() as conn:
-            row = self._upsert_record(
+            attempts = self._upsert_record(
                 conn, kind, nop_key, now,
-                insert={"status": "failed", "attempts": 1, "last_error": str(error)},
-                update={"status": "failed", "attempts": r.c.attempts + 1, "last_error": str(error)},
-            )
-        return row.attempts
+                insert={"status": "failed", "attempts": 1, "last_error": error},
+                update={"status": "failed", "attempts": r.c.attempts + 1, "last_error": error},
+            ).attempts
+            this_record = sa.update(r).where(r.c.kind == kind, r.c.nop_key == nop_key)
+            if policy.gives_up(attempts):
+                letter_id = self._park(conn, kind, nop_key, now, DeadLetterReason.GAVE_UP.value, None, error, stored_payload)
+                conn.execute(this_record.values(status="dead_lettered", next_attempt_at=None))
+                return Fate(attempts=attempts, retry_at=None, dead_letter_id=letter_id)
+            retry_at = now + policy.delay(attempts, nop_key)
+            conn.execute(this_record.values(next_attempt_at=retry_at))
+        return Fate(attempts=attempts, retry_at=retry_at)
 
     def mark_skipped(self, kind: str, nop_key: str, reason: str) -> None:
         """The record is deliberately not synced (e.g. deleted in nopCommerce); the reason is kept
         in `last_error`."""
         if not reason:
             raise ValueError("a skip needs a reason")
-        kind, nop_key = _check_kind(kind), _check_key(nop_key)
+        kind, nop_key = _check_kind(kind), stored_key(nop_key)
         now = self._now()
         with self._write() as conn:
-            values = {"status": "skipped", "last_error": str(reason)}
+            values = {"status": "skipped", "last_error": clean_text(str(reason))}
             self._upsert_record(conn, kind, nop_key, now, insert=values, update=values)
 
     # ------------------------------------------------------------- write-ahead intents
-    def begin_intent(self, kind: str, nop_key: str, *, owner: str, lease_seconds: float = 300) -> IntentClaim:
+    def begin_intent(self, kind: str, nop_key: str, *, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> IntentClaim:
         """Record the intent to create `nop_key` before sending the create (DESIGN principle 1).
 
         - no open intent: it is inserted -> acquired, previous_attempt=False;
@@ -446,10 +575,14 @@ class Ledger:
         - open, lease expired or same owner: taken over -> acquired, previous_attempt=True; the
           caller must look the record up by its natural key before creating.
 
+        The lease lasts `lease_seconds` unless renewed (`renew_intent`) and ends early when its
+        owner leaves the record (`release_intent`).
+
         Race-free across threads and processes: the insert relies on the unique (kind, nop_key)
         constraint and the takeover is a conditional UPDATE guarded by the attempts counter it
-        read, so at most one concurrent caller wins either way."""
-        kind, nop_key = _check_kind(kind), _check_key(nop_key)
+        read and by the lease still being expired, so at most one concurrent caller wins either
+        way and a lease renewed meanwhile is not taken."""
+        kind, nop_key = _check_kind(kind), stored_key(nop_key)
         if not owner:
             raise ValueError("an intent needs an owner")
         if lease_seconds < 0:
@@ -474,27 +607,74 @@ class Ledger:
                     return IntentClaim(acquired=False, previous_attempt=False, owner=row.owner)
                 taken = conn.execute(
                     sa.update(i)
-                    .where(i.c.id == row.id, i.c.owner == row.owner, i.c.attempts == row.attempts)
+                    .where(
+                        i.c.id == row.id, i.c.owner == row.owner, i.c.attempts == row.attempts,
+                        sa.or_(i.c.owner == owner, i.c.lease_until <= sa.literal(now, s.UTCDateTime())),
+                    )
                     .values(owner=owner, lease_until=lease_until, attempts=row.attempts + 1)
                 ).rowcount
                 if taken == 1:
                     return IntentClaim(acquired=True, previous_attempt=True, owner=owner)
-            # Someone else took it over between our read and update: look again.
+            # Someone else took it over, or the owner renewed, between our read and update: look again.
         raise RuntimeError(f"could not settle the intent for {kind} {nop_key!r} after {_CLAIM_ROUNDS} rounds")
 
-    def complete_intent(self, kind: str, nop_key: str, bp_id: int, *, needs_review: bool = False, synced: bool = True) -> None:
-        """The create succeeded (or the lookup found it): close the intent, link and mark the
-        record synced, all in one transaction. A LedgerConflict leaves everything as it was.
-        `synced=False` records the link but leaves the record's status as it is, for a record
-        with more steps to go (an order whose payments are not booked yet)."""
-        kind, nop_key, i = _check_kind(kind), _check_key(nop_key), s.intents
+    def renew_intent(self, kind: str, nop_key: str, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> bool:
+        """Extend `owner`'s lease to now + `lease_seconds` (the owner is still working on the
+        record). False when `owner` no longer holds the intent (closed, or taken over)."""
+        if lease_seconds < 0:
+            raise ValueError("lease_seconds must be >= 0")
+        i = s.intents
         now = self._now()
         with self._write() as conn:
+            renewed = conn.execute(
+                sa.update(i)
+                .where(i.c.kind == _check_kind(kind), i.c.nop_key == stored_key(nop_key), i.c.owner == owner)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            ).rowcount
+        return renewed == 1
+
+    def release_intent(self, kind: str, nop_key: str, owner: str) -> bool:
+        """`owner` leaves the record without an outcome (it failed, gave up for this run, or is
+        unwinding): the intent stays open, so the next attempt looks the record up by its
+        natural key before creating, but its lease ends now, so that attempt may start at once.
+        Only the owner's live lease is ended; returns whether it was."""
+        i = s.intents
+        now = self._now()
+        with self._write() as conn:
+            released = conn.execute(
+                sa.update(i)
+                .where(
+                    i.c.kind == _check_kind(kind), i.c.nop_key == stored_key(nop_key), i.c.owner == owner,
+                    i.c.lease_until > sa.literal(now, s.UTCDateTime()),
+                )
+                .values(lease_until=now)
+            ).rowcount
+        return released == 1
+
+    def complete_intent(
+        self, kind: str, nop_key: str, bp_id: int, *, owner: str, needs_review: bool = False, synced: bool = True
+    ) -> None:
+        """The create succeeded (or the lookup found it): close `owner`'s intent, link and mark
+        the record synced, all in one transaction. Raises LeaseLost, changing nothing, when
+        another owner has taken the intent over; with no open intent at all (the record was
+        found before one was needed, or its intent was closed meanwhile) it links and marks as
+        usual. A LedgerConflict leaves everything as it was. `synced=False` records the link but
+        leaves the record's status as it is, for a record with more steps to go (an order whose
+        payments are not booked yet)."""
+        kind, nop_key, i = _check_kind(kind), stored_key(nop_key), s.intents
+        if not owner:
+            raise ValueError("completing an intent needs its owner")
+        now = self._now()
+        with self._write() as conn:
+            closed = conn.execute(sa.delete(i).where(i.c.kind == kind, i.c.nop_key == nop_key, i.c.owner == owner)).rowcount
+            if not closed:
+                holder = conn.execute(sa.select(i.c.owner).where(i.c.kind == kind, i.c.nop_key == nop_key)).scalar_one_or_none()
+                if holder is not None:
+                    raise LeaseLost(f"{kind} {nop_key!r}: the intent of {owner} was taken over by {holder}")
             self._link(conn, kind, nop_key, int(bp_id), needs_review, now)
-            conn.execute(sa.delete(i).where(i.c.kind == kind, i.c.nop_key == nop_key))
             update: dict[str, Any] = {"needs_review": needs_review, "bp_id": int(bp_id)}
             if synced:
-                update.update(status="synced", last_error=None)
+                update.update(status="synced", attempts=0, last_error=None)
             insert = {**update, "status": "synced" if synced else "pending"}
             self._upsert_record(conn, kind, nop_key, now, insert=insert, update=update)
 
@@ -503,7 +683,7 @@ class Ledger:
         before sending). Only the owner's intent is closed: one taken over by another is kept."""
         i = s.intents
         with self._write() as conn:
-            conn.execute(sa.delete(i).where(i.c.kind == _check_kind(kind), i.c.nop_key == _check_key(nop_key), i.c.owner == owner))
+            conn.execute(sa.delete(i).where(i.c.kind == _check_kind(kind), i.c.nop_key == stored_key(nop_key), i.c.owner == owner))
 
     def open_intents(self, kind: str | None = None) -> list[Intent]:
         i = s.intents
@@ -515,30 +695,34 @@ class Ledger:
 
     # ----------------------------------------------------------------------- dead letters
     def dead_letter(self, kind: str, nop_key: str, *, reason: str, error_code: str | None, message: str, payload: dict) -> int:
-        """Park the record with a typed reason (one of DEAD_LETTER_REASONS). One dead letter per
-        record: a repeat keeps first_seen, bumps attempts and last_seen, replaces reason, code,
-        message and payload and re-opens a released one. The record becomes "dead_lettered".
+        """Park the record with a typed reason (a DeadLetterReason). One dead letter per record:
+        a repeat keeps first_seen, bumps attempts and last_seen, replaces reason, code, message
+        and payload and re-opens a released one. The record becomes "dead_lettered".
         `payload` must be JSON-serialisable and free of secrets. Returns the dead letter's id."""
-        kind, nop_key, reason = _check_kind(kind), _check_key(nop_key), _check_reason(reason)
-        if not isinstance(payload, dict):
-            raise TypeError("payload must be a dict")
-        payload = json.loads(_json_dumps(payload))  # fail here, not at commit, on what cannot be stored
-        d, r = s.dead_letters, s.records
+        kind, nop_key, reason = _check_kind(kind), stored_key(nop_key), _check_reason(reason)
+        stored_payload, message, r = _payload(payload), clean_text(str(message)), s.records
         now = self._now()
-        fields = {"reason": reason, "error_code": error_code, "message": str(message), "payload": payload, "last_seen": now, "released_at": None}
         with self._write() as conn:
-            letter_id = conn.execute(
-                self._insert(d)
-                .values(kind=kind, nop_key=nop_key, first_seen=now, attempts=1, **fields)
-                .on_conflict_do_update(index_elements=["kind", "nop_key"], set_={**fields, "attempts": d.c.attempts + 1})
-                .returning(d.c.id)
-            ).scalar_one()
+            letter_id = self._park(conn, kind, nop_key, now, reason, _error_code(error_code), message, stored_payload)
             self._upsert_record(
                 conn, kind, nop_key, now,
-                insert={"status": "dead_lettered", "attempts": 1, "last_error": str(message)},
-                update={"status": "dead_lettered", "attempts": r.c.attempts + 1, "last_error": str(message)},
+                insert={"status": "dead_lettered", "attempts": 1, "last_error": message},
+                update={"status": "dead_lettered", "attempts": r.c.attempts + 1, "last_error": message},
             )
         return letter_id
+
+    def _park(
+        self, conn: Connection, kind: str, nop_key: str, now: datetime, reason: str, error_code: str | None, message: str, payload: dict
+    ) -> int:
+        """Insert or update the record's dead letter (not its status); returns its id."""
+        d = s.dead_letters
+        fields = {"reason": reason, "error_code": error_code, "message": message, "payload": payload, "last_seen": now, "released_at": None}
+        return conn.execute(
+            self._insert(d)
+            .values(kind=kind, nop_key=nop_key, first_seen=now, attempts=1, **fields)
+            .on_conflict_do_update(index_elements=["kind", "nop_key"], set_={**fields, "attempts": d.c.attempts + 1})
+            .returning(d.c.id)
+        ).scalar_one()
 
     def dead_letters(
         self, *, reason: str | None = None, ids: Iterable[int] | None = None, include_released: bool = False
@@ -559,8 +743,8 @@ class Ledger:
 
     def release_dead_letters(self, ids: Iterable[int]) -> list[DeadLetter]:
         """Replay: mark the (unreleased) dead letters released and put their records back to
-        pending with a fresh attempt count; returns the released ones. Unknown or already
-        released ids are ignored (compare the result with what you asked for)."""
+        pending, due at once, with a fresh attempt count; returns the released ones. Unknown or
+        already released ids are ignored (compare the result with what you asked for)."""
         wanted = sorted({int(x) for x in ids})
         d, r = s.dead_letters, s.records
         now = self._now()
@@ -574,7 +758,7 @@ class Ledger:
                     conn.execute(
                         sa.update(r)
                         .where(r.c.kind == row.kind, r.c.nop_key == row.nop_key, r.c.status == "dead_lettered")
-                        .values(status="pending", attempts=0, last_error=None, updated_at=now)
+                        .values(status="pending", attempts=0, last_error=None, next_attempt_at=None, updated_at=now)
                     )
                 released.extend(_dead_letter(row) for row in rows)
         return sorted(released, key=lambda letter: letter.id)
@@ -583,7 +767,7 @@ class Ledger:
     def get_watermark(self, name: str) -> str | None:
         w = s.watermarks
         with self._read() as conn:
-            return conn.execute(sa.select(w.c.value).where(w.c.name == name)).scalar_one_or_none()
+            return conn.execute(sa.select(w.c.value).where(w.c.name == stored_key(name))).scalar_one_or_none()
 
     def set_watermark(self, name: str, value: str) -> None:
         if not name:
@@ -591,6 +775,7 @@ class Ledger:
         if not isinstance(value, str):
             raise TypeError("a watermark value is a string (serialise it yourself)")
         w = s.watermarks
+        name, value = stored_key(name), clean_text(value)
         now = self._now()
         with self._write() as conn:
             conn.execute(

@@ -19,6 +19,7 @@ n), each start, inside one transaction that also holds a lock (PostgreSQL adviso
 History:
 - v1: links, records, intents, watermarks.
 - v2: dead letters (typed reasons, payload, replay) and `records.source_time`.
+- v3: `records.next_attempt_at`, when a failed record is due again (the retry policy's backoff).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Status of one source record. Every record ends as synced, skipped or dead_lettered (DESIGN 2).
 STATUSES = ("pending", "failed", "synced", "skipped", "dead_lettered")
@@ -119,9 +120,12 @@ records = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("source_time", UTCDateTime),  # v2
+    # v3: when a failed record is due again; NULL for every other status.
+    sa.Column("next_attempt_at", UTCDateTime),
     sa.UniqueConstraint("kind", "nop_key", name="uq_records_kind_nop_key"),
     sa.CheckConstraint("status IN ('pending', 'failed', 'synced', 'skipped', 'dead_lettered')", name="ck_records_status"),
     sa.Index("ix_records_kind_status_first_seen", "kind", "status", "first_seen"),
+    sa.Index("ix_records_kind_status_next_attempt_at", "kind", "status", "next_attempt_at"),  # v3
 )
 
 intents = sa.Table(
@@ -172,8 +176,16 @@ def _v1_to_v2(conn: Connection) -> None:
     dead_letters.create(conn, checkfirst=True)
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    """Failed records learn when they are due again. Those failed before the upgrade are due at
+    once (from when they last failed), as they were under v2."""
+    conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN next_attempt_at {_ddl_type(conn, UTCDateTime())}"))
+    conn.execute(sa.update(records).where(records.c.status == "failed").values(next_attempt_at=records.c.updated_at))
+    next(index for index in records.indexes if index.name == "ix_records_kind_status_next_attempt_at").create(conn)
+
+
 #: MIGRATIONS[n] upgrades a version n-1 database to version n.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3}
 
 
 def _ddl_type(conn: Connection, type_: sa.types.TypeEngine) -> str:

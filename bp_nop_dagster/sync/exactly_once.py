@@ -1,15 +1,25 @@
 """Exactly-once writes shared by every flow (DESIGN principle 1): a write-ahead intent in the
 ledger around each create or state-changing call, and creates whose unknown outcome is resolved
-by a natural-key lookup before any new attempt."""
+by a natural-key lookup before any new attempt.
+
+Leases (DESIGN principle 12): while a run holds an intent, a background thread renews its lease
+every third of the lease (`LeaseKeeper`), so a slow call (a create waiting out throttling and
+retries for minutes) never loses it; when the run leaves the record without an outcome, the
+lease ends at once (`Ledger.release_intent`), so the next run to reach the record starts without
+waiting. Only a run that is killed outright keeps a record blocked, for at most one lease. Renewing from a thread rather than before each call is what
+covers one call that outlasts the lease; the thread is stopped and joined before the intent is
+released or completed.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from bp_nop_dagster.ledger import IntentClaim, Ledger
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, IntentClaim, LeaseLost, Ledger
 from bp_nop_dagster.transport.errors import OutcomeUnknownError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.exactly_once")
@@ -23,28 +33,98 @@ class Deferred(Exception):
     it): it stays pending for the next run."""
 
 
+class LeaseKeeper:
+    """Renews one intent's lease from a daemon thread every `every` seconds (default a third of
+    the lease) until stopped; `with` starts it and stops and joins it. When the ledger says the
+    owner no longer holds the intent (taken over after a lapse), it stops renewing and sets
+    `lost`; the owner learns it when it completes (`LeaseLost`). A renewal that fails (the
+    database briefly unreachable) is logged and tried again at the next beat."""
+
+    def __init__(self, ledger: Ledger, kind: str, key: str, owner: str, lease_seconds: float, *, every: float | None = None) -> None:
+        if lease_seconds <= 0:
+            raise ValueError("a renewed lease needs lease_seconds > 0")
+        self.ledger, self.kind, self.key, self.owner, self.lease_seconds = ledger, kind, key, owner, lease_seconds
+        self.every = lease_seconds / 3 if every is None else every
+        self.renewals = 0
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{kind}-{key}"[:64], daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                held = self.ledger.renew_intent(self.kind, self.key, self.owner, self.lease_seconds)
+            except Exception as error:  # noqa: BLE001 - the next beat tries again; the lease has 2 beats of slack
+                log.warning("could not renew the lease on %s %r: %s", self.kind, self.key, error)
+                continue
+            if not held:
+                self.lost = True
+                log.warning("lease on %s %r lost: another owner took it over", self.kind, self.key)
+                return
+            self.renewals += 1
+
+
 class WriteAhead:
     """Intents and create-once for one run. `permanent` are the errors that prove nothing was
-    written (a refusal, an unmappable record): they close the intent instead of leaving it open."""
+    written (a refusal, an unmappable record): they close the intent instead of leaving it open.
+    `renew_every` (seconds, default a third of the lease) exists for tests."""
 
-    def __init__(self, ledger: Ledger, *, owner: str, lease_seconds: float, permanent: tuple[type[Exception], ...]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        owner: str,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        permanent: tuple[type[Exception], ...],
+        renew_every: float | None = None,
+    ) -> None:
         self.ledger = ledger
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.permanent = permanent
+        self.renew_every = renew_every
 
     @contextmanager
     def intent(self, kind: str, key: str) -> Iterator[IntentClaim]:
-        """Hold the write-ahead intent for one record. Any failure but a permanent one leaves it
-        open, so whoever resumes after the lease looks the record up before writing."""
+        """Hold the write-ahead intent for one record, its lease renewed while the block runs.
+
+        Leaving the block: after `complete` the intent is closed; a permanent error closes it
+        (nothing was written); anything else (a transient error, `Deferred`, a crash being
+        unwound) keeps it open, so the next attempt looks the record up by its natural key
+        before writing, but ends its lease, so that attempt need not wait. `LeaseLost` (another
+        owner took the record over after this one's lease lapsed) becomes `Deferred`."""
         claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.lease_seconds)
         if not claim.acquired:
             raise Deferred(f"{kind} {key!r} is being handled by {claim.owner}")
         try:
-            yield claim
+            with LeaseKeeper(self.ledger, kind, key, self.owner, self.lease_seconds, every=self.renew_every):
+                yield claim
         except self.permanent:
             self.ledger.abandon_intent(kind, key, self.owner)
             raise
+        except LeaseLost as error:
+            raise Deferred(str(error)) from error
+        except BaseException:
+            self._release(kind, key)
+            raise
+
+    def complete(self, kind: str, key: str, bp_id: int, *, needs_review: bool = False, synced: bool = True) -> None:
+        """`Ledger.complete_intent` as this run's owner (raises LeaseLost if another took over)."""
+        self.ledger.complete_intent(kind, key, bp_id, owner=self.owner, needs_review=needs_review, synced=synced)
+
+    def _release(self, kind: str, key: str) -> None:
+        try:
+            self.ledger.release_intent(kind, key, self.owner)
+        except Exception as error:  # noqa: BLE001 - never hide the error being unwound; the lease lapses by itself
+            log.warning("could not release the lease on %s %r (it expires by itself): %s", kind, key, error)
 
     def resume_or_create(
         self,

@@ -13,7 +13,7 @@ Brightpearl is the master of fulfilment. Work reaches the ledger from two search
 
 OrderProcessing actions are GETs that change state: each runs under an intent, the state is read
 first, and when the outcome of a call is unknown the state is read back instead of calling again;
-if the read-back shows nothing happened, the intent stays open and a later run (after the lease)
+if the read-back shows nothing happened, the intent stays open and a later run
 reads again before it calls.
 
 Ledger kinds of this flow (Brightpearl is the source, so for the note kinds the record key is the
@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.models import GoodsOutNote, OrderSummary
-from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, RETRY_EVERY_RUN, Ledger
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.fulfilment import (
     FulfilmentMappingError,
@@ -61,7 +61,6 @@ SHIPMENT_SHIPPED = "shipment_shipped"
 SHIPMENT_DELIVERED = "shipment_delivered"
 BP_ORDER_STATUS = "bp_order_status"
 ORDER_CANCELLED = "order_cancelled"
-GIVE_UP_AFTER = 20  # failed runs before a record is dead-lettered instead of retried by every run
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOKBACK = timedelta(hours=24)
 
@@ -100,7 +99,7 @@ class FulfilmentSync:
         ledger: Ledger,
         config: MappingConfig,
         owner: str,
-        intent_lease_seconds: float = 300.0,
+        intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.nop = nop
         self.bp = bp
@@ -186,7 +185,7 @@ class FulfilmentSync:
             else:
                 present = contents[shipment.id]
             self._add_items(shipment, lines, present, nop_warehouse_id(note.warehouse_id, self.config))
-            self.ledger.complete_intent(GOODS_OUT_NOTE, key, shipment.id, synced=False)
+            self.writes.complete(GOODS_OUT_NOTE, key, shipment.id, synced=False)
         return shipment
 
     def _add_items(self, shipment: Shipment, lines: list[ShipmentLine], present: list[ShipmentItem], warehouse_id: int) -> None:
@@ -284,7 +283,7 @@ class FulfilmentSync:
         with self.writes.intent(kind, key) as claim:
             done = read_back() if claim.previous_attempt else known_done
             if done:
-                self.ledger.complete_intent(kind, key, linked_id)
+                self.writes.complete(kind, key, linked_id)
                 self.report.unchanged += 1
                 return
             try:
@@ -297,7 +296,7 @@ class FulfilmentSync:
             except ValidationError:
                 if not read_back():
                     raise
-            self.ledger.complete_intent(kind, key, linked_id)
+            self.writes.complete(kind, key, linked_id)
 
     # ------------------------------------------------------------------ shared
     def _guarded(self, kind: str, key: str, work: Callable[[], None], *, payload: dict) -> None:
@@ -313,9 +312,10 @@ class FulfilmentSync:
         except AuthError:
             raise
         except (Deferred, TransientError) as error:
-            attempts = self.ledger.mark_failed(kind, key, str(error))
-            if attempts >= GIVE_UP_AFTER:
-                self._dead_letter(kind, key, "other", None, f"still failing after {attempts} runs: {error}", payload)
+            fate = self.ledger.mark_failed(kind, key, str(error), policy=RETRY_EVERY_RUN, payload=payload)
+            if fate.dead_lettered:
+                self.report.dead_lettered += 1
+                log.warning("%s %s dead-lettered: gave up after %d failed attempts: %s", kind, key, fate.attempts, error)
             else:
                 self.report.pending += 1
 

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient, is_duplicate
-from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, RETRY_EVERY_RUN, Ledger
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
 from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
@@ -92,7 +92,7 @@ class OrderSync:
         ledger: Ledger,
         config: MappingConfig,
         owner: str,
-        intent_lease_seconds: float = 300.0,
+        intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.nop = nop
@@ -175,12 +175,12 @@ class OrderSync:
             self._dead_letter(ORDER, key, "validation_error", error.code, error.server_message, detail)
             self.report.orders.dead_lettered += 1
         except Deferred as error:
-            self.ledger.mark_failed(ORDER, key, str(error))
+            self.ledger.mark_failed(ORDER, key, str(error), policy=RETRY_EVERY_RUN)
             self.report.orders.pending += 1
         except AuthError:
             raise
         except TransientError as error:
-            self.ledger.mark_failed(ORDER, key, str(error))
+            self.ledger.mark_failed(ORDER, key, str(error), policy=RETRY_EVERY_RUN)
             self.report.orders.pending += 1
 
     # ------------------------------------------------------------------ contacts
@@ -200,7 +200,7 @@ class OrderSync:
         with self.writes.intent(CONTACT, key):
             match = lookup()
             if match is not None:
-                self.ledger.complete_intent(CONTACT, key, match)
+                self.writes.complete(CONTACT, key, match)
                 self.report.contacts.unchanged += 1
                 return match
             address_id = self.bp.create_postal_address(address_body)
@@ -212,7 +212,7 @@ class OrderSync:
                 lookup,
                 is_duplicate=is_duplicate,
             )
-            self.ledger.complete_intent(CONTACT, key, contact_id)
+            self.writes.complete(CONTACT, key, contact_id)
         self.report.contacts.created += 1
         return contact_id
 
@@ -235,7 +235,7 @@ class OrderSync:
                 lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
                 is_duplicate=is_duplicate,
             )
-            self.ledger.complete_intent(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
+            self.writes.complete(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
         if mapping.needs_review:
             log.warning("order %s booked with the placeholder product for unknown SKUs %s", key, mapping.unknown_skus)
@@ -275,7 +275,7 @@ class OrderSync:
                     ),
                     is_duplicate=is_duplicate,
                 )
-                self.ledger.complete_intent(PAYMENT, key, payment_id)
+                self.writes.complete(PAYMENT, key, payment_id)
             self.report.payments.created += 1
 
     # ------------------------------------------------------------------ shared

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.ledger import Ledger, LedgerConflict, Link
+from bp_nop_dagster.ledger import RETRY_EVERY_RUN, Ledger, LedgerConflict, Link
 from bp_nop_dagster.mapping.config import StockMapping
 from bp_nop_dagster.mapping.stock import (
     attributes_key,
@@ -57,7 +57,7 @@ from bp_nop_dagster.mapping.stock import (
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, OrderStatus, Product, ProductAttributeCombination
 from bp_nop_dagster.sync.calls import calls_into
-from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
+from bp_nop_dagster.sync.cursor import SensorCursor, cap_watermark, utcnow
 from bp_nop_dagster.transport.errors import ApiError, AuthError
 
 log = logging.getLogger("bp_nop_dagster.sync.stock")
@@ -89,7 +89,7 @@ def moved_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -
     movements = bp.goods_movement_search(updated_since=start)
     new = [m for m in movements if m.goods_movement_id not in cursor.seen]
     stamps = [m.updated_on for m in movements if m.updated_on is not None]
-    watermark = max([*stamps, cursor.watermark or now])
+    watermark = cap_watermark(max([*stamps, cursor.watermark or now]), now)
     keep_from = watermark - MOVEMENT_OVERLAP
     seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
     return sorted({m.product_id for m in new}), SensorCursor(watermark=watermark, seen=seen)
@@ -102,8 +102,8 @@ def record_push(ledger: Ledger, product_ids: Iterable[int] | None, report: Stock
     that moved in Brightpearl is lost when a write fails."""
     failed = {row.bp_product_id for row in report.rows if row.verdict in (FAILED, MOVED) and row.bp_product_id is not None}
     for product_id in sorted(failed):
-        ledger.mark_failed(RETRY, str(product_id), "a stock value could not be written")
-    waiting = {int(key) for key in ledger.pending(RETRY)}
+        ledger.mark_failed(RETRY, str(product_id), "a stock value could not be written", policy=RETRY_EVERY_RUN)
+    waiting = {int(key) for key in ledger.unsettled(RETRY)}
     pushed = waiting if product_ids is None else waiting & set(product_ids)
     for product_id in sorted(pushed - failed):
         ledger.mark_synced(RETRY, str(product_id))
@@ -112,7 +112,7 @@ def record_push(ledger: Ledger, product_ids: Iterable[int] | None, report: Stock
 def record_failed_push(ledger: Ledger, product_ids: Iterable[int], error: Exception) -> None:
     """A push that stopped with an error: all of its products are kept for a retry."""
     for product_id in sorted(set(product_ids)):
-        ledger.mark_failed(RETRY, str(product_id), f"{type(error).__name__}: {error}"[:500])
+        ledger.mark_failed(RETRY, str(product_id), f"{type(error).__name__}: {error}"[:500], policy=RETRY_EVERY_RUN)
 
 
 def due_retries(ledger: Ledger, now: datetime) -> tuple[list[int], int]:
@@ -407,7 +407,7 @@ class StockSync:
         does not reflect: not held by Brightpearl, or held but not allocated."""
         now = self.clock()
         recent = {o.id: o for o in self.nop.orders_created_between(now - self.in_flight_lookback, now)}
-        unsynced = set(self.ledger.pending(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
+        unsynced = set(self.ledger.unsettled(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
         older = [int(k) for k in unsynced | self._unallocated if k.isdigit() and int(k) not in recent]
         orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
         flying = [o for o in orders if not o.deleted and o.order_status_id != OrderStatus.CANCELLED and str(o.id) not in self._held]

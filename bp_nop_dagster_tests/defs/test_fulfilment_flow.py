@@ -19,7 +19,8 @@ from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
 from bp_nop_dagster.mapping.fulfilment import note_id_in_comment
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync.cursor import SensorCursor
-from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GIVE_UP_AFTER, GOODS_OUT_NOTE
+from bp_nop_dagster.ledger import RETRY_EVERY_RUN
+from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE
 from bp_nop_dagster_tests.defs.test_order_flow import Flow, linked_orders
 
 SHIP = "GET /OrderProcessing/Ship/{shipmentId}"
@@ -282,9 +283,10 @@ def test_a_status_change_that_never_settles_is_dead_lettered_after_the_give_up_l
     fulfilment.tick_statuses()
     ledger = fulfilment.resources["ledger"].get_ledger()
     assert fulfilment.sync()["pending"] == 1
-    for _ in range(GIVE_UP_AFTER - 2):
-        ledger.mark_failed(BP_ORDER_STATUS, key, "an earlier run")
+    for _ in range(RETRY_EVERY_RUN.give_up_after - 2):  # the flow's policy until it moves to DEFAULT_POLICY
+        ledger.mark_failed(BP_ORDER_STATUS, key, "an earlier run", policy=RETRY_EVERY_RUN)
     metadata = fulfilment.sync()
     assert (metadata["pending"], metadata["dead_lettered"], metadata["deliver_calls"]) == (0, 1, 0)
     (letter,) = ledger.dead_letters()
-    assert (letter.kind, letter.nop_key, letter.reason) == (BP_ORDER_STATUS, key, "other") and "no goods-out note" in letter.message
+    assert (letter.kind, letter.nop_key, letter.reason) == (BP_ORDER_STATUS, key, "gave_up") and "no goods-out note" in letter.message
+    assert letter.payload == {"bp_order_id": int(key), "nop_order_id": order["id"]}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster_tests.ledger.clock import Clock
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 
@@ -35,6 +36,21 @@ def db_url(request) -> str:
 @pytest.fixture
 def ledger(db_url) -> Iterator[Ledger]:
     book = Ledger(db_url)
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed(db_url, clock) -> Iterator[Ledger]:
+    """A ledger on the test database driven by `clock`."""
+    book = Ledger(db_url, clock=clock)
     try:
         yield book
     finally:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from bp_nop_dagster.ledger import (
     DEAD_LETTER_REASONS,
+    RETRY_EVERY_RUN,
     SCHEMA_VERSION,
     STATUSES,
     IntentClaim,
@@ -21,35 +22,7 @@ from bp_nop_dagster.ledger import (
     LedgerSchemaError,
 )
 from bp_nop_dagster.ledger.resource import LEDGER_URL_ENV, LedgerResource, default_ledger_url
-
-T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A settable UTC clock for leases and timestamps."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def timed(db_url, clock):
-    """A ledger on the test database driven by `clock`."""
-    book = Ledger(db_url, clock=clock)
-    yield book
-    book.close()
-
+from bp_nop_dagster_tests.ledger.clock import T0
 
 def _aware_utc(value: datetime) -> bool:
     return value.tzinfo is not None and value.utcoffset() == timedelta(0)
@@ -145,19 +118,19 @@ def test_pending_is_oldest_first_with_limit(timed, clock):
 
     clock.advance(1)
     timed.mark_synced("order", "30", bp_id=1)
-    timed.mark_failed("order", "10", "timeout")  # failed stays pending work
+    timed.mark_failed("order", "10", "timeout", policy=RETRY_EVERY_RUN)  # failed stays pending work (due at once here)
     timed.mark_skipped("order", "20", "deleted in nopCommerce")
-    assert timed.pending("order") == ["10", "5"]
+    assert timed.pending("order") == ["5", "10"]  # never-attempted records first
     assert timed.pending("contact") == ["x@example.com"]
 
 
 def test_mark_failed_increments_attempts(ledger):
     ledger.enqueue("order", ["1"])
-    assert ledger.mark_failed("order", "1", "503 throttled") == 1
-    assert ledger.mark_failed("order", "1", "connection reset") == 2
+    assert ledger.mark_failed("order", "1", "503 throttled").attempts == 1
+    assert ledger.mark_failed("order", "1", "connection reset").attempts == 2
     record = ledger.status("order", "1")
     assert (record.status, record.attempts, record.last_error) == ("failed", 2, "connection reset")
-    assert ledger.mark_failed("payment", "7:RECEIPT", "boom") == 1  # unknown record: created as failed
+    assert ledger.mark_failed("payment", "7:RECEIPT", "boom").attempts == 1  # unknown record: created as failed
 
 
 def test_mark_synced_links_and_flags(ledger):
@@ -254,7 +227,7 @@ def test_intent_lifecycle(timed, clock):
     assert intent.created_at == T0
     assert timed.begin_intent("order", "1", owner="run-a").acquired is False  # run-a lost it
 
-    timed.complete_intent("order", "1", 7001)
+    timed.complete_intent("order", "1", 7001, owner="run-b")
     assert timed.open_intents() == []
     assert timed.bp_id("order", "1") == 7001
     again = timed.begin_intent("order", "1", owner="run-c")  # a closed intent is gone
@@ -277,21 +250,21 @@ def test_complete_intent_links_and_marks_synced(ledger):
     ledger.enqueue("order", ["1"])
     ledger.mark_failed("order", "1", "outcome unknown")
     ledger.begin_intent("order", "1", owner="run-a")
-    ledger.complete_intent("order", "1", 7001, needs_review=True)
+    ledger.complete_intent("order", "1", 7001, owner="run-a", needs_review=True)
     record = ledger.status("order", "1")
     assert (record.status, record.bp_id, record.needs_review, record.last_error) == ("synced", 7001, True, None)
     assert [(l.nop_key, l.bp_id, l.needs_review) for l in ledger.links("order")] == [("1", 7001, True)]
     assert ledger.open_intents() == []
     # A contact has no record before its create: completing creates one, synced.
     ledger.begin_intent("contact", "a@example.com", owner="run-a")
-    ledger.complete_intent("contact", "a@example.com", 9)
+    ledger.complete_intent("contact", "a@example.com", 9, owner="run-a")
     assert ledger.status("contact", "a@example.com").status == "synced"
 
 
 def test_complete_intent_without_synced_links_but_keeps_the_record_pending(ledger):
     ledger.enqueue("order", ["1"])
     ledger.begin_intent("order", "1", owner="run-a")
-    ledger.complete_intent("order", "1", 7001, synced=False)
+    ledger.complete_intent("order", "1", 7001, owner="run-a", synced=False)
     record = ledger.status("order", "1")
     assert (record.status, record.bp_id) == ("pending", 7001)
     assert ledger.pending("order") == ["1"] and ledger.bp_id("order", "1") == 7001
@@ -303,7 +276,7 @@ def test_complete_intent_is_atomic(ledger):
     ledger.enqueue("order", ["1"])
     ledger.begin_intent("order", "1", owner="run-a")
     with pytest.raises(LedgerConflict):
-        ledger.complete_intent("order", "1", 7001)
+        ledger.complete_intent("order", "1", 7001, owner="run-a")
     assert [i.nop_key for i in ledger.open_intents()] == ["1"]  # intent still open
     assert ledger.status("order", "1").status == "pending"  # status untouched
     assert ledger.bp_id("order", "1") is None  # no link
@@ -508,7 +481,7 @@ def test_upgrades_a_version_1_database_keeping_rows(db_url):
     engine.dispose()
 
     with Ledger(db_url) as book:
-        assert book.schema_version == SCHEMA_VERSION == 2
+        assert book.schema_version == SCHEMA_VERSION == 3
         stamp = datetime(2024, 1, 1, tzinfo=UTC)
         [link] = book.links("order")
         assert (link.nop_key, link.bp_id, link.needs_review, link.created_at) == ("7", 70, True, stamp)

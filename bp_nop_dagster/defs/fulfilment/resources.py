@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS
 from bp_nop_dagster.mapping.config import MAPPING_FILE_ENV, MappingConfig, MappingConfigError, load_mapping_config, validate_against_reference
 
 
@@ -15,7 +16,9 @@ class FulfilmentSettings(dg.ConfigurableResource):
 
     mapping_file: str | None = Field(default=None, description="YAML mapping file; default $BP_NOP_MAPPING_FILE or the packaged defaults")
     batch_size: int = Field(default=500, ge=1, description="Pending goods-out notes (and status changes) drained per run")
-    intent_lease_seconds: float = Field(default=300.0, gt=0, description="How long an interrupted write blocks a takeover")
+    intent_lease_seconds: float = Field(
+        default=DEFAULT_LEASE_SECONDS, gt=0, description="Lease on a record being written, renewed while the run works on it: how long a killed run blocks it"
+    )
 
     def load_mapping(self, bp: BrightpearlClient | None = None) -> MappingConfig:
         """The validated mapping; with a client, its `fulfilment.on_order_status` ids are checked

@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError, load_mapping_config, validate_against_reference
 
@@ -18,7 +19,9 @@ class OrderFlowSettings(dg.ConfigurableResource):
 
     mapping_file: str | None = Field(default=None, description="YAML mapping file; default $BP_NOP_MAPPING_FILE or the packaged defaults")
     batch_size: int = Field(default=500, ge=1, description="Pending orders drained per run (the rest wait for the next run)")
-    intent_lease_seconds: float = Field(default=300.0, gt=0, description="How long an interrupted create blocks a takeover")
+    intent_lease_seconds: float = Field(
+        default=DEFAULT_LEASE_SECONDS, gt=0, description="Lease on a record being written, renewed while the run works on it: how long a killed run blocks it"
+    )
 
     def load_mapping(self, bp: BrightpearlClient) -> MappingConfig:
         """The validated mapping, checked against this Brightpearl account's reference data (cached
