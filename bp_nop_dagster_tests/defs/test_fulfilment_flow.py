@@ -323,3 +323,26 @@ def test_a_note_for_a_deleted_nop_order_is_skipped_with_the_get_by_ids_reason(fu
     assert record.status == "skipped"
     assert record.last_error.endswith(f"nopCommerce order {order['id']} absent from Order/GetByIds (deleted or not found): "
                                       "Order/GetById says deleted")
+
+
+def test_a_shipment_shipped_by_someone_else_meanwhile_settles_by_reading_it_back(fulfilment, monkeypatch):
+    """Ship of a shipment already shipped answers 500 (CORE ShipAsync throws a plain Exception;
+    WAPI ErrorHandlerMiddleware): the flow never resends the state-changing GET, reads the
+    shipment back, finds it shipped and settles the note, without a dead letter."""
+    (order,) = fulfilment.booked_orders(1)
+    fulfilment.fulfil(order, "1ZRACE")
+    fulfilment.tick()
+    real_ship = NopCommerceClient.ship
+    backend = fulfilment.flow.world.nopcommerce
+
+    def shipped_by_someone_else_first(self, shipment_id, **kwargs):
+        backend.ship(shipment_id, notify_customer=False)  # e.g. a warehouse clerk in the nopCommerce admin
+        real_ship(self, shipment_id, **kwargs)
+
+    monkeypatch.setattr(NopCommerceClient, "ship", shipped_by_someone_else_first)
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    metadata = fulfilment.sync()
+    assert (metadata["ship_calls"], metadata["dead_lettered"], metadata["pending"]) == (1, 0, 0)
+    assert fulfilment.nop_calls()[SHIP] == 1
+    ledger = fulfilment.resources["ledger"].get_ledger()
+    assert [r.status for r in ledger.statuses(GOODS_OUT_NOTE)] == ["synced"] and ledger.dead_letters() == []

@@ -62,28 +62,9 @@ class Param:
 
 @dataclass(frozen=True)
 class Action:
-    controller: str
-    name: str
     verb: str
     template: str  # relative to /api-backend, e.g. "/Order/GetById/{id}"
     params: tuple[Param, ...]
-    returns: str
-    file: str
-
-    def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
-
-    @property
-    def path_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params if p.location == "path")
-
-    @property
-    def query_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params if p.location == "query")
-
-    @property
-    def body(self) -> Param | None:
-        return next((p for p in self.params if p.location == "body"), None)
 
 
 @lru_cache(maxsize=None)
@@ -96,8 +77,7 @@ def actions() -> dict[tuple[str, str], Action]:
             raise ValueError(f"contract route {route!r} is not under {API_ROOT}/")
         template = route[len(API_ROOT):]
         params = tuple(Param(p["name"], p["cs_type"], p["in"], bool(p.get("required")), p.get("default")) for p in raw["params"])
-        found[(raw["verb"], template)] = Action(raw["controller"], raw["action"], raw["verb"], template, params, raw["returns"],
-                                                raw["file"])
+        found[(raw["verb"], template)] = Action(raw["verb"], template, params)
     return found
 
 
@@ -109,15 +89,11 @@ def action(verb: str, template: str) -> Action:
         raise KeyError(f"{verb} {template} is not an action of the Web API Backend contract") from None
 
 
-def dto_properties(dto: str) -> dict[str, dict]:
-    """The DTO's properties in source order: snake_case JSON name -> {cs_type, json, ...}."""
-    return nopcommerce_contract()["dtos"][dto]
-
-
 @lru_cache(maxsize=None)
 def schemas() -> dict[str, dict[str, str]]:
     """Simulator kind -> {property: value code}, in the DTO's property order."""
     out: dict[str, dict[str, str]] = {}
     for kind, dto in DTO_FOR_KIND.items():
-        out[kind] = {name: _VALUE_CODES[prop["cs_type"]] for name, prop in dto_properties(dto).items()}
+        properties = nopcommerce_contract()["dtos"][dto]  # snake_case JSON name -> {cs_type, json, ...}, in source order
+        out[kind] = {name: _VALUE_CODES[prop["cs_type"]] for name, prop in properties.items()}
     return out

@@ -76,20 +76,10 @@ class CatalogMixin(ShopState):
             entity["_attribute_description"] = combination.get("attribute_description")
         return product_id
 
-    def insert_product(self, entity: dict) -> dict:
-        """Product/Create: InsertProductAsync of the mapped DTO, a plain insert."""
-        entity["id"] = self._next_id("product")
-        self.products[entity["id"]] = entity
-        return entity
-
     def replace_product(self, entity: dict) -> None:
         """Product/Update: the DTO mapped onto a new entity replaces the row (omitted properties
         are reset; nothing is stamped)."""
         self.products[entity["id"]] = entity
-
-    def product_id_by_sku(self, sku: str) -> int | None:
-        product = self.product_by_sku(sku)
-        return product["id"] if product else None
 
     def product_by_sku(self, sku: str) -> dict | None:
         """ProductService.GetProductBySkuAsync: the argument trimmed, not deleted, first by id.
