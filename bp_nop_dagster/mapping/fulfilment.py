@@ -104,7 +104,11 @@ def shipment_lines(
     `bp_rows`: the sales order's rows by row id; `item_skus`: nop order item id -> SKU;
     `shipped_elsewhere`: nop order item id -> quantity already in the order's *other* shipments.
     Raises FulfilmentMappingError when a shipped row matches no nop item (`unknown_sku`) or ships
-    more than the matching items have left to ship (`validation_error`)."""
+    more than the matching items have left to ship (`validation_error`).
+
+    This is the only guard against over-shipping: `ShipmentItem/Create` is a plain insert that
+    checks no quantity (plugin ShipmentItemController.Create), so an item never gets more than
+    ordered minus what the order's other shipments already hold."""
     left = {item.id: item.quantity - shipped_elsewhere.get(item.id, 0) for item in nop_items}
     by_id = {item.id: item for item in sorted(nop_items, key=lambda i: i.id)}
     wanted: dict[int, int] = {}

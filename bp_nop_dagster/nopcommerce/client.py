@@ -48,6 +48,7 @@ from bp_nop_dagster.nopcommerce.models import (
     Order,
     OrderDetails,
     OrderItem,
+    OrderLookup,
     PagedList,
     Product,
     ProductAttributeCombination,
@@ -75,6 +76,7 @@ log = logging.getLogger("bp_nop_dagster.nopcommerce")
 M = TypeVar("M", bound=BaseModel)
 
 TOKEN_PATH = "/Authenticate/GetToken"
+ABSENT_FROM_GET_BY_IDS = "absent from Order/GetByIds (deleted or not found)"
 DEFAULT_PAGE_SIZE = 250
 DEFAULT_MAX_CONCURRENCY = 8
 ID_CHUNK = 100  # ids per Order/GetByIds call
@@ -390,8 +392,9 @@ class NopCommerceClient(Transport):
         return self._parse(Order, self._get(path), path)
 
     def orders_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> list[Order]:
-        """`GET Order/GetByIds/{a;b;c}` in chunks. Unknown ids are simply absent; soft-deleted orders
-        ARE returned, flagged `deleted=True` (notes §7.1): treat them as gone."""
+        """`GET Order/GetByIds/{a;b;c}` in chunks. Soft-deleted and unknown orders are both simply
+        absent: core calls `GetByIdsAsync(orderIds, includeDeleted: false)` (notes, corrections).
+        Use `lookup_orders` to tell a deleted order from a missing reply."""
         wanted = list(dict.fromkeys(_positive(i) for i in ids))
         found: dict[int, Order] = {}
         for chunk in _chunks(wanted, chunk_size):
@@ -399,6 +402,29 @@ class NopCommerceClient(Transport):
             for order in self._parse_list(Order, self._get(path), path):
                 found.setdefault(order.id, order)
         return [found[i] for i in wanted if i in found]
+
+    def lookup_orders(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> OrderLookup:
+        """The orders with these ids, live ones in `found`; every id `Order/GetByIds` leaves out is
+        confirmed with `Order/GetById` (which returns soft-deleted orders, flagged) before it is
+        reported in `absent` with its reason, so one short GetByIds reply never makes a live
+        order look gone. A live order only GetById returns is kept in `found`."""
+        wanted = list(dict.fromkeys(_positive(i) for i in ids))
+        found = {order.id: order for order in self.orders_by_ids(wanted, chunk_size=chunk_size)}
+        absent: dict[int, str] = {}
+        for order_id in wanted:
+            if order_id in found:
+                continue
+            try:
+                order = self.order(order_id)
+            except NotFoundError:
+                absent[order_id] = f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById answers 404"
+                continue
+            if order.deleted:
+                absent[order_id] = f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById says deleted"
+            else:
+                log.warning("nopCommerce Order/GetByIds left out order %d, which Order/GetById returns live", order_id)
+                found[order_id] = order
+        return OrderLookup(found={i: found[i] for i in wanted if i in found}, absent=absent)
 
     def order_items(self, order_id: int) -> list[OrderItem]:
         """`GET OrderItem/GetOrderItems/{orderId}` (a plain array)."""
@@ -510,7 +536,8 @@ class NopCommerceClient(Transport):
         return self._parse(Product, self._get(path), path)
 
     def products_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> list[Product]:
-        """`GET Product/GetProductsByIds/{a;b;c}` in chunks; unknown ids are absent, deleted ones flagged."""
+        """`GET Product/GetProductsByIds/{a;b;c}` in chunks; unknown and soft-deleted products are
+        both absent (core `GetByIdsAsync(productIds, ..., includeDeleted: false)`)."""
         wanted = list(dict.fromkeys(_positive(i) for i in ids))
         found: dict[int, Product] = {}
         for chunk in _chunks(wanted, chunk_size):
@@ -584,10 +611,11 @@ class NopCommerceClient(Transport):
 
     # ------------------------------------------------------------------------------ lookups
     def countries(self) -> list[Country]:
-        """`GET Country/GetAll` (a plain array; a paged envelope is tolerated), cached per client."""
+        """`GET Country/GetAllCountries?showHidden=true` (a plain array), unpublished countries
+        included (an old order may ship to one), cached per client."""
         with self._countries_lock:
             if self._countries is None:
-                path = "/Country/GetAll"
+                path = "/Country/GetAllCountries"
                 self._countries = self._parse_list(Country, self._get(path, {"showHidden": "true"}), path)
             return list(self._countries)
 
@@ -608,26 +636,37 @@ class NopCommerceClient(Transport):
         return self._parse(Shipment, self._get(path), path)
 
     def create_shipment(self, order_id: int, *, tracking_number: str, admin_comment: str) -> Shipment:
-        """`POST Shipment/Create` -> the new shipment (with its id), not shipped yet."""
-        body = {"order_id": _positive(order_id), "tracking_number": tracking_number, "admin_comment": admin_comment}
+        """`POST Shipment/Create` -> the new shipment (with its id), not shipped yet. The action is
+        a plain insert that stamps nothing, so the body carries `created_on_utc` (now), or the
+        shipment would be dated 0001-01-01 and missed by date-window reads."""
+        created = datetime.fromtimestamp(self._clock(), timezone.utc)
+        body = {"order_id": _positive(order_id), "tracking_number": tracking_number, "admin_comment": admin_comment,
+                "created_on_utc": format_utc(created)}
         return self._write_entity("/Shipment/Create", body, Shipment)
 
     def add_shipment_item(self, shipment_id: int, order_item_id: int, quantity: int, *, warehouse_id: int = 0) -> ShipmentItem:
-        """`POST ShipmentItem/Create` -> the new shipment item."""
+        """`POST ShipmentItem/Create` -> the new shipment item. The action checks no quantity (a
+        plain insert): never shipping more than ordered is the caller's rule
+        (`mapping.fulfilment.shipment_lines`)."""
         body = {"shipment_id": _positive(shipment_id), "order_item_id": _positive(order_item_id),
                 "quantity": _positive(quantity), "warehouse_id": int(warehouse_id)}
         return self._write_entity("/ShipmentItem/Create", body, ShipmentItem)
 
-    def ship(self, shipment_id: int, *, notify_customer: bool = True) -> None:
-        """`GET OrderProcessing/Ship/{shipmentId}`: sets the shipped date and the order's shipping status."""
+    def ship(self, shipment_id: int, *, notify_customer: bool) -> None:
+        """`GET OrderProcessing/Ship/{shipmentId}?notifyCustomer=`: sets the shipped date and the
+        order's shipping status. A shipment already shipped makes core throw a plain exception,
+        answered 500: with the state-changing GET never resent, that surfaces as
+        OutcomeUnknownError, and the caller reads the shipment back."""
         self._process(f"/OrderProcessing/Ship/{_positive(shipment_id)}", notify_customer)
 
-    def deliver(self, shipment_id: int, *, notify_customer: bool = True) -> None:
-        """`GET OrderProcessing/Deliver/{shipmentId}` (the shipment must be shipped)."""
+    def deliver(self, shipment_id: int, *, notify_customer: bool) -> None:
+        """`GET OrderProcessing/Deliver/{shipmentId}?notifyCustomer=` (the shipment must be shipped
+        and not delivered; otherwise 500 as for Ship)."""
         self._process(f"/OrderProcessing/Deliver/{_positive(shipment_id)}", notify_customer)
 
-    def cancel_order(self, order_id: int, *, notify_customer: bool = True) -> None:
-        """`GET OrderProcessing/CancelOrder/{orderId}`: status Cancelled, stock given back."""
+    def cancel_order(self, order_id: int, *, notify_customer: bool) -> None:
+        """`GET OrderProcessing/CancelOrder/{orderId}?notifyCustomer=`: status Cancelled, stock given
+        back; an order already cancelled is a NopException (400)."""
         self._process(f"/OrderProcessing/CancelOrder/{_positive(order_id)}", notify_customer)
 
     def _write_entity(self, path: str, body: dict[str, Any], model: type[M]) -> M:
@@ -639,6 +678,7 @@ class NopCommerceClient(Transport):
                                       method="POST", path=path) from None
 
     def _process(self, path: str, notify_customer: bool) -> None:
+        """`notifyCustomer` is `[Required]` on Ship, Deliver and CancelOrder: always sent."""
         self.request("GET", path, params={"notifyCustomer": "true" if notify_customer else "false"}, idempotent=False)
 
     # ---- stock writes
@@ -684,6 +724,8 @@ class NopCommerceClient(Transport):
                      json_body=attributes_xml, idempotent=False)
 
     def _replace_stock(self, get_path: str, update_path: str, stock_quantity: int, expected: int, **also_expected: int) -> bool:
+        """GET the raw DTO, PUT it back whole with the new stock: `Update` maps the body onto a new
+        entity, so every property must travel, including ones this client does not model."""
         dto = self._get(get_path)
         if not isinstance(dto, dict) or "stock_quantity" not in dto:
             raise ApiError(self.system, "reply has no stock_quantity", method="GET", path=get_path)

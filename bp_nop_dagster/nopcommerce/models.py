@@ -357,6 +357,16 @@ class Address(NopModel):
     created_on_utc: OptionalUtcDatetime = None
 
 
+class OrderLookup(BaseModel):
+    """Orders asked for by id: the live ones (`found`, in the order asked) and, for each other
+    id, why nopCommerce has no live order for it (`absent`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: dict[int, Order]
+    absent: dict[int, str]
+
+
 class OrderDetails(BaseModel):
     """An order with what the flat OrderDto leaves out: its items and addresses."""
 
@@ -501,7 +511,6 @@ class ProductAttributeCombination(NopModel):
     overridden_price: Decimal | None = None
     notify_admin_for_quantity_below: int = 0
     min_stock_quantity: int = 0
-    picture_id: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,6 +518,9 @@ class ProductAttributeCombination(NopModel):
 
 
 class Shipment(NopModel):
+    """`ShipmentDto`. `Shipment/Create` stamps no date, so a shipment made by a client that sent
+    none is dated 0001-01-01: `created_on_utc` is None then."""
+
     id: int
     order_id: int
     tracking_number: str | None = None
@@ -517,7 +529,7 @@ class Shipment(NopModel):
     delivery_date_utc: OptionalUtcDatetime = None
     ready_for_pickup_date_utc: OptionalUtcDatetime = None
     admin_comment: str | None = None
-    created_on_utc: UtcDatetime
+    created_on_utc: OptionalUtcDatetime = None
 
 
 class ShipmentItem(NopModel):
@@ -529,7 +541,8 @@ class ShipmentItem(NopModel):
 
 
 class ReturnRequest(NopModel):
-    """`ReturnRequestDto`. The number field is `custom_number` (not CustomRequestNumber)."""
+    """`ReturnRequestDto`. The number field is `custom_number` (not CustomRequestNumber).
+    `ReturnRequest/Create` stamps no date: 0001-01-01 (unset) reads as None."""
 
     id: int
     custom_number: str | None = None
@@ -544,7 +557,7 @@ class ReturnRequest(NopModel):
     uploaded_file_id: int = 0
     staff_notes: str | None = None
     return_request_status_id: int = 0
-    created_on_utc: UtcDatetime
+    created_on_utc: OptionalUtcDatetime = None
     updated_on_utc: OptionalUtcDatetime = None
 
     @property
@@ -553,16 +566,19 @@ class ReturnRequest(NopModel):
 
 
 class Country(NopModel):
+    """`CountryDto` (plugin Dto/Directory/CountryDto.cs): `allows_billing`/`allows_shipping`."""
+
     id: int
     name: str | None = None
-    allow_billing: bool = True
-    allow_shipping: bool = True
+    allows_billing: bool = True
+    allows_shipping: bool = True
     two_letter_iso_code: str | None = None
     three_letter_iso_code: str | None = None
     numeric_iso_code: int = 0
     subject_to_vat: bool = False
     published: bool = True
     display_order: int = 0
+    limited_to_stores: bool = False
 
 
 __all__ = [
@@ -576,6 +592,7 @@ __all__ = [
     "Order",
     "OrderDetails",
     "OrderItem",
+    "OrderLookup",
     "OrderStatus",
     "PagedList",
     "PaymentStatus",

@@ -54,11 +54,13 @@ def enqueue_orders_created_between(nop: NopCommerceClient, ledger: Ledger, start
 def requeue_open_orders(nop: NopCommerceClient, ledger: Ledger, now: datetime, horizon: timedelta = REPOLL_HORIZON) -> int:
     """Re-poll synced orders of the last `horizon` that nopCommerce has not completed: any of them
     may have been paid, captured or cancelled since. They go back to pending; the sync finds what
-    changed (status PUT, new payments) or records them unchanged."""
+    changed (status PUT, new payments) or records them unchanged. An order absent from
+    Order/GetByIds (soft-deleted or gone) is not re-polled; it stays synced, so the next call asks
+    for it again (one short reply never drops it for good)."""
     synced = [r for r in ledger.statuses(ORDER) if r.status == "synced" and r.first_seen and r.first_seen >= now - horizon]
     if not synced:
         return 0
     orders = nop.orders_by_ids(int(r.nop_key) for r in synced)
-    open_or_changed = [str(o.id) for o in orders if o.order_status_id != OrderStatus.COMPLETE and not o.deleted]
+    open_or_changed = [str(o.id) for o in orders if o.order_status_id != OrderStatus.COMPLETE]
     return ledger.requeue(ORDER, open_or_changed) if open_or_changed else 0
 

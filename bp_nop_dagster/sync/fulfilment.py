@@ -47,7 +47,7 @@ from bp_nop_dagster.mapping.fulfilment import (
     tracking_number,
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderStatus, Shipment, ShipmentItem
+from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderLookup, OrderStatus, Shipment, ShipmentItem
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
@@ -131,15 +131,15 @@ class FulfilmentSync:
                 self._skip(GOODS_OUT_NOTE, key, "goods-out note not found in Brightpearl")
         summaries = self.bp.order_summaries({n.order_id for n in notes.values()})
         nop_ids = self._nop_order_ids(summaries.values())
-        orders = {o.id: o for o in self.nop.orders_by_ids(set(nop_ids.values()))} if nop_ids else {}
+        orders = self._nop_orders(nop_ids)
         items: dict[int, list[OrderItem]] = {}
         for note in notes.values():
             key = str(note.id)
-            order = orders.get(nop_ids.get(note.order_id, 0))
+            order = orders.found.get(nop_ids.get(note.order_id, 0))
             if not note.shipped:
                 self._skip(GOODS_OUT_NOTE, key, "goods-out note is not shipped")
-            elif order is None or order.deleted:
-                self._skip(GOODS_OUT_NOTE, key, f"Brightpearl order {note.order_id} has no nopCommerce order")
+            elif order is None:
+                self._skip(GOODS_OUT_NOTE, key, self._no_nop_order(note.order_id, nop_ids, orders))
             else:
                 if order.id not in items:
                     items[order.id] = self.nop.order_items(order.id)
@@ -217,7 +217,7 @@ class FulfilmentSync:
         nop_ids = self._nop_order_ids(summaries.values())
         actions = {bp_id: order_status_action(s.status_id, self.config) for bp_id, s in summaries.items()}
         acting = {bp_id for bp_id, action in actions.items() if action and bp_id in nop_ids}
-        orders = {o.id: o for o in self.nop.orders_by_ids({nop_ids[i] for i in acting})} if acting else {}
+        orders = self._nop_orders({bp_id: nop_ids[bp_id] for bp_id in acting})
         delivering = [i for i in acting if actions[i] == "deliver"]
         notes_by_order: dict[int, list[int]] = {}
         if delivering:
@@ -225,14 +225,14 @@ class FulfilmentSync:
                 notes_by_order.setdefault(note.order_id, []).append(note.id)
         for key in keys:
             bp_id = int(key)
-            order = orders.get(nop_ids.get(bp_id, 0))
+            order = orders.found.get(nop_ids.get(bp_id, 0))
             if bp_id not in summaries:
                 self._skip(BP_ORDER_STATUS, key, "order not found in Brightpearl")
             elif not actions[bp_id]:
                 self.ledger.mark_synced(BP_ORDER_STATUS, key, unchanged=True)
                 self.report.unchanged += 1
-            elif order is None or order.deleted:
-                self._skip(BP_ORDER_STATUS, key, f"Brightpearl order {bp_id} has no nopCommerce order")
+            elif order is None:
+                self._skip(BP_ORDER_STATUS, key, self._no_nop_order(bp_id, nop_ids, orders))
             elif actions[bp_id] == "cancel":
                 self._guarded(BP_ORDER_STATUS, key, lambda: self._cancel(order, bp_id), payload={"bp_order_id": bp_id, "nop_order_id": order.id})
             else:
@@ -276,7 +276,9 @@ class FulfilmentSync:
               act: Callable[[], None], counter: str) -> None:
         """A state-changing call at most once per (kind, key): skipped when the ledger or the
         target says it is done, made under an intent otherwise; an unknown outcome is settled by
-        reading the state back, never by calling again."""
+        reading the state back, never by calling again. Ship or Deliver on a shipment in the
+        wrong state (already shipped by someone else, say) answers 500 (core throws a plain
+        exception): the client reports that as an unknown outcome, and the read-back decides."""
         if self.ledger.bp_id(kind, key) is not None:
             self.report.unchanged += 1
             return
@@ -327,6 +329,21 @@ class FulfilmentSync:
     def _skip(self, kind: str, key: str, reason: str) -> None:
         self.ledger.mark_skipped(kind, key, reason)
         self.report.skipped += 1
+
+    def _nop_orders(self, nop_ids: dict[int, int]) -> OrderLookup:
+        """The live nopCommerce orders behind these Brightpearl orders. Order/GetByIds leaves
+        soft-deleted orders out; the client confirms each one it leaves out with Order/GetById."""
+        if not nop_ids:
+            return OrderLookup(found={}, absent={})
+        return self.nop.lookup_orders(sorted(set(nop_ids.values())))
+
+    @staticmethod
+    def _no_nop_order(bp_order_id: int, nop_ids: dict[int, int], orders: OrderLookup) -> str:
+        """The skip reason of a Brightpearl order with no live nopCommerce order."""
+        nop_id = nop_ids.get(bp_order_id)
+        if nop_id is None:
+            return f"Brightpearl order {bp_order_id} has no nopCommerce order"
+        return f"Brightpearl order {bp_order_id}: nopCommerce order {nop_id} {orders.absent.get(nop_id, 'not found')}"
 
     def _nop_order_ids(self, summaries: Iterable[OrderSummary]) -> dict[int, int]:
         """Brightpearl order id -> nop order id: the order flow's ledger links, else the order's

@@ -15,8 +15,10 @@ For each order, in this order:
    payment, gets a status PUT; Brightpearl owns every other status change after the create.
 
 Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
-(deleted in nopCommerce), dead-lettered with a typed reason (a permanent 4xx or an unmappable order),
-or left pending after transient failures for the next run. Nothing is remembered in memory between
+(absent from Order/GetByIds, which leaves soft-deleted orders out, and confirmed deleted or unknown
+by Order/GetById), dead-lettered with a typed reason (a permanent 4xx or an unmappable order), or
+left pending after transient failures for the next run. An order deleted in nopCommerce after it
+reached Brightpearl stays synced: Brightpearl owns it from its creation on. Nothing is remembered in memory between
 runs: state lives in the ledger, so a killed run resumes where it stopped.
 """
 
@@ -34,7 +36,7 @@ from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalis
 from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
 from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
-from bp_nop_dagster.nopcommerce.models import Order, OrderDetails, OrderStatus
+from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
 from bp_nop_dagster.transport.errors import AuthError, TransientError, ValidationError
@@ -73,10 +75,11 @@ class SyncReport:
 
 @dataclass
 class _NopChunk:
-    """One chunk of pending orders as read from nopCommerce."""
+    """One chunk of pending orders as read from nopCommerce: the live orders with their details,
+    and why each other key has no live order (deleted or not found, confirmed by Order/GetById)."""
 
     keys: list[str]
-    orders: dict[str, Order]
+    absent: dict[str, str]
     details: list[OrderDetails]
     line_skus: dict[int, str | None]
 
@@ -132,19 +135,19 @@ class OrderSync:
 
     def _read_chunk(self, keys: list[str]) -> _NopChunk:
         """Everything nopCommerce says about these orders (no ledger or Brightpearl access)."""
-        orders = {str(o.id): o for o in self.nop.orders_by_ids(int(k) for k in keys)}
-        details = self.nop.orders_with_details([o for o in orders.values() if not o.deleted])
-        return _NopChunk(keys=keys, orders=orders, details=details, line_skus=self._line_skus(details))
+        lookup = self.nop.lookup_orders(int(k) for k in keys)
+        details = self.nop.orders_with_details(list(lookup.found.values()))
+        return _NopChunk(keys=keys, absent={str(i): reason for i, reason in lookup.absent.items()}, details=details,
+                         line_skus=self._line_skus(details))
 
     def _write_chunk(self, chunk: _NopChunk) -> Iterator[OrderDetails]:
-        for key in chunk.keys:
-            if key not in chunk.orders:
-                self.ledger.mark_skipped(ORDER, key, "not found in nopCommerce")
+        for key, reason in chunk.absent.items():
+            if self.ledger.bp_id(ORDER, key) is None:
+                self.ledger.mark_skipped(ORDER, key, reason)
                 self.report.orders.skipped += 1
-        for order in chunk.orders.values():
-            if order.deleted and self.ledger.bp_id(ORDER, str(order.id)) is None:
-                self.ledger.mark_skipped(ORDER, str(order.id), "deleted in nopCommerce")
-                self.report.orders.skipped += 1
+            else:  # deleted after it reached Brightpearl, which owns the order from then on
+                self.ledger.mark_synced(ORDER, key, unchanged=True)
+                self.report.orders.unchanged += 1
         wanted_skus = {sku for sku in chunk.line_skus.values() if sku} | {self.config.placeholder_sku}
         sku_ids = self._brightpearl_product_ids(wanted_skus)
         linked = self.ledger.bp_ids(ORDER, [str(d.order.id) for d in chunk.details])

@@ -18,6 +18,7 @@ from bp_nop_dagster.defs.fulfilment.sensors import brightpearl_order_status_chan
 from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
 from bp_nop_dagster.mapping.fulfilment import note_id_in_comment
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.sandbox.nopcommerce.wire import new_entity
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.ledger import RETRY_EVERY_RUN
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE
@@ -290,3 +291,60 @@ def test_a_status_change_that_never_settles_is_dead_lettered_after_the_give_up_l
     (letter,) = ledger.dead_letters()
     assert (letter.kind, letter.nop_key, letter.reason) == (BP_ORDER_STATUS, key, "gave_up") and "no goods-out note" in letter.message
     assert letter.payload == {"bp_order_id": int(key), "nop_order_id": order["id"]}
+
+
+def test_a_note_shipping_what_nop_already_shipped_is_dead_lettered_and_no_item_is_written(fulfilment):
+    """ShipmentItem/Create is a plain insert that checks no quantity (WAPI ShipmentItemController.Create):
+    the flow itself never ships more of an item than ordered minus what the order's shipments
+    already hold (mapping.fulfilment.shipment_lines)."""
+    (order,) = fulfilment.booked_orders(1)
+    nop = fulfilment.flow.world.nopcommerce
+    shipment = nop.insert_shipment(new_entity("shipment", order_id=order["id"], tracking_number="BYHAND"))
+    for item in nop.items_of_order(order["id"]):  # shipped in full by hand in nopCommerce
+        nop.insert_shipment_item(new_entity("shipment_item", shipment_id=shipment["id"], order_item_id=item["id"], quantity=item["quantity"]))
+    note = fulfilment.fulfil(order, "1ZTWICE")
+    fulfilment.tick()
+    metadata = fulfilment.sync()
+    assert (metadata["dead_lettered"], metadata["shipments_created"], metadata["shipment_items_created"]) == (1, 0, 0)
+    (letter,) = fulfilment.resources["ledger"].get_ledger().dead_letters()
+    assert (letter.nop_key, letter.reason) == (str(note), "validation_error") and "left to ship" in letter.message
+    assert [s["id"] for s in fulfilment.shipments(order)] == [shipment["id"]]
+    assert sum(fulfilment.items(shipment).values()) == 3  # 1 x BPN-00001 + 2 x BPN-00002, nothing more
+
+
+def test_a_note_for_a_deleted_nop_order_is_skipped_with_the_get_by_ids_reason(fulfilment):
+    """Order/GetByIds leaves soft-deleted orders out (CORE OrderService.GetOrdersByIdsAsync,
+    includeDeleted: false); the flow confirms with Order/GetById and records why it skips."""
+    (order,) = fulfilment.booked_orders(1)
+    requests.post(f"{fulfilment.flow.nop_root}/__sandbox__/orders/{order['id']}/delete", timeout=10).raise_for_status()
+    note = fulfilment.fulfil(order, "1ZGONE")
+    fulfilment.tick()
+    metadata = fulfilment.sync()
+    assert (metadata["skipped"], metadata["shipments_created"]) == (1, 0)
+    record = fulfilment.resources["ledger"].get_ledger().status(GOODS_OUT_NOTE, str(note))
+    assert record.status == "skipped"
+    assert record.last_error.endswith(f"nopCommerce order {order['id']} absent from Order/GetByIds (deleted or not found): "
+                                      "Order/GetById says deleted")
+
+
+def test_a_shipment_shipped_by_someone_else_meanwhile_settles_by_reading_it_back(fulfilment, monkeypatch):
+    """Ship of a shipment already shipped answers 500 (CORE ShipAsync throws a plain Exception;
+    WAPI ErrorHandlerMiddleware): the flow never resends the state-changing GET, reads the
+    shipment back, finds it shipped and settles the note, without a dead letter."""
+    (order,) = fulfilment.booked_orders(1)
+    fulfilment.fulfil(order, "1ZRACE")
+    fulfilment.tick()
+    real_ship = NopCommerceClient.ship
+    backend = fulfilment.flow.world.nopcommerce
+
+    def shipped_by_someone_else_first(self, shipment_id, **kwargs):
+        backend.ship(shipment_id, notify_customer=False)  # e.g. a warehouse clerk in the nopCommerce admin
+        real_ship(self, shipment_id, **kwargs)
+
+    monkeypatch.setattr(NopCommerceClient, "ship", shipped_by_someone_else_first)
+    requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
+    metadata = fulfilment.sync()
+    assert (metadata["ship_calls"], metadata["dead_lettered"], metadata["pending"]) == (1, 0, 0)
+    assert fulfilment.nop_calls()[SHIP] == 1
+    ledger = fulfilment.resources["ledger"].get_ledger()
+    assert [r.status for r in ledger.statuses(GOODS_OUT_NOTE)] == ["synced"] and ledger.dead_letters() == []

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from bp_nop_dagster.nopcommerce.client import NopCommerceClient, decode_jwt_claims, format_utc
+from bp_nop_dagster.nopcommerce.client import ABSENT_FROM_GET_BY_IDS, NopCommerceClient, decode_jwt_claims, format_utc
 from bp_nop_dagster.nopcommerce.models import Order
 from bp_nop_dagster.transport.errors import AuthError, ConfigurationError, NotFoundError, TransientError, ValidationError
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -127,7 +127,7 @@ def test_get_token_then_bearer(sandbox):
     claims = decode_jwt_claims(read.headers["Authorization"].split(" ", 1)[1])
     assert claims["CustomerId"] == "1" and claims["exp"] > time.time()
     snapshot = stats(sandbox)["requests"]
-    assert snapshot == {"POST /Authenticate/GetToken": 1, "GET /Country/GetAll": 1}
+    assert snapshot == {"POST /Authenticate/GetToken": 1, "GET /Country/GetAllCountries": 1}
     assert nop.call_count == 2 and nop.token_fetches == 1
 
 
@@ -332,7 +332,10 @@ def test_window_parameters_are_naive_utc_strings(sandbox):
     assert format_utc(datetime(2031, 6, 1, 0, 0, 0, 5000)) == "2031-06-01T00:00:00.005000"
 
 
-def test_deleted_orders_excluded_from_search_but_flagged_by_ids(sandbox, client):
+def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by_id(sandbox, client):
+    """CORE OrderService: SearchOrdersAsync excludes deleted orders, GetOrdersByIdsAsync calls
+    GetByIdsAsync(orderIds, includeDeleted: false), GetOrderByIdAsync includes them (notes,
+    corrections). `lookup_orders` confirms each id GetByIds leaves out with GetById."""
     sku = clean_sku(sandbox)
     kept = place_order(sandbox, "2031-07-01T10:00:00", sku=sku)
     gone = place_order(sandbox, "2031-07-01T11:00:00", sku=sku)
@@ -340,8 +343,20 @@ def test_deleted_orders_excluded_from_search_but_flagged_by_ids(sandbox, client)
     found = client.orders_created_between(datetime(2031, 7, 1), datetime(2031, 7, 2))
     assert [o.id for o in found] == [kept]
     by_ids = client.orders_by_ids([gone, kept, 999_999, gone])
-    assert [(o.id, o.deleted) for o in by_ids] == [(gone, True), (kept, False)]
+    assert [(o.id, o.deleted) for o in by_ids] == [(kept, False)]
     assert client.order(gone).deleted is True
+    lookup = client.lookup_orders([gone, kept, 999_999])
+    assert list(lookup.found) == [kept]
+    assert lookup.absent == {gone: f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById says deleted",
+                             999_999: f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById answers 404"}
+
+
+def test_lookup_orders_keeps_an_order_only_get_by_id_returns(client, monkeypatch):
+    """One short Order/GetByIds reply must not make a live order look gone: GetById settles it."""
+    live = client.search_orders()[0].id
+    monkeypatch.setattr(client, "orders_by_ids", lambda ids, chunk_size=100: [])  # a reply that left it out
+    lookup = client.lookup_orders([live])
+    assert list(lookup.found) == [live] and lookup.absent == {}
 
 
 def test_orders_by_ids_chunks(sandbox, client):
@@ -490,7 +505,9 @@ def test_404_is_not_found(sandbox, client):
     assert "Order Id=999999 not found" in str(raised.value)
     assert count(sandbox, "GET /Order/GetById/{id}") == 1
     with pytest.raises(NotFoundError):
-        client.order_items(999_999)
+        client.shipment(999_999)
+    # WAPI OrderItemController.GetOrderItems answers the items of an unknown order: none (no 404)
+    assert client.order_items(999_999) == []
 
 
 # ------------------------------------------------------------------------------------------------
@@ -562,7 +579,7 @@ def test_countries_cached_and_iso_codes(sandbox, client):
     codes = client.country_iso_codes()
     assert codes[3] == ("GB", "GBR") and codes[1] == ("US", "USA")
     client.countries()
-    assert count(sandbox, "GET /Country/GetAll") == 1
+    assert count(sandbox, "GET /Country/GetAllCountries") == 1
 
 
 def test_call_count_matches_server(sandbox, client):

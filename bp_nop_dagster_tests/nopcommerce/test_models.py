@@ -259,4 +259,4 @@ def test_models_parse_sandbox_replies(sandbox):
     PagedList[Customer].model_validate(_raw(sandbox, token, "/Customer/GetAll", pageSize=500))
     PagedList[ReturnRequest].model_validate(_raw(sandbox, token, "/ReturnRequest/Search", pageSize=500))
     PagedList[Shipment].model_validate(_raw(sandbox, token, "/Shipment/GetAll", pageSize=500))
-    assert [Country.model_validate(c) for c in _raw(sandbox, token, "/Country/GetAll")]
+    assert [Country.model_validate(c) for c in _raw(sandbox, token, "/Country/GetAllCountries")]

@@ -39,8 +39,8 @@ def test_get_token_bad_credentials(nop: Nop) -> None:
 
 
 def test_bearer_and_bare_token_both_work(nop: Nop) -> None:
-    assert nop.call("GET", "/Country/GetAll").status_code == 200
-    assert nop.call("GET", "/Country/GetAll", bare=True).status_code == 200
+    assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
+    assert nop.call("GET", "/Country/GetAllCountries", bare=True).status_code == 200
 
 
 def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
@@ -54,23 +54,23 @@ def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
     assert nop.controlled("GET", "/token-lifetime") == {"seconds": 7 * 86400}
     assert nop.controlled("PUT", "/token-lifetime", {"seconds": 1}) == {"seconds": 1}
     short = nop.get_token()
-    assert nop.call("GET", "/Country/GetAll", token=short).status_code == 200
+    assert nop.call("GET", "/Country/GetAllCountries", token=short).status_code == 200
     time.sleep(2.05)
-    response = nop.call("GET", "/Country/GetAll", token=short)
+    response = nop.call("GET", "/Country/GetAllCountries", token=short)
     assert response.status_code == 401 and response.json() == {"message": "Unauthorized"}
     assert nop.control("PUT", "/token-lifetime", {"seconds": 0}).status_code == 400
 
 
 def test_expire_tokens_invalidates_issued_tokens(nop: Nop) -> None:
-    assert nop.call("GET", "/Country/GetAll").status_code == 200
+    assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
     assert nop.controlled("POST", "/expire-tokens") == {"expired": True}
-    assert nop.call("GET", "/Country/GetAll").status_code == 401
-    assert nop.call("GET", "/Country/GetAll", token=nop.get_token()).status_code == 200
+    assert nop.call("GET", "/Country/GetAllCountries").status_code == 401
+    assert nop.call("GET", "/Country/GetAllCountries", token=nop.get_token()).status_code == 200
 
 
 def test_customer_without_api_permission_gets_403(nop: Nop) -> None:
     clerk = nop.get_token("clerk@sandbox.test", "sandbox")
-    for path in ("/Order/Search", "/Order/GetById/1", "/Country/GetAll"):
+    for path in ("/Order/Search", "/Order/GetById/1", "/Country/GetAllCountries"):
         response = nop.call("GET", path, token=clerk)
         assert response.status_code == 403
         assert response.json() == {"message": "Access denied."}
@@ -90,8 +90,8 @@ def test_error_shapes(nop: Nop) -> None:
     assert response.status_code == 400 and "createdFromUtc" in response.json()["errors"]
     response = nop.get("/Order/Search", pageIndex="x")
     assert response.status_code == 400 and "pageIndex" in response.json()["errors"]
-    response = nop.get("/Order/Search", osIds="10;abc")
-    assert response.status_code == 400 and "osIds" in response.json()["errors"]
+    # osIds is a string the action splits with StringExtensions.ToIdArray, which skips what is no int.
+    assert nop.get("/Order/Search", osIds="10;abc").status_code == 200
     response = nop.get("/Product/GetProductBySku")
     assert response.status_code == 400 and "sku" in response.json()["errors"]
     response = nop.call("PUT", "/Order/Update", data="{not json", headers={"Content-Type": "application/json"})
@@ -125,7 +125,7 @@ def test_fault_error_rate_on_one_path_and_stats(nop: Nop) -> None:
 def test_fault_latency(nop: Nop) -> None:
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/*", "latency_ms": 300}]})
     started = time.monotonic()
-    assert nop.get("/Country/GetAll").status_code == 200
+    assert nop.get("/Country/GetAllCountries").status_code == 200
     assert time.monotonic() - started >= 0.3
 
 
@@ -141,8 +141,8 @@ def test_fault_drop_reply_after_write(nop: Nop) -> None:
 
 
 def test_fault_malformed_json(nop: Nop) -> None:
-    nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/GetAll", "malformed_rate": 1.0}]})
-    response = nop.get("/Country/GetAll")
+    nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/GetAllCountries", "malformed_rate": 1.0}]})
+    response = nop.get("/Country/GetAllCountries")
     assert response.status_code == 200
     try:
         response.json()
@@ -218,8 +218,9 @@ def test_order_search_window_inclusive_newest_first_and_deleted(nop: Nop) -> Non
     page = nop.ok("GET", "/Order/Search", params={"pageSize": 10})
     assert [o["id"] for o in page["items"]] == [orders[3]["id"], orders[2]["id"], orders[0]["id"]]
     assert nop.ok("GET", f"/Order/GetById/{orders[1]['id']}")["deleted"] is True
+    # CORE OrderService.GetOrdersByIdsAsync: _orderRepository.GetByIdsAsync(orderIds, includeDeleted: false).
     by_ids = nop.ok("GET", f"/Order/GetByIds/{orders[0]['id']};{orders[1]['id']};999")
-    assert [(o["id"], o["deleted"]) for o in by_ids] == [(orders[0]["id"], False), (orders[1]["id"], True)]
+    assert [(o["id"], o["deleted"]) for o in by_ids] == [(orders[0]["id"], False)]
 
 
 def test_order_search_status_and_other_filters(nop: Nop) -> None:
@@ -269,18 +270,23 @@ def test_order_lookups_update_and_notes(nop: Nop) -> None:
     order = nop.order([("SKU-A", 1)])
     assert nop.ok("GET", "/Order/GetByGuid", params={"guid": order["order_guid"]})["id"] == order["id"]
     assert nop.ok("GET", "/Order/GetByCustomOrderNumber", params={"customOrderNumber": order["custom_order_number"]})["id"] == order["id"]
-    assert nop.get("/Order/GetByCustomOrderNumber", customOrderNumber="nope").status_code == 404
+    missing = nop.get("/Order/GetByCustomOrderNumber", customOrderNumber="nope")
+    assert missing.status_code == 404 and missing.json() == "Order is not found"  # WAPI OrderController.GetByCustomOrderNumber
     changed = dict(order, shipping_method="Next Day")
     del changed["customer_ip"]
     response = nop.call("PUT", "/Order/Update", json=changed)
     assert response.status_code == 200 and response.content == b""
     updated = nop.ok("GET", f"/Order/GetById/{order['id']}")
     assert updated["shipping_method"] == "Next Day" and updated["customer_ip"] is None  # full replace
-    assert nop.call("PUT", "/Order/Update", json=dict(order, id=999)).status_code == 404
-    note = nop.ok("POST", "/OrderNote/Create", json={"order_id": order["id"], "note": "ERP ref 42", "display_to_customer": False})
-    assert note["id"] > 0 and note["note"] == "ERP ref 42"
+    assert nop.call("PUT", "/Order/Update", json=dict(order, id=999)).json() == "Order is not found"
+    # OrderNote/Create is a plain insert (WAPI OrderNoteController.Create): the date is the one sent.
+    note = nop.ok("POST", "/OrderNote/Create", json={"order_id": order["id"], "note": "ERP ref 42", "display_to_customer": False,
+                                                      "created_on_utc": "2099-01-01T00:00:00"})
+    assert note["id"] > 0 and note["note"] == "ERP ref 42" and note["created_on_utc"] == "2099-01-01T00:00:00"
     notes = nop.ok("GET", f"/OrderNote/GetOrderNotesByOrderId/{order['id']}")
     assert notes[-1]["note"] == "ERP ref 42" and notes[0]["note"] == "Order placed"
+    undated = nop.ok("POST", "/OrderNote/Create", json={"order_id": order["id"], "note": "no date"})
+    assert undated["created_on_utc"] == "0001-01-01T00:00:00"
 
 
 def test_order_items_and_addresses(nop: Nop) -> None:
@@ -338,12 +344,23 @@ def test_customers(nop: Nop) -> None:
 
 
 def test_countries(nop: Nop) -> None:
-    countries = nop.ok("GET", "/Country/GetAll")
-    assert len(countries) == 12 and countries[0]["two_letter_iso_code"] == "GB"
+    """Country actions and CountryDto as the plugin has them (contract actions Country/*, DTO
+    CountryDto: allows_billing, allows_shipping, limited_to_stores); there is no Country/GetAll."""
+    countries = nop.ok("GET", "/Country/GetAllCountries", params={"showHidden": "true"})
+    assert len(countries) == 12 and countries[0]["two_letter_iso_code"] == "GB"  # DisplayOrder, then Name
     gb = nop.ok("GET", "/Country/GetById/3")
-    assert gb == {"id": 3, "name": "United Kingdom", "allow_billing": True, "allow_shipping": True, "two_letter_iso_code": "GB",
-                  "three_letter_iso_code": "GBR", "numeric_iso_code": 826, "subject_to_vat": True, "published": True, "display_order": 1}
+    assert gb == {"id": 3, "name": "United Kingdom", "allows_billing": True, "allows_shipping": True, "two_letter_iso_code": "GB",
+                  "three_letter_iso_code": "GBR", "numeric_iso_code": 826, "subject_to_vat": True, "published": True, "display_order": 1,
+                  "limited_to_stores": False}
     assert {c["two_letter_iso_code"] for c in countries} == {"GB", "US", "DE", "FR", "IE", "ES", "IT", "NL", "BE", "SE", "CA", "AU"}
+    assert nop.get("/Country/GetAll").status_code == 404
+    assert len(nop.ok("GET", "/Country/GetAllCountriesForBilling")) == 12
+    assert len(nop.ok("GET", "/Country/GetAllCountriesForShipping")) == 12
+    assert nop.ok("GET", "/Country/GetCountryByTwoLetterIsoCode", params={"twoLetterIsoCode": "gb"})["id"] == 3
+    assert nop.ok("GET", "/Country/GetCountryByThreeLetterIsoCode", params={"threeLetterIsoCode": "DEU"})["id"] == 4
+    missing = nop.get("/Country/GetCountryByTwoLetterIsoCode", twoLetterIsoCode="XX")
+    assert missing.status_code == 404 and missing.json() == "Country two letter ISO code=XX not found"
+    assert [c["id"] for c in nop.ok("GET", "/Country/GetCountriesByIds/4;3;99")] == [4, 3]
 
 
 # -- control routes --------------------------------------------------------------------------------
@@ -393,3 +410,54 @@ def test_unexpected_exception_is_500_without_traceback(nop: Nop, monkeypatch) ->
     body = response.json()
     assert body["message"] == "database is on fire" and body["stack_trace"] == "" and body["inner_exception_message"]
     assert "Traceback" not in response.text
+
+
+# -- sourced details of the plugin's actions ---------------------------------------------------------
+def test_get_by_ids_leave_soft_deleted_rows_out(nop: Nop) -> None:
+    """CORE ProductService.GetProductsByIdsAsync and CustomerService.GetCustomersByIdsAsync call
+    GetByIdsAsync(..., includeDeleted: false); GetById returns the deleted row, flagged."""
+    a, b = nop.product("DEL-A", price=1), nop.product("DEL-B", price=1)
+    nop.ok("DELETE", f"/Product/Delete/{a['id']}")
+    assert [p["id"] for p in nop.ok("GET", f"/Product/GetProductsByIds/{a['id']};{b['id']}")] == [b["id"]]
+    assert nop.ok("GET", f"/Product/GetById/{a['id']}")["deleted"] is True
+    customer = nop.controlled("POST", "/customers", {"email": "gone@example.com"})
+    nop.world.nopcommerce.customers[customer["id"]]["deleted"] = True  # the simulator serves no Customer/Delete
+    assert [c["id"] for c in nop.ok("GET", f"/Customer/GetCustomersByIds/{customer['id']};1")] == [1]
+    assert nop.ok("GET", f"/Customer/GetById/{customer['id']}")["deleted"] is True
+
+
+def test_binding_errors_come_before_the_action(nop: Nop) -> None:
+    """ASP.NET Core model binding ([ApiController]): an empty value for a non-nullable int is "The
+    value '' is invalid."; an empty nullable one is null; the action's own checks come after."""
+    response = nop.get("/Order/Search", storeId="")
+    assert response.status_code == 400 and response.json()["errors"] == {"storeId": ["The value '' is invalid."]}
+    assert nop.get("/Order/Search", createdFromUtc="").status_code == 200
+    response = nop.get("/Order/GetByGuid", guid="not-a-guid")
+    assert response.status_code == 400 and "guid" in response.json()["errors"]
+    response = nop.get("/Order/GetByGuid")
+    assert response.json()["errors"] == {"guid": ["The guid field is required."]}
+    assert nop.get("/Order/GetByGuid", guid="00000000-0000-0000-0000-000000000001").json() == "Order is not found"
+
+
+def test_address_create_is_a_plain_insert_and_a_missing_customer_address_is_no_content(nop: Nop) -> None:
+    """WAPI AddressController.Create inserts the mapped DTO (the date as sent); CustomerController.
+    GetCustomerBillingAddress returns Ok(null) for a customer without one, which ASP.NET answers 204."""
+    created = nop.ok("POST", "/Address/Create", json={"first_name": "Plain", "city": "Leeds"})
+    assert created["created_on_utc"] == "0001-01-01T00:00:00"
+    customer = nop.controlled("POST", "/customers", {"email": "noaddress@example.com"})
+    nop.world.nopcommerce.customers[customer["id"]]["billing_address_id"] = None
+    response = nop.get(f"/Customer/GetCustomerBillingAddress/{customer['id']}")
+    assert response.status_code == 204 and response.content == b""
+    assert nop.get("/Customer/GetCustomerBillingAddress/999999").json() == "Customer Id=999999 not found"
+    assert nop.ok("GET", "/Customer/GetAddressesByCustomerId/999999") == []  # no 404 for an unknown customer
+
+
+def test_a_partially_refunded_order_can_be_marked_as_paid(nop: Nop) -> None:
+    """CORE OrderProcessingService.CanMarkOrderAsPaid refuses cancelled orders and the Paid,
+    Refunded and Voided payment statuses only."""
+    nop.product("PR-1", price=10, stock_quantity=10)
+    order = nop.order([("PR-1", 1)])
+    assert nop.call("PUT", "/Order/Update", json=dict(order, payment_status_id=35)).status_code == 200
+    assert nop.ok("GET", f"/OrderProcessing/CanMarkOrderAsPaid/{order['id']}") is True
+    assert nop.call("PUT", "/Order/Update", json=dict(order, payment_status_id=50)).status_code == 200
+    assert nop.ok("GET", f"/OrderProcessing/CanMarkOrderAsPaid/{order['id']}") is False
