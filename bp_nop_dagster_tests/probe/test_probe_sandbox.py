@@ -38,15 +38,6 @@ KNOWN_FINDINGS: dict[str, tuple[str, str, str]] = {
         DIFFERS, "column goodsOutNoteId: missing", "simulator names the id column goodsNoteId (doc: goodsOutNoteId)"),
     "GET /warehouse-service/order/*/goods-note/goods-out/{noteIds}": (
         SKIPPED, "no goods_out_note_ids", "follows from the goods-out search's missing goodsOutNoteId column"),
-    "GET /Country/GetAllCountries": (DIFFERS, "HTTP 404", "simulator serves Country/GetAll, which the plugin does not have"),
-    "GET /Product/GetAll": (DIFFERS, "not properties of ProductDto: show_on_home_page", "simulator's ProductDto: show_on_home_page, 38 properties missing"),
-    "GET /Product/GetProductsByIds/{ids}": (DIFFERS, "not properties of ProductDto: show_on_home_page", "as Product/GetAll"),
-    "GET /Product/GetProductsBySku": (DIFFERS, "not properties of ProductDto: show_on_home_page", "as Product/GetAll"),
-    "GET /Product/GetById/{id}": (DIFFERS, "not properties of ProductDto: show_on_home_page", "as Product/GetAll"),
-    "GET /ProductAttributeCombination/GetAll/{productId}": (
-        DIFFERS, "not properties of ProductAttributeCombinationDto: picture_id", "the 4.70 plugin's DTO has no picture_id"),
-    "GET /ProductAttributeCombination/GetById/{id}": (DIFFERS, "picture_id", "as GetAll"),
-    "GET /ProductAttributeCombination/GetBySku": (DIFFERS, "picture_id", "as GetAll"),
 }
 
 # Each drift of the drifted profile: the row that must show it, and the text it must show.
@@ -60,8 +51,8 @@ DRIFT_EXPECTED: dict[str, tuple[str, str]] = {
 # Drifts the faithful simulator still has today (so the faithful run shows them too), and drifts
 # the probe cannot reach today (what it sees instead). Emptied by the lead after the simulator
 # branches merge; the test fails when an entry no longer holds.
-DRIFT_ALREADY_IN_FAITHFUL = {"goods-out-note search id column goodsNoteId", "ProductDto show_on_home_page"}
-DRIFT_PENDING: dict[str, str] = {"CountryDto allow_billing / allow_shipping": "HTTP 404"}  # the simulator has no Country/GetAllCountries yet
+DRIFT_ALREADY_IN_FAITHFUL = {"goods-out-note search id column goodsNoteId"}
+DRIFT_PENDING: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
