@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bp_nop_dagster.settings import BP_NOP_LEDGER_URL, sandbox_environment
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL, DAGSTER_HOME, sandbox_environment
 
 STOP_GRACE_SECONDS = 4.0
 
@@ -46,7 +46,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"bp-nop demo: {error}", file=sys.stderr)
         return 2
     print(describe_sandbox(sandbox), flush=True)
-    env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
+    env = {**os.environ, **sandbox_environment(sandbox), DAGSTER_HOME: str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
     try:
         os.environ.update(env)
         from bp_nop_dagster.demo_run import materialize_everything
@@ -68,7 +68,7 @@ def dagster_dev_command(dagster_home: Path, port: int) -> list[str]:
 
 
 def _serve_ui(env: dict[str, str], port: int) -> int:
-    process = subprocess.Popen(dagster_dev_command(Path(env["DAGSTER_HOME"]), port), env=env, start_new_session=True)
+    process = subprocess.Popen(dagster_dev_command(Path(env[DAGSTER_HOME]), port), env=env, start_new_session=True)
     print(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops everything)", flush=True)
     interrupted = False
 

@@ -20,7 +20,8 @@ from bp_nop_dagster.ledger import (
     LedgerConflict,
     LedgerSchemaError,
 )
-from bp_nop_dagster.ledger.resource import LEDGER_URL_ENV, LedgerResource, default_ledger_url
+from bp_nop_dagster.ledger.resource import LedgerResource, default_ledger_url
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL as LEDGER_URL_ENV
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

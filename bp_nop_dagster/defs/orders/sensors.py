@@ -5,7 +5,7 @@ import dagster as dg
 
 from bp_nop_dagster.defs.orders.assets import CONTACTS, PAYMENTS, SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
-from bp_nop_dagster.defs.orders.resources import LedgerResource
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.defs.sensor_support import in_step_events, sync_run_request
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
