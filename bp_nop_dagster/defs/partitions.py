@@ -10,5 +10,5 @@ import dagster as dg
 from bp_nop_dagster import settings
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get(settings.BP_NOP_HISTORY_START, "2025-01-01"), timezone="UTC", end_offset=1
+    start_date=os.environ.get(settings.BP_NOP_HISTORY_START) or "2025-01-01", timezone="UTC", end_offset=1
 )

@@ -12,6 +12,7 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.reporting import escape_markdown
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, FulfilmentSync
 
 GROUP = "fulfilment"
@@ -63,7 +64,7 @@ def shipments_from_brightpearl(
             metadata={
                 "dead_letters": dg.MetadataValue.int(len(letters)),
                 "records": dg.MetadataValue.md(
-                    "\n".join(f"- {d.kind} {d.nop_key}: {d.reason} ({d.message})" for d in letters[:100]) or "_none_"
+                    "\n".join("- " + escape_markdown(f"{d.kind} {d.nop_key}: {d.reason} ({d.message})") for d in letters[:100]) or "_none_"
                 ),
             },
         )],
