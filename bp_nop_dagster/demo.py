@@ -139,10 +139,22 @@ load_from:
 """
 
 DEMO_INSTANCE_YAML = """\
-# Written by `bp-nop demo`: a local instance on SQLite files in this folder.
+# Written by `bp-nop demo`: a local instance on SQLite files in this folder. It recovers from a
+# crash as production does (dagster.yaml): after a kill -9 and a restart, the sync sensors fail
+# the runs whose worker is gone and free their pool slots (the default run launcher has no worker
+# health check), and run monitoring times out runs that never start or never end.
 telemetry:
   enabled: false
 concurrency:
   pools:
     default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 90
+  cancel_timeout_seconds: 60
+  # The default run launcher cannot resume a run on a new worker.
+  max_resume_run_attempts: 0
+  max_runtime_seconds: 3600
+  poll_interval_seconds: 15
+  free_slots_after_run_end_seconds: 15
 """
