@@ -37,7 +37,7 @@ from bench.source_reads import APP_REF, TOKEN, Sandbox, running_sandboxes
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.naive import NaiveBrightpearlClient
 from bp_nop_dagster.defs.orders.assets import order_sync
-from bp_nop_dagster.defs.orders.resources import OrderFlowSettings
+from bp_nop_dagster.defs.sync_settings import OrderFlowKnobs, SyncSettings
 from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.mapping.config import load_mapping_config
@@ -124,7 +124,7 @@ def calls_per_order(ours: Sandbox, naive: Sandbox, home: Path) -> dict:
         warm_up = place(sandbox, known_customer_bodies())
         placed = place(sandbox, bodies)
         resources = {**sandbox.resources(**unthrottled), "ledger": LedgerResource(url=f"sqlite:///{home / f'ledger-{name}.sqlite'}"),
-                     "order_flow": OrderFlowSettings()}
+                     "sync_settings": SyncSettings()}
         if name == "ours":
             with temp_instance(home, name) as instance:
                 def run_once() -> None:
@@ -167,7 +167,7 @@ def backlog_at_the_quota(sandbox: Sandbox, home: Path) -> dict:
     sandbox.control(sandbox.bp_root, "PUT", "/throttle", {"quota": QUOTA, "window_seconds": WINDOW})
     sandbox.clear_stats()
     resources = {**sandbox.resources(quota=QUOTA, window_seconds=WINDOW), "ledger": LedgerResource(url=ledger_url),
-                 "order_flow": OrderFlowSettings(batch_size=1000)}
+                 "sync_settings": SyncSettings(orders=OrderFlowKnobs(batch_size=1000))}
     sent: list[float] = []
     original = BrightpearlClient.request
 

@@ -31,6 +31,7 @@ from bench.sandbox_throughput import free_port, save_results, start_sandbox
 from bench.source_reads import APP_REF, TOKEN, Sandbox
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
+from bp_nop_dagster.settings import DAGSTER_HOME
 
 ORDERS = 50
 SETTLE_SECONDS = 240  # the first sensor tick queues the last 24 h of seeded orders; wait for their run
@@ -75,7 +76,7 @@ def run_delays(home: Path) -> list[float]:
     """Seconds between each sync run's creation and its start (Dagster's queue and launch)."""
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ[DAGSTER_HOME] = str(home)
     with dg.DagsterInstance.get() as instance:
         delays = []
         for record in instance.get_run_records(dg.RunsFilter(job_name="order_sync_job")):
@@ -92,7 +93,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bp-nop-latency-"))
     (home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
     ledger = home / "ledger.sqlite"
-    env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
+    env = {**os.environ, **sandbox.environment(), DAGSTER_HOME: str(home)}
     dagster = subprocess.Popen(
         dagster_dev_command(home, ui_port),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

@@ -33,6 +33,7 @@ from bench.source_reads import Sandbox
 from bench.stock_sync import tracked_skus
 from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, stop_process_group
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.settings import DAGSTER_HOME
 
 CHANGES = 50
 SETTLE_SECONDS = 60  # dagster dev starting and the sensor's first tick
@@ -53,7 +54,7 @@ def main() -> int:
     sandbox = Sandbox(bp_port, nop_port)
     home = Path(tempfile.mkdtemp(prefix="bp-nop-stock-latency-"))
     (home / "dagster.yaml").write_text(DEMO_INSTANCE_YAML)
-    env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
+    env = {**os.environ, **sandbox.environment(), DAGSTER_HOME: str(home)}
     nop = NopCommerceClient(sandbox.nop_base, "admin@sandbox.test", "sandbox")
     known = set(tracked_skus(sandbox))
     skus = [sku for sku in simple_skus(nop) if sku in known]

@@ -34,7 +34,7 @@ from bench.sandbox_throughput import save_results
 from bench.source_reads import APP_REF, TOKEN, Sandbox, running_sandboxes
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.defs.stock.assets import stock_from_brightpearl
-from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
@@ -77,7 +77,7 @@ def writes(stats: dict) -> int:
 def ours(sandbox: Sandbox, home: Path, changed: list[str]) -> dict:
     sandbox.control(sandbox.bp_root, "PUT", "/throttle", UNTHROTTLED)
     resources = {**sandbox.resources(**UNTHROTTLED), "ledger": LedgerResource(url=f"sqlite:///{home / 'ledger.sqlite'}"),
-                 "stock_flow": StockFlowSettings()}
+                 "sync_settings": SyncSettings()}
     (home / "instance").mkdir()
     with dg.instance_for_test(temp_dir=str(home / "instance")) as instance:
         started = time.monotonic()

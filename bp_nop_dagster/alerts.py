@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from bp_nop_dagster import settings
+from bp_nop_dagster.transport.transport import is_redirect, redirect_error
 
 log = logging.getLogger("bp_nop_dagster.alerts")
 
@@ -94,16 +95,20 @@ class WebhookError(RuntimeError):
 
 def post_alert(webhook_url: str | None, text: str, *, secrets: Iterable[str] = ()) -> bool:
     """Send `text` (redacted) to the webhook. No URL: nothing is sent and False is returned.
-    A refused or unreachable webhook raises WebhookError naming only the host."""
+    A refused or unreachable webhook raises WebhookError naming only the host; a redirect is a
+    ConfigurationError (never followed)."""
     if not webhook_url:
         return False
     secrets = [*secrets, webhook_url]
     body = {"text": redact(text, secrets)}
     host = urlsplit(webhook_url).hostname or "the webhook"
     try:
-        response = requests.post(webhook_url, json=body, timeout=TIMEOUT)
+        # Never followed: the webhook URL is a secret, and a redirect would re-post the message elsewhere.
+        response = requests.post(webhook_url, json=body, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as error:
         raise WebhookError(f"alert webhook at {host} unreachable: {type(error).__name__}") from None
+    if is_redirect(response):
+        raise redirect_error("alert webhook", response, "POST")
     if response.status_code >= 300:
         raise WebhookError(f"alert webhook at {host} answered HTTP {response.status_code}")
     log.info("alert sent to %s", host)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bp_nop_dagster.settings import BP_NOP_LEDGER_URL, sandbox_environment
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL, DAGSTER_HOME, sandbox_environment
 
 STOP_GRACE_SECONDS = 4.0
 
@@ -46,7 +46,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"bp-nop demo: {error}", file=sys.stderr)
         return 2
     print(describe_sandbox(sandbox), flush=True)
-    env = {**os.environ, **sandbox_environment(sandbox), "DAGSTER_HOME": str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
+    env = {**os.environ, **sandbox_environment(sandbox), DAGSTER_HOME: str(dagster_home), BP_NOP_LEDGER_URL: f"sqlite:///{ledger}"}
     try:
         os.environ.update(env)
         from bp_nop_dagster.demo_run import materialize_everything
@@ -68,7 +68,7 @@ def dagster_dev_command(dagster_home: Path, port: int) -> list[str]:
 
 
 def _serve_ui(env: dict[str, str], port: int) -> int:
-    process = subprocess.Popen(dagster_dev_command(Path(env["DAGSTER_HOME"]), port), env=env, start_new_session=True)
+    process = subprocess.Popen(dagster_dev_command(Path(env[DAGSTER_HOME]), port), env=env, start_new_session=True)
     print(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops everything)", flush=True)
     interrupted = False
 
@@ -139,10 +139,22 @@ load_from:
 """
 
 DEMO_INSTANCE_YAML = """\
-# Written by `bp-nop demo`: a local instance on SQLite files in this folder.
+# Written by `bp-nop demo`: a local instance on SQLite files in this folder. It recovers from a
+# crash as production does (dagster.yaml): after a kill -9 and a restart, the sync sensors fail
+# the runs whose worker is gone and free their pool slots (the default run launcher has no worker
+# health check), and run monitoring times out runs that never start or never end.
 telemetry:
   enabled: false
 concurrency:
   pools:
     default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 90
+  cancel_timeout_seconds: 60
+  # The default run launcher cannot resume a run on a new worker.
+  max_resume_run_attempts: 0
+  max_runtime_seconds: 3600
+  poll_interval_seconds: 15
+  free_slots_after_run_end_seconds: 15
 """

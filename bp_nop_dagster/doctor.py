@@ -150,13 +150,13 @@ class Doctor:
         return OK, f"{backend}, schema version {SCHEMA_VERSION}, {pending} orders pending"
 
     def check_instance(self) -> tuple[str, str]:
-        if not self.environ.get("DAGSTER_PG_HOST"):
+        if not self.environ.get(settings.DAGSTER_PG_HOST):
             if self._is_local():
                 return SKIP, "no PostgreSQL instance configured (DAGSTER_PG_HOST unset): local SQLite instance"
             return FAIL, "DAGSTER_PG_HOST is not set: staging and production keep the Dagster instance in PostgreSQL"
         import dagster as dg
 
-        home = self.environ.get("DAGSTER_HOME")
+        home = self.environ.get(settings.DAGSTER_HOME)
         if not home:
             return FAIL, "DAGSTER_HOME is not set: point it at the folder holding the production dagster.yaml"
         try:
@@ -174,17 +174,19 @@ class Doctor:
         return OK, f"PostgreSQL, {runs} runs recorded, {BRIGHTPEARL_POOL} pool limited to 1"
 
     def check_mapping(self) -> tuple[str, str]:
-        from bp_nop_dagster.defs.orders.resources import OrderFlowSettings
-        from bp_nop_dagster.mapping.config import MAPPING_FILE_ENV, MappingConfigError, load_mapping_config
+        from bp_nop_dagster.defs.sync_settings import FLOW_CHECKS, SyncSettings
+        from bp_nop_dagster.mapping.config import MappingConfigError, load_mapping_config
 
-        source = self.environ.get(MAPPING_FILE_ENV) or "the packaged default mapping"
+        source = self.environ.get(settings.BP_NOP_MAPPING_FILE) or "the packaged default mapping"
         try:
             if self._brightpearl is None:
                 load_mapping_config()
                 return FAIL, f"{source} loads, but cannot be checked against Brightpearl's reference data until Brightpearl is OK"
-            OrderFlowSettings().load_mapping(self._brightpearl)
+            settings_resource = SyncSettings()
+            for flow in FLOW_CHECKS:
+                settings_resource.mapping(self._brightpearl, flow=flow)
         except MappingConfigError as error:
-            return FAIL, f"{error}: fix it or {MAPPING_FILE_ENV}"
+            return FAIL, f"{error}: fix it or {settings.BP_NOP_MAPPING_FILE}"
         return OK, f"{source} loads and fits the Brightpearl account"
 
     def _is_local(self) -> bool:

@@ -2,7 +2,10 @@
 
 - `local` (the default): anything the sandbox needs is allowed: a SQLite ledger, http on loopback.
 - `staging` and `production`: the ledger must be PostgreSQL, both APIs real https endpoints (never
-  loopback, never the sandbox), and the Dagster instance's PostgreSQL settings present.
+  loopback, never the sandbox), the Dagster instance's PostgreSQL settings present, and the
+  database passwords real (not a placeholder, at least MIN_PASSWORD_CHARS long). The API resources
+  talk only to the endpoints configured here (`require_configured_endpoint`): whoever can launch a
+  run can edit its run config, and must not be able to point the credentials at another host.
 
 `environment_problems` says what is wrong in words, naming variables but never their values
 (they may hold passwords). The code location refuses to load with those words
@@ -21,6 +24,12 @@ from bp_nop_dagster.transport.errors import ConfigurationError
 from bp_nop_dagster.transport.transport import is_loopback_host
 
 SANDBOX_HOST_NAMES = frozenset({"sandbox"})
+MIN_PASSWORD_CHARS = 16
+# Values that were never meant to be used (`.env.example` ships `change-me-long-random`).
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "your-", "your_")
+# Where Brightpearl's OAuth token endpoint may be (reference notes, section 1: oauth.brightpearl.com
+# in recorded traffic; oauth.brightpearlapp.com and {dc}.brightpearlconnect.com in the docs).
+BRIGHTPEARL_OAUTH_DOMAINS = ("brightpearl.com", "brightpearlapp.com", "brightpearlconnect.com")
 
 
 class Environment(StrEnum):
@@ -63,10 +72,47 @@ def environment_problems(environ: Mapping[str, str] = os.environ) -> list[str]:
             f"{environment}: {settings.BP_NOP_LEDGER_URL} must be a PostgreSQL URL (postgresql+psycopg2://...), "
             f"not {urlsplit(ledger_url).scheme or 'a path'}: SQLite is for local use only"
         )
+    else:
+        problem = _password_problem(urlsplit(ledger_url).password or "", f"the password in {settings.BP_NOP_LEDGER_URL}")
+        if problem:
+            problems.append(f"{environment}: {problem}")
     for variable in settings.DAGSTER_PG_VARIABLES:
         if not environ.get(variable):
             problems.append(f"{environment}: {variable} is not set; the Dagster instance (dagster.yaml) keeps runs in PostgreSQL")
+    if environ.get(settings.DAGSTER_PG_PASSWORD):
+        problem = _password_problem(environ[settings.DAGSTER_PG_PASSWORD], settings.DAGSTER_PG_PASSWORD)
+        if problem:
+            problems.append(f"{environment}: {problem}")
     return problems
+
+
+def require_configured_endpoint(url: str, variable: str, system: str, environ: Mapping[str, str] = os.environ) -> None:
+    """In staging and production, `url` must be the endpoint the deployment configured in
+    `variable`: run config naming another host (with `{env: ...}` credentials) is refused, so
+    launching a run cannot send the credentials elsewhere. Local: anything goes (the sandbox)."""
+    environment = current_environment(environ)
+    if environment is Environment.LOCAL:
+        return
+    configured = environ.get(variable, "")
+    if not configured or _normal_url(url) != _normal_url(configured):
+        raise ConfigurationError(
+            f"{system} base URL is not the configured {variable}: in {environment} a run may only call the configured "
+            "endpoint (run config cannot point the credentials at another host)"
+        )
+
+
+def require_brightpearl_oauth_host(url: str, environ: Mapping[str, str] = os.environ) -> None:
+    """In staging and production the OAuth token endpoint (it receives the refresh token and the
+    client secret) must be an https host of Brightpearl's own domains."""
+    environment = current_environment(environ)
+    if environment is Environment.LOCAL:
+        return
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not any(host == d or host.endswith(f".{d}") for d in BRIGHTPEARL_OAUTH_DOMAINS):
+        raise ConfigurationError(
+            f"Brightpearl oauth_token_url must be https on {', '.join(BRIGHTPEARL_OAUTH_DOMAINS)} in {environment}, not host {host or '(none)'!r}"
+        )
 
 
 def require_valid_environment(environ: Mapping[str, str] = os.environ) -> Environment:
@@ -75,6 +121,20 @@ def require_valid_environment(environ: Mapping[str, str] = os.environ) -> Enviro
     if problems:
         raise ConfigurationError("the configuration does not fit its environment: " + "; ".join(problems))
     return current_environment(environ)
+
+
+def _password_problem(password: str, what: str) -> str | None:
+    """Why `password` may not guard a staging or production database (never its value)."""
+    if any(marker in password.lower() for marker in PLACEHOLDER_MARKERS):
+        return f"{what} is still the placeholder from .env.example: set a long random one"
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"{what} is shorter than {MIN_PASSWORD_CHARS} characters: set a long random one"
+    return None
+
+
+def _normal_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 def _real_endpoint_problem(url: str, variable: str, system: str) -> str | None:

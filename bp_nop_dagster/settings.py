@@ -1,7 +1,9 @@
 """Names of the environment variables that configure the integration (README, "Configuration").
 
-Secrets are read by Dagster resources through `dg.EnvVar(...)` at run time, never baked into
-definitions; this module only names them and fills them in for the sandbox.
+Every environment variable the code reads is named here and only here: other modules read
+`os.environ.get(settings.X)` or `dg.EnvVar(settings.X)`, never a literal name (a test holds
+this). Secrets are read by Dagster resources through `dg.EnvVar(...)` at run time, never baked
+into definitions; this module only names them and fills them in for the sandbox.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ BP_NOP_ENV = "BP_NOP_ENV"
 BP_NOP_LEDGER_URL = "BP_NOP_LEDGER_URL"
 BP_NOP_ALERT_WEBHOOK_URL = "BP_NOP_ALERT_WEBHOOK_URL"
 BP_NOP_DAGSTER_UI_URL = "BP_NOP_DAGSTER_UI_URL"
-DAGSTER_PG_VARIABLES = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
+BP_NOP_MAPPING_FILE = "BP_NOP_MAPPING_FILE"
+BP_NOP_REPORTS_DIR = "BP_NOP_REPORTS_DIR"
+BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
+# Dagster's own: the instance folder, and the production instance's PostgreSQL (dagster.yaml).
+DAGSTER_HOME = "DAGSTER_HOME"
+DAGSTER_PG_HOST = "DAGSTER_PG_HOST"
+DAGSTER_PG_PORT = "DAGSTER_PG_PORT"
+DAGSTER_PG_USERNAME = "DAGSTER_PG_USERNAME"
+DAGSTER_PG_PASSWORD = "DAGSTER_PG_PASSWORD"
+DAGSTER_PG_DB = "DAGSTER_PG_DB"
+DAGSTER_PG_VARIABLES = (DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USERNAME, DAGSTER_PG_PASSWORD, DAGSTER_PG_DB)
 # Values never to show: alerts and `bp-nop doctor` mask them wherever they might appear.
 SECRET_VARIABLES = (
-    BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, "DAGSTER_PG_PASSWORD", BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,
+    BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, DAGSTER_PG_PASSWORD, BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,
 )
 
 

@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -110,19 +111,90 @@ def test_every_env_example_variable_is_read_by_the_code_or_compose():
         assert f'"{name}"' in sources or f"${{{name}" in compose, f"{name} in .env.example is read by nothing"
 
 
-def test_the_code_server_gets_a_valid_production_configuration_from_env_example():
-    """`.env.example` as shipped, through compose, is a production configuration the code location
-    accepts: https endpoints, the ledger in its own PostgreSQL database on the compose server."""
+def real_passwords(values: dict[str, str]) -> dict[str, str]:
+    """`.env.example` as an operator fills it in: every change-me password replaced."""
+    return {name: (f"{name.lower().replace('_', '')}8f3k2p9q7x" if "change-me" in value else value) for name, value in values.items()}
+
+
+def test_the_shipped_placeholder_passwords_are_refused_in_production():
+    """`.env.example` ships `change-me-long-random`; staging and production must refuse it
+    (issue 12, E) for both databases the code server uses, naming the variables only."""
     environment = service_environment("code-server", env_example())
+    problems = environment_problems(environment)
+    assert len(problems) == 2, problems
+    assert any("the password in BP_NOP_LEDGER_URL is still the placeholder" in p for p in problems)
+    assert any("DAGSTER_PG_PASSWORD is still the placeholder" in p for p in problems)
+
+
+def test_the_code_server_gets_a_valid_production_configuration_once_the_passwords_are_set():
+    """`.env.example` with its passwords set, through compose, is a production configuration the
+    code location accepts: https endpoints, the ledger in its own PostgreSQL database and role."""
+    values = real_passwords(env_example())
+    environment = service_environment("code-server", values)
     assert environment[settings.BP_NOP_ENV] == "production"
     assert environment_problems(environment) == []
-    ledger = environment[settings.BP_NOP_LEDGER_URL]
-    assert ledger.startswith("postgresql+psycopg2://") and "@postgres:5432/" in ledger
-    assert ledger.rsplit("/", 1)[1] == substitute(services()["postgres"]["environment"]["BP_NOP_LEDGER_DB"], env_example())
+    ledger = urlsplit(environment[settings.BP_NOP_LEDGER_URL])
+    assert ledger.scheme == "postgresql+psycopg2" and ledger.hostname == "postgres" and ledger.port == 5432
+    postgres = {key: substitute(str(value), values) for key, value in services()["postgres"]["environment"].items()}
+    assert ledger.path == f"/{postgres['BP_NOP_LEDGER_DB']}"
+    assert (ledger.username, ledger.password) == (postgres["BP_NOP_LEDGER_USERNAME"], postgres["BP_NOP_LEDGER_PASSWORD"])
     for name in (settings.BRIGHTPEARL_BASE_URL, settings.BRIGHTPEARL_APP_REF, settings.BRIGHTPEARL_ACCOUNT_TOKEN,
                  settings.NOPCOMMERCE_BASE_URL, settings.NOPCOMMERCE_EMAIL, settings.NOPCOMMERCE_PASSWORD,
                  settings.BP_NOP_ALERT_WEBHOOK_URL, settings.BP_NOP_DAGSTER_UI_URL):
         assert name in environment, f"{name} does not reach the code server"
+
+
+def test_the_code_server_gets_every_variable_the_code_reads_and_nothing_else_from_env():
+    """No `env_file`: each variable is passed by name, so `.env`'s other secrets (the superuser's
+    password) stay out, and a variable settings.py names cannot be forgotten."""
+    code_server = services()["code-server"]
+    assert "env_file" not in code_server
+    read = {value for name, value in vars(settings).items() if name.isupper() and isinstance(value, str)}
+    passed = set(code_server["environment"])
+    assert read - {settings.DAGSTER_HOME, settings.BP_NOP_REPORTS_DIR} <= passed  # the image sets DAGSTER_HOME; reports go under it
+    assert passed <= read, passed - read
+
+
+def test_each_database_has_its_own_role_and_no_service_gets_the_superuser():
+    values = real_passwords(env_example())
+    postgres = {key: substitute(str(value), values) for key, value in services()["postgres"]["environment"].items()}
+    superuser, superuser_password = postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"]
+    roles = {postgres["DAGSTER_PG_USERNAME"], postgres["BP_NOP_LEDGER_USERNAME"], superuser}
+    assert len(roles) == 3, "the instance, the ledger and the superuser must be three roles"
+    for name in DAGSTER_SERVICES:
+        environment = service_environment(name, values)
+        assert environment[settings.DAGSTER_PG_USERNAME] == postgres["DAGSTER_PG_USERNAME"], name
+        assert superuser_password not in environment.values(), f"{name} gets the superuser's password"
+        ledger = environment.get(settings.BP_NOP_LEDGER_URL)
+        assert ledger is None or urlsplit(ledger).username == postgres["BP_NOP_LEDGER_USERNAME"], name
+
+
+def test_nothing_is_published_beyond_the_hosts_loopback():
+    """The UI has no login (Dagster OSS): it and anything else published listens on 127.0.0.1 only."""
+    published = {name: service.get("ports", []) for name, service in services().items()}
+    assert published["webserver"] == ["127.0.0.1:3000:3000"]
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_the_demo_sandbox_listens_on_the_code_servers_loopback_only():
+    sandbox = services()["sandbox"]
+    assert sandbox["network_mode"] == "service:code-server"
+    command = sandbox["command"]
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_the_image_runs_as_a_non_root_user_owning_only_dagster_home():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0"), "the image's last USER must not be root"
+    user = users[-1].split(":")[0]
+    assert re.search(rf"useradd [^\n]*--uid \d+[^\n]* {user}\b", dockerfile), "the user is created in the image"
+    assert f'chown -R {user}:' in dockerfile and '"$DAGSTER_HOME"' in dockerfile
+    assert dockerfile.index("pip install") < dockerfile.index(f"USER {users[-1]}"), "packages install as root, before USER"
+    for name in DAGSTER_SERVICES + ("sandbox",):
+        assert "user" not in services()[name], f"{name} overrides the image's non-root user"
 
 
 def test_the_postgres_init_script_is_mounted_and_gets_its_variables():

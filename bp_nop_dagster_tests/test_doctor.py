@@ -81,6 +81,16 @@ def test_an_unreachable_endpoint_and_ledger_are_named(sandbox_env, monkeypatch):
     assert lines["ledger"].startswith("FAIL") and "cannot open the postgresql ledger" in lines["ledger"]
 
 
+def test_production_with_the_placeholder_database_password_fails_the_environment_check(sandbox_env, monkeypatch):
+    """The `.env.example` placeholder is refused outside local (issue 12, E), in doctor's words."""
+    monkeypatch.setenv(settings.BP_NOP_ENV, "production")
+    monkeypatch.setenv(settings.DAGSTER_PG_PASSWORD, "change-me-long-random")
+    code, lines = _doctor()
+    assert code == 1
+    assert lines["environment"].startswith("FAIL")
+    assert "DAGSTER_PG_PASSWORD is still the placeholder from .env.example" in lines["environment"]
+
+
 @pytest.mark.postgres
 def test_the_postgres_instance_and_ledger_are_checked(sandbox_env, monkeypatch, tmp_path):
     with fresh_databases("dagster", "ledger") as (dagster_db, ledger_db):

@@ -1,7 +1,18 @@
+import html
+import re
+
 import pandas as pd
 import pytest
+from markdown_it import MarkdownIt
 
 from bp_nop_dagster.reporting import column_schema, mask_email, preview_markdown, table_metadata
+
+
+def rendered_cells(preview: str) -> tuple[list[str], str]:
+    """The preview through a CommonMark renderer with GFM tables (markdown-it-py, which Dagster's
+    `rich` dependency installs): each body cell's text, and the whole HTML."""
+    page = MarkdownIt("commonmark").enable("table").render(preview)
+    return [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", page)], page
 
 
 @pytest.mark.parametrize(
@@ -21,8 +32,19 @@ def test_preview_masks_emails_and_escapes_pipes():
     frame = pd.DataFrame({"email": ["anna.smith@example.com"], "note": ["a|b"]})
     preview = preview_markdown(frame)
     assert "anna.smith" not in preview
-    assert "an***@example.com" in preview
-    assert "a\\|b" in preview
+    assert rendered_cells(preview)[0] == ["an***@example.com", "a|b"]
+
+
+@pytest.mark.parametrize("name", [
+    "[Refund here](https://evil.example/pay)", "![x](https://evil.example/t.png)", "<a href='https://evil.example'>hi</a>",
+    "**Urgent** _call_ `now`", "# Heading", "https://evil.example/bare", "www.evil.example", "Tom & Jerry &amp; co",
+])
+def test_a_customer_name_is_shown_as_text_never_as_markup(name):
+    """Rule (issue 12, E): a value is data. Rendered, the cell's text is exactly the value, and the
+    HTML holds no link, image, emphasis, code or tag made from it."""
+    cells, page = rendered_cells(preview_markdown(pd.DataFrame({"customer": [name], "total": ["12.50"]})))
+    assert cells == [name, "12.50"]
+    assert not re.search(r"<(a|img|strong|em|code|h1)\b", page)
 
 
 def test_preview_says_how_many_rows_are_not_shown():

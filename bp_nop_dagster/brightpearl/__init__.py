@@ -1,4 +1,5 @@
-"""Brightpearl API client: typed models, quota pacing, the HTTP client and its Dagster resource."""
+"""Brightpearl API client: typed models, quota pacing and the HTTP client. No Dagster here: the
+Dagster resource is `bp_nop_dagster.brightpearl.resource` (imported by the wiring only)."""
 
 from bp_nop_dagster.brightpearl.client import (
     BrightpearlClient,
@@ -9,14 +10,11 @@ from bp_nop_dagster.brightpearl.client import (
     period,
 )
 from bp_nop_dagster.brightpearl.pacing import QuotaPacer
-from bp_nop_dagster.brightpearl.resource import BrightpearlResource, brightpearl_resource_from_env
 
 __all__ = [
     "BrightpearlClient",
-    "BrightpearlResource",
     "QuotaPacer",
     "SearchPage",
-    "brightpearl_resource_from_env",
     "chunk_ids",
     "compact_id_set",
     "oauth_refresh_callback",

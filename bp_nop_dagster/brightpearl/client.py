@@ -41,6 +41,7 @@ from bp_nop_dagster.transport.errors import (
     TransientError,
     ValidationError,
 )
+from bp_nop_dagster.transport.limits import PageGuard, server_wait
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.transport import Transport
 
@@ -332,18 +333,11 @@ class BrightpearlClient(Transport):
 
     def _throttle_wait(self, response: requests.Response, body: Any) -> float | None:
         """Seconds to wait after a 503/429, or None for an outage 503 that says nothing."""
-        header = response.headers.get(NEXT_PERIOD_HEADER)
-        if header is not None:
-            try:
-                return max(MIN_THROTTLE_WAIT, float(header) / 1000.0)
-            except ValueError:
-                pass
-        retry_after = response.headers.get("Retry-After")  # 429 defensively (UNCONFIRMED)
-        if retry_after is not None:
-            try:
-                return max(MIN_THROTTLE_WAIT, float(retry_after))
-            except ValueError:
-                pass
+        wait = server_wait(response.headers.get(NEXT_PERIOD_HEADER), unit_seconds=0.001)
+        if wait is None:
+            wait = server_wait(response.headers.get("Retry-After"))  # 429 defensively (UNCONFIRMED)
+        if wait is not None:
+            return max(MIN_THROTTLE_WAIT, wait)
         text = body.get("response") if isinstance(body, dict) else None
         if response.status_code == 429 or (isinstance(text, str) and _THROTTLE_TEXT in text.lower()):
             # Throttled without a period: blocked "for the rest of the rolling minute".
@@ -410,14 +404,14 @@ class BrightpearlClient(Transport):
             base["sort"] = sort
         base["pageSize"] = page_size
         first = 1
+        guard = PageGuard(self.system, resource_path)  # bounded pages; lastResult must move on
         while True:
             body = self.request("GET", resource_path, params={**base, "firstResult": first}).body
             page = _search_page(_unwrap(body, self.system, resource_path), body.get("reference"), self.system, resource_path)
             yield page
             if not page.more_pages_available:
                 return
-            if page.last_result is None or page.last_result < first:
-                raise ApiError(self.system, "search paging did not advance (morePagesAvailable without lastResult)", method="GET", path=resource_path)
+            guard.page(progressed=page.last_result is not None and page.last_result >= first)
             first = page.last_result + 1
 
     def search(
@@ -851,7 +845,7 @@ def oauth_refresh_callback(
     """A `token_refresher` that POSTs `grant_type=refresh_token` (form-encoded) to `token_url` and
     returns the new `access_token`; the rotated `refresh_token` is kept for the next call
     (section 1). Errors name only the OAuth error code, never a token."""
-    from bp_nop_dagster.transport.transport import validate_base_url
+    from bp_nop_dagster.transport.transport import is_redirect, redirect_error, validate_base_url
 
     url = validate_base_url(token_url, "Brightpearl OAuth")
     http = session or requests.Session()
@@ -862,9 +856,11 @@ def oauth_refresh_callback(
         if client_secret:
             form["client_secret"] = client_secret
         try:
-            response = http.post(url, data=form, timeout=timeout)
+            response = http.post(url, data=form, timeout=timeout, allow_redirects=False)  # never re-send the secrets elsewhere
         except requests.RequestException as error:
             raise TransientError("Brightpearl", f"token refresh: {type(error).__name__}", method="POST", path="/oauth/token") from None
+        if is_redirect(response):
+            raise redirect_error("Brightpearl OAuth", response, "POST", "/oauth/token")
         try:
             body = response.json()
         except ValueError:

@@ -9,7 +9,8 @@ by every private app of the account; over it the API answers 503 for the rest of
 (b) the server's word: after every response it reads `brightpearl-requests-remaining` and
     `brightpearl-next-throttle-period` (milliseconds); when the remaining count is at or below
     the headroom reserve (`quota * headroom`; other apps of the account may be using the pool) it
-    holds further requests until that period has passed.
+    holds further requests until that period has passed (capped by `transport.limits`; a
+    period that is unreadable, negative or not finite counts as the whole window).
 
 A 503 itself is handled by the retry policy (it waits `ThrottledError.retry_after`, the server's
 period); the pacer also learns from the 503's headers, so it does not send early afterwards.
@@ -26,6 +27,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+
+from bp_nop_dagster.transport.limits import server_wait
 
 log = logging.getLogger("bp_nop_dagster.brightpearl.pacing")
 
@@ -104,9 +107,8 @@ class QuotaPacer:
         remaining = _int_header(headers, REMAINING_HEADER)
         if remaining is None or remaining > self.reserve:
             return
-        period_ms = _int_header(headers, NEXT_PERIOD_HEADER)
-        period = period_ms / 1000.0 if period_ms is not None and period_ms >= 0 else self.window_seconds
-        self.block_for(period)
+        period = server_wait(headers.get(NEXT_PERIOD_HEADER), unit_seconds=0.001)
+        self.block_for(self.window_seconds if period is None else period)
 
     def block_for(self, seconds: float) -> None:
         """Hold every request until `seconds` from now (e.g. a 503's throttle period)."""
@@ -136,6 +138,7 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(float(str(value).strip()))
+        number = float(str(value).strip())
     except ValueError:
         return None
+    return int(number) if math.isfinite(number) else None

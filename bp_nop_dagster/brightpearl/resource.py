@@ -2,7 +2,9 @@
 
 Secrets come from environment variables through `dg.EnvVar` (resolved when a run starts, never
 baked into definitions), are marked secret for the UI (`dagster__is_secret`) and are left out of
-`repr`. One client per run: `get_client()` builds it on first use and caches it on the run's
+`repr`. In staging and production the client only talks to the configured `BRIGHTPEARL_BASE_URL`
+(and an OAuth token endpoint of Brightpearl's): a run config naming another host is refused, since
+whoever can launch a run could otherwise send the credentials there. One client per run: `get_client()` builds it on first use and caches it on the run's
 resource instance, so reference data and the quota pacer are shared by the whole run.
 
     defs = dg.Definitions(assets=[...], resources={"brightpearl": brightpearl_resource_from_env()})
@@ -18,7 +20,9 @@ from pydantic import Field, PrivateAttr
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.client import BrightpearlClient, oauth_refresh_callback
+from bp_nop_dagster.environment import require_brightpearl_oauth_host, require_configured_endpoint
 from bp_nop_dagster.transport.errors import ConfigurationError
+from bp_nop_dagster.transport.limits import DEFAULT_MAX_REPLY_BYTES
 from bp_nop_dagster.transport.retry import RetrySettings
 
 _SECRET = {"dagster__is_secret": True}
@@ -54,6 +58,9 @@ class BrightpearlResource(dg.ConfigurableResource):
     headroom: float = Field(
         default=0.10, ge=0, lt=1, description="Share of the quota left for other apps of the account (0.10 = use at most 90%)."
     )
+    max_reply_mb: float = Field(
+        default=DEFAULT_MAX_REPLY_BYTES / 2**20, gt=0, description="Largest reply body read, in MiB; a larger one is refused unread."
+    )
 
     _client: BrightpearlClient | None = PrivateAttr(default=None)
 
@@ -69,12 +76,14 @@ class BrightpearlResource(dg.ConfigurableResource):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ConfigurationError(f"BrightpearlResource.{name} is not set")
+        require_configured_endpoint(self.base_url, settings.BRIGHTPEARL_BASE_URL, "Brightpearl")
         refresher = None
         if self.oauth_token_url or self.oauth_refresh_token:
             if not (self.oauth_token_url and self.oauth_refresh_token):
                 raise ConfigurationError("BrightpearlResource: oauth_token_url and oauth_refresh_token go together")
             if not self.oauth_access_token:
                 raise ConfigurationError("BrightpearlResource: oauth_token_url needs oauth_access_token")
+            require_brightpearl_oauth_host(self.oauth_token_url)
             refresher = oauth_refresh_callback(
                 self.oauth_token_url,
                 refresh_token=self.oauth_refresh_token,
@@ -82,7 +91,7 @@ class BrightpearlResource(dg.ConfigurableResource):
                 client_secret=self.oauth_client_secret,
                 timeout=(self.connect_timeout, self.read_timeout),
             )
-        return BrightpearlClient(
+        client = BrightpearlClient(
             self.base_url,
             app_ref=self.app_ref,
             account_token=self.account_token,
@@ -97,6 +106,8 @@ class BrightpearlResource(dg.ConfigurableResource):
             window_seconds=self.window_seconds,
             headroom=self.headroom,
         )
+        client.max_reply_bytes = int(self.max_reply_mb * 2**20)
+        return client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:

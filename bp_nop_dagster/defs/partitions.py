@@ -7,8 +7,8 @@ import os
 
 import dagster as dg
 
-HISTORY_START_ENV = "BP_NOP_HISTORY_START"
+from bp_nop_dagster import settings
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get(HISTORY_START_ENV, "2025-01-01"), timezone="UTC", end_offset=1
+    start_date=os.environ.get(settings.BP_NOP_HISTORY_START) or "2025-01-01", timezone="UTC", end_offset=1
 )

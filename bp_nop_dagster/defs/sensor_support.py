@@ -1,20 +1,110 @@
-"""What the sync sensors share: one run at a time per flow, and an "in step" materialization
-when a flow has nothing to do, so an asset's freshness says whether its sync is alive (the
-sensor ticks and finds the source and the ledger in step), not whether the shop is busy."""
+"""What the sync sensors share: one run at a time per flow, dead runs failed so they never block
+a flow, and an "in step" materialization when a flow has nothing to do, so an asset's freshness
+says whether its sync is alive (the sensor ticks and finds the source and the ledger in step),
+not whether the shop is busy.
 
+Dead runs. A run whose worker was killed (kill -9, OOM, a host or container restart) stays
+STARTED for ever: Dagster's run monitoring cannot see it, because the default run launcher (used
+by `dagster dev` and by the compose deployment, where runs execute in the code server's
+container) has no worker health check, and its step keeps the `brightpearl` pool slot. So before
+deciding, the sync sensors (evaluated in the code server, on the same machine as its runs) fail
+every STARTED run that is dead through the instance API and free its pool slots; the daemon's
+run monitoring (`dagster.yaml`, `run_monitoring`) covers the rest (start and cancel timeouts,
+the runtime limit, slots of runs that ended). A run is dead when the process that reported it
+started (its engine event's pid) no longer runs here, or, when that cannot be checked (another
+run launcher, no pid recorded), when it has logged nothing for SILENT_RUN_LIMIT (a healthy run
+logs at least every 5 minutes, even while it waits for a pool slot). Every sync sensor calls
+`fail_dead_runs` first, so a dead run of any job stops holding the pool within one tick.
+"""
+
+import os
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 IN_STEP_EVERY = timedelta(minutes=5)
+SILENT_RUN_LIMIT = timedelta(minutes=15)
+# /proc start times are in clock ticks and whole boot seconds: allow that much rounding.
+START_TIME_SLACK_SECONDS = 2.0
 
 
 def run_in_flight(context: dg.SensorEvaluationContext, job_name: str) -> bool:
-    """Whether a run of `job_name` is queued or running (that run, or the next tick, does the work)."""
+    """Whether a run of `job_name` is queued or running (that run, or the next tick, does the
+    work). The sensors fail dead runs first (`fail_dead_runs`), so a dead run is not in flight."""
     return bool(context.instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1))
+
+
+def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
+    """Fail every STARTED run whose worker is dead and free the pool slots it holds; the ids."""
+    instance = context.instance
+    failed = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        run = record.dagster_run
+        reason = dead_run_reason(instance, run.run_id)
+        if reason is None:
+            continue
+        context.log.warning(f"run {run.run_id} of {run.job_name} is dead ({reason}): marking it failed and freeing its pool slots")
+        instance.report_run_failed(run, f"Marked failed by the sync sensors: {reason}. Its pool slots were freed.")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        failed.append(run.run_id)
+    return failed
+
+
+def dead_run_reason(instance: dg.DagsterInstance, run_id: str, now: float | None = None) -> str | None:
+    """Why a STARTED run is dead, or None while it may be alive (see the module docstring)."""
+    now = time.time() if now is None else now
+    worker = _worker(instance, run_id)
+    if worker is not None and isinstance(instance.run_launcher, dg.DefaultRunLauncher):
+        pid, reported_at = worker
+        alive = process_running_since(pid, reported_at)
+        if alive is not None:
+            return None if alive else f"its run worker (pid {pid}) is no longer running"
+    latest = instance.get_records_for_run(run_id, limit=1, ascending=False).records
+    record = instance.get_run_record_by_id(run_id)
+    last_sign = max([r.timestamp for r in latest] + ([record.update_timestamp.timestamp()] if record else []), default=now)
+    if now - last_sign > SILENT_RUN_LIMIT.total_seconds():
+        return f"it has logged nothing for {int((now - last_sign) // 60)} minutes"
+    return None
+
+
+def _worker(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid the run's worker reported (its latest engine event with a pid) and when."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, ascending=False).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        metadata = getattr(event.event_specific_data, "metadata", None) or {}
+        pid = metadata.get("pid")
+        if pid is not None and str(pid.value).isdigit():
+            return int(pid.value), record.timestamp
+    return None
+
+
+def process_running_since(pid: int, reported_at: float) -> bool | None:
+    """Whether process `pid` runs on this machine and already ran at `reported_at` (so a pid
+    reused by a later process does not count); None when this machine cannot tell."""
+    try:
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        try:  # no Linux /proc: whether the pid exists at all is all this machine can say
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return None
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False  # no such process
+    state, start_ticks = fields[0], int(fields[19])
+    started = boot + start_ticks / os.sysconf("SC_CLK_TCK")
+    return state not in ("Z", "X") and started <= reported_at + START_TIME_SLACK_SECONDS
 
 
 def sync_run_request(context, job_name: str, pending: int, reason: str) -> dg.RunRequest | dg.SkipReason:

@@ -9,16 +9,16 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from bp_nop_dagster.ledger.ledger import Ledger
-from bp_nop_dagster.settings import BP_NOP_LEDGER_URL as LEDGER_URL_ENV
+from bp_nop_dagster import settings
 
 
 def default_ledger_url() -> str:
     """`$BP_NOP_LEDGER_URL`, else a SQLite file next to the Dagster instance:
     `sqlite:///$DAGSTER_HOME/ledger.sqlite` (`./.dagster_home` without DAGSTER_HOME)."""
-    url = os.environ.get(LEDGER_URL_ENV)
+    url = os.environ.get(settings.BP_NOP_LEDGER_URL)
     if url:
         return url
-    home = os.environ.get("DAGSTER_HOME") or os.path.abspath(".dagster_home")
+    home = os.environ.get(settings.DAGSTER_HOME) or os.path.abspath(".dagster_home")
     return f"sqlite:///{Path(home)}/ledger.sqlite"
 
 
@@ -32,7 +32,7 @@ class LedgerResource(dg.ConfigurableResource):
 
     url: str | None = Field(
         default=None,
-        description=f"SQLAlchemy URL of the ledger database; default ${LEDGER_URL_ENV}, else sqlite:///$DAGSTER_HOME/ledger.sqlite",
+        description=f"SQLAlchemy URL of the ledger database; default ${settings.BP_NOP_LEDGER_URL}, else sqlite:///$DAGSTER_HOME/ledger.sqlite",
     )
 
     _ledger: Ledger | None = PrivateAttr(default=None)

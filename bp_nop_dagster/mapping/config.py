@@ -26,7 +26,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-MAPPING_FILE_ENV = "BP_NOP_MAPPING_FILE"
+from bp_nop_dagster import settings
+
 DEFAULT_MAPPING_FILE = Path(__file__).with_name("default_mapping.yaml")
 
 # nopCommerce enumerations (reference notes §3); the keys a mapping must cover.
@@ -330,7 +331,7 @@ def parse_mapping_config(data: Any, *, source: str = "mapping") -> MappingConfig
 
 def load_mapping_config(path: str | os.PathLike[str] | None = None) -> MappingConfig:
     """The mapping from `path`, else `$BP_NOP_MAPPING_FILE`, else the packaged default."""
-    chosen = path or os.environ.get(MAPPING_FILE_ENV) or DEFAULT_MAPPING_FILE
+    chosen = path or os.environ.get(settings.BP_NOP_MAPPING_FILE) or DEFAULT_MAPPING_FILE
     file = Path(chosen)
     try:
         text = file.read_text(encoding="utf-8")
@@ -399,7 +400,6 @@ def validate_against_reference(
 __all__ = [
     "DEFAULT_MAPPING_FILE",
     "FulfilmentMapping",
-    "MAPPING_FILE_ENV",
     "MappingConfig",
     "MappingConfigError",
     "MappingError",

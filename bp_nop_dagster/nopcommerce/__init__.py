@@ -1,4 +1,5 @@
-"""nopCommerce Web API Backend: typed models, the HTTP client and the Dagster resource."""
+"""nopCommerce Web API Backend: typed models and the HTTP client. No Dagster here: the Dagster
+resource is `bp_nop_dagster.nopcommerce.resource` (imported by the wiring only)."""
 
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import (
@@ -21,7 +22,6 @@ from bp_nop_dagster.nopcommerce.models import (
     ShipmentItem,
     ShippingStatus,
 )
-from bp_nop_dagster.nopcommerce.resource import NopCommerceResource, nopcommerce_resource_from_env
 
 __all__ = [
     "Address",
@@ -29,7 +29,6 @@ __all__ = [
     "Customer",
     "ManageInventoryMethod",
     "NopCommerceClient",
-    "NopCommerceResource",
     "Order",
     "OrderDetails",
     "OrderItem",
@@ -44,5 +43,4 @@ __all__ = [
     "Shipment",
     "ShipmentItem",
     "ShippingStatus",
-    "nopcommerce_resource_from_env",
 ]

@@ -68,6 +68,7 @@ from bp_nop_dagster.transport.errors import (
     TransientError,
     ValidationError,
 )
+from bp_nop_dagster.transport.limits import PageGuard, server_wait
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.transport import Transport
 
@@ -313,19 +314,22 @@ class NopCommerceClient(Transport):
         index = 0
         first_total: int | None = None
         stable = True
+        guard = PageGuard(self.system, path)
         while True:
             page = self._parse(envelope, self._get(path, {**params, "pageIndex": index, "pageSize": page_size}), path)
             if first_total is None:
                 first_total = page.total_count
             elif page.total_count != first_total:
                 stable = False
+            known = len(seen)
             for item in page.items:
                 seen.setdefault(item.id, item)  # type: ignore[attr-defined]
             if not page.has_next_page or not page.items:
                 break
+            if len(seen) == known and not stable:
+                break  # the list moved under the walk: read it again (see `_read_all`)
+            guard.page(progressed=len(seen) > known)  # a repeated page, or one page too many, raises
             index += 1
-            if index > page.total_pages + 1000:  # a server that never says "last page"
-                raise ApiError(self.system, f"paging did not end after {index} pages", method="GET", path=path)
         if first_total is not None and len(seen) < first_total and stable:
             stable = False  # fewer distinct ids than the total: something moved between pages
         return list(seen.values()), stable
@@ -795,10 +799,8 @@ def _chunks_by_length(values: list[str], size: int, max_chars: int) -> Iterator[
 
 
 def _retry_after(response: requests.Response) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
+    wait = server_wait(response.headers.get("Retry-After"))
+    return 1.0 if wait is None else wait
 
 
 def _describe(error: PydanticValidationError) -> str:

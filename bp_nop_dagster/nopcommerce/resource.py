@@ -3,6 +3,8 @@
 Credentials come from the environment through `dg.EnvVar` (resolved when a run starts, never
 baked into the definitions): see `nopcommerce_resource_from_env`. The password field is marked
 secret (`dagster__is_secret`, Dagster ≥ 1.12.7), so the UI masks it, and it is left out of `repr`.
+In staging and production the client only talks to the configured `NOPCOMMERCE_BASE_URL`: a run
+config naming another host is refused (it would receive the email and password).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from bp_nop_dagster import settings
+from bp_nop_dagster.environment import require_configured_endpoint
 from bp_nop_dagster.nopcommerce.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_PAGE_SIZE, NopCommerceClient
 from bp_nop_dagster.transport.errors import ConfigurationError
+from bp_nop_dagster.transport.limits import DEFAULT_MAX_REPLY_BYTES
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.transport import validate_base_url
 
@@ -36,6 +40,7 @@ class NopCommerceResource(dg.ConfigurableResource):
     connect_timeout: float = Field(default=5.0, description="Seconds to wait for a connection")
     read_timeout: float = Field(default=30.0, description="Seconds to wait for a reply")
     max_attempts: int = Field(default=6, description="Attempts per idempotent request (first try included)")
+    max_reply_mb: float = Field(default=DEFAULT_MAX_REPLY_BYTES / 2**20, gt=0, description="Largest reply body read, in MiB; a larger one is refused unread")
 
     _client: NopCommerceClient | None = PrivateAttr(default=None)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -50,7 +55,7 @@ class NopCommerceResource(dg.ConfigurableResource):
 
     def _build_client(self) -> NopCommerceClient:
         validate_config(self)
-        return NopCommerceClient(
+        client = NopCommerceClient(
             self.base_url,
             self.email,
             self.password,
@@ -60,6 +65,8 @@ class NopCommerceResource(dg.ConfigurableResource):
             read_timeout=self.read_timeout,
             retry=RetrySettings(max_attempts=self.max_attempts),
         )
+        client.max_reply_bytes = int(self.max_reply_mb * 2**20)
+        return client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
@@ -75,6 +82,7 @@ def validate_config(resource: NopCommerceResource) -> None:
         validate_base_url(resource.base_url.strip(), "nopCommerce")
     except ConfigurationError as error:
         raise ConfigurationError(f"nopCommerce base_url ({settings.NOPCOMMERCE_BASE_URL}) is invalid: {error}") from None
+    require_configured_endpoint(resource.base_url, settings.NOPCOMMERCE_BASE_URL, "nopCommerce")
     if not (resource.email or "").strip():
         raise ConfigurationError(f"nopCommerce email is empty: set {settings.NOPCOMMERCE_EMAIL}")
     if not resource.password:

@@ -1,7 +1,8 @@
 """The one retry policy of the project (DESIGN principle 4), used by both API clients.
 
 Transient failures (connection errors, timeouts, 5xx, malformed replies, throttling) are retried
-with exponential backoff and full jitter; a throttled reply waits at least the server's period.
+with exponential backoff and full jitter; a throttled reply waits at least the server's period,
+and never longer than `limits.MAX_SERVER_WAIT_SECONDS`.
 Validation, not-found and auth errors are never retried here. Requests that change state and are
 not idempotent raise `OutcomeUnknownError` instead of being retried (see `Transport.request`).
 """
@@ -20,6 +21,7 @@ from tenacity import (
 )
 
 from bp_nop_dagster.transport.errors import OutcomeUnknownError, ThrottledError, TransientError
+from bp_nop_dagster.transport.limits import capped_wait
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class RetrySettings:
 
 
 class _WaitHonouringThrottle:
-    """Exponential backoff with jitter, but never shorter than a throttled reply's wait."""
+    """Exponential backoff with jitter, but never shorter than a throttled reply's wait (capped)."""
 
     def __init__(self, settings: RetrySettings) -> None:
         self.backoff = wait_exponential_jitter(multiplier=settings.initial_wait, max=settings.max_wait, jitter=settings.jitter)
@@ -48,7 +50,7 @@ class _WaitHonouringThrottle:
         wait = self.backoff(retry_state)
         error = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(error, ThrottledError):
-            wait = max(wait, error.retry_after)
+            wait = max(wait, capped_wait(error.retry_after))
         return wait
 
 

@@ -17,7 +17,8 @@ from bp_nop_dagster.defs.alerts.resources import AlertWebhook
 from bp_nop_dagster.defs.alerts.sensors import freshness_alerts, run_failure_alert
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS, order_sync
 from bp_nop_dagster.defs.orders.dead_letters import dead_letters
-from bp_nop_dagster.defs.orders.resources import LedgerResource, OrderFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.freshness import FRESHNESS_WINDOWS
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 
@@ -36,7 +37,7 @@ def _failed_order_sync(sandbox, tmp_path, instance) -> dg.ExecuteInProcessResult
         "brightpearl": BrightpearlResource(base_url=sandbox.urls.brightpearl_base_url, app_ref=creds.brightpearl_app_ref, account_token="wrong-token"),
         "nopcommerce": NopCommerceResource(base_url=sandbox.urls.nopcommerce_base_url, email=creds.nopcommerce_email, password=creds.nopcommerce_password),
         "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
-        "order_flow": OrderFlowSettings(),
+        "sync_settings": SyncSettings(),
     }
     result = dg.materialize([order_sync, dead_letters], resources=resources, instance=instance, raise_on_error=False)
     assert not result.success

@@ -305,7 +305,7 @@ class _StubSession:
         self.interaction = interaction
         self.forms: list[dict] = []
 
-    def post(self, url, data=None, timeout=None):
+    def post(self, url, data=None, timeout=None, allow_redirects=True):
         self.forms.append(dict(data))
         return _recorded_response(self.interaction)
 

@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from bp_nop_dagster import settings
-from bp_nop_dagster.brightpearl import BrightpearlClient, BrightpearlResource, brightpearl_resource_from_env
+from bp_nop_dagster.brightpearl import BrightpearlClient
+from bp_nop_dagster.brightpearl.resource import BrightpearlResource, brightpearl_resource_from_env
 from bp_nop_dagster.transport.errors import ConfigurationError
 
 SECRET = "sandbox-token"

@@ -13,7 +13,7 @@ import requests
 import yaml
 
 from bp_nop_dagster.defs.fulfilment.assets import shipments_from_brightpearl
-from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
+from bp_nop_dagster.defs.sync_settings import FulfilmentKnobs, OrderFlowKnobs, SyncSettings
 from bp_nop_dagster.defs.fulfilment.sensors import brightpearl_order_status_changes, brightpearl_shipped_goods_out_notes
 from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
 from bp_nop_dagster.mapping.fulfilment import note_id_in_comment
@@ -29,6 +29,11 @@ DELIVER = "GET /OrderProcessing/Deliver/{shipmentId}"
 CANCEL = "GET /OrderProcessing/CancelOrder/{orderId}"
 
 
+def flow_settings(mapping_file: str | None) -> SyncSettings:
+    return SyncSettings(mapping_file=mapping_file, orders=OrderFlowKnobs(intent_lease_seconds=1.0),
+                        fulfilment=FulfilmentKnobs(intent_lease_seconds=1.0))
+
+
 class Fulfilment:
     """Orders placed in nopCommerce and booked in Brightpearl by the order flow, then fulfilled in
     Brightpearl; the fulfilment sensors and asset run as the daemon would run them."""
@@ -36,7 +41,7 @@ class Fulfilment:
     def __init__(self, flow: Flow, instance, mapping_file: str | None = None) -> None:
         self.flow = flow
         self.instance = instance
-        self.resources = {**flow.resources, "fulfilment": FulfilmentSettings(mapping_file=mapping_file, intent_lease_seconds=1.0)}
+        self.resources = {**flow.resources, "sync_settings": flow_settings(mapping_file)}
         self.cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
         self.status_cursor = self.cursor
 
@@ -236,7 +241,7 @@ def deliver_on_dispatched(fulfilment: Fulfilment, tmp_path) -> None:
     mapping["fulfilment"]["on_order_status"] = {5: "cancel", 8: "deliver"}
     path = tmp_path / "mapping.yaml"
     path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
-    fulfilment.resources["fulfilment"] = FulfilmentSettings(mapping_file=str(path), intent_lease_seconds=1.0)
+    fulfilment.resources["sync_settings"] = flow_settings(str(path))
 
 
 def test_a_mapped_delivered_status_delivers_each_shipment_once(fulfilment, tmp_path):

@@ -16,7 +16,8 @@ from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import order_sync
 from bp_nop_dagster.defs.orders.dead_letters import dead_letters, replay_dead_letters
-from bp_nop_dagster.defs.orders.resources import LedgerResource, OrderFlowSettings
+from bp_nop_dagster.defs.sync_settings import OrderFlowKnobs, SyncSettings
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.defs.reconciliation.order_sync import order_sync_reconciliation
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
@@ -33,7 +34,7 @@ def flow_resources(*, bp_url, app_ref, account_token, nop_url, email, password, 
         "brightpearl": BrightpearlResource(base_url=bp_url, app_ref=app_ref, account_token=account_token, read_timeout=2.0),
         "nopcommerce": NopCommerceResource(base_url=nop_url, email=email, password=password),
         "ledger": LedgerResource(url=ledger_url),
-        "order_flow": OrderFlowSettings(intent_lease_seconds=1.0),
+        "sync_settings": SyncSettings(orders=OrderFlowKnobs(intent_lease_seconds=1.0)),
     }
 
 

@@ -13,7 +13,7 @@ import requests
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.reconciliation.stock_drift import stock_drift
 from bp_nop_dagster.defs.stock.assets import STOCK, stock_from_brightpearl
-from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
@@ -37,7 +37,7 @@ class StockFlow:
             "nopcommerce": NopCommerceResource(base_url=sandbox.urls.nopcommerce_base_url, email=creds.nopcommerce_email,
                                                password=creds.nopcommerce_password),
             "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
-            "stock_flow": StockFlowSettings(),
+            "sync_settings": SyncSettings(),
         }
         self.cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
 

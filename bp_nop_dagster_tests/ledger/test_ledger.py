@@ -21,7 +21,8 @@ from bp_nop_dagster.ledger import (
     LedgerConflict,
     LedgerSchemaError,
 )
-from bp_nop_dagster.ledger.resource import LEDGER_URL_ENV, LedgerResource, default_ledger_url
+from bp_nop_dagster.ledger.resource import LedgerResource, default_ledger_url
+from bp_nop_dagster.settings import BP_NOP_LEDGER_URL as LEDGER_URL_ENV
 from bp_nop_dagster_tests.ledger.clock import T0
 
 def _aware_utc(value: datetime) -> bool:

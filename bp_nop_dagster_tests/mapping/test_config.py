@@ -8,7 +8,6 @@ import yaml
 
 from bp_nop_dagster.mapping.config import (
     DEFAULT_MAPPING_FILE,
-    MAPPING_FILE_ENV,
     MappingConfigError,
     MappingError,
     load_mapping_config,
@@ -16,6 +15,7 @@ from bp_nop_dagster.mapping.config import (
     validate_against_reference,
 )
 from bp_nop_dagster.sandbox.brightpearl import backend as bp
+from bp_nop_dagster.settings import BP_NOP_MAPPING_FILE as MAPPING_FILE_ENV
 
 DEFAULT_DATA = yaml.safe_load(DEFAULT_MAPPING_FILE.read_text(encoding="utf-8"))
 

@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from bp_nop_dagster import settings
-from bp_nop_dagster.nopcommerce import NopCommerceClient, NopCommerceResource, nopcommerce_resource_from_env
+from bp_nop_dagster.nopcommerce import NopCommerceClient
+from bp_nop_dagster.nopcommerce.resource import NopCommerceResource, nopcommerce_resource_from_env
 from bp_nop_dagster.transport.errors import ConfigurationError
 
 SECRET = "Zz-resource-Secret-pw!"

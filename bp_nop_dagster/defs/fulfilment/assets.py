@@ -9,9 +9,10 @@ read-backs) and shares the `brightpearl` pool with every other Brightpearl calle
 import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.reporting import escape_markdown
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, FulfilmentSync
 
 GROUP = "fulfilment"
@@ -33,7 +34,7 @@ def shipments_from_brightpearl(
     nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
-    fulfilment: FulfilmentSettings,
+    sync_settings: SyncSettings,
 ) -> dg.MaterializeResult:
     """nopCommerce shipments for shipped Brightpearl goods-out notes (tracking number and shipped
     items; several notes per order = partial shipments), each shipped exactly once with
@@ -44,11 +45,11 @@ def shipments_from_brightpearl(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=fulfilment.load_mapping(bp),
+        config=sync_settings.mapping(bp, flow="fulfilment"),
         owner=context.run.run_id,
-        intent_lease_seconds=fulfilment.intent_lease_seconds,
+        intent_lease_seconds=sync_settings.fulfilment.intent_lease_seconds,
     )
-    report = engine.run(limit=fulfilment.batch_size)
+    report = engine.run(limit=sync_settings.fulfilment.batch_size)
     context.log.info(
         f"{report.notes_seen} goods-out notes: {report.shipments_created} shipments created, {report.ship_calls} Ship calls, "
         f"{report.dead_lettered} dead-lettered, {report.pending} left pending; {report.brightpearl_calls} Brightpearl calls"
@@ -63,7 +64,7 @@ def shipments_from_brightpearl(
             metadata={
                 "dead_letters": dg.MetadataValue.int(len(letters)),
                 "records": dg.MetadataValue.md(
-                    "\n".join(f"- {d.kind} {d.nop_key}: {d.reason} ({d.message})" for d in letters[:100]) or "_none_"
+                    "\n".join("- " + escape_markdown(f"{d.kind} {d.nop_key}: {d.reason} ({d.message})") for d in letters[:100]) or "_none_"
                 ),
             },
         )],

@@ -5,8 +5,8 @@ import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.fulfilment.jobs import fulfilment_job
-from bp_nop_dagster.defs.fulfilment.resources import FulfilmentSettings
-from bp_nop_dagster.defs.sensor_support import sync_run_request
+from bp_nop_dagster.defs.sync_settings import SyncSettings
+from bp_nop_dagster.defs.sensor_support import fail_dead_runs, sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.fulfilment import (
@@ -30,6 +30,7 @@ def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest
     "de-duplicated) into the ledger, then a fulfilment run. Costs 2 Brightpearl requests per minute (1% of the quota).",
 )
 def brightpearl_shipped_goods_out_notes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
+    fail_dead_runs(context)
     new, cursor = discover_shipped_notes(brightpearl.get_client(), ledger.get_ledger(), SensorCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
     return _sync_request(context, ledger, f"{len(new)} shipped goods-out notes")
@@ -44,10 +45,11 @@ def brightpearl_shipped_goods_out_notes(context: dg.SensorEvaluationContext, bri
     "Costs 1 Brightpearl request per minute (0.5% of the quota).",
 )
 def brightpearl_order_status_changes(
-    context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource, fulfilment: FulfilmentSettings
+    context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings
 ):
+    fail_dead_runs(context)
     new, cursor = discover_status_changes(
-        brightpearl.get_client(), ledger.get_ledger(), fulfilment.load_mapping(), SensorCursor.parse(context.cursor), utcnow()
+        brightpearl.get_client(), ledger.get_ledger(), sync_settings.mapping(), SensorCursor.parse(context.cursor), utcnow()
     )
     context.update_cursor(cursor.dumps())
     return _sync_request(context, ledger, f"{len(new)} Brightpearl order status changes")

@@ -10,7 +10,8 @@ natural keys), and shares the `brightpearl` pool with every other Brightpearl ca
 import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.orders.resources import LedgerResource, OrderFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.progress import ProgressLog
 from bp_nop_dagster.sync.orders import OrderSync
@@ -48,7 +49,7 @@ def order_sync(
     nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
-    order_flow: OrderFlowSettings,
+    sync_settings: SyncSettings,
 ):
     """Drain the ledger's pending nopCommerce orders into Brightpearl: contact, sales order,
     payments, later status changes. Idempotent: a rerun creates nothing that exists."""
@@ -57,12 +58,12 @@ def order_sync(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=order_flow.load_mapping(bp),
+        config=sync_settings.mapping(bp, flow="orders"),
         owner=context.run.run_id,
-        intent_lease_seconds=order_flow.intent_lease_seconds,
+        intent_lease_seconds=sync_settings.orders.intent_lease_seconds,
         progress=ProgressLog(context.log.info, "orders synced"),
     )
-    report = engine.run(limit=order_flow.batch_size)
+    report = engine.run(limit=sync_settings.orders.batch_size)
     context.log.info(
         f"{report.processed} orders: {report.orders.created} created, {report.orders.dead_lettered} dead-lettered, "
         f"{report.orders.pending} left pending; {report.brightpearl_calls} Brightpearl calls"

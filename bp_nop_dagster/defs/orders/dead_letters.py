@@ -5,7 +5,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from bp_nop_dagster.defs.orders.assets import GROUP, OWNERS, SALES_ORDERS
-from bp_nop_dagster.defs.orders.resources import LedgerResource
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.ledger import DEAD_LETTER_REASONS
 from bp_nop_dagster.reporting import table_metadata
 

@@ -5,8 +5,8 @@ import dagster as dg
 
 from bp_nop_dagster.defs.orders.assets import CONTACTS, PAYMENTS, SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
-from bp_nop_dagster.defs.orders.resources import LedgerResource
-from bp_nop_dagster.defs.sensor_support import in_step_events, sync_run_request
+from bp_nop_dagster.ledger.resource import LedgerResource
+from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, sync_run_request
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.discovery import discover_new_orders, requeue_open_orders, sweep_recent_orders
@@ -21,6 +21,7 @@ ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
     description="New nopCommerce orders (created-time watermark with overlap, de-duplicated by id) into the ledger, then a sync run.",
 )
 def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
+    fail_dead_runs(context)
     book = ledger.get_ledger()
     new, cursor = discover_new_orders(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())

@@ -7,23 +7,22 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
-from bp_nop_dagster.defs.orders.resources import LedgerResource
+from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import table_metadata
 from bp_nop_dagster.sync.reconcile import VERDICTS, order_verdicts
 
-REPORTS_DIR_ENV = "BP_NOP_REPORTS_DIR"
-
 
 def reports_dir() -> Path:
     """`$BP_NOP_REPORTS_DIR`, else `$DAGSTER_HOME/reports`, else `./reports`."""
-    configured = os.environ.get(REPORTS_DIR_ENV)
+    configured = os.environ.get(settings.BP_NOP_REPORTS_DIR)
     if configured:
         return Path(configured)
-    home = os.environ.get("DAGSTER_HOME")
+    home = os.environ.get(settings.DAGSTER_HOME)
     return Path(home) / "reports" if home else Path("reports")
 
 

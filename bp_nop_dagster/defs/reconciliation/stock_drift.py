@@ -8,7 +8,7 @@ import pandas as pd
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.reconciliation.order_sync import write_report
 from bp_nop_dagster.defs.stock.assets import STOCK
-from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import table_metadata
@@ -60,7 +60,7 @@ def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.D
     pool="brightpearl",
 )
 def stock_drift(
-    nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource, stock_flow: StockFlowSettings
+    nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings
 ) -> dg.MaterializeResult:
     """Every SKU now: Brightpearl on-hand per counted warehouse (units), nopCommerce's sellable
     stock, in-flight units (nopCommerce orders Brightpearl does not hold yet or has not allocated), the target, the
@@ -68,7 +68,7 @@ def stock_drift(
     not tracked on one side; nop_only / brightpearl_only (SKU unknown on the other side, exact
     match); ambiguous_sku (held by several products). Reads only, writes nothing. CSV in the
     reports folder too (one file per day, replaced on rerun)."""
-    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
+    engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
     frame = drift_frame(engine.plan(), engine.stock.brightpearl_warehouses, engine.stock.buffer)
     path = write_report(frame, f"stock_drift_{datetime.now(UTC).date().isoformat()}")
     counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}

@@ -4,7 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.stock.resources import StockFlowSettings
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.stock import record_failed_push, record_push
@@ -36,7 +36,7 @@ def stock_from_brightpearl(
     nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
-    stock_flow: StockFlowSettings,
+    sync_settings: SyncSettings,
 ) -> dg.MaterializeResult:
     """nopCommerce stock (units) = Brightpearl on-hand of the mapped warehouses, minus nopCommerce
     orders Brightpearl does not hold or has not allocated yet, minus the buffer, floored at 0.
@@ -46,7 +46,7 @@ def stock_from_brightpearl(
     Started by the `brightpearl_stock_changes` sensor for the products that moved, nightly for
     every SKU."""
     book = ledger.get_ledger()
-    engine = stock_flow.engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=book)
+    engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=book)
     product_ids = config.product_ids or None
     try:
         report = engine.run(product_ids)

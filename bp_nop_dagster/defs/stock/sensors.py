@@ -5,7 +5,7 @@ nightly full reconcile."""
 import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.sensor_support import in_step_events, last_run_failed
+from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, last_run_failed
 from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.ledger.resource import LedgerResource
@@ -24,6 +24,7 @@ STOCK_OP = "__".join(STOCK.path)
     "push failed (retried every 5 minutes).",
 )
 def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
+    fail_dead_runs(context)
     now = utcnow()
     moved, cursor = moved_products(brightpearl.get_client(), SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
