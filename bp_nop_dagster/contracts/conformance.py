@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from bp_nop_dagster import contracts
@@ -248,12 +249,12 @@ def _check_dto(name: str, value: Any, path: str, findings: Findings) -> None:
             continue
         allowed = {_WEBAPI_KIND[t] for t in spec["json"]}
         actual = value[prop]
-        if kind(actual) not in allowed or ("integer" in spec["json"] and isinstance(actual, float)):
+        if kind(actual) not in allowed or ("integer" in spec["json"] and isinstance(actual, (float, Decimal))):
             findings.differences.append(f"{path}{prop}: {_json_type(actual)}, contract {'|'.join(spec['json'])}")
 
 
 def _json_type(value: Any) -> str:
-    if isinstance(value, float):
+    if isinstance(value, (float, Decimal)):
         return "number"
     return {"bool": "boolean", "number": "integer"}.get(kind(value), kind(value))
 

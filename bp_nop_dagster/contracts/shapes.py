@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from decimal import Decimal
 from typing import Any
 
 _ID_KEY = re.compile(r"-?\d+")
@@ -29,7 +30,7 @@ def kind(value: Any) -> str:
     """The JSON kind of a parsed value: bool, number, string, array, object or null."""
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):  # the transport parses fractions as Decimal
         return "number"
     if isinstance(value, str):
         return "string"

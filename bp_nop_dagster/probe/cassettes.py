@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, ENDPOINTS, NOPCOMMERCE, Endpoint
+from bp_nop_dagster.transport.transport import json_bytes
 
 API_ROOT = {BRIGHTPEARL: "/public-api/<ACCOUNT>", NOPCOMMERCE: "/api-backend"}
 KEPT_HEADERS = ("content-type", "message-type", "brightpearl-requests-remaining", "brightpearl-next-throttle-period")
@@ -146,7 +147,7 @@ def write_cassettes(directory: Path, recordings: Iterable[Recorded], scrubber: S
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / cassette_name(recorded.endpoint)
         cassette = {"source": f"bp-nop probe --record, {stamp}, {recorded.endpoint.name}", "interactions": [interaction(recorded, scrubber)]}
-        path.write_text(scrubber.secrets(json.dumps(cassette, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8")
+        path.write_text(scrubber.secrets(json_bytes(cassette, indent=1).decode("utf-8")) + "\n", encoding="utf-8")
         written.append(path)
     return written
 

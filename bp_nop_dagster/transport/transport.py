@@ -255,7 +255,7 @@ def redirect_error(system: str, response: requests.Response, method: str, path: 
     )
 
 
-def json_bytes(body: Any) -> bytes:
+def json_bytes(body: Any, *, indent: int | None = None) -> bytes:
     """`body` as JSON (NaN and infinities refused, as requests does); a Decimal is written as the
     exact number it holds, never rounded through float."""
     numbers: list[str] = []
@@ -267,7 +267,7 @@ def json_bytes(body: Any) -> bytes:
             return f"{nonce}:{len(numbers) - 1}"
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    text = json.dumps(body, default=decimal_placeholder, allow_nan=False)
+    text = json.dumps(body, default=decimal_placeholder, allow_nan=False, indent=indent)
     if numbers:
         text = re.sub(rf'"{nonce}:(\d+)"', lambda match: numbers[int(match.group(1))], text)
     return text.encode("utf-8")
