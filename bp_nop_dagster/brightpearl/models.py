@@ -115,7 +115,7 @@ class OrderShippingStatus(BrightpearlModel):
 
 
 class TaxCode(BrightpearlModel):
-    """Order rows refer to tax codes by `code` ("T", "T20"), not by id. `rate` is omitted for
+    """Order rows refer to tax codes by `code` ("T", "T1", "Z"), not by id. `rate` is omitted for
     zero-rated codes in the recordings."""
 
     id: int

@@ -102,9 +102,9 @@ def order_body(shop: dict, external_ref: str, *, instance: int | None = INSTANCE
                                                          "postalCode": "LS1 1AA", "countryIsoCode": "GBR", "email": "ada.writes@example.com"}},
         "billing": {"contactId": shop["contact_id"]},
         "rows": [
-            {"productId": shop["products"][0], "quantity": 2, "taxCode": "T20", "net": "20.00", "tax": "4.00", "nominalCode": "4000"},
+            {"productId": shop["products"][0], "quantity": 2, "taxCode": "T1", "net": "20.00", "tax": "4.00", "nominalCode": "4000"},
             {"productId": shop["products"][1], "quantity": 1, "taxCode": "T5", "net": "10.00", "tax": "0.50", "nominalCode": "4000"},
-            {"name": "Shipping: courier", "quantity": 1, "taxCode": "T20", "net": "5.00", "tax": "1.00", "nominalCode": "4040"},
+            {"name": "Shipping: courier", "quantity": 1, "taxCode": "T1", "net": "5.00", "tax": "1.00", "nominalCode": "4040"},
         ],
     }
     if instance is None:
@@ -145,9 +145,9 @@ def test_create_sales_order_is_one_request_and_creates_the_order_with_its_rows(s
     order = client.order(order_id)
     assert order.order_type_code == "SO" and order.customer_contact_id == shop["contact_id"] and order.status_id == 2
     assert [(r.product_id or None, r.quantity, r.row_net, r.row_tax, r.tax_code) for r in order.rows] == [
-        (shop["products"][0], Decimal(2), Decimal("20"), Decimal("4"), "T20"),
+        (shop["products"][0], Decimal(2), Decimal("20"), Decimal("4"), "T1"),
         (shop["products"][1], Decimal(1), Decimal("10"), Decimal("0.5"), "T5"),
-        (None, Decimal(1), Decimal("5"), Decimal("1"), "T20"),
+        (None, Decimal(1), Decimal("5"), Decimal("1"), "T1"),
     ]
     assert order.totals is not None and order.totals.total == Decimal("40.50")
     assert client.find_sales_orders_by_external_ref("NOP-1001", INSTANCE) == [order_id]

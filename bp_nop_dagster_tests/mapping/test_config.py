@@ -39,9 +39,9 @@ def test_default_loads_and_fits_the_sandbox(monkeypatch):
     assert config.payment_status == {10: "none", 20: "auth", 30: "receipt", 35: "receipt", 40: "none", 50: "none"}
     assert config.shipping_status.to_brightpearl[25] == "SPS" and config.shipping_status.from_brightpearl["ASS"] == 30
     assert (config.channel_id, config.warehouse_id, config.price_list_id, config.price_mode, config.currency_code) == (1, 1, 2, "EXC", "GBP")
-    assert config.tax_codes == {Decimal("20"): "T20", Decimal("5"): "T5", Decimal("0"): "T0"}
-    assert config.tax_code_for(Decimal("20.0000")) == "T20"
-    assert config.exempt_tax_code == "-"
+    assert config.tax_codes == {Decimal("20"): "T1", Decimal("5"): "T5", Decimal("0"): "T0"}
+    assert config.tax_code_for(Decimal("20.0000")) == "T1"
+    assert config.exempt_tax_code == "Z"
     assert config.shipping_methods.by_name == {"Ground": 1, "Next Day Air": 2, "In-Store Pickup": 3}
     assert config.payment_methods == {"Payments.Manual": "CARD", "Payments.PayPalStandard": "PAYPAL",
                                       "Payments.CheckMoneyOrder": "CHEQUE", "Payments.PurchaseOrder": "BANK"}
@@ -181,7 +181,7 @@ def test_several_problems_are_all_reported():
         ({"channel_ids": {9}}, ["channel_id: Brightpearl channel 1 does not exist (known: 9)"]),
         ({"warehouse_ids": set()}, ["warehouse_id", "known: none"]),
         ({"price_list_ids": {1}}, ["price_list_id"]),
-        ({"tax_codes": {"T20", "T5"}}, ["tax_codes.0", "'T0'", "exempt_tax_code"]),
+        ({"tax_codes": {"T1", "T5"}}, ["tax_codes.0", "'T0'", "exempt_tax_code"]),
         ({"payment_method_codes": {"CARD"}}, ["payment_methods.Payments.PayPalStandard", "'PAYPAL'"]),
         ({"shipping_method_ids": {1, 2}}, ["shipping_methods.by_name.In-Store Pickup"]),
         ({"nominal_codes": {"4000"}}, ["nominal_codes.shipping", "'4040'"]),

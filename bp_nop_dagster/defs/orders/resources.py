@@ -31,7 +31,6 @@ class OrderFlowSettings(dg.ConfigurableResource):
             warehouse_ids={w.id for w in bp.warehouses()},
             price_list_ids={p.id for p in bp.price_lists()},
             tax_codes={t.code for t in bp.tax_codes()},
-            payment_method_codes={m.code for m in bp.payment_methods() if m.code},
             shipping_method_ids={m.id for m in bp.shipping_methods()},
             nominal_codes=None,
         )
