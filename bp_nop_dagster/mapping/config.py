@@ -19,7 +19,7 @@ with `extra="forbid"` everywhere, so a typo is an error and not a silently ignor
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -280,13 +280,14 @@ class MappingConfig(_Strict):
         return out
 
     # helpers used by the mapping functions
-    def with_instance_id(self, from_brightpearl: int | None) -> MappingConfig:
+    def with_instance_id(self, from_brightpearl: Callable[[], int | None]) -> MappingConfig:
         """This mapping with the installed integration instance id every order write and lookup
-        uses: the mapping's own when set (it wins), else `from_brightpearl` (the
-        `brightpearl-installed-integration-instance-id` header of the account's replies)."""
+        uses: the mapping's own when set (it wins), else `from_brightpearl()` (the
+        `brightpearl-installed-integration-instance-id` header of the account's replies), asked
+        only then."""
         if self.installed_integration_instance_id is not None:
             return self
-        return self.model_copy(update={"installed_integration_instance_id": from_brightpearl})
+        return self.model_copy(update={"installed_integration_instance_id": from_brightpearl()})
 
     def tax_code_for(self, rate: Decimal) -> str | None:
         return self.tax_codes.get(Decimal(rate))

@@ -12,7 +12,7 @@ from bp_nop_dagster.nopcommerce.models import parse_tax_rates
 from bp_nop_dagster.mapping.orders import MappingError, allocate, external_ref, order_status_id, sales_order_body
 from bp_nop_dagster_tests.mapping.nop_orders import PLACED, Line, address, build_order, r2, skus_for
 
-CONFIG = load_mapping_config()
+CONFIG = load_mapping_config().with_instance_id(lambda: 1)  # as a run resolves it: the account's header says 1
 PRODUCTS = {"SKU-1": 11, "SKU-2": 12, "SKU-3": 13, "A": 21, "B": 22, "C": 23, "NOP-UNMAPPED": 999}
 CODE_RATE = {"T1": Decimal("20"), "T5": Decimal("5"), "T0": Decimal("0"), "Z": Decimal("0")}
 
@@ -186,6 +186,13 @@ def test_header_fields():
     assert (body["statusId"], body["channelId"], body["warehouseId"], body["priceListId"], body["priceModeCode"]) == (7, 1, 1, 2, "EXC")
     assert body["currency"] == {"code": "GBP"}
     assert body["delivery"]["shippingMethodId"] == 2
+
+
+def test_without_an_instance_id_the_order_carries_none():
+    """An account that names no installation (no header, no mapping value): the key is left out, not sent as null."""
+    lines = [Line("10.00")]
+    body = _map(build_order(lines), lines, config=load_mapping_config()).body
+    assert "installedIntegrationInstanceId" not in body
 
 
 @pytest.mark.parametrize(

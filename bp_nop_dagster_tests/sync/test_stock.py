@@ -142,7 +142,7 @@ def test_only_the_moved_products_are_read_and_written_in_one_availability_call(s
     product_id = shop.move(sku, 3, 7)
     report = engine.run([product_id])
     assert [(row.sku, row.verdict) for row in report.rows] == [(sku, WRITTEN)]
-    assert report.brightpearl_calls == 1  # the SKU comes from the ledger; one availability GET
+    assert report.brightpearl_calls == 2  # the SKU comes from the ledger; one stock-tracked search, one availability GET
     assert shop.nop_product(sku)["stock_quantity"] == report.rows[0].target
 
 
@@ -165,6 +165,7 @@ def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_
     product_id = shop.move(sku, 1, 40)
     placed = shop.order(sku, 5)
     backend = shop.world.brightpearl
+    backend.options.allocate_on_create_default = False  # an account that does not allocate new orders by itself
     bp_order = backend.create_sales_order({
         "customer": {"id": next(iter(backend.contacts))}, "warehouseId": 1,
         "rows": [{"productId": product_id, "name": sku, "quantity": "5", "net": "10", "tax": "2", "taxCode": "T1"}],
@@ -174,7 +175,7 @@ def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_
     (row,) = shop.engine().run([product_id]).rows
     assert row.in_flight == 5 + _seeded_units(shop, sku)
     assert shop.nop_product(sku)["stock_quantity"] == shop.on_hand(sku) - row.in_flight
-    assert shop.bp.call_count - before == 3  # the order's allocation, the product's SKU, availability
+    assert shop.bp.call_count - before == 4  # the order's allocation, stock tracked?, the product's SKU, availability
     ((row_id, _),) = backend.orders[bp_order].rows.items()
     requests.post(f"{shop.bp_root}/public-api/{shop.world.credentials.brightpearl_account_code}/warehouse-service/order/"
                   f"{bp_order}/reservation/warehouse/1", json={"products": [{"productId": product_id, "salesOrderRowId": row_id,
@@ -186,7 +187,7 @@ def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_
     assert shop.ledger.status("allocation", str(placed["id"])).status == "synced"
     before = shop.bp.call_count
     shop.engine().run([product_id])
-    assert shop.bp.call_count - before == 1  # settled and linked: availability only
+    assert shop.bp.call_count - before == 2  # settled and linked: stock tracked? and availability
 
 
 def _seeded_units(shop: Shop, sku: str) -> int:
