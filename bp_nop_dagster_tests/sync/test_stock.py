@@ -23,6 +23,7 @@ from bp_nop_dagster.sync.stock import (
     WRITTEN,
     StockSync,
     moved_products,
+    ordered_products,
 )
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
@@ -133,6 +134,30 @@ def test_a_full_reconcile_writes_every_inventory_method_then_everything_is_in_sy
 def _seeded_in_flight(report, sku: str) -> int:
     """Units of the seeded (never synced) orders of the last 24 h on this SKU, as the run saw them."""
     return next(row.in_flight for row in report.rows if row.sku == sku and row.target is not None)
+
+
+def test_ordered_products_are_those_of_orders_this_integration_did_not_create(shop):
+    """A new sales order allocates stock and lowers on hand without a goods movement (help 211131266), and an
+    order never modified since creation has a null updatedOn (order_search.json): orders are found by createdOn
+    and by updatedOn. The ones this integration created (linked in the ledger) are left out: their units are in
+    flight until Brightpearl allocates them. Three requests when one order is new: two searches, one order GET."""
+    backend = shop.world.brightpearl
+    start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+    (sku_a, sku_b) = shop.simple_skus(2)
+    pid_a, pid_b = backend.sku_to_product_id()[sku_a], backend.sku_to_product_id()[sku_b]
+    marketplace = requests.post(f"{shop.bp_root}/__sandbox__/orders", json={"channel_id": 3, "rows": [{"sku": sku_a, "quantity": 1}]},
+                                timeout=10).json()["order_id"]
+    ours = requests.post(f"{shop.bp_root}/__sandbox__/orders", json={"channel_id": 1, "rows": [{"sku": sku_b, "quantity": 1}]},
+                         timeout=10).json()["order_id"]
+    shop.ledger.link("order", "424242", ours)
+    before = shop.bp.call_count
+    products, cursor = ordered_products(shop.bp, shop.ledger, start, datetime.now(UTC))
+    assert products == [pid_a] and shop.bp.call_count - before == 3
+    assert ordered_products(shop.bp, shop.ledger, cursor, datetime.now(UTC))[0] == []  # inside the overlap: seen
+    requests.put(f"{shop.bp_root}/public-api/{shop.world.credentials.brightpearl_account_code}/order-service/order/"
+                 f"{marketplace}/status", json={"orderStatusId": 5}, headers=shop.bp.auth_headers(), timeout=10).raise_for_status()
+    again, _ = ordered_products(shop.bp, shop.ledger, SensorCursor.parse(cursor.dumps()), datetime.now(UTC))
+    assert again == [pid_a]  # cancelled: its allocation is released, modified since
 
 
 def test_only_the_moved_products_are_read_and_written_in_one_availability_call(shop):

@@ -131,6 +131,10 @@ class _Gate:
             await _send(send, 503, json_bytes(THROTTLE_BODY), extra + [(b"content-type", JSON_TYPE)])
             return
         problem = self._auth_problem(scope, backend)
+        if problem is not None and backend.options.other_account_code == 404 and self._other_account(scope, backend):
+            await _send(send, 404, json_bytes({"errors": [{"code": "CMNC-404", "message": "No such account"}]}),
+                        extra + [(b"content-type", JSON_TYPE)])
+            return
         if problem is not None:
             await _send(send, 401, json_bytes({"response": problem}),
                         extra + [(b"content-type", JSON_TYPE), (b"message-type", b"api-proxy")])
@@ -145,6 +149,10 @@ class _Gate:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    def _other_account(scope: Scope, backend: BrightpearlBackend) -> bool:
+        return scope["path"].split("/", 3)[2] != backend.credentials.brightpearl_account_code
 
     def _auth_problem(self, scope: Scope, backend: BrightpearlBackend) -> str | None:
         headers: dict[bytes, bytes] = {}

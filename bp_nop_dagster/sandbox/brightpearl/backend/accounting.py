@@ -159,7 +159,7 @@ class AccountingService(Service):
         self._by_order.setdefault(order_id, []).append(payment_id)
         if ref:
             self._refs[(method, ref)] = payment_id
-        self.account.order_service.touch(order)
+        self.account.order_service.touch(order, "payment")
         return payment_id
 
     def api_delete_payment(self, payment_id: str) -> dict:
@@ -172,7 +172,7 @@ class AccountingService(Service):
             self._refs.pop((payment.method, payment.transaction_ref), None)
         order = self.account.order_service.orders.get(payment.order_id)
         if order is not None:
-            self.account.order_service.touch(order)
+            self.account.order_service.touch(order, "payment")
         return {}
 
     # ------------------------------------------------------------ search

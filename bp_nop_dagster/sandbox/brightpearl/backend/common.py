@@ -77,8 +77,14 @@ class FidelityOptions(BaseModel):
     installed_integration_instance_id: int | None = Field(
         1, description="value of the brightpearl-installed-integration-instance-id header on every API reply "
         "(None: the header is not sent, as in some recordings)")
-    allocation_modifies_order: bool = Field(
-        True, description="a reservation made or released later (manual allocation) sets the order's updatedOn")
+    order_modified_by: list[Literal["row", "status", "payment", "goods_out", "shipping", "allocation"]] = Field(
+        default_factory=lambda: ["row", "status", "payment", "goods_out", "shipping", "allocation"],
+        description="the changes that set an order's updatedOn and version: rows added, status changes, payments, "
+        "goods-out notes created or deleted, shipping, reservations made or released later (manual allocation)")
+    other_account_code: Literal[401, 404] = Field(
+        401, description="valid credentials on another account code's path: 401 'Invalid instance token', or 404")
+    default_location_reply: Literal["id", "object"] = Field(
+        "id", description="warehouse default location GET: {response: <location id>} or {response: {id, warehouseId}}")
     period_filter_end: Literal["inclusive", "exclusive"] = Field(
         "inclusive", description="whether a PERIOD filter's end bound is inclusive")
     string_filter_case: Literal["insensitive", "sensitive"] = Field(

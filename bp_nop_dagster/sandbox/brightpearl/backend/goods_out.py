@@ -194,7 +194,7 @@ class GoodsOutService(Service):
             self._by_order.setdefault(order.id, []).append(note_id)
             note_ids.append(note_id)
         if note_ids:
-            self.account.order_service.touch(order)
+            self.account.order_service.touch(order, "goods_out")
         return note_ids
 
     def api_create_goods_out_note(self, order_id: str, body: Any) -> dict:
@@ -308,7 +308,7 @@ class GoodsOutService(Service):
                     stock.allocate(line["productId"], note.warehouse_id, -line["quantity"])
         del self.notes[note.id]
         self._by_order[oid].remove(note.id)
-        self.account.order_service.touch(self.account.order_service.orders[oid])
+        self.account.order_service.touch(self.account.order_service.orders[oid], "goods_out")
         return {}
 
     # ------------------------------------------------------------ events
@@ -367,7 +367,7 @@ class GoodsOutService(Service):
                     # cannot be back-dated), whatever `occured` says
                     stock.add_movement(line["productId"], note.warehouse_id, -line["quantity"], "GO", note.id, self.now(),
                                        order_id=note.order_id, row_id=row_id)
-            self.account.order_service.touch(self.account.order_service.orders[note.order_id])
+            self.account.order_service.touch(self.account.order_service.orders[note.order_id], "shipping")
 
     def ship_goods_out_note(self, note_id: int, tracking_reference: str | None = None, at: datetime | None = None) -> None:
         note = self.note(note_id)

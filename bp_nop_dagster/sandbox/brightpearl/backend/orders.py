@@ -169,9 +169,11 @@ class OrderService(Service):
             raise not_found(f"Order {oid} not found")
         return order
 
-    def touch(self, order: Order) -> None:
-        order.updated_on = self.now()
-        order.version += 1
+    def touch(self, order: Order, cause: str) -> None:
+        """An order modified by `cause` (a `FidelityOptions.order_modified_by` kind): updatedOn, version."""
+        if cause in self.options.order_modified_by:
+            order.updated_on = self.now()
+            order.version += 1
 
     # ------------------------------------------------------------ rows
 
@@ -399,7 +401,7 @@ class OrderService(Service):
         added = self._add_row(order, self._validate_rows([row], order.price_mode)[0])
         if order.type_code == "SO":
             self.account.warehouse_service.allocate_new_order(order, [added])
-        self.touch(order)
+        self.touch(order, "row")
         return {"response": added.id}
 
     # ------------------------------------------------------------ derived state
@@ -590,7 +592,7 @@ class OrderService(Service):
             order.notes.append({"text": as_text(note["text"], "orderNote.text", 10_000, "ORDC-035"),
                                 "isPublic": bool(note.get("isPublic", False)), "addedOn": fmt_dt(self.now())})
         order.status_id = status_id
-        self.touch(order)
+        self.touch(order, "status")
         return {}
 
     def api_patch_order(self, order_id: str, body: Any) -> dict:

@@ -94,8 +94,10 @@ class WarehouseService(Service):
         wid = as_int(warehouse_id, "warehouseId", "CMNC-011")
         if wid not in self.warehouses:
             raise not_found(f"Warehouse {wid} not found")
-        # Inferred shape: the id of the default location.
-        return {"response": self.default_location(wid)}
+        location = self.default_location(wid)  # the reply's shape is inferred: `default_location_reply`
+        if self.options.default_location_reply == "object":
+            return {"response": {"id": location, "warehouseId": wid}}
+        return {"response": location}
 
     # ------------------------------------------------------------ stock levels
 
@@ -314,8 +316,7 @@ class WarehouseService(Service):
         for line in lines.values():
             self.allocate(line["productId"], wid, line["quantity"])
         self.reservations.setdefault(order.id, {})[wid] = lines
-        if self.options.allocation_modifies_order:
-            orders.touch(order)
+        orders.touch(order, "allocation")
         return {}
 
     def api_get_reservations(self, order_id: str) -> dict:
@@ -333,8 +334,7 @@ class WarehouseService(Service):
         if wid not in self.reservations.get(oid, {}):
             raise not_found(f"No reservation for order {oid} in warehouse {wid}")
         self.release_reservations(oid, wid)
-        if self.options.allocation_modifies_order:
-            self.account.order_service.touch(self.account.order_service.orders[oid])
+        self.account.order_service.touch(self.account.order_service.orders[oid], "allocation")
         return {}
 
     # ------------------------------------------------------------ search
