@@ -378,8 +378,8 @@ def discover_status_changes(
     order (`fulfilment.on_order_status`) and that came from nopCommerce (ledger link or
     externalRef under our installed integration instance), enqueued (a synced record goes back to
     pending). One search request per 500 (a status change sets the order's `updatedOn`)."""
-    config = config.with_instance_id(bp.installed_integration_instance_id)
     rows = bp.sales_orders_updated_since(_window(cursor, now))
+    config = config.with_instance_id(bp.installed_integration_instance_id)  # after a reply: no extra request
     stamped = [(f"{r.order_id}@{r.updated_on.isoformat() if r.updated_on else ''}", r.updated_on) for r in rows]
     acting = [r for r, (token, _) in zip(rows, stamped) if token not in cursor.seen and order_status_action(r.order_status_id, config)]
     linked = ledger.nop_keys(ORDER, [r.order_id for r in acting]) if acting else {}

@@ -155,7 +155,11 @@ def test_a_phone_order_is_not_allocated_on_create_unless_the_account_does_so(bp:
     assert phone["allocation_status"] == "ANA" and bp.sandbox.world.brightpearl.on_hand(s.p1, s.wh1) == 10
     market = bp.control("POST", "/orders", {"channel_id": 3, "rows": [{"product_id": s.p1, "quantity": 2}], "warehouse_id": s.wh1})
     assert market["allocation_status"] == "AAA" and bp.sandbox.world.brightpearl.on_hand(s.p1, s.wh1) == 8
-    bp.control("PUT", "/fidelity", {"allocate_on_create_default": False, "allocate_on_create": {}})
+    bp.control("PUT", "/fidelity", {"allocate_on_create_warehouses": [s.wh2]})
+    web = bp.sales_order(rows=[{"productId": s.p1, "quantity": 1}])  # in wh1
+    assert bp.ok("GET", f"/order-service/order/{web}")["response"][0]["allocationStatusCode"] == "ANA"
+    bp.control("PUT", "/fidelity", {"allocate_on_create_warehouses": None, "allocate_on_create_default": False,
+                                    "allocate_on_create": {}})
     web = bp.sales_order(rows=[{"productId": s.p1, "quantity": 1}])
     assert bp.ok("GET", f"/order-service/order/{web}")["response"][0]["allocationStatusCode"] == "ANA"
     bp.control("POST", "/orders", {"channel_id": 9, "rows": [{"sku": "SKU-A", "quantity": 1}]}, status=400)

@@ -294,7 +294,8 @@ BEHAVIOURS: list[Fact] = [
     _fact("allocation on create per channel", "which channels allocate automatically (default: every channel but 2, "
           "the phone channel: manually entered orders are not allocated automatically)",
           HELP + "211131506 (Allocation: automatic for downloaded orders, not for manually entered or imported ones)",
-          "inferred", _option("allocate_on_create") + ", " + _option("allocate_on_create_default")),
+          "inferred", _option("allocate_on_create") + ", " + _option("allocate_on_create_default") + ", "
+          + _option("allocate_on_create_warehouses") + " (per warehouse)"),
     _fact("WHSC-097", "availability of a non-stock-tracked product: 400 WHSC-097 'This is a non stock tracked product.' "
           "(one id) / 'These are non stock tracked products.' (several)", AIRBYTE, "recorded"),
     _fact("WHSC-097 scope", "whether one non-stock-tracked id fails the whole ID set (default), only an all-untracked "

@@ -60,6 +60,8 @@ class FidelityOptions(BaseModel):
         "available stock; channels not listed follow allocate_on_create_default (help 211131506: manually entered "
         "orders are not allocated automatically; channel 2 is the phone channel)")
     allocate_on_create_default: bool = True
+    allocate_on_create_warehouses: list[int] | None = Field(
+        None, description="None: new orders allocate in every warehouse; a list: only orders in these warehouses do")
     non_stock_tracked_availability: Literal["error_if_any", "error_if_all", "drop"] = Field(
         "error_if_any", description="product-availability for an ID set holding non-stock-tracked products: 400 "
         "WHSC-097 if any (or only if all) of them is not tracked, or leave them out of the reply")

@@ -237,15 +237,17 @@ class WarehouseService(Service):
         if not per_order:
             self.reservations.pop(order_id, None)
 
-    def allocates_on_create(self, channel_id: int) -> bool:
+    def allocates_on_create(self, channel_id: int, warehouse_id: int) -> bool:
         options = self.options
+        if options.allocate_on_create_warehouses is not None and warehouse_id not in options.allocate_on_create_warehouses:
+            return False
         return options.allocate_on_create.get(channel_id, options.allocate_on_create_default)
 
     def allocate_new_order(self, order: Any, rows: Iterable[Any]) -> None:
         """New rows of a sales order take what is on hand of each stock-tracked product in the
         order's warehouse (partially if short), as a reservation; no goods movement. Nothing when
-        the order's channel does not allocate automatically."""
-        if not self.allocates_on_create(order.channel_id):
+        the order's channel (or warehouse) does not allocate automatically."""
+        if not self.allocates_on_create(order.channel_id, order.warehouse_id):
             return
         wid = order.warehouse_id
         lines = self.reservations.setdefault(order.id, {}).setdefault(wid, {})
