@@ -39,6 +39,7 @@ from bp_nop_dagster.defs.stock.sensors import brightpearl_stock_changes
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync.cursor import SensorCursor
+from bp_nop_dagster.sync.stock import StockCursor
 
 SCALE, CHANGED_SHARE, SEED = "catalogue", 0.02, 3
 UNTHROTTLED = {"quota": 1_000_000, "window_seconds": 60.0}  # counted, not paced
@@ -83,7 +84,8 @@ def ours(sandbox: Sandbox, home: Path, changed: list[str]) -> dict:
         started = time.monotonic()
         assert dg.materialize([stock_from_brightpearl], resources=resources, instance=instance, run_config=QUIET).success
         warm_up = time.monotonic() - started
-        cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+        cursor = StockCursor(movements=start, orders=start).dumps()
         change_stock(sandbox, changed)
         sandbox.clear_stats()
         started = time.monotonic()
@@ -96,8 +98,9 @@ def ours(sandbox: Sandbox, home: Path, changed: list[str]) -> dict:
     assert result.success
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("nopcommerce__stock_from_brightpearl")[0].metadata.items()}
     bp, nop = sandbox.stats(sandbox.bp_root), sandbox.stats(sandbox.nop_root)
-    searches = sum(n for key, n in bp["requests"].items() if "goods-movement-search" in key)
-    minimum = searches + math.ceil(len(changed) / 200)
+    searches = sum(n for key, n in bp["requests"].items() if "goods-movement-search" in key or "order-search" in key)
+    # the searches, one stock-tracked product-search per 500 products, one availability GET per 200
+    minimum = searches + math.ceil(len(changed) / 500) + math.ceil(len(changed) / 200)
     nop_writes = writes(nop)
     return {
         "skus_changed": len(changed), "brightpearl_calls": bp["total"], "minimum_brightpearl_calls": minimum,

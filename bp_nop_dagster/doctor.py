@@ -4,8 +4,10 @@ what to do (SKIP where a check does not apply), exit code 1 on any FAIL.
 Checks, in order: the environment (`BP_NOP_ENV` and what it requires), Brightpearl and
 nopCommerce (reachable, credentials accepted by one cheap authenticated call), the ledger database
 (connects, schema current), the Dagster instance storage when it is PostgreSQL (reachable, the
-`brightpearl` pool limited to 1), and the mapping (loads, fits the Brightpearl account's reference
-data). Never prints a secret: every line passes through `redact`.
+`brightpearl` pool limited to 1), the mapping (loads, fits the Brightpearl account's reference
+data), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
+list: Brightpearl records such payments, without their Sales Receipt journal). Never prints a
+secret: every line passes through `redact`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bp_nop_dagster.environment import Environment, current_environment, environ
 from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
 from bp_nop_dagster.transport.retry import RetrySettings
 
-OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
+OK, FAIL, SKIP, WARN = "OK", "FAIL", "SKIP", "WARN"
 BRIGHTPEARL_POOL = "brightpearl"
 DOCTOR_RETRY = RetrySettings(max_attempts=2)
 DOCTOR_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
@@ -52,6 +54,7 @@ class Doctor:
             ("ledger", self.check_ledger),
             ("dagster instance", self.check_instance),
             ("mapping", self.check_mapping),
+            ("payment methods", self.check_payment_methods),
         ]
 
     def run(self) -> list[CheckResult]:
@@ -188,6 +191,23 @@ class Doctor:
         except MappingConfigError as error:
             return FAIL, f"{error}: fix it or {settings.BP_NOP_MAPPING_FILE}"
         return OK, f"{source} loads and fits the Brightpearl account"
+
+    def check_payment_methods(self) -> tuple[str, str]:
+        from bp_nop_dagster.mapping.config import MappingConfigError, load_mapping_config, unknown_payment_methods
+
+        if self._brightpearl is None:
+            return SKIP, "needs Brightpearl to be OK"
+        try:
+            config = load_mapping_config()
+        except MappingConfigError:
+            return SKIP, "the mapping does not load (see the mapping check)"
+        codes = {method.code for method in self._brightpearl.payment_methods() if method.code}
+        if not codes:
+            return SKIP, "this account's payment-method list names no codes: nothing to compare the mapping with"
+        warnings = unknown_payment_methods(config, codes)
+        if warnings:
+            return WARN, "; ".join(warnings)
+        return OK, f"every mapped code is one of the account's {len(codes)} payment methods"
 
     def _is_local(self) -> bool:
         try:

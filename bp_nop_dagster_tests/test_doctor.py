@@ -13,14 +13,17 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import requests
+import yaml
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.doctor import run_doctor
+from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE, MAPPING_FILE_ENV
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CHECKS = ["environment", "brightpearl", "nopcommerce", "ledger", "dagster instance", "mapping"]
+CHECKS = ["environment", "brightpearl", "nopcommerce", "ledger", "dagster instance", "mapping", "payment methods"]
 
 
 @pytest.fixture
@@ -43,11 +46,30 @@ def _doctor() -> tuple[int, dict[str, str]]:
 def test_a_good_sandbox_configuration_passes(sandbox_env):
     code, lines = _doctor()
     assert code == 0, lines
-    for name in ("environment", "brightpearl", "nopcommerce", "ledger", "mapping"):
+    for name in ("environment", "brightpearl", "nopcommerce", "ledger", "mapping", "payment methods"):
         assert lines[name].startswith("OK"), lines[name]
     assert lines["dagster instance"].startswith("SKIP")
     assert "credentials accepted" in lines["brightpearl"] and "credentials accepted" in lines["nopcommerce"]
     assert "fits the Brightpearl account" in lines["mapping"]
+
+
+def test_an_unknown_payment_method_code_warns_and_does_not_fail(sandbox, sandbox_env, monkeypatch, tmp_path):
+    """Brightpearl accepts a payment whose method code it does not list (Customer Payment doc: the
+    code "may or may not exist" as a Payment Method): the doctor warns, the run is not refused.
+    An account whose payment-method GET has no codes (recorded payment_method_get.json) is skipped."""
+    data = yaml.safe_load(DEFAULT_MAPPING_FILE.read_text(encoding="utf-8"))
+    data["payment_methods"]["Payments.Manual"] = "STRIPE"
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv(MAPPING_FILE_ENV, str(mapping))
+    code, lines = _doctor()
+    assert code == 0, lines
+    assert lines["mapping"].startswith("OK"), lines["mapping"]
+    assert lines["payment methods"].startswith("WARN") and "payment_methods.Payments.Manual" in lines["payment methods"]
+    assert "'STRIPE'" in lines["payment methods"]
+    requests.put(f"{sandbox.urls.brightpearl_root}/__sandbox__/fidelity", json={"payment_method_shape": "recorded"}, timeout=10).raise_for_status()
+    code, lines = _doctor()
+    assert code == 0 and lines["payment methods"].startswith("SKIP"), lines
 
 
 def test_a_wrong_password_fails_in_words_without_showing_it(sandbox_env, monkeypatch):

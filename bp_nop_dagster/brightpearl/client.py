@@ -74,24 +74,13 @@ _BASE_PATH = re.compile(r"^/public-api/[^/]+$")
 SALES_ORDER_TYPE_ID = 1
 SALES_CREDIT_TYPE_ID = 3
 
-# "Already exists" refusals of a create (section 11, pitfall 1; codes UNCONFIRMED: the sandbox's
-# reading). ORDC-124: a sales order with this externalRef + installedIntegrationInstanceId exists;
-# PYMC-010: a customer payment with this transactionRef exists for the payment method.
-DUPLICATE_CODES = frozenset({"ORDC-124", "PYMC-010"})
-_DUPLICATE_TEXT = "already exists"
-
-
-def is_duplicate(error: BaseException) -> bool:
-    """True when a create was refused because the record already exists (nothing was created):
-    the caller should look the record up by its natural key instead of dead-lettering it.
-
-    Recognised by the error code (`DUPLICATE_CODES`) and, defensively, because the real codes are
-    UNCONFIRMED, by "already exists" in the server's message. Only `ValidationError`s (4xx) count."""
-    if not isinstance(error, ValidationError):
-        return False
-    if error.code in DUPLICATE_CODES:
-        return True
-    return _DUPLICATE_TEXT in (error.server_message or "").lower()
+# Product availability of a product that is not stock tracked answers 400 WHSC-097 ("This is a non
+# stock tracked product." / "These are non stock tracked products.": the two bodies Airbyte's
+# source-brightpearl handles): no stock data, not an error.
+NON_STOCK_TRACKED_CODE = "WHSC-097"
+# Names the caller's installed integration instance on the account's replies (recorded, e.g.
+# order_search_bad_param.json: "11"; not every account sends it: payment_method_get.json).
+INSTANCE_HEADER = "brightpearl-installed-integration-instance-id"
 
 
 def compact_id_set(ids: Iterable[int]) -> str:
@@ -242,6 +231,8 @@ class BrightpearlClient(Transport):
         self.throttled_count = 0
         self._reference_cache: dict[str, list[Any]] = {}
         self._last_request: tuple[str, str] = ("", "")
+        self._replied = False
+        self._instance_id: int | None = None
 
     def __repr__(self) -> str:
         return f"BrightpearlClient(base_url={self.base_url!r}, auth={self._credentials.mode!r}, calls={self.call_count})"
@@ -293,6 +284,19 @@ class BrightpearlClient(Transport):
         if response.status_code in (429, 503):
             self.throttled_count += 1
         self.pacer.observe(response.headers)
+        if response.status_code < 400:
+            self._replied = True
+            instance = (response.headers.get(INSTANCE_HEADER) or "").strip()
+            if instance.isdigit():
+                self._instance_id = int(instance)
+
+    def installed_integration_instance_id(self) -> int | None:
+        """The installed integration instance Brightpearl names in the
+        `brightpearl-installed-integration-instance-id` header of its replies, None when the
+        account does not send it. Costs one (cached) warehouse read if no reply was seen yet."""
+        if not self._replied:
+            self.warehouses()
+        return self._instance_id
 
     def error_for(self, response: requests.Response, body: Any, method: str, path: str) -> ApiError:
         status = response.status_code
@@ -466,14 +470,43 @@ class BrightpearlClient(Transport):
         return _parse_list(m.ProductSearchRow, rows, self.system, "/product-service/product-search")
 
     def product_availability(self, ids: Iterable[int]) -> dict[int, m.Availability]:
-        """Stock per product and warehouse. Products that are not stock tracked are silently
-        absent from the reply (section 7), so they are absent here too."""
+        """Stock per product and warehouse; products without stock data (not stock tracked, or
+        unknown) are absent. Give stock-tracked ids (`stock_tracked_ids`): an ID set holding one
+        that is not answers 400 WHSC-097, and such a chunk is then split until the product is
+        found (a few more requests, only when a product stopped being tracked meanwhile)."""
+        result: dict[int, m.Availability] = {}
+        for chunk in chunk_ids(ids, ID_SET_CAP):
+            result.update(self._availability(chunk))
+        return dict(sorted(result.items()))
+
+    def _availability(self, ids: list[int]) -> dict[int, m.Availability]:
         path = "/warehouse-service/product-availability"
-        reply = self.get_by_id_set(path, ids, ID_SET_CAP)
+        try:
+            reply = self.get(f"{path}/{compact_id_set(ids)}")
+        except NotFoundError:
+            return {}
+        except ValidationError as error:
+            if error.code != NON_STOCK_TRACKED_CODE:
+                raise
+            if len(ids) == 1:
+                log.info("Brightpearl product %s is not stock tracked: no availability", ids[0])
+                return {}
+            half = len(ids) // 2
+            return {**self._availability(ids[:half]), **self._availability(ids[half:])}
         return {
             int(pid): m.Availability.model_validate({**(value or {}), "productId": pid})
             for pid, value in _as_map(reply, self.system, path).items()
         }
+
+    def stock_tracked_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of these products are stock tracked: `product-search?productId={ids}&stockTracked=true`
+        with one column, one request per 500 ids (compact ranges keep the URL short)."""
+        tracked: set[int] = set()
+        for chunk in chunk_ids(ids, MAX_PAGE_SIZE):
+            rows = self.search("/product-service/product-search", {"productId": chunk, "stockTracked": True},
+                               columns=["productId"], sort="productId.ASC")
+            tracked.update(int(row["productId"]) for row in rows)
+        return tracked
 
     def warehouses(self) -> list[m.Warehouse]:
         return self._reference("warehouses", "/warehouse-service/warehouse", m.Warehouse)
@@ -600,31 +633,44 @@ class BrightpearlClient(Transport):
         return dict(sorted(notes.items()))
 
     def goods_out_note_ids(self, filters: Mapping[str, Any] | None = None) -> list[int]:
-        """Goods-out note ids from `goods-note/goods-out-search` (one request per 500 notes).
-        UNCONFIRMED: the id column's name; `goodsNoteId` follows goods-movement-search."""
-        rows = self.search("/warehouse-service/goods-note/goods-out-search", filters, columns=["goodsNoteId"], sort="goodsNoteId.ASC")
-        return [int(row["goodsNoteId"]) for row in rows]
+        """Goods-out note ids from `goods-note/goods-out-search` (one request per 500 notes); the id
+        column is `goodsOutNoteId` (api-docs warehouse/goods-out-note/search.html; Airbyte's
+        source-brightpearl reads it)."""
+        rows = self.search("/warehouse-service/goods-note/goods-out-search", filters, columns=["goodsOutNoteId"],
+                           sort="goodsOutNoteId.ASC")
+        return [int(row["goodsOutNoteId"]) for row in rows]
 
-    def shipped_goods_out_notes_since(self, updated_since: datetime) -> list[m.GoodsOutNoteSearchRow]:
-        """Shipped goods-out notes updated since a watermark, oldest first: one request per 500.
-
-        Filtered on `updatedOn` (when Brightpearl recorded the change), not `shippedOn` (the
-        business date, which a warehouse may backdate behind the watermark). The search's column
-        list is UNCONFIRMED (section 4 names the resource only)."""
+    def shipped_goods_out_notes_since(self, shipped_since: datetime) -> list[m.GoodsOutNoteSearchRow]:
+        """Goods-out notes shipped since a watermark (`shipped=true`, `shippedOn` from it), by note
+        id: one request per 500. The search has no `updatedOn` column (documented columns:
+        goodsOutNoteId, printed, picked, packed, shipped, shippedOn, orderId, shippingMethodId,
+        warehouseId, priority, createdOn, releaseDate, createdBy)."""
         path = "/warehouse-service/goods-note/goods-out-search"
         rows = self.search(
-            path, {"shipped": True, "updatedOn": period(updated_since)},
-            columns=["goodsNoteId", "orderId", "updatedOn"], sort="updatedOn.ASC",
+            path, {"shipped": True, "shippedOn": period(shipped_since)},
+            columns=["goodsOutNoteId", "orderId", "shippedOn"], sort="goodsOutNoteId.ASC",
         )
         return _parse_list(m.GoodsOutNoteSearchRow, rows, self.system, path)
 
     def sales_orders_updated_since(self, updated_since: datetime) -> list[m.OrderSearchRow]:
         """Sales orders (orderTypeId 1) updated since a watermark with their status and
-        externalRef, oldest first (`order-search` with five columns: one request per 500)."""
+        externalRef, oldest first (`order-search` with five columns: one request per 500). An order
+        never modified since its creation has no `updatedOn` (order_search.json) and is not here."""
         return self.order_search(
             {"orderTypeId": SALES_ORDER_TYPE_ID, "updatedOn": period(updated_since)},
             columns=["orderId", "orderStatusId", "updatedOn", "externalRef", "installedIntegrationInstanceId"], sort="updatedOn.ASC",
         )
+
+    def sales_orders_changed_since(self, since: datetime) -> list[m.OrderSearchRow]:
+        """Sales orders created or modified since a watermark, by order id: two `order-search`
+        requests (one on `createdOn`, one on `updatedOn`, which is null until an order is first
+        modified) of three columns, one per 500 rows each, merged by order id."""
+        columns = ["orderId", "createdOn", "updatedOn"]
+        found: dict[int, m.OrderSearchRow] = {}
+        for column in ("createdOn", "updatedOn"):
+            for row in self.order_search({"orderTypeId": SALES_ORDER_TYPE_ID, column: period(since)}, columns=columns):
+                found[row.order_id] = row
+        return [found[order_id] for order_id in sorted(found)]
 
     def goods_movement_search(
         self, updated_since: datetime | None = None, filters: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE_SIZE
@@ -662,8 +708,8 @@ class BrightpearlClient(Transport):
     # Creates are POSTs: never resent by the transport once they may have reached the server
     # (`OutcomeUnknownError`; a throttled 503 is refused before processing and is resent). The new
     # id comes from the reply (`{"response": id}`), so nothing is re-read after a create. The
-    # `find_*` methods are the natural-key lookups a caller runs after an unknown outcome or an
-    # `is_duplicate` refusal (DESIGN principle 1); each compares exactly on the client side.
+    # `find_*` methods are the natural-key lookups a caller runs after an unknown outcome or a
+    # refusal (DESIGN principle 1); each compares exactly on the client side.
 
     def create_postal_address(self, body: Mapping[str, Any]) -> int:
         """`POST /contact-service/postal-address` (section 6) -> the new address id."""
@@ -678,14 +724,16 @@ class BrightpearlClient(Transport):
     def create_sales_order(self, body: Mapping[str, Any]) -> int:
         """`POST /order-service/sales-order` (section 5): header and rows in one atomic request
         -> the new order id. Give `externalRef` + `installedIntegrationInstanceId` (the unique
-        compound key) so that a repeat is refused (`is_duplicate`) and the order can be found
-        again (`find_sales_orders_by_external_ref`)."""
+        compound key): a repeat answers 200 and changes nothing (Sales Order POST doc), so it is
+        the same order: its id when the reply carries one, else `OutcomeUnknownError` and the
+        caller finds it by `find_sales_orders_by_external_ref`."""
         return self._create("/order-service/sales-order", body)
 
     def create_customer_payment(self, body: Mapping[str, Any]) -> int:
         """`POST /accounting-service/customer-payment` (section 9) -> the new payment id.
-        `transactionRef` is unique per `paymentMethodCode`: a repeat is refused (`is_duplicate`)
-        and `find_customer_payments` finds the first one."""
+        `transactionRef` is unique per `paymentMethodCode`: a repeat is refused (a 400 whose code
+        no source records), and `find_customer_payments` finds the first one. An AUTH needs
+        `authorizationExpiry` (Customer Payment POST doc)."""
         return self._create("/accounting-service/customer-payment", body)
 
     def update_order_status(self, order_id: int, status_id: int, note: str | None = None) -> None:

@@ -115,7 +115,7 @@ class OrderShippingStatus(BrightpearlModel):
 
 
 class TaxCode(BrightpearlModel):
-    """Order rows refer to tax codes by `code` ("T", "T20"), not by id. `rate` is omitted for
+    """Order rows refer to tax codes by `code` ("T", "T1", "Z"), not by id. `rate` is omitted for
     zero-rated codes in the recordings."""
 
     id: int
@@ -125,11 +125,26 @@ class TaxCode(BrightpearlModel):
 
 
 class PaymentMethod(BrightpearlModel):
-    """`code` is what customer payments carry (`paymentMethodCode`); the recordings show only id and name."""
+    """`GET /accounting-service/payment-method`. `code` is what customer payments carry
+    (`paymentMethodCode`). Two shapes are known and both parse: the documented
+    `{name, code, isActive, bankAccounts[{paymentMethodId, ...}], installedIntegrationId}` (no `id`:
+    it is read from the bank accounts) and the recorded `{id, name}` (no code)."""
 
-    id: int
+    id: int | None = None
     name: str
     code: str | None = None
+    is_active: bool | None = None
+    installed_integration_id: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_from_bank_accounts(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("id") is None:
+            accounts = value.get("bankAccounts") or []
+            ids = {a.get("paymentMethodId") for a in accounts if isinstance(a, dict) and a.get("paymentMethodId") is not None}
+            if len(ids) == 1:
+                return {**value, "id": ids.pop()}
+        return value
 
 
 class ShippingMethod(BrightpearlModel):
@@ -593,24 +608,34 @@ class GoodsOutNote(BrightpearlModel):
 
 
 class GoodsOutNoteSearchRow(BrightpearlModel):
-    """A `goods-note/goods-out-search` row (column names UNCONFIRMED: they follow the other searches)."""
+    """A `goods-note/goods-out-search` row (documented columns: api-docs warehouse/goods-out-note/search.html)."""
 
-    goods_note_id: int
+    goods_out_note_id: int
     order_id: int
-    updated_on: datetime | None = None
+    shipped: bool | None = None
+    shipped_on: datetime | None = None
+    created_on: datetime | None = None
 
 
 class GoodsMovement(BrightpearlModel):
-    """A `goods-movement-search` row (full column list UNCONFIRMED: only these are relied on)."""
+    """A `goods-movement-search` row (columns as documented: api-docs warehouse/goods-movement/search.html,
+    plus `updatedOn`)."""
 
     goods_movement_id: int
     product_id: int
     quantity: Decimal
+    sales_order_row_id: int | None = None
+    purchase_order_row_id: int | None = None
     warehouse_id: int | None = None
     destination_location_id: int | None = None
-    currency_code: str | None = None
-    goods_note_type_code: str | None = None
     goods_note_id: int | None = None
+    product_value: Decimal | None = None
+    currency_code: str | None = None
+    order_id: int | None = None
+    is_cleared: bool | None = None
+    is_quarantine: bool | None = None
+    batch_id: int | None = None
+    goods_note_type_code: str | None = None
     updated_on: datetime | None = None
 
 

@@ -33,7 +33,6 @@ _REFERENCE: dict[str, Callable[[BrightpearlClient], set]] = {
     "warehouse_ids": lambda bp: {w.id for w in bp.warehouses()},
     "price_list_ids": lambda bp: {p.id for p in bp.price_lists()},
     "tax_codes": lambda bp: {t.code for t in bp.tax_codes()},
-    "payment_method_codes": lambda bp: {m.code for m in bp.payment_methods() if m.code},
     "shipping_method_ids": lambda bp: {m.id for m in bp.shipping_methods()},
 }
 FLOW_CHECKS: dict[str, tuple[tuple[str, ...], str | None]] = {

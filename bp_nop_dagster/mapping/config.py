@@ -9,7 +9,8 @@ with `extra="forbid"` everywhere, so a typo is an error and not a silently ignor
   whose message names the key path (`payment_methods.Payments.Manual`) and, for enum-like values,
   the allowed values.
 - `validate_against_reference(config, ...)` compares the ids and codes with one Brightpearl
-  account's reference data and returns the problems in words (for `doctor` and at run start).
+  account's reference data and returns the problems in words (for `doctor` and at run start);
+  `unknown_payment_methods` lists mapped payment codes the account does not know (a warning).
 
 `MappingError` (a single order/contact/payment that cannot be mapped) lives here too, so that
 `orders`, `contacts` and `payments` share one class; each of those modules re-exports it.
@@ -18,7 +19,7 @@ with `extra="forbid"` everywhere, so a typo is an error and not a silently ignor
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -231,11 +232,13 @@ class MappingConfig(_Strict):
     exempt_tax_code: str = Field(min_length=1, max_length=16)
     shipping_methods: ShippingMethodMapping
     payment_methods: dict[str, str]
+    authorization_expiry_days: int = Field(default=7, ge=1, le=365)
     nominal_codes: NominalCodes
     discount_allocation: Literal["spread", "rows"] = "spread"
     placeholder_sku: str = Field(min_length=1, max_length=64)
     countries: dict[str, str] = Field(default_factory=dict)
-    installed_integration_instance_id: int = Field(ge=0)
+    # None: the one Brightpearl names in its replies (`with_instance_id`); a number wins over it.
+    installed_integration_instance_id: int | None = Field(default=None, ge=0)
     external_ref_prefix: str = Field(default="nop-", max_length=32)
     fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
     stock: StockMapping
@@ -278,6 +281,15 @@ class MappingConfig(_Strict):
         return out
 
     # helpers used by the mapping functions
+    def with_instance_id(self, from_brightpearl: Callable[[], int | None]) -> MappingConfig:
+        """This mapping with the installed integration instance id every order write and lookup
+        uses: the mapping's own when set (it wins), else `from_brightpearl()` (the
+        `brightpearl-installed-integration-instance-id` header of the account's replies), asked
+        only then."""
+        if self.installed_integration_instance_id is not None:
+            return self
+        return self.model_copy(update={"installed_integration_instance_id": from_brightpearl()})
+
     def tax_code_for(self, rate: Decimal) -> str | None:
         return self.tax_codes.get(Decimal(rate))
 
@@ -361,12 +373,12 @@ def validate_against_reference(
     warehouse_ids: Iterable[int] | None = None,
     price_list_ids: Iterable[int] | None = None,
     tax_codes: Iterable[str] | None = None,
-    payment_method_codes: Iterable[str] | None = None,
     shipping_method_ids: Iterable[int] | None = None,
     nominal_codes: Iterable[str] | None = None,
 ) -> list[str]:
     """Every id or code in `config` that this Brightpearl account does not have, in words.
-    A reference set passed as None is not checked (e.g. when it could not be fetched)."""
+    A reference set passed as None is not checked (e.g. when it could not be fetched). Payment
+    method codes are not among them: Brightpearl accepts any (see `unknown_payment_methods`)."""
     problems: list[str] = []
 
     def check(values: Iterable[tuple[str, Any]], known: Iterable[Any] | None, what: str) -> None:
@@ -389,12 +401,27 @@ def validate_against_reference(
     codes = [(f"tax_codes.{rate}", code) for rate, code in config.tax_codes.items()]
     codes.append(("exempt_tax_code", config.exempt_tax_code))
     check(codes, tax_codes, "tax code")
-    check([(f"payment_methods.{k}", v) for k, v in config.payment_methods.items()], payment_method_codes, "payment method")
     methods = [("shipping_methods.default", config.shipping_methods.default)]
     methods += [(f"shipping_methods.by_name.{k}", v) for k, v in config.shipping_methods.by_name.items()]
     check(methods, shipping_method_ids, "shipping method")
     check([(f"nominal_codes.{k}", v) for k, v in config.nominal_codes.model_dump().items()], nominal_codes, "nominal code")
     return problems
+
+
+def unknown_payment_methods(config: MappingConfig, account_codes: Iterable[str]) -> list[str]:
+    """Mapped payment method codes the account's payment-method list does not have, in words: a
+    warning, not an error. Brightpearl records a customer payment with any code (the Customer
+    Payment doc: the code "may or may not exist" as a Payment Method), but only a known one gets its
+    Sales Receipt journal. Nothing to say when the account lists no codes at all (the recorded
+    payment-method GET answers `{id, name}` only)."""
+    known = {code for code in account_codes if code}
+    if not known:
+        return []
+    return [
+        f"payment_methods.{name}: Brightpearl has no payment method {code!r} (known: {_known(known)}); payments are "
+        "recorded, but without a Sales Receipt journal"
+        for name, code in config.payment_methods.items() if code not in known
+    ]
 
 
 __all__ = [
@@ -410,5 +437,6 @@ __all__ = [
     "StockMapping",
     "load_mapping_config",
     "parse_mapping_config",
+    "unknown_payment_methods",
     "validate_against_reference",
 ]

@@ -86,7 +86,7 @@ def nop_order_id(external_ref: str | None, instance_id: int | None, config: Mapp
     """The nop order id behind a Brightpearl sales order created by the order flow (externalRef
     `<prefix><id>` under our installed integration instance), else None."""
     prefix = config.external_ref_prefix
-    if not external_ref or not external_ref.startswith(prefix) or (instance_id or 0) != config.installed_integration_instance_id:
+    if not external_ref or not external_ref.startswith(prefix) or (instance_id or 0) != (config.installed_integration_instance_id or 0):
         return None
     number = external_ref[len(prefix):]
     return int(number) if number.isdigit() and int(number) > 0 else None

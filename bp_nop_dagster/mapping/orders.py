@@ -409,7 +409,6 @@ def sales_order_body(
         "customer": {"id": contact_id},
         "ref": ref[:REF_LIMIT],
         "externalRef": external_ref(order.id, config)[:REF_LIMIT],
-        "installedIntegrationInstanceId": config.installed_integration_instance_id,
         "placedOn": order.created_on_utc.isoformat(timespec="seconds"),
         "statusId": order_status_id(order, config),
         "channelId": config.channel_id,
@@ -423,6 +422,8 @@ def sales_order_body(
         "billing": {"contactId": contact_id, "address": billing},
         "rows": out_rows,
     }
+    if config.installed_integration_instance_id is not None:  # the externalRef's unique key partner
+        body["installedIntegrationInstanceId"] = config.installed_integration_instance_id
     return SalesOrderMapping(body=body, unknown_skus=unknown_skus, needs_review=bool(reasons), review_reasons=reasons)
 
 

@@ -5,7 +5,8 @@ The mapping's `payment_status` gives an action per nop payment status:
 
 - `none`: nothing (Pending, Refunded, Voided by default; refunds are booked as sales credits later);
 - `auth`: one AUTH for the order total, transactionRef = authorization_transaction_id, else
-  `<order_guid>-auth`;
+  `<order_guid>-auth`; every AUTH carries `authorizationExpiry` (required for AUTH by the Customer
+  Payment POST doc): `authorization_expiry_days` after the payment date;
 - `receipt`: one RECEIPT for the order total, transactionRef = capture_transaction_id, else
   `<order_guid>`. But an order that carries an authorization_transaction_id was (or may have
   been) authorised first, and an AUTH may already be in Brightpearl with that id as its ref:
@@ -23,7 +24,7 @@ A zero-total order gets no payment. `<order_guid>` falls back to the order's ext
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.orders import external_ref, money
@@ -62,7 +63,7 @@ def customer_payments(order: Order, *, bp_order_id: int, config: MappingConfig, 
     if not method:
         raise MappingError("validation_error", f"order {order.id}: no payment method mapped for {system_name or '(none)'!r} (payment_methods)")
 
-    when = payment_date.astimezone(timezone.utc) if payment_date.tzinfo else payment_date
+    when = payment_date.astimezone(timezone.utc) if payment_date.tzinfo else payment_date.replace(tzinfo=timezone.utc)
     base = {
         "paymentMethodCode": method,
         "orderId": bp_order_id,
@@ -75,7 +76,9 @@ def customer_payments(order: Order, *, bp_order_id: int, config: MappingConfig, 
     capture_id = _clean(order.capture_transaction_id)
 
     def auth(ref: str) -> dict:
-        return {**base, "paymentType": "AUTH", "transactionRef": ref, "amountAuthorized": amount}
+        # Brightpearl requires authorizationExpiry on an AUTH (Customer Payment POST doc)
+        expiry = (when + timedelta(days=config.authorization_expiry_days)).isoformat(timespec="seconds")
+        return {**base, "paymentType": "AUTH", "transactionRef": ref, "amountAuthorized": amount, "authorizationExpiry": expiry}
 
     def auth_and_capture(auth_ref: str, default_capture_ref: str) -> list[dict]:
         capture_ref = _ref(capture_id) if capture_id else default_capture_ref

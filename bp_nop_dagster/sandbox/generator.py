@@ -90,7 +90,7 @@ SHIPPING_OPTIONS = [("Ground", Decimal("4.95")), ("Next Day Air", Decimal("9.95"
 PLACEHOLDER_SKU = "NOP-UNMAPPED"
 BP_WAREHOUSES = [("Main warehouse", "MAIN"), ("Outlet store", "OUT"), ("3PL Leeds", "3PL")]
 NOP_WAREHOUSES = ["Main warehouse", "3PL Leeds"]
-TAX = [(1, "T20", 80), (2, "T5", 15), (3, "T0", 5)]  # (nop tax category, Brightpearl tax code, weight)
+TAX = [(1, "T1", 80), (2, "T5", 15), (3, "T0", 5)]  # (nop tax category, Brightpearl tax code, weight)
 
 
 def default_anchor() -> datetime:
@@ -295,7 +295,7 @@ class _ShopBuilder:
             rows = []
             for sku in rng.sample(skus, k=min(len(skus), rng.choice([1, 2]))):
                 net = Decimal(rng.randrange(500, 9_000)) / 100
-                rows.append({"productId": self.bp_products_by_sku[sku], "quantity": 1, "taxCode": "T20",
+                rows.append({"productId": self.bp_products_by_sku[sku], "quantity": 1, "taxCode": "T1",
                              "net": str(net), "tax": str((net * Decimal("0.2")).quantize(Decimal("0.01")))})
             order_id = self.bp.create_sales_order({
                 "customer": {"id": rng.choice(self.bp_contacts)},

@@ -126,36 +126,28 @@ class WriteAhead:
         except Exception as error:  # noqa: BLE001 - never hide the error being unwound; the lease lapses by itself
             log.warning("could not release the lease on %s %r (it expires by itself): %s", kind, key, error)
 
-    def resume_or_create(
-        self,
-        claim: IntentClaim,
-        create: Callable[[], T],
-        lookup: Callable[[], T | None],
-        *,
-        is_duplicate: Callable[[ValidationError], bool] = lambda error: False,
-    ) -> T:
+    def resume_or_create(self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
         """What an earlier, interrupted attempt created (found by its natural key), else a new
         record through `create_once`."""
         found = lookup() if claim.previous_attempt else None
-        return found if found is not None else self.create_once(create, lookup, is_duplicate=is_duplicate)
+        return found if found is not None else self.create_once(create, lookup)
 
-    def create_once(
-        self,
-        create: Callable[[], T],
-        lookup: Callable[[], T | None],
-        *,
-        is_duplicate: Callable[[ValidationError], bool] = lambda error: False,
-    ) -> T:
-        """Create under an intent the caller holds. An unknown outcome, or a refusal that says the
-        record already exists, is answered by the natural-key lookup before any new attempt."""
+    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
+        """Create under an intent the caller holds. An unknown outcome is answered by the
+        natural-key lookup before any new attempt. A refusal is too, once: if the record is found
+        by its natural key, the refusal was the target's way of saying it exists already (no source
+        gives the codes of such refusals, so none is relied on); otherwise the refusal stands."""
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return create()
             except OutcomeUnknownError as error:
                 log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
             except ValidationError as error:
-                if not is_duplicate(error):
+                found = lookup()
+                if found is None:
                     raise
+                log.warning("create refused (%s), but the record exists already: taking it", error.code)
+                return found
             found = lookup()
             if found is not None:
                 return found

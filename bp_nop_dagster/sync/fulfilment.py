@@ -114,6 +114,7 @@ class FulfilmentSync:
         """Up to `limit` pending notes, then up to `limit` pending status changes (oldest first):
         notes first, so a status that delivers finds the shipments of this run's notes."""
         with calls_into(self.report, self.bp, self.nop):
+            self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
             notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
             if notes:
                 self._sync_notes(notes)
@@ -364,20 +365,27 @@ def _window(cursor: SensorCursor, now: datetime) -> datetime:
     return (cursor.watermark or now - FIRST_LOOKBACK) - OVERLAP
 
 
-def _next_cursor(rows: list, now: datetime, key: Callable) -> SensorCursor:
+def _next_cursor(stamped: list[tuple[str, datetime | None]], now: datetime) -> SensorCursor:
+    """`stamped`: (token, when) of every row read; the ones inside the next overlap are kept."""
     keep_from = now - OVERLAP
-    return SensorCursor(watermark=now, seen={key(r) for r in rows if r.updated_on is None or r.updated_on >= keep_from})
+    return SensorCursor(watermark=now, seen={token for token, when in stamped if when is None or when >= keep_from})
 
 
 def discover_shipped_notes(bp: BrightpearlClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
     """Goods-out notes shipped since the cursor, enqueued in the ledger (before the caller stores
-    the new cursor); returns the new note ids and the next cursor. One search request per 500."""
+    the new cursor); returns the new note ids and the next cursor. One search request per 500.
+
+    The goods-out search has no `updatedOn`: notes are found by `shipped=true` and `shippedOn`
+    from the watermark less `OVERLAP` (documented columns; Airbyte's source-brightpearl reads the
+    same search by `createdOn`). `shippedOn` is the shipping event's `occured`, which the poster of
+    the event sets: a note whose shipping is posted with a time more than `OVERLAP` before the
+    poll is not found here (a known gap: no column records when the shipping was posted)."""
     rows = bp.shipped_goods_out_notes_since(_window(cursor, now))
-    token = lambda r: f"{r.goods_note_id}@{r.updated_on.isoformat() if r.updated_on else ''}"  # noqa: E731
-    new = list(dict.fromkeys(r.goods_note_id for r in rows if token(r) not in cursor.seen))
+    stamped = [(f"{r.goods_out_note_id}@{r.shipped_on.isoformat() if r.shipped_on else ''}", r.shipped_on) for r in rows]
+    new = list(dict.fromkeys(r.goods_out_note_id for r, (token, _) in zip(rows, stamped) if token not in cursor.seen))
     if new:
         ledger.enqueue(GOODS_OUT_NOTE, [str(i) for i in new])
-    return new, _next_cursor(rows, now, token)
+    return new, _next_cursor(stamped, now)
 
 
 def discover_status_changes(
@@ -385,10 +393,12 @@ def discover_status_changes(
 ) -> tuple[list[int], SensorCursor]:
     """Sales orders whose Brightpearl status changed since the cursor to one that acts on the nop
     order (`fulfilment.on_order_status`) and that came from nopCommerce (ledger link or
-    externalRef), enqueued (a synced record goes back to pending). One search request per 500."""
+    externalRef under our installed integration instance), enqueued (a synced record goes back to
+    pending). One search request per 500 (a status change sets the order's `updatedOn`)."""
     rows = bp.sales_orders_updated_since(_window(cursor, now))
-    token = lambda r: f"{r.order_id}@{r.updated_on.isoformat() if r.updated_on else ''}"  # noqa: E731
-    acting = [r for r in rows if token(r) not in cursor.seen and order_status_action(r.order_status_id, config)]
+    config = config.with_instance_id(bp.installed_integration_instance_id)  # after a reply: no extra request
+    stamped = [(f"{r.order_id}@{r.updated_on.isoformat() if r.updated_on else ''}", r.updated_on) for r in rows]
+    acting = [r for r, (token, _) in zip(rows, stamped) if token not in cursor.seen and order_status_action(r.order_status_id, config)]
     linked = ledger.nop_keys(ORDER, [r.order_id for r in acting]) if acting else {}
     new = list(dict.fromkeys(
         r.order_id for r in acting
@@ -396,5 +406,4 @@ def discover_status_changes(
     ))
     if new:
         ledger.enqueue(BP_ORDER_STATUS, [str(i) for i in new], requeue=True)
-    return new, _next_cursor(rows, now, token)
-
+    return new, _next_cursor(stamped, now)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bp_nop_dagster.brightpearl.client import BrightpearlClient, is_duplicate
+from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, RETRY_EVERY_RUN, Ledger
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
@@ -113,6 +113,7 @@ class OrderSync:
         with calls_into(self.report, self.bp, self.nop):
             keys = self.ledger.pending(ORDER, limit)
             if keys:
+                self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
                 self._sync(keys)
         return self.report
 
@@ -213,7 +214,6 @@ class OrderSync:
                     phone=address.phone_number, company=address.company, postal_address_id=address_id,
                 )),
                 lookup,
-                is_duplicate=is_duplicate,
             )
             self.writes.complete(CONTACT, key, contact_id)
         self.report.contacts.created += 1
@@ -236,7 +236,6 @@ class OrderSync:
                 claim,
                 lambda: self.bp.create_sales_order(mapping.body),
                 lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
-                is_duplicate=is_duplicate,
             )
             self.writes.complete(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
@@ -276,7 +275,6 @@ class OrderSync:
                     lambda body=body: lowest(
                         p.payment_id for p in self.bp.find_customer_payments(body["transactionRef"], body["paymentMethodCode"])
                     ),
-                    is_duplicate=is_duplicate,
                 )
                 self.writes.complete(PAYMENT, key, payment_id)
             self.report.payments.created += 1

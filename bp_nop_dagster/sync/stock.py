@@ -1,15 +1,30 @@
 """The stock flow, without Dagster: Brightpearl stock to nopCommerce without overselling
 (DESIGN principles 3, 5 and 6). Brightpearl is the master of stock; nopCommerce receives it.
 
-Finding work (`moved_products`): `goods-movement-search` from an `updatedOn` watermark (ascending,
-every page, an overlap re-read and de-duplicated by movement id) gives the Brightpearl product ids
-whose stock moved. One request per 500 movements, so the cost grows with the changes, not with
-the catalogue.
+Finding work (`changed_products`, every sensor tick), two kinds of change to on hand:
+
+- goods movements (`moved_products`): `goods-movement-search` from an `updatedOn` watermark
+  (ascending, every page, an overlap re-read, de-duplicated by movement id): stock corrections,
+  shipped goods-out notes, goods in;
+- allocation, which changes on hand without a goods movement (help 211131266 "Understanding
+  Inventory Levels": a new sales order allocates the available stock, "The on-hand quantity is
+  reduced"): `ordered_products` reads the sales orders created or modified since a watermark
+  (`order-search` on `createdOn`, and on `updatedOn`, which stays null until an order is first
+  modified), leaves out the ones this integration created (ledger links: their units are in the
+  in-flight count until Brightpearl allocates them, so the target does not move), and reads the
+  others' rows by ID sets for their product ids: phone and marketplace orders, manual
+  allocations, cancellations.
+
+Quota per tick: 1 goods-movement search + 2 order searches (one more of each per 500 rows), plus
+ceil(orders from other channels / 200) order GETs: 3 requests on a quiet tick, 12 a minute at one
+tick per 15 s, 6 % of the 200-per-minute quota.
 
 Pushing (`StockSync.run`), for those products or (full reconcile) every SKU, in this order:
 
-1. Brightpearl: SKU of each product id (the ledger's `product` links, else one product GET per
-   200 unknown ids, then linked), availability by ID sets (200 per request);
+1. Brightpearl: which of the product ids are stock tracked (`product-search?stockTracked=true`,
+   one request per 500 ids; availability of another answers 400 WHSC-097), SKU of each (the
+   ledger's `product` links, else one product GET per 200 unknown ids, then linked),
+   availability by ID sets (200 per request);
 2. nopCommerce: where each SKU's stock lives (product, warehouse records or attribute
    combination; read in bulk where the API allows) and its current value;
 3. nopCommerce orders whose units Brightpearl's `onHand` does not reflect yet, read AFTER steps
@@ -36,6 +51,7 @@ on creation.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -63,6 +79,7 @@ from bp_nop_dagster.transport.errors import ApiError, AuthError
 log = logging.getLogger("bp_nop_dagster.sync.stock")
 
 PRODUCT, ORDER, ALLOCATION = "product", "order", "allocation"
+ORDER_OVERLAP = timedelta(minutes=2)
 #: Ledger kind of Brightpearl product ids whose last push failed (key: the product id).
 RETRY = "stock_retry"
 RETRY_AFTER = timedelta(minutes=5)
@@ -81,7 +98,51 @@ UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
 SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL)
 
 
-# ---------------------------------------------------------------------------------- which moved
+# ---------------------------------------------------------------------------------- which changed
+@dataclass
+class StockCursor:
+    """The stock sensor's two watermarks: goods movements and sales orders."""
+
+    movements: SensorCursor = field(default_factory=SensorCursor)
+    orders: SensorCursor = field(default_factory=SensorCursor)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> StockCursor:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(SensorCursor.parse(json.dumps(data.get("movements") or {})), SensorCursor.parse(json.dumps(data.get("orders") or {})))
+
+    def dumps(self) -> str:
+        return json.dumps({"movements": json.loads(self.movements.dumps()), "orders": json.loads(self.orders.dumps())})
+
+
+def changed_products(bp: BrightpearlClient, ledger: Ledger, cursor: StockCursor, now: datetime) -> tuple[list[int], StockCursor]:
+    """Brightpearl product ids whose on hand may have changed since the cursor (ascending): moved
+    by a goods movement or allocated / released by a sales order; and the next cursor."""
+    moved, movements = moved_products(bp, cursor.movements, now)
+    ordered, orders = ordered_products(bp, ledger, cursor.orders, now)
+    return sorted(set(moved) | set(ordered)), StockCursor(movements, orders)
+
+
+def ordered_products(bp: BrightpearlClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
+    """Product ids on sales orders created or modified since the cursor that this integration did
+    not create (ascending), and the next cursor. A first tick starts at `now`."""
+    start = (cursor.watermark or now) - ORDER_OVERLAP
+    rows = bp.sales_orders_changed_since(start)
+    stamp = lambda r: r.updated_on or r.created_on  # noqa: E731
+    token = lambda r: f"{r.order_id}@{stamp(r).isoformat() if stamp(r) else ''}"  # noqa: E731
+    new = sorted({r.order_id for r in rows if token(r) not in cursor.seen})
+    ours = set(ledger.nop_keys(ORDER, new)) if new else set()
+    others = [order_id for order_id in new if order_id not in ours]
+    products = sorted({row.product_id for order in bp.orders(others) for row in order.rows if row.product_id}) if others else []
+    stamps = [stamp(r) for r in rows if stamp(r) is not None]
+    watermark = max([*stamps, cursor.watermark or now])
+    keep_from = watermark - ORDER_OVERLAP
+    seen = {token(r) for r in rows if stamp(r) is not None and stamp(r) >= keep_from}
+    return products, SensorCursor(watermark=watermark, seen=seen)
+
+
 def moved_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
     """Brightpearl product ids with movements not handed on yet (ascending), and the next cursor.
     A first tick starts at `now` (history is the nightly reconcile's job)."""
@@ -228,8 +289,9 @@ class StockSync:
         self._unallocated = self._unallocated_orders(links)
         self._held = {link.nop_key for link in links} - self._unallocated
         full = product_ids is None
-        skus, unknown = self._brightpearl_skus(None if full else sorted(set(product_ids)))
-        availability = self.bp.product_availability(skus.values()) if skus else {}
+        skus, tracked, unknown = self._brightpearl_skus(None if full else sorted(set(product_ids)))
+        wanted_ids = [pid for pid in skus.values() if pid in tracked]
+        availability = self.bp.product_availability(wanted_ids) if wanted_ids else {}
         on_hand_by_sku = {sku: {w: s.on_hand for w, s in availability[pid].warehouses.items()} for sku, pid in skus.items() if pid in availability}
         rows = list(unknown)
         rows += [StockRow(sku=sku, verdict=NOT_TRACKED_IN_BRIGHTPEARL, bp_product_id=pid) for sku, pid in sorted(skus.items())
@@ -249,23 +311,30 @@ class StockSync:
         return sorted(rows + compared, key=lambda r: (r.sku, r.nop_warehouse_id or 0))
 
     # ------------------------------------------------------------------ Brightpearl side
-    def _brightpearl_skus(self, product_ids: list[int] | None) -> tuple[dict[str, int], list[StockRow]]:
-        """SKU -> Brightpearl product id (tracked or not), and rows for ambiguous SKUs."""
+    def _brightpearl_skus(self, product_ids: list[int] | None) -> tuple[dict[str, int], set[int], list[StockRow]]:
+        """SKU -> Brightpearl product id (tracked or not), the stock-tracked ids among them, and
+        rows for ambiguous SKUs."""
         if product_ids is None:
             return self._catalogue()
-        by_id = {link.bp_id: link.nop_key for link in self.ledger.links(PRODUCT)} if product_ids else {}
+        if not product_ids:
+            return {}, set(), []
+        tracked = self.bp.stock_tracked_ids(product_ids)
+        by_id = {link.bp_id: link.nop_key for link in self.ledger.links(PRODUCT)}
         unknown = [pid for pid in product_ids if pid not in by_id]
         if unknown:
             for product in self.bp.products(unknown):
                 if product.sku:
                     self._link(product.sku, product.id)
                     by_id[product.id] = product.sku
-        return {by_id[pid]: pid for pid in product_ids if pid in by_id}, []
+        return {by_id[pid]: pid for pid in product_ids if pid in by_id}, tracked, []
 
-    def _catalogue(self) -> tuple[dict[str, int], list[StockRow]]:
-        rows = self.bp.search("/product-service/product-search", columns=["productId", "SKU"], sort="productId.ASC")
+    def _catalogue(self) -> tuple[dict[str, int], set[int], list[StockRow]]:
+        rows = self.bp.search("/product-service/product-search", columns=["productId", "SKU", "stockTracked"], sort="productId.ASC")
         ids_by_sku: dict[str, set[int]] = {}
+        tracked: set[int] = set()
         for row in rows:
+            if row.get("stockTracked"):
+                tracked.add(int(row["productId"]))
             if isinstance(row.get("SKU"), str) and row["SKU"]:
                 ids_by_sku.setdefault(row["SKU"], set()).add(int(row["productId"]))
         skus = {sku: next(iter(ids)) for sku, ids in ids_by_sku.items() if len(ids) == 1}
@@ -274,7 +343,7 @@ class StockSync:
             if known.get(sku) != pid:
                 self._link(sku, pid)
         ambiguous = [StockRow(sku=sku, verdict=AMBIGUOUS) for sku, ids in ids_by_sku.items() if len(ids) > 1]
-        return skus, ambiguous
+        return skus, tracked, ambiguous
 
     def _link(self, sku: str, product_id: int) -> None:
         try:

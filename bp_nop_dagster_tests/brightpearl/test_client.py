@@ -448,7 +448,7 @@ def test_malformed_json_is_retried(sandbox):
 def test_validation_400_is_not_retried(sandbox):
     client, _ = make_client(sandbox)
     with pytest.raises(ValidationError) as caught:
-        client.search("/product-service/product-search", columns=["noSuchColumn"])
+        client.get("/product-service/product-search", {"pageSize": "abc"})
     assert caught.value.status == 400 and caught.value.code
     assert stats(sandbox)["total"] == 1
     faults(sandbox, {"path": "/warehouse-service/warehouse", "error_rate": 1.0, "error_status": 422})

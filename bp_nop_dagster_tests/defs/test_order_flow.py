@@ -156,6 +156,20 @@ def test_n_orders_arrive_exactly_once_with_payments_and_a_rerun_creates_nothing(
     assert flow.nop_orders_in_brightpearl() == in_bp
 
 
+def test_orders_carry_the_installation_brightpearl_names_in_its_replies(flow, instance):
+    """The brightpearl-installed-integration-instance-id header (recorded, e.g. "11" in
+    order_search_bad_param.json) names the installation when the mapping leaves the key empty (the
+    default); the sales-order POST's unique key is externalRef + that installation (Sales Order POST doc)."""
+    requests.put(f"{flow.bp_root}/__sandbox__/fidelity", json={"installed_integration_instance_id": 11}, timeout=10).raise_for_status()
+    placed = flow.place(2)
+    flow.tick(instance)
+    flow.sync_until_drained(instance)
+    links = linked_orders(flow)
+    summaries = flow.bp_client().order_summaries(links[str(o["id"])] for o in placed)
+    assert {(s.external_ref, s.installed_integration_instance_id) for s in summaries.values()} == {
+        (f"nop-{o['id']}", 11) for o in placed}
+
+
 def test_faults_on_writes_and_token_expiry_still_give_exactly_n_orders_and_payments(flow, instance):
     placed = flow.place(12)
     flow.tick(instance)

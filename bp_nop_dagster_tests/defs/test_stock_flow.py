@@ -19,7 +19,7 @@ from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor
-from bp_nop_dagster.sync.stock import RETRY
+from bp_nop_dagster.sync.stock import RETRY, StockCursor
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
 COUNTED = (1, 3)
@@ -39,7 +39,8 @@ class StockFlow:
             "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
             "sync_settings": SyncSettings(),
         }
-        self.cursor = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1)).dumps()
+        start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+        self.cursor = StockCursor(movements=start, orders=start).dumps()
 
     def move(self, sku: str, warehouse_id: int, quantity: int) -> int:
         return move_stock(self.bp_root, sku, warehouse_id, quantity)
@@ -111,12 +112,55 @@ def test_stock_moved_in_brightpearl_reaches_nopcommerce_through_the_sensor(flow,
     result = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=request.run_config)
     metadata = result.asset_materializations_for_node("nopcommerce__stock_from_brightpearl")[0].metadata
     assert metadata["written"].value == 2 and metadata["checked"].value == 2
-    assert metadata["brightpearl_calls"].value == 1  # one availability GET for both
+    assert metadata["brightpearl_calls"].value == 2  # one stock-tracked search, one availability GET for both
     for sku in (one, two):
         row = next(r for r in flow_rows(flow, instance) if r["sku"] == sku)
         assert flow.sellable_in_nop(sku) == row["target"] == flow.on_hand(sku) - row["in_flight"]
     assert not isinstance(flow.tick(instance), dg.RunRequest)  # each movement handed on once
     assert flow.drift(instance)["unexplained_differences"].value == 0
+
+
+def test_orders_entered_in_brightpearl_on_other_channels_reach_nopcommerce_through_the_sensor(flow, instance):
+    """A new sales order allocates the available stock and reduces on hand without a goods
+    movement (help 211131266 "Understanding Inventory Levels"), so a marketplace order must reach
+    nopCommerce at the next sensor tick, not at the nightly reconcile. A phone order is entered by
+    hand and not allocated on create (help 211131506); its later allocation does (the reservation
+    modifies the order: found by its updatedOn)."""
+    market, phone = flow.skus(multi=False, count=2)
+    for sku in (market, phone):
+        flow.move(sku, 1, 5)  # stock in the orders' warehouse
+    flow.full_reconcile(instance)
+    flow.tick(instance)  # hands on the movements above
+    assert not isinstance(flow.tick(instance), dg.RunRequest)
+    before = flow.on_hand(market)
+    order = requests.post(f"{flow.bp_root}/__sandbox__/orders", json={"channel_id": 3, "warehouse_id": 1,
+                                                                      "rows": [{"sku": market, "quantity": 2}]}, timeout=10).json()
+    assert order["allocation_status"] == "AAA" and flow.on_hand(market) == before - 2
+    ledger = flow.resources["ledger"].get_ledger()
+    request = flow.tick(instance)
+    assert isinstance(request, dg.RunRequest), request
+    product_ids = request.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"]
+    assert product_ids == [ledger.bp_id("product", market)]
+    assert dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=request.run_config).success
+    row = next(r for r in flow_rows(flow, instance) if r["sku"] == market)
+    assert flow.sellable_in_nop(market) == row["target"] == flow.on_hand(market) - row["in_flight"]
+    assert not isinstance(flow.tick(instance), dg.RunRequest)  # each order handed on once
+    phone_order = requests.post(f"{flow.bp_root}/__sandbox__/orders", json={"channel_id": 2, "warehouse_id": 1,
+                                                                            "rows": [{"sku": phone, "quantity": 1}]}, timeout=10).json()
+    assert phone_order["allocation_status"] == "ANA"
+    flow.tick(instance)  # the new phone order: on hand unchanged, its product pushed (in step)
+    backend = flow.world.brightpearl
+    (row_id,) = backend.orders[phone_order["order_id"]].rows
+    product_id = backend.sku_to_product_id()[phone]
+    headers = {"brightpearl-app-ref": backend.credentials.brightpearl_app_ref,
+               "brightpearl-account-token": backend.credentials.brightpearl_account_token}
+    requests.post(f"{flow.bp_root}/public-api/{backend.credentials.brightpearl_account_code}/warehouse-service/order/"
+                  f"{phone_order['order_id']}/reservation/warehouse/1",
+                  json={"products": [{"productId": product_id, "salesOrderRowId": row_id, "quantity": 1}]},
+                  headers=headers, timeout=10).raise_for_status()
+    request = flow.tick(instance)
+    assert isinstance(request, dg.RunRequest), request
+    assert request.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"] == [product_id]
 
 
 def test_an_idle_stock_sensor_reports_the_asset_in_step_at_most_every_five_minutes(flow, instance):

@@ -12,9 +12,10 @@ from bp_nop_dagster.mapping.config import (
     MappingError,
     load_mapping_config,
     parse_mapping_config,
+    unknown_payment_methods,
     validate_against_reference,
 )
-from bp_nop_dagster.sandbox.brightpearl import backend as bp
+from bp_nop_dagster.sandbox.brightpearl.backend import reference as bp
 from bp_nop_dagster.settings import BP_NOP_MAPPING_FILE as MAPPING_FILE_ENV
 
 DEFAULT_DATA = yaml.safe_load(DEFAULT_MAPPING_FILE.read_text(encoding="utf-8"))
@@ -25,7 +26,6 @@ SANDBOX_REFERENCE = dict(
     warehouse_ids={1, 2, 3},  # the generator adds three warehouses (ids from 1)
     price_list_ids={p["id"] for p in bp.PRICE_LISTS},
     tax_codes={t["code"] for t in bp.TAX_CODES},
-    payment_method_codes={m["code"] for m in bp.PAYMENT_METHODS},
     shipping_method_ids={m["id"] for m in bp.SHIPPING_METHODS},
     nominal_codes={n["code"] for n in bp.NOMINAL_CODES},
 )
@@ -39,16 +39,19 @@ def test_default_loads_and_fits_the_sandbox(monkeypatch):
     assert config.payment_status == {10: "none", 20: "auth", 30: "receipt", 35: "receipt", 40: "none", 50: "none"}
     assert config.shipping_status.to_brightpearl[25] == "SPS" and config.shipping_status.from_brightpearl["ASS"] == 30
     assert (config.channel_id, config.warehouse_id, config.price_list_id, config.price_mode, config.currency_code) == (1, 1, 2, "EXC", "GBP")
-    assert config.tax_codes == {Decimal("20"): "T20", Decimal("5"): "T5", Decimal("0"): "T0"}
-    assert config.tax_code_for(Decimal("20.0000")) == "T20"
-    assert config.exempt_tax_code == "-"
+    assert config.tax_codes == {Decimal("20"): "T1", Decimal("5"): "T5", Decimal("0"): "T0"}
+    assert config.tax_code_for(Decimal("20.0000")) == "T1"
+    assert config.exempt_tax_code == "Z"
     assert config.shipping_methods.by_name == {"Ground": 1, "Next Day Air": 2, "In-Store Pickup": 3}
     assert config.payment_methods == {"Payments.Manual": "CARD", "Payments.PayPalStandard": "PAYPAL",
                                       "Payments.CheckMoneyOrder": "CHEQUE", "Payments.PurchaseOrder": "BANK"}
     assert config.nominal_codes.model_dump() == {"sales": "4000", "shipping": "4040", "discount": "4000", "payment_fee": "4000"}
     assert config.placeholder_sku == "NOP-UNMAPPED" and config.countries == {}
-    assert config.installed_integration_instance_id == 1 and config.external_ref_prefix == "nop-"
+    # empty by default: the brightpearl-installed-integration-instance-id header decides (with_instance_id)
+    assert config.installed_integration_instance_id is None and config.external_ref_prefix == "nop-"
+    assert config.authorization_expiry_days == 7
     assert validate_against_reference(config, **SANDBOX_REFERENCE) == []
+    assert unknown_payment_methods(config, [code for code, _ in bp.PAYMENT_METHODS]) == []
 
 
 def _write(tmp_path, data, name="mapping.yaml"):
@@ -181,8 +184,7 @@ def test_several_problems_are_all_reported():
         ({"channel_ids": {9}}, ["channel_id: Brightpearl channel 1 does not exist (known: 9)"]),
         ({"warehouse_ids": set()}, ["warehouse_id", "known: none"]),
         ({"price_list_ids": {1}}, ["price_list_id"]),
-        ({"tax_codes": {"T20", "T5"}}, ["tax_codes.0", "'T0'", "exempt_tax_code"]),
-        ({"payment_method_codes": {"CARD"}}, ["payment_methods.Payments.PayPalStandard", "'PAYPAL'"]),
+        ({"tax_codes": {"T1", "T5"}}, ["tax_codes.0", "'T0'", "exempt_tax_code"]),
         ({"shipping_method_ids": {1, 2}}, ["shipping_methods.by_name.In-Store Pickup"]),
         ({"nominal_codes": {"4000"}}, ["nominal_codes.shipping", "'4040'"]),
     ],
@@ -193,6 +195,31 @@ def test_validate_against_reference(reference, words):
     assert problems
     for word in words:
         assert word in text, text
+
+
+def test_unknown_payment_method_codes_are_warnings_and_absent_codes_say_nothing():
+    """Brightpearl does not validate paymentMethodCode (Customer Payment doc: the code "may or may
+    not exist" as a Payment Method), so the run-start check ignores payment codes; the doctor
+    warns. A payment-method GET without codes (recorded payment_method_get.json: {id, name})
+    gives nothing to compare with."""
+    config = load_mapping_config()
+    warnings = unknown_payment_methods(config, {"CARD", "PAYPAL", "CHEQUE"})
+    assert len(warnings) == 1 and "payment_methods.Payments.PurchaseOrder" in warnings[0] and "'BANK'" in warnings[0]
+    assert unknown_payment_methods(config, []) == [] and unknown_payment_methods(config, [None, ""]) == []
+
+
+def test_the_mapping_instance_id_wins_over_the_header_and_the_header_fills_an_empty_one():
+    asked = []
+
+    def header() -> int:
+        asked.append(True)
+        return 11
+
+    config = load_mapping_config()
+    assert config.with_instance_id(header).installed_integration_instance_id == 11
+    fixed = parse_mapping_config({**DEFAULT_DATA, "installed_integration_instance_id": 3})
+    asked.clear()
+    assert fixed.with_instance_id(header).installed_integration_instance_id == 3 and not asked
 
 
 def test_reference_sets_left_out_are_not_checked():

@@ -21,7 +21,7 @@ from bp_nop_dagster.mapping.fulfilment import (
 )
 from bp_nop_dagster.nopcommerce.models import OrderItem, Shipment
 
-CONFIG = load_mapping_config()
+CONFIG = load_mapping_config().with_instance_id(lambda: 1)  # as a run resolves it: the account's header says 1
 
 
 def note(rows: dict[int, list[int]], reference: str | None = "1Z999") -> GoodsOutNote:

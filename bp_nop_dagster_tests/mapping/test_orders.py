@@ -12,9 +12,9 @@ from bp_nop_dagster.nopcommerce.models import parse_tax_rates
 from bp_nop_dagster.mapping.orders import MappingError, allocate, external_ref, order_status_id, sales_order_body
 from bp_nop_dagster_tests.mapping.nop_orders import PLACED, Line, address, build_order, r2, skus_for
 
-CONFIG = load_mapping_config()
+CONFIG = load_mapping_config().with_instance_id(lambda: 1)  # as a run resolves it: the account's header says 1
 PRODUCTS = {"SKU-1": 11, "SKU-2": 12, "SKU-3": 13, "A": 21, "B": 22, "C": 23, "NOP-UNMAPPED": 999}
-CODE_RATE = {"T20": Decimal("20"), "T5": Decimal("5"), "T0": Decimal("0"), "-": Decimal("0")}
+CODE_RATE = {"T1": Decimal("20"), "T5": Decimal("5"), "T0": Decimal("0"), "Z": Decimal("0")}
 
 
 def _iso3(country_id: int | None) -> str:
@@ -92,8 +92,8 @@ def test_a_three_rate_order_in_detail():
     details = build_order(lines, shipping="4.95", fee="1.50", subtotal_discount="5.00", order_discount="2.00")
     rows = _map(details, lines).body["rows"]
     assert [(r.get("productId"), r["taxCode"], r["nominalCode"], r["externalRef"]) for r in rows] == [
-        (21, "T20", "4000", "5001"), (22, "T5", "4000", "5002"), (23, "T0", "4000", "5003"),
-        (None, "T20", "4040", "shipping"), (None, "T20", "4000", "payment-fee"),
+        (21, "T1", "4000", "5001"), (22, "T5", "4000", "5002"), (23, "T0", "4000", "5003"),
+        (None, "T1", "4040", "shipping"), (None, "T1", "4000", "payment-fee"),
     ]
     assert rows[3]["name"] == "Shipping: Ground" and (rows[3]["net"], rows[3]["tax"]) == ("4.95", "0.99")
     assert rows[4]["name"] == "Payment fee: Payments.Manual" and (rows[4]["net"], rows[4]["tax"]) == ("1.50", "0.30")
@@ -110,7 +110,7 @@ def test_discount_rows_mode_keeps_line_prices():
     assert [r["net"] for r in rows[:2]] == ["30.00", "10.00"]
     discounts = [r for r in rows if r["externalRef"].startswith("discount")]
     assert [(r["taxCode"], r["net"], r["tax"], r["nominalCode"]) for r in discounts] == [
-        ("T5", "-1.00", "0.00", "4000"), ("T20", "-3.00", "0.00", "4000"),
+        ("T5", "-1.00", "0.00", "4000"), ("T1", "-3.00", "0.00", "4000"),
     ]
     assert_invariants(details, {"rows": rows})
 
@@ -188,6 +188,13 @@ def test_header_fields():
     assert body["delivery"]["shippingMethodId"] == 2
 
 
+def test_without_an_instance_id_the_order_carries_none():
+    """An account that names no installation (no header, no mapping value): the key is left out, not sent as null."""
+    lines = [Line("10.00")]
+    body = _map(build_order(lines), lines, config=load_mapping_config()).body
+    assert "installedIntegrationInstanceId" not in body
+
+
 @pytest.mark.parametrize(
     "method, expected",
     [("Ground", 1), ("Next Day Air", 2), ("In-Store Pickup", 3), (" in-store pickup ", 3), ("Drone", 1), (None, 1)],
@@ -252,7 +259,7 @@ def test_known_skus_need_no_review():
 def test_exempt_tax_code_for_a_reverse_charge_order():
     lines = [Line("10.00", 2, "0")]
     details = build_order(lines, vat_number="DE123456789")
-    assert [r["taxCode"] for r in _map(details, lines).body["rows"]] == ["-"]
+    assert [r["taxCode"] for r in _map(details, lines).body["rows"]] == ["Z"]
 
 
 @pytest.mark.parametrize(

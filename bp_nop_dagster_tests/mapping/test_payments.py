@@ -70,6 +70,17 @@ def test_payments_by_status(fields, expected):
         assert body["paymentMethodCode"] == "CARD" and len(body["transactionRef"]) <= 64
 
 
+def test_every_auth_carries_its_expiry_and_no_other_payment_does():
+    """Customer Payment POST doc: authorizationExpiry is "Required when payment type is AUTH,
+    ignored otherwise"; the mapping's authorization_expiry_days (7 by default) after the payment date."""
+    bodies = _payments(_order(payment_status_id=30, authorization_transaction_id="AUTH-1"))
+    auth, capture = bodies
+    assert auth["paymentType"] == "AUTH" and auth["authorizationExpiry"] == (WHEN + timedelta(days=7)).isoformat(timespec="seconds")
+    assert "authorizationExpiry" not in capture
+    shorter = CONFIG.model_copy(update={"authorization_expiry_days": 3})
+    assert _payments(_order(payment_status_id=20), shorter)[0]["authorizationExpiry"] == "2024-03-09T23:30:00+00:00"
+
+
 @pytest.mark.parametrize(
     "system_name, code",
     [("Payments.Manual", "CARD"), ("Payments.PayPalStandard", "PAYPAL"), ("Payments.CheckMoneyOrder", "CHEQUE"), ("Payments.PurchaseOrder", "BANK")],

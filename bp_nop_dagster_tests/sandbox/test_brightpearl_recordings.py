@@ -28,14 +28,10 @@ from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp  # noqa: F4
 RECORDINGS = BRIGHTPEARL_RECORDINGS
 
 OUT_OF_SCOPE = {
-    "brand_get.json": "brands are not simulated",
-    "brand_get_by_id.json": "brands are not simulated",
     "contact_group_get.json": "contact groups are not simulated",
     "contact_group_get_by_id.json": "contact groups are not simulated",
     "contact_tag_get.json": "contact tags are not simulated",
     "contact_tag_get_by_id.json": "contact tags are not simulated",
-    "currency_search.json": "currencies are fixed (GBP/EUR/USD), no currency-search",
-    "currency_search_by_code.json": "currencies are fixed, no currency-search",
     "customer__custom_field__get__simple_get.json": "custom fields are not simulated",
     "customer__custom_field__patch__simple_patch.json": "custom fields are not simulated",
     "customer__patch__simple_patch.json": "contact PATCH is not simulated",
@@ -48,8 +44,6 @@ OUT_OF_SCOPE = {
     "order__custom_field_metadata__get__single.json": "custom fields are not simulated",
     "order_get_one_po.json": "purchase orders are not simulated",
     "order_get_one_with_custom_fields.json": "custom fields are not simulated",
-    "order_patch.json": "order JSON-Patch is not simulated",
-    "order_patch_error_operation.json": "order JSON-Patch is not simulated",
     "order_post_pc.json": "purchase credits are not simulated",
     "order_post_po.json": "purchase orders are not simulated",
     "order_row_delete.json": "order row DELETE is not simulated",
@@ -62,20 +56,16 @@ OUT_OF_SCOPE = {
     "product_put.json": "product PUT is not simulated",
     "product_type_get.json": "product types are not simulated",
     "product_type_get_by_id.json": "product types are not simulated",
-    "webhook__delete__not_found.json": "webhooks are not simulated",
-    "webhook__delete__success.json": "webhooks are not simulated",
-    "webhook__get__not_found.json": "webhooks are not simulated",
-    "webhook__get__single.json": "webhooks are not simulated",
-    "webhook__post__create.json": "webhooks are not simulated",
-    "webhook__post__error_invalid_params.json": "webhooks are not simulated",
 }
 
 # Paths (normalised: `[]` list element, `{id}` id-keyed entry, `[n]` search-row position) that may
 # be missing or null in the simulator's answer.
 OPTIONAL = {
     # closedOn / originalInvoiceDate: the sandbox never invoices; deliveryDate omitted when unset (nulls omitted)
+    # updatedOn: absent until an order is first modified (order_patch.json's reply has none)
     "order_get_one.json": {"response[].closedOn", "response[].originalInvoiceDate", "response[].delivery.deliveryDate"},
-    "order_get_multiple.json": {"response[].closedOn", "response[].originalInvoiceDate", "response[].delivery.deliveryDate"},
+    "order_get_multiple.json": {"response[].closedOn", "response[].originalInvoiceDate", "response[].delivery.deliveryDate",
+                                "response[].updatedOn"},
     "customer__get__multiple_get.json": {"response[].communication.telephones.PRI"},  # a contact without a phone
     "product_get_multiple.json": {"response[].productGroupId"},
     "product_search.json": {
@@ -118,7 +108,11 @@ def requests_for(bp: BP, ids: dict) -> dict[str, list[tuple[str, str]]]:
     s = bp.shop
     o1, o2, note = ids["o1"], ids["o2"], ids["note"]
     return {
+        "brand_get.json": [("GET", "/product-service/brand/")],
+        "brand_get_by_id.json": [("GET", "/product-service/brand/1")],
         "channel_get.json": [("GET", "/product-service/channel/")],
+        "currency_search.json": [("GET", "/accounting-service/currency-search")],
+        "currency_search_by_code.json": [("GET", "/accounting-service/currency-search?code=USD")],
         "channel_get_by_id.json": [("GET", "/product-service/channel/1")],
         "customer__get__empty_not_found.json": [("GET", "/contact-service/contact/1")],
         "customer__get__multiple_get.json": [("GET", f"/contact-service/contact/{s.c1},{s.c2}")],
@@ -162,6 +156,8 @@ def requests_for(bp: BP, ids: dict) -> dict[str, list[tuple[str, str]]]:
         "tax_code_get_by_id.json": [("GET", "/accounting-service/tax-code/1")],
         "warehouse_get.json": [("GET", "/warehouse-service/warehouse/")],
         "warehouse_get_by_id.json": [("GET", f"/warehouse-service/warehouse/{s.wh1}")],
+        "webhook__get__not_found.json": [("GET", "/integration-service/webhook/99999")],
+        "webhook__delete__not_found.json": [("DELETE", "/integration-service/webhook/99999")],
     }
 
 
@@ -173,6 +169,8 @@ SPECIAL = {
     "order_post_so.json", "order_post_sc.json", "order_post_error_missing_required.json", "order_post_error_unknown.json",
     "order_post_error_wrong_party.json", "order_row_post.json", "order_status_update_put.json", "product_post.json",
     "product_post_error_missing_required.json", "customer_payment__post__receipt.json",
+    "order_patch.json", "order_patch_error_operation.json", "webhook__delete__success.json", "webhook__get__single.json",
+    "webhook__post__create.json", "webhook__post__error_invalid_params.json",
 }
 
 def test_every_recording_is_covered_or_listed_out_of_scope():
@@ -213,7 +211,7 @@ def test_recorded_get_and_options_shapes(bp: BP):  # noqa: F811
                     problems.append(f"{name}: error code {body['errors'][0]['code']}")
             checked += 1
     assert not problems, "\n".join(problems)
-    assert checked >= 43
+    assert checked >= 49
 
 
 def test_recorded_bad_param_500s_match_exactly(bp: BP):  # noqa: F811
@@ -222,6 +220,64 @@ def test_recorded_bad_param_500s_match_exactly(bp: BP):  # noqa: F811
         response = bp.get(rel(interaction))
         assert response.status_code == 500
         assert response.json() == interaction["body"]
+
+
+def test_recorded_not_found_messages_match_exactly(bp: BP):  # noqa: F811
+    for name in ("webhook__get__not_found.json", "webhook__delete__not_found.json", "currency_search_by_code.json"):
+        interaction = load(name)["interactions"][0]
+        response = bp.call(interaction["method"], rel(interaction))
+        if interaction["status"] >= 400:
+            assert (response.status_code, response.json()) == (interaction["status"], interaction["body"]), name
+        else:  # the account's own currency ids differ; the filtered row's code and symbol match
+            assert [row[2:4] for row in response.json()["response"]["results"]] == [
+                row[2:4] for row in interaction["body"]["response"]["results"]]
+
+
+def test_recorded_webhook_lifecycle(bp: BP):  # noqa: F811
+    """POST (recorded body) -> an id; GET by id -> the recorded fields; DELETE -> {}; GET again -> 404;
+    an event that cannot be subscribed to -> the recorded 400 INTC-064, exactly."""
+    for name in ("webhook__post__create.json", "webhook__get__single.json", "webhook__delete__success.json"):
+        webhook_id = None
+        for interaction in load(name)["interactions"]:
+            path = rel(interaction)
+            if webhook_id is not None:
+                path = re.sub(r"/webhook/\d+$", f"/webhook/{webhook_id}", path)
+            response = bp.call(interaction["method"], path, json=interaction["request_body"])
+            assert response.status_code == interaction["status"] == 200, (name, response.text)
+            assert shape_problems(interaction["body"], response.json(), set()) == [], name
+            assert set(response.json()) == set(interaction["body"]), name
+            if interaction["method"] == "POST":
+                webhook_id = response.json()["response"]
+            elif interaction["method"] == "GET":
+                recorded = dict(interaction["body"]["response"][0], id=webhook_id)
+                assert response.json()["response"] == [recorded], name
+        assert bp.get(f"/integration-service/webhook/{webhook_id}").status_code == 404
+    interaction = load("webhook__post__error_invalid_params.json")["interactions"][0]
+    response = bp.post(rel(interaction), interaction["request_body"])
+    assert (response.status_code, response.json()) == (400, interaction["body"])
+
+
+def test_recorded_order_patch(bp: BP):  # noqa: F811
+    """order_patch.json: replace /delivery/deliveryDate and /reference -> 200 with the order (no
+    updatedOn, version unchanged); order_patch_error_operation.json: `add` on /reference -> the
+    recorded 500 CMNC-044, exactly."""
+    optional = {"response.closedOn", "response.originalInvoiceDate"}
+    for name in ("order_patch.json", "order_patch_error_operation.json"):
+        order_id = None
+        for interaction in load(name)["interactions"]:
+            body = json.loads(json.dumps(interaction["request_body"]).replace('"contactId": 200', f'"contactId": {bp.shop.c1}'))
+            path = rel(interaction) if order_id is None else f"/order-service/order/{order_id}"
+            response = bp.call(interaction["method"], path, json=body)
+            assert response.status_code == interaction["status"], (name, response.text)
+            if interaction["method"] == "POST":
+                order_id = response.json()["response"]
+            elif interaction["status"] == 200:
+                assert shape_problems(interaction["body"], response.json(), optional) == [], name
+                patched = response.json()["response"]
+                assert patched["reference"] == "#XYZ" and patched["delivery"]["deliveryDate"].startswith("2022-01-20")
+                assert "updatedOn" not in patched and patched["version"] == interaction["body"]["response"]["version"]
+            else:
+                assert response.json() == interaction["body"], name
 
 
 def test_recorded_401s(bp: BP):  # noqa: F811
@@ -253,7 +309,7 @@ def test_recorded_post_replies(bp: BP):  # noqa: F811
         response = bp.post(rel(interaction), body)
         assert (response.status_code, response.json()) == (interaction["status"], interaction["body"]), name
     replacements = {'"contactId": 200': f'"contactId": {s.c1}', '"orderId": 1081505': None, '"PUNTOS"': '"CARD"',
-                    '"CRC"': '"GBP"', '"code": "T"': '"code": "T20"', '"taxCode": "13"': '"taxCode": "T20"'}
+                    '"CRC"': '"GBP"', '"code": "T"': '"code": "T1"', '"taxCode": "13"': '"taxCode": "T1"'}
     order_for_payment = bp.sales_order()
     replacements['"orderId": 1081505'] = f'"orderId": {order_for_payment}'
     last_order = None
@@ -290,7 +346,7 @@ def test_recorded_oauth_replies(bp: BP):  # noqa: F811
         "auth_request_token_error_invalid_code.json": {**good, "code": "expired"},
         "auth_request_token_error_redirect_uri_mismatch.json": {**good, "code": "sandbox-auth-code-2", "redirect_uri": ""},
     }
-    bp.sandbox.world.brightpearl.auth_codes.add("sandbox-auth-code-2")
+    bp.sandbox.world.brightpearl.integration_service.auth_codes.add("sandbox-auth-code-2")
     for name, form in cases.items():
         recorded = load(name)["interactions"][0]
         response = requests.post(url, data=form, timeout=10)

@@ -36,7 +36,8 @@ class Shop:
 
     def snapshot(self) -> dict:
         products = self.bp_get("/product-service/product-search", pageSize=500)["results"]
-        ids = ",".join(str(row[0]) for row in products[:200])
+        # availability of non-stock-tracked products answers 400 WHSC-097 (Airbyte source-brightpearl): tracked only
+        ids = ",".join(str(row[0]) for row in products[:200] if row[8])
         return {
             "bp_products": products,
             "bp_availability": self.bp_get(f"/warehouse-service/product-availability/{ids}"),

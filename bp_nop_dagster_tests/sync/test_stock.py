@@ -23,6 +23,7 @@ from bp_nop_dagster.sync.stock import (
     WRITTEN,
     StockSync,
     moved_products,
+    ordered_products,
 )
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
@@ -135,6 +136,30 @@ def _seeded_in_flight(report, sku: str) -> int:
     return next(row.in_flight for row in report.rows if row.sku == sku and row.target is not None)
 
 
+def test_ordered_products_are_those_of_orders_this_integration_did_not_create(shop):
+    """A new sales order allocates stock and lowers on hand without a goods movement (help 211131266), and an
+    order never modified since creation has a null updatedOn (order_search.json): orders are found by createdOn
+    and by updatedOn. The ones this integration created (linked in the ledger) are left out: their units are in
+    flight until Brightpearl allocates them. Three requests when one order is new: two searches, one order GET."""
+    backend = shop.world.brightpearl
+    start = SensorCursor(watermark=datetime.now(UTC) - timedelta(seconds=1))
+    (sku_a, sku_b) = shop.simple_skus(2)
+    pid_a, pid_b = backend.sku_to_product_id()[sku_a], backend.sku_to_product_id()[sku_b]
+    marketplace = requests.post(f"{shop.bp_root}/__sandbox__/orders", json={"channel_id": 3, "rows": [{"sku": sku_a, "quantity": 1}]},
+                                timeout=10).json()["order_id"]
+    ours = requests.post(f"{shop.bp_root}/__sandbox__/orders", json={"channel_id": 1, "rows": [{"sku": sku_b, "quantity": 1}]},
+                         timeout=10).json()["order_id"]
+    shop.ledger.link("order", "424242", ours)
+    before = shop.bp.call_count
+    products, cursor = ordered_products(shop.bp, shop.ledger, start, datetime.now(UTC))
+    assert products == [pid_a] and shop.bp.call_count - before == 3
+    assert ordered_products(shop.bp, shop.ledger, cursor, datetime.now(UTC))[0] == []  # inside the overlap: seen
+    requests.put(f"{shop.bp_root}/public-api/{shop.world.credentials.brightpearl_account_code}/order-service/order/"
+                 f"{marketplace}/status", json={"orderStatusId": 5}, headers=shop.bp.auth_headers(), timeout=10).raise_for_status()
+    again, _ = ordered_products(shop.bp, shop.ledger, SensorCursor.parse(cursor.dumps()), datetime.now(UTC))
+    assert again == [pid_a]  # cancelled: its allocation is released, modified since
+
+
 def test_only_the_moved_products_are_read_and_written_in_one_availability_call(shop):
     engine = shop.engine()
     engine.run()
@@ -142,7 +167,7 @@ def test_only_the_moved_products_are_read_and_written_in_one_availability_call(s
     product_id = shop.move(sku, 3, 7)
     report = engine.run([product_id])
     assert [(row.sku, row.verdict) for row in report.rows] == [(sku, WRITTEN)]
-    assert report.brightpearl_calls == 1  # the SKU comes from the ledger; one availability GET
+    assert report.brightpearl_calls == 2  # the SKU comes from the ledger; one stock-tracked search, one availability GET
     assert shop.nop_product(sku)["stock_quantity"] == report.rows[0].target
 
 
@@ -165,16 +190,17 @@ def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_
     product_id = shop.move(sku, 1, 40)
     placed = shop.order(sku, 5)
     backend = shop.world.brightpearl
+    backend.options.allocate_on_create_default = False  # an account that does not allocate new orders by itself
     bp_order = backend.create_sales_order({
         "customer": {"id": next(iter(backend.contacts))}, "warehouseId": 1,
-        "rows": [{"productId": product_id, "name": sku, "quantity": "5", "net": "10", "tax": "2", "taxCode": "T20"}],
+        "rows": [{"productId": product_id, "name": sku, "quantity": "5", "net": "10", "tax": "2", "taxCode": "T1"}],
     })
     shop.ledger.link("order", str(placed["id"]), bp_order)  # synced by the order flow, not allocated
     before = shop.bp.call_count
     (row,) = shop.engine().run([product_id]).rows
     assert row.in_flight == 5 + _seeded_units(shop, sku)
     assert shop.nop_product(sku)["stock_quantity"] == shop.on_hand(sku) - row.in_flight
-    assert shop.bp.call_count - before == 3  # the order's allocation, the product's SKU, availability
+    assert shop.bp.call_count - before == 4  # the order's allocation, stock tracked?, the product's SKU, availability
     ((row_id, _),) = backend.orders[bp_order].rows.items()
     requests.post(f"{shop.bp_root}/public-api/{shop.world.credentials.brightpearl_account_code}/warehouse-service/order/"
                   f"{bp_order}/reservation/warehouse/1", json={"products": [{"productId": product_id, "salesOrderRowId": row_id,
@@ -186,7 +212,7 @@ def test_an_order_brightpearl_holds_stays_in_flight_until_brightpearl_allocates_
     assert shop.ledger.status("allocation", str(placed["id"])).status == "synced"
     before = shop.bp.call_count
     shop.engine().run([product_id])
-    assert shop.bp.call_count - before == 1  # settled and linked: availability only
+    assert shop.bp.call_count - before == 2  # settled and linked: stock tracked? and availability
 
 
 def _seeded_units(shop: Shop, sku: str) -> int:

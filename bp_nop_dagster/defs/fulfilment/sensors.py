@@ -26,8 +26,9 @@ def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest
     job=fulfilment_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Goods-out notes shipped in Brightpearl (goods-out-search on updatedOn from a watermark, 5 min overlap, "
-    "de-duplicated) into the ledger, then a fulfilment run. Costs 2 Brightpearl requests per minute (1% of the quota).",
+    description="Goods-out notes shipped in Brightpearl (goods-out-search shipped=true on shippedOn from a watermark, "
+    "5 min overlap, de-duplicated) into the ledger, then a fulfilment run. Costs 2 Brightpearl requests per minute "
+    "(1% of the quota).",
 )
 def brightpearl_shipped_goods_out_notes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     fail_dead_runs(context)

@@ -1,6 +1,6 @@
-"""When the stock flow runs: a sensor on Brightpearl goods movements (every 15 s; one search
-request per tick, under 2% of the 200-per-minute quota), which also retries failed pushes, and a
-nightly full reconcile."""
+"""When the stock flow runs: a sensor on Brightpearl's on-hand changes, goods movements and sales
+orders (every 15 s; 3 search requests on a quiet tick, 6 % of the 200-per-minute quota, see
+`sync.stock`), which also retries failed pushes, and a nightly full reconcile."""
 
 import dagster as dg
 
@@ -9,8 +9,8 @@ from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, l
 from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.ledger.resource import LedgerResource
-from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
-from bp_nop_dagster.sync.stock import due_retries, moved_products
+from bp_nop_dagster.sync.cursor import utcnow
+from bp_nop_dagster.sync.stock import StockCursor, changed_products, due_retries
 
 STOCK_OP = "__".join(STOCK.path)
 
@@ -19,22 +19,25 @@ STOCK_OP = "__".join(STOCK.path)
     job=stock_sync_job,
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Brightpearl goods movements since an updatedOn watermark (ascending, paged, with overlap, "
-    "de-duplicated by movement id) -> one stock push for just the products that moved, with those whose last "
-    "push failed (retried every 5 minutes).",
+    description="Brightpearl on-hand changes: goods movements since an updatedOn watermark and sales orders created "
+    "or modified since a watermark on other channels (phone, marketplace: they allocate stock without a goods "
+    "movement), both with overlap and de-duplicated -> one stock push for just those products, with those whose "
+    "last push failed (retried every 5 minutes). 3 Brightpearl requests per quiet tick.",
 )
 def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     fail_dead_runs(context)
     now = utcnow()
-    moved, cursor = moved_products(brightpearl.get_client(), SensorCursor.parse(context.cursor), now)
+    book = ledger.get_ledger()
+    changed, cursor = changed_products(brightpearl.get_client(), book, StockCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    retries, waiting = due_retries(ledger.get_ledger(), now)
-    product_ids = sorted(set(moved) | set(retries))
+    retries, waiting = due_retries(book, now)
+    product_ids = sorted(set(changed) | set(retries))
     if product_ids:
         return dg.RunRequest(
-            run_key=None if retries else f"stock-{cursor.watermark.isoformat()}-{product_ids[0]}-{len(product_ids)}",
+            run_key=None if retries else f"stock-{cursor.movements.watermark.isoformat()}-{cursor.orders.watermark.isoformat()}-"
+            f"{product_ids[0]}-{len(product_ids)}",
             run_config={"ops": {STOCK_OP: {"config": {"product_ids": product_ids}}}},
-            tags={"bp_nop/moved_products": str(len(moved)), "bp_nop/retried_products": str(len(retries))},
+            tags={"bp_nop/moved_products": str(len(changed)), "bp_nop/retried_products": str(len(retries))},
         )
     note = "no Brightpearl stock moved: nopCommerce is in step"
     if waiting:

@@ -1,0 +1,203 @@
+"""accounting-service: customer payments (POST, DELETE, search), payment methods, tax codes,
+nominal codes and currency-search.
+
+Sources: Customer Payment POST (api-docs.brightpearl.com/accounting/customer-payment/post.html:
+paymentMethodCode, paymentType, orderId, currencyIsoCode and paymentDate required;
+`authorizationExpiry` required when the type is AUTH; transactionRef + paymentMethodCode
+checked for uniqueness) and the Customer Payment overview (…/accounting/customer-payment: the
+payment method code "may or may not exist" as a Payment Method, so it is not validated; a Sales
+Receipt journal is created only when one with that code exists, for RECEIPT, PAYMENT, CAPTURE).
+Payment method GET: documented items `{name, code, isActive, bankAccounts, installedIntegrationId}`
+(…/accounting/payment-method/get.html), recorded `{id, name}` (payment_method_get.json): which
+one an account answers is `FidelityOptions.payment_method_shape`. currency-search as recorded
+(currency_search.json). Tax codes spelled as recorded (tax_code_get.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bp_nop_dagster.sandbox.brightpearl.backend.common import (
+    D0,
+    Q2,
+    Service,
+    as_datetime,
+    as_decimal,
+    as_int,
+    as_object,
+    as_text,
+    bad,
+    m2,
+    not_found,
+    reference_reply,
+)
+from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
+    CURRENCIES,
+    CURRENCY_ROWS,
+    NOMINAL_CODES,
+    PAYMENT_METHODS,
+    PAYMENT_TYPES,
+    TAX_CODES,
+)
+from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
+
+PAYMENT_METHOD_CODES = {code for code, _ in PAYMENT_METHODS}
+# Both shapes merged; `_payment_method_view` answers the one the account is configured for.
+PAYMENT_METHOD_ITEMS = [
+    {"id": number, "name": name, "code": code, "isActive": True,
+     "bankAccounts": [{"paymentMethodId": number, "currencyIsoCode": "GBP", "bankAccountNominalCode": "1200"}],
+     "installedIntegrationId": "0"}
+    for number, (code, name) in enumerate(PAYMENT_METHODS, start=1)
+]
+JOURNAL_TYPES = ("RECEIPT", "CAPTURE", "PAYMENT")
+
+
+@dataclass(slots=True)
+class Payment:
+    id: int
+    transaction_ref: str | None
+    transaction_code: str | None
+    method: str
+    type: str
+    order_id: int
+    currency: str
+    amount_authorized: Decimal
+    amount_paid: Decimal
+    expires: datetime | None
+    payment_date: datetime
+    created_on: datetime
+    journal_id: int | None
+    journal_ref: str | None = None
+
+
+class AccountingService(Service):
+    """Customer payments and the accounting reference data."""
+
+    def __init__(self, account) -> None:
+        super().__init__(account)
+        self.payments: dict[int, Payment] = {}
+        self._by_order: dict[int, list[int]] = {}
+        self._refs: dict[tuple[str, str], int] = {}
+
+    # ------------------------------------------------------------ reference data
+
+    def api_reference(self, kind: str, idset: str | None) -> dict:
+        if kind == "payment-method":
+            found = reference_reply(PAYMENT_METHOD_ITEMS, idset, "payment method")["response"]
+            return {"response": [self._payment_method_view(item) for item in found]}
+        items = {"tax-code": TAX_CODES, "nominal-code": NOMINAL_CODES}[kind]
+        return reference_reply(items, idset, kind.replace("-", " "))
+
+    def _payment_method_view(self, item: dict) -> dict:
+        shape = self.options.payment_method_shape
+        if shape == "recorded":
+            return {"id": item["id"], "name": item["name"]}
+        if shape == "documented":
+            return {k: v for k, v in item.items() if k != "id"}
+        return dict(item)
+
+    # ------------------------------------------------------------ payments
+
+    def payments_of(self, order_id: int) -> list[Payment]:
+        return [self.payments[p] for p in self._by_order.get(order_id, ())]
+
+    def create_customer_payment(self, body: Any) -> int:
+        """`POST /accounting-service/customer-payment` -> the new payment id."""
+        body = as_object(body, "body")
+        method = body.get("paymentMethodCode")
+        if not method:
+            raise bad("PYMC-001", "You must supply a paymentMethodCode")
+        method = as_text(method, "paymentMethodCode", 36, "PYMC-001")
+        payment_type = body.get("paymentType")
+        if payment_type not in PAYMENT_TYPES:
+            raise bad("PYMC-003", f"paymentType must be one of {', '.join(sorted(PAYMENT_TYPES))}")
+        if body.get("orderId") is None:
+            raise bad("PYMC-004", "You must supply an orderId")
+        order_id = as_int(body["orderId"], "orderId", "PYMC-004")
+        order = self.account.order_service.orders.get(order_id)
+        if order is None:
+            raise bad("PYMC-004", f"Order {order_id} does not exist")
+        if body.get("paymentDate") is None:
+            raise bad("PYMC-005", "You must supply a paymentDate")
+        payment_date = as_datetime(body["paymentDate"], "paymentDate", "PYMC-005")
+        ref = as_text(body.get("transactionRef"), "transactionRef", 64, "PYMC-006")
+        code = as_text(body.get("transactionCode"), "transactionCode", 64, "PYMC-006")
+        currency = body.get("currencyIsoCode")
+        if currency is None:
+            raise bad("PYMC-007", "You must supply a currencyIsoCode")
+        if currency not in CURRENCIES:
+            raise bad("PYMC-007", f"Currency {currency!r} is not set up on this account")
+        authorized = paid = D0
+        expires = None
+        if payment_type in ("AUTH", "VOID"):
+            authorized = as_decimal(body.get("amountAuthorized"), "amountAuthorized", "PYMC-008")
+        else:
+            paid = as_decimal(body.get("amountPaid"), "amountPaid", "PYMC-008")
+        if payment_type == "AUTH":
+            if not body.get("authorizationExpiry"):
+                raise bad("PYMC-009", "You must supply an authorizationExpiry for an AUTH payment")
+            expires = as_datetime(body["authorizationExpiry"], "authorizationExpiry", "PYMC-009")
+        if authorized < 0 or paid < 0:
+            raise bad("PYMC-008", "Amounts must not be negative")
+        if ref:
+            existing = self._refs.get((method, ref))
+            if existing is not None:
+                # The uniqueness check is documented; this code and text are inferred.
+                raise bad("PYMC-010", f"A payment with transactionRef {ref} already exists for payment method {method}: {existing}")
+        payment_id = self.next_id("payment")
+        journal = payment_type in JOURNAL_TYPES and method in PAYMENT_METHOD_CODES
+        self.payments[payment_id] = Payment(
+            id=payment_id, transaction_ref=ref, transaction_code=code, method=method, type=payment_type,
+            order_id=order_id, currency=currency, amount_authorized=authorized.quantize(Q2), amount_paid=paid.quantize(Q2),
+            expires=expires, payment_date=payment_date, created_on=self.now(),
+            journal_id=self.next_id("journal") if journal else None,
+            journal_ref=as_text(body.get("journalRef"), "journalRef", 255, "PYMC-006"),
+        )
+        self._by_order.setdefault(order_id, []).append(payment_id)
+        if ref:
+            self._refs[(method, ref)] = payment_id
+        self.account.order_service.touch(order, "payment")
+        return payment_id
+
+    def api_delete_payment(self, payment_id: str) -> dict:
+        pid = as_int(payment_id, "paymentId", "CMNC-011")
+        payment = self.payments.pop(pid, None)
+        if payment is None:
+            raise not_found(f"Customer payment {pid} not found")
+        self._by_order[payment.order_id].remove(pid)
+        if payment.transaction_ref:
+            self._refs.pop((payment.method, payment.transaction_ref), None)
+        order = self.account.order_service.orders.get(payment.order_id)
+        if order is not None:
+            self.account.order_service.touch(order, "payment")
+        return {}
+
+    # ------------------------------------------------------------ search
+
+    def search_specs(self) -> dict[str, SearchSpec]:
+        payment_cols = [
+            Col("paymentId", "IDSET", lambda p: p.id),
+            Col("transactionRef", "STRING", lambda p: p.transaction_ref, sortable=False),
+            Col("transactionCode", "STRING", lambda p: p.transaction_code, sortable=False),
+            Col("paymentMethodCode", "STRING", lambda p: p.method, sortable=False),
+            Col("paymentType", "STRING", lambda p: p.type, sortable=False),
+            Col("orderId", "IDSET", lambda p: p.order_id, sortable=False),
+            Col("currencyId", "IDSET", lambda p: CURRENCIES[p.currency], sortable=False),
+            Col("currencyCode", "STRING", lambda p: p.currency, sortable=False),
+            Col("amountAuthorized", "STRING", lambda p: m2(p.amount_authorized), sortable=False),
+            Col("amountPaid", "STRING", lambda p: m2(p.amount_paid), sortable=False),
+            Col("expires", "PERIOD", lambda p: p.expires, sortable=False),
+            Col("paymentDate", "PERIOD", lambda p: p.payment_date),
+            Col("createdOn", "PERIOD", lambda p: p.created_on),
+            Col("journalId", "IDSET", lambda p: p.journal_id),
+        ]
+        currency_cols = [Col(name, type_, (lambda key: lambda c: c[key])(name)) for name, type_ in (
+            ("id", "IDSET"), ("title", "STRING"), ("code", "STRING"), ("symbol", "STRING"), ("exchangeRate", "STRING"),
+            ("isDefault", "BOOLEAN"), ("exchangeRateVarianceNominalCode", "STRING"))]
+        return {
+            "customer-payment": SearchSpec(payment_cols, lambda: list(self.payments.values())),
+            "currency": SearchSpec(currency_cols, lambda: list(CURRENCY_ROWS)),
+        }

@@ -1,0 +1,143 @@
+"""The Brightpearl client against replies taken from the sources themselves (recordings, doc
+examples, the error bodies Airbyte's source-brightpearl handles), served by a stub session: what
+the client asks for and how it reads the answer do not depend on our simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from bp_nop_dagster.brightpearl import models as m
+from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.contracts import BRIGHTPEARL_RECORDINGS
+
+BASE = "https://euw1.brightpearlconnect.com/public-api/acct"
+# api-docs.brightpearl.com/warehouse/goods-out-note/search.html
+GOODS_OUT_SEARCH_COLUMNS = {"goodsOutNoteId", "printed", "picked", "packed", "shipped", "shippedOn", "orderId",
+                            "shippingMethodId", "warehouseId", "priority", "createdOn", "releaseDate", "createdBy"}
+# api-docs.brightpearl.com/accounting/payment-method/get.html, example 1
+DOCUMENTED_PAYMENT_METHODS = {"response": [{"name": "Sage Pay UK", "code": "SAGEPAY_UK", "isActive": True, "bankAccounts": [
+    {"paymentMethodId": 1, "currencyIsoCode": "GBP", "bankAccountNominalCode": "1200"}], "installedIntegrationId": "1"}]}
+# The two bodies AIRBYTE (source-brightpearl source.py, ProductAvailability) treats as "not stock tracked"
+WHSC_097_ONE = {"errors": [{"code": "WHSC-097", "message": "This is a non stock tracked product."}]}
+WHSC_097_MANY = {"errors": [{"code": "WHSC-097", "message": "These are non stock tracked products."}]}
+
+
+def _response(status: int, body: dict, headers: dict | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update({"content-type": "application/json;charset=UTF-8", "brightpearl-requests-remaining": "199",
+                             "brightpearl-next-throttle-period": "25000", **(headers or {})})
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def _recorded(name: str) -> requests.Response:
+    interaction = json.loads((BRIGHTPEARL_RECORDINGS / name).read_text())["interactions"][0]
+    return _response(interaction["status"], interaction["body"], interaction["headers"])
+
+
+def _search_reply(columns: list[str], rows: list[list]) -> dict:
+    return {"response": {"results": rows, "metaData": {
+        "morePagesAvailable": False, "resultsAvailable": len(rows), "resultsReturned": len(rows),
+        **({"firstResult": 1, "lastResult": len(rows)} if rows else {}),
+        "columns": [{"name": c} for c in columns]}}, "reference": {}}
+
+
+class StubSession(requests.Session):
+    """Answers each request with `answer(method, path, query)` and keeps what was asked."""
+
+    def __init__(self, answer) -> None:
+        super().__init__()
+        self.answer = answer
+        self.asked: list[tuple[str, str, dict]] = []
+
+    def request(self, method, url, params=None, **kwargs):  # noqa: D102 - requests' signature
+        prepared = requests.Request(method, url, params=params).prepare()
+        parts = urlsplit(prepared.url)
+        path = parts.path.split("/public-api/acct", 1)[1]
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        self.asked.append((method, path, query))
+        response = self.answer(method, path, query)
+        response.request = prepared
+        return response
+
+
+def _client(answer) -> tuple[BrightpearlClient, StubSession]:
+    session = StubSession(answer)
+    return BrightpearlClient(BASE, app_ref="acct_app", account_token="tok", session=session, sleep=lambda s: None), session
+
+
+def test_shipped_goods_out_notes_are_searched_with_documented_columns_only():
+    """Finding 1: the search has goodsOutNoteId (not goodsNoteId) and no updatedOn; shipped notes are found by
+    shipped=true and shippedOn from the watermark."""
+    def answer(method, path, query):
+        return _response(200, _search_reply(["goodsOutNoteId", "orderId", "shippedOn"],
+                                            [[12447605, 988116, "2025-11-04T10:41:38.000-06:00"]]))
+
+    client, session = _client(answer)
+    rows = client.shipped_goods_out_notes_since(datetime(2025, 11, 4, tzinfo=UTC))
+    assert [(r.goods_out_note_id, r.order_id, r.shipped_on.year) for r in rows] == [(12447605, 988116, 2025)]
+    ((method, path, query),) = session.asked
+    assert (method, path) == ("GET", "/warehouse-service/goods-note/goods-out-search")
+    named = set(query["columns"].split(",")) | {query["sort"].split(".")[0]} | (set(query) - {"columns", "sort", "pageSize", "firstResult"})
+    assert named <= GOODS_OUT_SEARCH_COLUMNS, named - GOODS_OUT_SEARCH_COLUMNS
+    assert query["shipped"] == "true" and query["shippedOn"].startswith("2025-11-04T00:00:00.000+00:00/")
+
+
+def test_goods_out_note_ids_read_the_goods_out_note_id_column():
+    client, session = _client(lambda method, path, query: _response(200, _search_reply(["goodsOutNoteId"], [[7], [9]])))
+    assert client.goods_out_note_ids() == [7, 9]
+    assert session.asked[0][2]["columns"] == "goodsOutNoteId"
+
+
+def test_non_stock_tracked_products_have_no_availability_and_the_others_are_still_read():
+    """Finding 6: an ID set holding a product that is not stock tracked answers 400 WHSC-097; the client reads
+    the others and treats that one as having no stock data."""
+    recorded = json.loads((BRIGHTPEARL_RECORDINGS / "product_availability_get.json").read_text())["interactions"][0]["body"]
+    levels = next(iter(recorded["response"].values()))
+
+    def answer(method, path, query):
+        ids = [i for part in path.rsplit("/", 1)[1].split(",")
+               for i in range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1)]
+        if 3 in ids:  # product 3 is not stock tracked
+            return _response(400, WHSC_097_ONE if ids == [3] else WHSC_097_MANY)
+        return _response(200, {"response": {str(i): levels for i in ids}})
+
+    client, session = _client(answer)
+    availability = client.product_availability([1, 2, 3, 4])
+    assert sorted(availability) == [1, 2, 4]
+    assert availability[1].total.on_hand == levels["total"]["onHand"]
+    assert len(session.asked) <= 5  # split until the untracked product is found, not one request per product
+
+
+def test_stock_tracked_ids_come_from_one_product_search():
+    client, session = _client(lambda method, path, query: _response(200, _search_reply(["productId"], [[1], [4]])))
+    assert client.stock_tracked_ids([1, 2, 3, 4]) == {1, 4}
+    ((_, path, query),) = session.asked
+    assert path == "/product-service/product-search" and query["stockTracked"] == "true" and query["productId"] == "1-4"
+
+
+def test_the_installation_is_read_from_the_recorded_header():
+    """Finding 7: tax_code_get.json carries brightpearl-installed-integration-instance-id: 11;
+    payment_method_get.json (another account) carries none."""
+    client, session = _client(lambda method, path, query: _recorded("tax_code_get.json"))
+    client.tax_codes()
+    assert client.installed_integration_instance_id() == 11 and len(session.asked) == 1
+    quiet, session = _client(lambda method, path, query: _recorded("payment_method_get.json"))
+    assert quiet.installed_integration_instance_id() is None  # one read (the warehouses, cached) to find out
+    assert [p for _, p, _ in session.asked] == ["/warehouse-service/warehouse"]
+
+
+def test_payment_methods_parse_the_documented_and_the_recorded_shape():
+    """Finding 3: documented items have code but no id (the id is in bankAccounts); recorded items id and name."""
+    documented, _ = _client(lambda method, path, query: _response(200, DOCUMENTED_PAYMENT_METHODS))
+    [method] = documented.payment_methods()
+    assert (method.id, method.code, method.name, method.is_active, method.installed_integration_id) == (
+        1, "SAGEPAY_UK", "Sage Pay UK", True, 1)
+    recorded, _ = _client(lambda method, path, query: _recorded("payment_method_get.json"))
+    assert [(p.id, p.name, p.code) for p in recorded.payment_methods()] == [(1, "Cash", None), (2, "Credit Card", None)]
+    assert m.PaymentMethod.model_validate({"name": "x", "code": "X"}).id is None
