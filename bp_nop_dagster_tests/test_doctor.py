@@ -18,7 +18,8 @@ import yaml
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.doctor import run_doctor
-from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE, MAPPING_FILE_ENV
+from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
+from bp_nop_dagster.settings import BP_NOP_MAPPING_FILE as MAPPING_FILE_ENV
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ its MIT licence; see INDEX.md there).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from decimal import Decimal
@@ -273,7 +274,7 @@ def _recorded_response(interaction) -> requests.Response:
     response = requests.Response()
     response.status_code = interaction["status"]
     response.headers.update(interaction["headers"])
-    response._content = json.dumps(interaction["body"]).encode()
+    response.raw = io.BytesIO(json.dumps(interaction["body"]).encode())  # the transport streams the body
     return response
 
 
@@ -317,8 +318,8 @@ def test_create_customer_payment_reads_the_recorded_reply():
     sent = []
 
     class Session(requests.Session):
-        def request(self, method, url, json=None, **kwargs):  # noqa: D102 - requests' signature
-            sent.append((method, url, json))
+        def request(self, method, url, data=None, **kwargs):  # noqa: D102 - requests' signature
+            sent.append((method, url, json.loads(data)))  # the transport sends the body as exact JSON bytes
             response = _recorded_response(interaction)
             response.request = requests.Request(method, url).prepare()
             return response

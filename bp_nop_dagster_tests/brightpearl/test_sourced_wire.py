@@ -4,6 +4,7 @@ the client asks for and how it reads the answer do not depend on our simulator."
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +32,7 @@ def _response(status: int, body: dict, headers: dict | None = None) -> requests.
     response.status_code = status
     response.headers.update({"content-type": "application/json;charset=UTF-8", "brightpearl-requests-remaining": "199",
                              "brightpearl-next-throttle-period": "25000", **(headers or {})})
-    response._content = json.dumps(body).encode()
+    response.raw = io.BytesIO(json.dumps(body).encode())  # the transport streams the body
     return response
 
 
