@@ -72,6 +72,7 @@ MIN_THROTTLE_WAIT = 0.5
 _BASE_PATH = re.compile(r"^/public-api/[^/]+$")
 
 SALES_ORDER_TYPE_ID = 1
+PURCHASE_ORDER_TYPE_ID = 2
 SALES_CREDIT_TYPE_ID = 3
 
 # Product availability of a product that is not stock tracked answers 400 WHSC-097 ("This is a non
@@ -689,11 +690,16 @@ class BrightpearlClient(Transport):
         filters: Mapping[str, Any] | None = None,
         *,
         order_ids: Iterable[int] | None = None,
+        payment_type: str | None = None,
         created_since: datetime | None = None,
         sort: str = "paymentId.ASC",
         page_size: int = MAX_PAGE_SIZE,
     ) -> list[m.CustomerPayment]:
+        """`customer-payment-search`; `payment_type` filters paymentType (RECEIPT, PAYMENT, ...: a
+        credit's refunds are its PAYMENTs)."""
         f = dict(filters or {})
+        if payment_type is not None:
+            f["paymentType"] = payment_type
         if order_ids is not None:
             ids = list(order_ids)
             if not ids:
@@ -748,6 +754,15 @@ class BrightpearlClient(Transport):
             body["orderNote"] = {"text": note, "isPublic": False}
         self.request("PUT", f"/order-service/order/{order_id}/status", json_body=body, idempotent=True)
 
+    def find_sales_credits_by_external_ref(
+        self, external_ref: str, installed_integration_instance_id: int | None = None
+    ) -> list[int]:
+        """Ids of the sales credits whose `externalRef` + installed integration instance equal the
+        given ones exactly (the credit's unique compound key; the Sales Credit POST doc), ascending:
+        the natural-key lookup after an unknown outcome of `create_sales_credit`. Same rules as
+        `find_sales_orders_by_external_ref`, on orderTypeId 3."""
+        return self._find_by_external_ref(external_ref, installed_integration_instance_id, SALES_CREDIT_TYPE_ID)
+
     def find_sales_orders_by_external_ref(
         self, external_ref: str, installed_integration_instance_id: int | None = None
     ) -> list[int]:
@@ -760,12 +775,15 @@ class BrightpearlClient(Transport):
         `installed_integration_instance_id=None` means "created without an instance" (None and 0
         are the same), never "any instance": another integration's order with the same
         externalRef must not be taken for ours."""
+        return self._find_by_external_ref(external_ref, installed_integration_instance_id, SALES_ORDER_TYPE_ID)
+
+    def _find_by_external_ref(self, external_ref: str, installed_integration_instance_id: int | None, order_type_id: int) -> list[int]:
         if not external_ref:
             return []
         wanted_instance = installed_integration_instance_id or None
         rows = self.search(
             "/order-service/order-search",
-            {"externalRef": external_ref, "orderTypeId": SALES_ORDER_TYPE_ID},
+            {"externalRef": external_ref, "orderTypeId": order_type_id},
             columns=["orderId", "externalRef", "installedIntegrationInstanceId"],
             sort="orderId.ASC",
         )
@@ -854,6 +872,205 @@ class BrightpearlClient(Transport):
             raise TypeError(f"{path}: the body must be a JSON object (a mapping)")
         reply = self.request("POST", path, json_body=dict(body), idempotent=False)
         return _created_id(reply.body, self.system, path)
+
+    # -- returns and refunds ------------------------------------------------------------------
+    # docs/reference/returns-refunds.md: a credit (POST, once, by its externalRef), closed once
+    # (SC-n), refunded by a PAYMENT, its goods received by a goods-in note (default or quarantine
+    # location), quarantined goods released later.
+
+    def create_sales_credit(self, body: Mapping[str, Any]) -> int:
+        """`POST /order-service/sales-credit` (the sales-order shape, `parentId` = the sales order)
+        -> the new credit id. Give `externalRef` + `installedIntegrationInstanceId`: they form a
+        unique key, and what a repeat answers is UNCONFIRMED (the doc is cut off; the sandbox's
+        `duplicate_sales_credit_reply`): the existing id, `{}` (`OutcomeUnknownError`) or a 400
+        (`ValidationError`). After either of the last two, `find_sales_credits_by_external_ref`
+        finds the credit."""
+        return self._create("/order-service/sales-credit", body)
+
+    def sales_credit_documents(self, ids: Iterable[int]) -> list[m.SalesCreditDocument]:
+        """`GET /order-service/sales-credit/{idset}` (200 ids per request; 207 when only some exist):
+        the credits in the sales-credit shape (rows with ids, row totals, externalRef), by id.
+        Ids that are no credit are absent."""
+        path = "/order-service/sales-credit"
+        credits = _parse_list(m.SalesCreditDocument, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
+        return sorted(credits, key=lambda credit: credit.id)
+
+    def sales_credit_ids_by_parent(self, order_ids: Iterable[int]) -> dict[int, list[int]]:
+        """Sales order id -> the ids of its credits (`order-search?orderTypeId=3&parentOrderId={ids}`
+        with two columns; one request per 500 orders), ascending; orders without credits absent."""
+        credits: dict[int, set[int]] = {}
+        for chunk in chunk_ids(order_ids, MAX_PAGE_SIZE):
+            rows = self.order_search({"orderTypeId": SALES_CREDIT_TYPE_ID, "parentOrderId": chunk},
+                                     columns=["orderId", "parentOrderId"])
+            for row in rows:
+                if row.parent_order_id:
+                    credits.setdefault(row.parent_order_id, set()).add(row.order_id)
+        return {parent: sorted(ids) for parent, ids in sorted(credits.items())}
+
+    def close_sales_credit(self, credit_id: int, tax_date: datetime | None = None) -> None:
+        """`POST /order-service/sales-credit/{id}/close` (`{}` or `{"taxDate"}` -> `{}`): invoice the
+        credit (its reference becomes SC-n). Closing an invoiced credit is refused, so a POST is
+        never resent: after `OutcomeUnknownError` read the credit (`order(id).invoice_reference`)."""
+        credit_id = _checked_ids([credit_id])[0]
+        body = {} if tax_date is None else {"taxDate": format_datetime(tax_date)}
+        self.request("POST", f"/order-service/sales-credit/{credit_id}/close", json_body=body, idempotent=False)
+
+    def sale_payment_totals(self, order_ids: Iterable[int]) -> dict[int, m.SalePaymentTotal]:
+        """`GET /accounting-service/sale-payment-total/{ids}` (200 ids per request): per order (or
+        credit) amountPaid = RECEIPT + CAPTURE - PAYMENT, amountAuthorized, amountCaptured."""
+        path = "/accounting-service/sale-payment-total"
+        totals = _parse_list(m.SalePaymentTotal, self.get_by_id_set(path, order_ids, ID_SET_CAP), self.system, path)
+        return {t.order_id: t for t in sorted(totals, key=lambda t: t.order_id)}
+
+    def default_location(self, warehouse_id: int) -> int:
+        """The warehouse's default location id (cached per client)."""
+        return self._location(warehouse_id, "default")
+
+    def quarantine_location(self, warehouse_id: int) -> int:
+        """The warehouse's quarantine location id (cached per client): goods-in to it keeps
+        returned goods out of sale until `release_quarantine`."""
+        return self._location(warehouse_id, "quarantine")
+
+    def _location(self, warehouse_id: int, kind: str) -> int:
+        warehouse_id = _checked_ids([warehouse_id])[0]
+        key = f"location_{kind}_{warehouse_id}"
+        if key not in self._reference_cache:
+            path = f"/warehouse-service/warehouse/{warehouse_id}/location/{kind}"
+            self._reference_cache[key] = [_location_id(self.get(path), self.system, path)]
+        return self._reference_cache[key][0]
+
+    def create_goods_in_note(self, order_id: int, body: Mapping[str, Any]) -> int:
+        """`POST /warehouse-service/order/{id}/goods-note/goods-in` (one warehouse per request;
+        `goodsMoved[].purchaseOrderRowId` = the purchase order's or the credit's row id) -> the
+        note id. A receipt has no natural key but an optional unique `userBatchReference`: give
+        one, so a receipt whose outcome is unknown is found again by `goods_in_notes`."""
+        order_id = _checked_ids([order_id])[0]
+        return self._create(f"/warehouse-service/order/{order_id}/goods-note/goods-in", body)
+
+    def goods_in_notes(self, order_ids: Iterable[int] | str, note_ids: Iterable[int] | None = None) -> dict[int, m.GoodsInNote]:
+        """Goods-in notes by order ids and/or note ids (`"*"` = any order, only with note ids: the
+        API refuses all notes of all orders), keyed by note id; ID sets chunked at 200."""
+        if isinstance(order_ids, str):
+            if order_ids != "*" or note_ids is None:
+                raise ValueError('goods_in_notes: order_ids are ids, or "*" with note_ids')
+            order_parts = ["*"]
+        else:
+            order_parts = [compact_id_set(c) for c in chunk_ids(order_ids, ID_SET_CAP)]
+        note_parts = [""] if note_ids is None else [compact_id_set(c) for c in chunk_ids(note_ids, ID_SET_CAP)]
+        notes: dict[int, m.GoodsInNote] = {}
+        for order_part in order_parts:
+            for note_part in note_parts:
+                if note_ids is not None and not note_part:
+                    continue
+                path = f"/warehouse-service/order/{order_part}/goods-note/goods-in" + (f"/{note_part}" if note_part else "")
+                try:
+                    reply = self.get(path)
+                except NotFoundError:
+                    continue
+                for note_id, value in _as_map(reply, self.system, path).items():
+                    notes[int(note_id)] = m.GoodsInNote.model_validate({**value, "goodsNoteId": int(note_id)})
+        return dict(sorted(notes.items()))
+
+    def release_quarantine(self, warehouse_id: int, product_id: int, quantity: int, to_location_id: int) -> None:
+        """`POST /warehouse-service/warehouse/{id}/quarantine/release` -> `{}`: quarantined units
+        become on hand. Never resent (a second release would move more units); with nothing to
+        release Brightpearl answers 400 WHSB-023."""
+        warehouse_id = _checked_ids([warehouse_id])[0]
+        body = {"productId": _checked_ids([product_id])[0], "quantity": _checked_ids([quantity])[0],
+                "toLocationId": _checked_ids([to_location_id])[0]}
+        self.request("POST", f"/warehouse-service/warehouse/{warehouse_id}/quarantine/release", json_body=body,
+                     idempotent=False)
+
+    # -- catalogue, prices, purchasing -------------------------------------------------------
+
+    def product_prices(self, ids: Iterable[int], price_list_ids: Iterable[int] | None = None) -> dict[int, m.ProductPrices]:
+        """Product id -> its prices per price list (`GET /product-service/product-price/{ids}
+        [/price-list/{listIds}]`, 200 products per request); products without prices absent."""
+        suffix = ""
+        if price_list_ids is not None:
+            lists = list(price_list_ids)
+            if not lists:
+                return {}
+            suffix = f"/price-list/{compact_id_set(lists)}"
+        result: dict[int, m.ProductPrices] = {}
+        for chunk in chunk_ids(ids, ID_SET_CAP):
+            path = f"/product-service/product-price/{compact_id_set(chunk)}{suffix}"
+            try:
+                reply = self.get(path)
+            except NotFoundError:
+                continue
+            for prices in _parse_list(m.ProductPrices, reply, self.system, path):
+                result[prices.product_id] = prices
+        return dict(sorted(result.items()))
+
+    def set_product_prices(self, product_id: int, prices: Mapping[int, Mapping[int, Any]]) -> None:
+        """`PUT /product-service/product-price/{id}/price-list` with `{price list id: {break: price}}`
+        (the breaks of each named list are replaced) -> `{}`. Absolute values, so resending is safe."""
+        product_id = _checked_ids([product_id])[0]
+        body = {"priceLists": [{"priceListId": list_id, "quantityPrice": {str(q): v for q, v in breaks.items()}}
+                               for list_id, breaks in prices.items()]}
+        self.request("PUT", f"/product-service/product-price/{product_id}/price-list", json_body=body, idempotent=True)
+
+    def update_product(self, product_id: int, body: Mapping[str, Any], *, version: int | None = None) -> None:
+        """`PUT /product-service/product/{id}` -> `{}`. With `version` (the product's `version` from a
+        GET) it is sent as `If-Match`: a product changed meanwhile answers 412 (`ValidationError`),
+        and the PUT is not resent after an unknown outcome (its own success would then look like a
+        conflict); without it the PUT is retried like any PUT."""
+        product_id = _checked_ids([product_id])[0]
+        headers = {"If-Match": str(version)} if version is not None else None
+        self.request("PUT", f"/product-service/product/{product_id}", json_body=dict(body), headers=headers,
+                     idempotent=version is None)
+
+    def create_purchase_order(self, body: Mapping[str, Any]) -> int:
+        """`POST /order-service/order` with `orderTypeCode` PO (set here) and
+        `parties.supplier.contactId` -> the new order id; rows follow with `add_order_row`. There is
+        no atomic purchase-order POST and no unique key: look a purchase order up by its
+        `reference` (order-search `customerRef`) after an unknown outcome."""
+        return self._create("/order-service/order", {**body, "orderTypeCode": "PO"})
+
+    def add_order_row(self, order_id: int, body: Mapping[str, Any]) -> int:
+        """`POST /order-service/order/{id}/row` (`productId` or `productName`, `quantity{magnitude}`,
+        `rowValue{taxCode, rowNet{value}, rowTax{value}}`) -> the new row id."""
+        order_id = _checked_ids([order_id])[0]
+        return self._create(f"/order-service/order/{order_id}/row", body)
+
+    def purchase_order_ids(self, filters: Mapping[str, Any] | None = None, *, updated_since: datetime | None = None) -> list[int]:
+        """Ids of purchase orders (orderTypeId 2) matching `filters`, ascending."""
+        f = {**(filters or {}), "orderTypeId": PURCHASE_ORDER_TYPE_ID}
+        if updated_since is not None:
+            f["updatedOn"] = period(updated_since)
+        return sorted({row.order_id for row in self.order_search(f, columns=["orderId"])})
+
+    def purchase_orders(self, ids: Iterable[int]) -> list[m.Order]:
+        """Purchase orders by id (the order GET: `parties.supplier`, `delivery.deliveryDate`,
+        `stockStatusCode` PON/POP/POA); ids of other order types are left out."""
+        return [order for order in self.orders(ids) if order.order_type_code == "PO"]
+
+    # -- contact changes ----------------------------------------------------------------------
+
+    def contacts_updated_since(self, updated_since: datetime) -> list[m.ContactSearchRow]:
+        """Contacts created or changed since a watermark (`contact-search?updatedOn=since/`, oldest
+        first). A PATCH moves `updatedOn`; a postal-address PUT may not (UNCONFIRMED), so address
+        changes also need a sweep of the contacts' addresses."""
+        return self.contact_search({"updatedOn": period(updated_since)}, sort="updatedOn.ASC")
+
+    def patch_contact(self, contact_id: int, operations: Sequence[Mapping[str, Any]]) -> m.Contact:
+        """`PATCH /contact-service/contact/{id}` with JSON-Patch operations (documented paths:
+        /firstName, /lastName, /salutation, /communication/emails/{PRI,SEC,TER}/email,
+        /communication/telephones/{PRI,SEC,MOB,FAX}, ...) -> the contact as changed. Resent after
+        a transient failure only when every operation is `replace` or `test` (same result twice)."""
+        contact_id = _checked_ids([contact_id])[0]
+        ops = [dict(op) for op in operations]
+        if not ops:
+            raise ValueError("a contact PATCH needs at least one operation")
+        path = f"/contact-service/contact/{contact_id}"
+        reply = self.request("PATCH", path, json_body=ops, idempotent=all(op.get("op") in ("replace", "test") for op in ops))
+        return m.Contact.model_validate(_unwrap(reply.body, self.system, path))
+
+    def update_postal_address(self, address_id: int, body: Mapping[str, Any]) -> None:
+        """`PUT /contact-service/postal-address/{id}` (the POST's fields, `addressLine1` required) -> `{}`."""
+        address_id = _checked_ids([address_id])[0]
+        self.request("PUT", f"/contact-service/postal-address/{address_id}", json_body=dict(body), idempotent=True)
 
     # -- reference data (cached per client = per run) ----------------------------------------
     def channels(self) -> list[m.Channel]:
@@ -967,6 +1184,19 @@ def _created_id(body: Any, system: str, path: str) -> int:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise OutcomeUnknownError(system, "create reply without the new id: the request may have been applied", method="POST", path=path)
+    return value
+
+
+def _location_id(reply: Any, system: str, path: str) -> int:
+    """A location GET's id: a scalar (MAG, LAR read the default location so), `{id}`, or a list of
+    locations (the Location GET shape); which one the special forms answer is UNCONFIRMED."""
+    value = reply[0] if isinstance(reply, list) and len(reply) == 1 else reply
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(system, "location reply without an id", method="GET", path=path)
     return value
 
 

@@ -30,6 +30,8 @@ __all__ = [
     "Contact",
     "ContactSearchRow",
     "CustomerPayment",
+    "GoodsInMovement",
+    "GoodsInNote",
     "GoodsMovement",
     "GoodsOutLine",
     "GoodsOutNote",
@@ -48,9 +50,14 @@ __all__ = [
     "PaymentMethod",
     "PostalAddress",
     "PriceList",
+    "PriceListPrices",
     "Product",
+    "ProductPrices",
     "ProductSearchRow",
+    "SalePaymentTotal",
     "SalesCredit",
+    "SalesCreditDocument",
+    "SalesCreditRow",
     "SalesOrderRow",
     "ShippingMethod",
     "StockLevels",
@@ -223,6 +230,37 @@ class ProductSearchRow(BrightpearlModel):
     primary_supplier_id: int | None = None
 
 
+class PriceListPrices(BrightpearlModel):
+    """One price list's prices of a product: quantity break -> price (`quantityPrice`, strings on
+    the wire); empty when the product has no price on the list."""
+
+    price_list_id: int
+    currency_code: str | None = None
+    currency_id: int | None = None
+    sku: str | None = None
+    quantity_price: dict[int, Decimal] = Field(default_factory=dict)
+
+    @field_validator("quantity_price", mode="before")
+    @classmethod
+    def _break_keys(cls, value: Any) -> Any:
+        return _id_keyed(value, "quantityPrice")
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        """The price of one unit (break 1), None when the list has none."""
+        return self.quantity_price.get(1)
+
+
+class ProductPrices(BrightpearlModel):
+    """`GET /product-service/product-price/{idset}`: a product's prices per price list."""
+
+    product_id: int
+    price_lists: list[PriceListPrices] = Field(default_factory=list)
+
+    def on(self, price_list_id: int) -> PriceListPrices | None:
+        return next((p for p in self.price_lists if p.price_list_id == price_list_id), None)
+
+
 class StockLevels(BrightpearlModel):
     in_stock: int = 0
     on_hand: int = 0
@@ -277,6 +315,9 @@ class Contact(BrightpearlModel):
         None, validation_alias=AliasChoices(AliasPath("communication", "telephones", "PRI"), "telephone")
     )
     mobile: str | None = Field(None, validation_alias=AliasChoices(AliasPath("communication", "telephones", "MOB"), "mobile"))
+    newsletter: bool | None = Field(
+        None, validation_alias=AliasChoices(AliasPath("marketingDetails", "isReceiveEmailNewsletter"), "newsletter")
+    )
     company_name: str | None = Field(
         None, validation_alias=AliasChoices(AliasPath("organisation", "name"), "company_name")
     )
@@ -475,6 +516,11 @@ class Order(BrightpearlModel):
     def customer_contact_id(self) -> int | None:
         return self.parties.customer.contact_id if self.parties.customer else None
 
+    @property
+    def invoice_reference(self) -> str | None:
+        """The invoice (or, for a closed credit, credit) reference, None until invoiced."""
+        return next((i.invoice_reference for i in self.invoices if i.invoice_reference), None)
+
     def row(self, row_id: int) -> OrderRow:
         for row in self.rows:
             if row.id == row_id:
@@ -490,6 +536,51 @@ class SalesCredit(Order):
         if self.order_type_code != "SC":
             raise ValueError(f"order {self.id} is a {self.order_type_code}, not a sales credit (SC)")
         return self
+
+
+class SalesCreditRow(BrightpearlModel):
+    """A row of the sales-credit shape: `net` and `tax` are row totals; a free-text row has a name
+    and no product."""
+
+    id: int
+    product_id: int | None = None
+    name: str | None = None
+    sku: str | None = None
+    quantity: Decimal = Decimal("0")
+    tax_code: str | None = None
+    net: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    nominal_code: str | None = None
+    external_ref: str | None = None
+
+
+class SalesCreditDocument(BrightpearlModel):
+    """`GET /order-service/sales-credit/{idset}` (api-docs order/sales-credit/get.html): the POST's
+    fields plus the read-only `createdOn`, `updatedOn`, `total`, `orderPaymentStatus`, ... and rows
+    with ids."""
+
+    id: int
+    customer_id: int | None = Field(
+        None, validation_alias=AliasChoices(AliasPath("customer", "id"), "customerId", "customer_id")
+    )
+    parent_id: int | None = None
+    ref: str | None = None
+    external_ref: str | None = None
+    installed_integration_instance_id: int | None = None
+    status_id: int | None = None
+    warehouse_id: int | None = None
+    channel_id: int | None = None
+    currency_code: str | None = Field(None, validation_alias=AliasChoices(AliasPath("currency", "code"), "currency_code"))
+    total_net: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "net"), "total_net"))
+    total_tax: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "tax"), "total_tax"))
+    total_gross: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "gross"), "total_gross"))
+    order_payment_status: str | None = None
+    is_canceled: bool | None = None
+    placed_on: datetime | None = None
+    tax_date: datetime | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+    rows: list[SalesCreditRow] = Field(default_factory=list)
 
 
 class OrderSearchRow(BrightpearlModel):
@@ -607,6 +698,34 @@ class GoodsOutNote(BrightpearlModel):
         return _id_keyed(value, "orderRows")
 
 
+class GoodsInMovement(BrightpearlModel):
+    """A line of a goods-in note. `purchase_order_row_id` is the row of the purchase order, or of
+    the sales credit whose goods came back (api-docs warehouse/goods-in-note/get.html)."""
+
+    product_id: int
+    purchase_order_row_id: int | None = None
+    quantity: int
+    warehouse_id: int | None = None
+    destination_location_id: int | None = None
+    goods_note_id: int | None = None
+    batch_goods_note_id: int | None = None
+    currency: str | None = Field(None, validation_alias=AliasChoices(AliasPath("productValue", "currency"), "currency"))
+    value: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("productValue", "value"), "value"))
+
+
+class GoodsInNote(BrightpearlModel):
+    """A goods-in note (the wire is a map note id -> note; the id is also `goodsNoteId`)."""
+
+    id: int = Field(validation_alias=AliasChoices("goodsNoteId", "id"))
+    order_id: int
+    transfer: bool = False
+    goods_note_status: str | None = None
+    user_batch_reference: str | None = None
+    received_on: datetime | None = None
+    created_by: int | None = None
+    goods_moved: list[GoodsInMovement] = Field(default_factory=list)
+
+
 class GoodsOutNoteSearchRow(BrightpearlModel):
     """A `goods-note/goods-out-search` row (documented columns: api-docs warehouse/goods-out-note/search.html)."""
 
@@ -640,6 +759,18 @@ class GoodsMovement(BrightpearlModel):
 
 
 # --- payments -------------------------------------------------------------------------------
+
+
+class SalePaymentTotal(BrightpearlModel):
+    """`GET /accounting-service/sale-payment-total/{ids}`: amountPaid = RECEIPT + CAPTURE - PAYMENT
+    (negative for a refunded credit), amountAuthorized = AUTH - VOID, amountCaptured = CAPTURE;
+    no paymentCurrency when the order has no payments."""
+
+    order_id: int
+    payment_currency: str | None = None
+    amount_paid: Decimal = Decimal("0")
+    amount_authorized: Decimal = Decimal("0")
+    amount_captured: Decimal = Decimal("0")
 
 
 class CustomerPayment(BrightpearlModel):

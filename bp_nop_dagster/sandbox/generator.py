@@ -15,7 +15,12 @@ on the day the integration is switched on:
   payment methods and statuses, some discounted, some cancelled, a few deleted;
 - a few Brightpearl phone orders, shipped, so the Brightpearl side has history of its own;
 - the placeholder product `NOP-UNMAPPED` (not stock tracked) that order lines with an unknown SKU
-  are booked against, flagged for review.
+  are booked against, flagged for review;
+- appended last (so nothing above changes; its own random stream): cost and trade price-list
+  prices on every fifth Brightpearl product, two suppliers, purchase orders with expected
+  deliveries (one received, one part received, the rest still due, some after the anchor day),
+  and sales credits made by staff against shipped phone orders (closed, refunded by a PAYMENT;
+  one's goods received to stock, one's into quarantine).
 
 Nothing in here reads the clock or an unordered collection: dates are offsets from `anchor`
 (default: today's midnight UTC, so the history ends just before today).
@@ -109,7 +114,8 @@ def generate_shop(
     """Fill both (empty) backends with the shop for `seed` at `scale`."""
     if scale not in SCALE_SPECS:
         raise ValueError(f"scale must be one of {', '.join(SCALE_SPECS)}, not {scale!r}")
-    _ShopBuilder(brightpearl, nopcommerce, random.Random(seed), SCALE_SPECS[scale], anchor or default_anchor()).build()
+    _ShopBuilder(brightpearl, nopcommerce, random.Random(seed), SCALE_SPECS[scale], anchor or default_anchor(),
+                 history_rng=random.Random(f"{seed}:brightpearl-history")).build()
 
 
 def sku_for(index: int) -> str:
@@ -117,10 +123,12 @@ def sku_for(index: int) -> str:
 
 
 class _ShopBuilder:
-    def __init__(self, bp: BrightpearlBackend, nop: NopCommerceBackend, rng: random.Random, spec: ScaleSpec, anchor: datetime) -> None:
+    def __init__(self, bp: BrightpearlBackend, nop: NopCommerceBackend, rng: random.Random, spec: ScaleSpec, anchor: datetime,
+                 history_rng: random.Random) -> None:
         self.bp = bp
         self.nop = nop
         self.rng = rng
+        self.history_rng = history_rng  # only for what is appended last: the main stream stays as it was
         self.spec = spec
         self.anchor = anchor.astimezone(UTC)
         self.history_start = self.anchor - timedelta(days=HISTORY_DAYS)
@@ -144,8 +152,9 @@ class _ShopBuilder:
                                 created_on=self.history_start - timedelta(days=400))
             self._customers()
             orders = self._orders()
-            self._phone_orders(bp_warehouses[0])
+            phone_orders = self._phone_orders(bp_warehouses[0])
             self._return_requests(orders)
+            self._brightpearl_purchasing_and_returns(bp_warehouses[0], phone_orders)
         finally:
             self.bp.clock, self.nop.clock = real_clocks
 
@@ -284,10 +293,12 @@ class _ShopBuilder:
                 self.nop.delete_order(order_id)
         return order_ids
 
-    def _phone_orders(self, warehouse_id: int) -> None:
+    def _phone_orders(self, warehouse_id: int) -> list[int]:
+        """Phone orders entered in Brightpearl; their ids."""
         rng = self.rng
+        order_ids: list[int] = []
         if not self.bp_contacts:
-            return
+            return order_ids
         skus = sorted(self.bp_products_by_sku)
         for number in range(self.spec.phone_orders):
             placed = self._when()
@@ -307,10 +318,80 @@ class _ShopBuilder:
                 "currency": {"code": "GBP"},
                 "rows": rows,
             })
+            order_ids.append(order_id)
             if rng.random() < 0.6:
                 notes = self.bp.create_goods_out_note(order_id, {"warehouses": [{"warehouseId": warehouse_id, "products": []}]})
                 for note_id in notes:
                     self.bp.ship_goods_out_note(note_id, f"PH{rng.randrange(10**9, 10**10)}", at=placed + timedelta(days=1))
+        return order_ids
+
+    def _brightpearl_purchasing_and_returns(self, warehouse_id: int, phone_orders: list[int]) -> None:
+        """Prices, suppliers, purchase orders and staff-made credits (see the module docstring)."""
+        rng = self.history_rng
+        bp = self.bp
+        self.now = self.history_start
+        for index, (sku, product_id) in enumerate(sorted(self.bp_products_by_sku.items())):
+            if index % 5 == 0:
+                retail = bp.products[product_id].price
+                bp.product_service.set_prices(product_id, {
+                    1: {1: (retail * Decimal("0.45")).quantize(Decimal("0.01"))},
+                    3: {1: (retail * Decimal("0.70")).quantize(Decimal("0.01")),
+                        10: (retail * Decimal("0.62")).quantize(Decimal("0.01"))},
+                })
+        suppliers = [
+            bp.add_contact(first_name="Nadia", last_name="Okafor", email="orders@northwind-textiles.test",
+                           company="Northwind Textiles", supplier=True, created_on=self.history_start,
+                           address={"addressLine1": "4 Mill Lane", "addressLine3": "Bradford", "postalCode": "BD1 4AA",
+                                    "countryIsoCode": "GBR"}),
+            bp.add_contact(first_name="Lars", last_name="Berg", email="sales@fjord-goods.test", company="Fjord Goods AB",
+                           supplier=True, created_on=self.history_start,
+                           address={"addressLine1": "Hamngatan 2", "addressLine3": "Göteborg", "postalCode": "411 06",
+                                    "countryIsoCode": "SWE"}),
+        ]
+        tracked = sorted(sku for sku, pid in self.bp_products_by_sku.items() if bp.products[pid].stock_tracked)
+        for number in range(min(5, len(tracked))):
+            self.now = self.anchor - timedelta(days=rng.randrange(3, HISTORY_DAYS - 5), seconds=rng.randrange(86_400))
+            rows = [{"productId": self.bp_products_by_sku[sku], "quantity": rng.choice([6, 12, 24])}
+                    for sku in rng.sample(tracked, k=min(len(tracked), rng.choice([1, 2, 3])))]
+            order_id = bp.order_service.create_purchase_order({
+                "customer": {"id": suppliers[number % len(suppliers)]}, "ref": f"PO-{number + 1:04d}",
+                "warehouseId": warehouse_id, "delivery": {"date": (self.now + timedelta(days=rng.randrange(5, 21))).isoformat()},
+                "rows": rows,
+            })
+            order = bp.orders[order_id]
+            if number in (0, 1):  # received (the first), part received (the second)
+                self.now += timedelta(days=2)
+                moved = [{"productId": row.product_id, "purchaseOrderRowId": row.id,
+                          "quantity": int(row.quantity) if number == 0 else int(row.quantity) // 2}
+                         for row in order.rows.values()]
+                bp.create_goods_in_note(order_id, {"warehouseId": warehouse_id, "goodsMoved": moved})
+        shipped = [oid for oid in phone_orders if bp.order_service.derived(bp.orders[oid]).shipping == "ASS"]
+        stock = bp.warehouse_service
+        for number, order_id in enumerate(shipped[:3]):
+            order = bp.orders[order_id]
+            when = max(order.placed_on + timedelta(days=1, hours=2), self.anchor - timedelta(days=3 - number))
+            self.now = min(when, self.anchor - timedelta(minutes=10 * (3 - number)))  # never after the anchor
+            row = next(iter(order.rows.values()))
+            credit_id = bp.create_sales_credit({
+                "customer": {"id": order.customer_id}, "parentId": order.id, "warehouseId": order.warehouse_id,
+                "channelId": order.channel_id, "ref": f"{order.reference}-R",
+                "rows": [{"productId": row.product_id, "quantity": 1, "net": str(row.net / row.quantity),
+                          "tax": str((row.tax / row.quantity).quantize(Decimal("0.01"))), "taxCode": row.tax_code}],
+            })
+            bp.order_service.api_close_sales_credit(str(credit_id), {})
+            credit = bp.orders[credit_id]
+            total = sum((r.net + r.tax for r in credit.rows.values()), Decimal(0)).quantize(Decimal("0.01"))
+            bp.accounting_service.create_customer_payment({
+                "paymentMethodCode": "CARD", "paymentType": "PAYMENT", "orderId": credit_id, "currencyIsoCode": "GBP",
+                "amountPaid": str(total), "paymentDate": self.now.isoformat(), "transactionRef": f"REFUND-{credit_id}",
+            })
+            if number < 2 and bp.product_service.is_stock_tracked(row.product_id):
+                location = stock.default_location(credit.warehouse_id) if number == 0 else stock.quarantine_location(
+                    credit.warehouse_id)
+                credit_row = next(iter(credit.rows.values()))
+                bp.create_goods_in_note(credit_id, {"warehouseId": credit.warehouse_id, "goodsMoved": [
+                    {"productId": row.product_id, "purchaseOrderRowId": credit_row.id, "quantity": 1,
+                     "destinationLocationId": location}]})
 
     def _return_requests(self, order_ids: list[int]) -> None:
         rng = self.rng

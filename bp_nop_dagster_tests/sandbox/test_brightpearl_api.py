@@ -867,7 +867,7 @@ def test_tax_rates_order_statuses_and_price_lists(bp: BP):
     assert one == [next(s for s in statuses if s["statusId"] == 3)]
     assert set(one[0]) >= {"statusId", "name", "orderTypeCode", "sortOrder", "disabled", "visible", "color", "state"}
     lists = bp.ok("GET", "/product-service/price-list")["response"]
-    assert [(p["id"], p["code"], p["gross"]) for p in lists] == [(1, "COST", False), (2, "RETAIL", True)]
+    assert [(p["id"], p["code"], p["gross"]) for p in lists] == [(1, "COST", False), (2, "RETAIL", True), (3, "TRADE", False)]
 
 
 # ------------------------------------------------------------------------------------ control routes

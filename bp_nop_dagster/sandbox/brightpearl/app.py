@@ -101,6 +101,8 @@ def _endpoint(world: SandboxWorld, handler: Handler, *, body: bool = False) -> C
         try:
             payload = _parse_body(raw) if body else None
             result = handler(world.brightpearl, request, payload)
+            if isinstance(result, tuple):  # (status, body): a 2xx other than 200 (e.g. 207)
+                return _json(result[1], result[0])
             return result if isinstance(result, Response) else _json(result)  # bytes: already JSON
         except BrightpearlApiError as error:
             return _error(error.status, error.code, error.message)
@@ -220,6 +222,7 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
     products = lambda b: b.product_service  # noqa: E731
     warehouse = lambda b: b.warehouse_service  # noqa: E731
     goods_out = lambda b: b.goods_out_service  # noqa: E731
+    goods_in = lambda b: b.goods_in_service  # noqa: E731
     contacts = lambda b: b.contact_service  # noqa: E731
     orders = lambda b: b.order_service  # noqa: E731
     accounting = lambda b: b.accounting_service  # noqa: E731
@@ -240,7 +243,13 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
     # product-service
     options("/product-service/product", "product", lambda b: b.products)
     add("POST", "/product-service/product", lambda b, r, body: products(b).api_create_product(body), body=True)
+    add("PUT", "/product-service/product/{productId}",
+        lambda b, r, body: products(b).api_update_product(_pp(r, "productId"), body, r.headers.get("if-match")), body=True)
     add("GET", "/product-service/product-price/{idset}", lambda b, r, _: products(b).api_product_price(_pp(r, "idset")))
+    add("GET", "/product-service/product-price/{idset}/price-list/{priceListIds}",
+        lambda b, r, _: products(b).api_product_price(_pp(r, "idset"), _pp(r, "priceListIds")))
+    add("PUT", "/product-service/product-price/{productId}/price-list",
+        lambda b, r, body: products(b).api_put_product_price(_pp(r, "productId"), body), body=True)
     options("/product-service/product-price", "product-price", lambda b: b.products)
     for kind in ("channel", "price-list", "brand"):
         reference("product-service", kind, products)
@@ -250,6 +259,10 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         reference("warehouse-service", kind, warehouse)
     add("GET", "/warehouse-service/warehouse/{warehouseId}/location/default",
         lambda b, r, _: warehouse(b).api_default_location(_pp(r, "warehouseId")))
+    add("GET", "/warehouse-service/warehouse/{warehouseId}/location/quarantine",
+        lambda b, r, _: warehouse(b).api_quarantine_location(_pp(r, "warehouseId")))
+    add("POST", "/warehouse-service/warehouse/{warehouseId}/quarantine/release",
+        lambda b, r, body: warehouse(b).api_quarantine_release(_pp(r, "warehouseId"), body), body=True)
     add("POST", "/warehouse-service/warehouse/{warehouseId}/stock-correction",
         lambda b, r, body: warehouse(b).api_stock_correction(_pp(r, "warehouseId"), body), body=True)
     add("GET", "/warehouse-service/warehouse/{warehouseId}/stock-correction/{idset}",
@@ -267,6 +280,12 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         lambda b, r, _: goods_out(b).api_get_goods_out_notes(_pp(r, "orderIds"), None))
     add("GET", "/warehouse-service/order/{orderIds}/goods-note/goods-out/{noteIds}",
         lambda b, r, _: goods_out(b).api_get_goods_out_notes(_pp(r, "orderIds"), _pp(r, "noteIds")))
+    add("POST", "/warehouse-service/order/{orderId}/goods-note/goods-in",
+        lambda b, r, body: goods_in(b).api_create_goods_in_note(_pp(r, "orderId"), body), body=True)
+    add("GET", "/warehouse-service/order/{orderIds}/goods-note/goods-in",
+        lambda b, r, _: goods_in(b).api_get_goods_in_notes(_pp(r, "orderIds"), None))
+    add("GET", "/warehouse-service/order/{orderIds}/goods-note/goods-in/{noteIds}",
+        lambda b, r, _: goods_in(b).api_get_goods_in_notes(_pp(r, "orderIds"), _pp(r, "noteIds")))
     add("DELETE", "/warehouse-service/order/{orderId}/goods-note/goods-out/{noteId}",
         lambda b, r, _: goods_out(b).api_delete_goods_out_note(_pp(r, "orderId"), _pp(r, "noteId")))
     add("PUT", "/warehouse-service/goods-note/goods-out/{noteId}",
@@ -278,6 +297,10 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
     add("POST", "/contact-service/postal-address", lambda b, r, body: {"response": contacts(b).create_postal_address(body)},
         body=True)
     add("GET", "/contact-service/postal-address/{idset}", lambda b, r, _: contacts(b).api_get_addresses(_pp(r, "idset")))
+    add("PUT", "/contact-service/postal-address/{addressId}",
+        lambda b, r, body: contacts(b).api_update_postal_address(_pp(r, "addressId"), body), body=True)
+    add("PATCH", "/contact-service/contact/{contactId}",
+        lambda b, r, body: contacts(b).api_patch_contact(_pp(r, "contactId"), body), body=True)
     add("POST", "/contact-service/contact", lambda b, r, body: {"response": contacts(b).create_contact(body)}, body=True)
     add("GET", "/contact-service/contact", lambda b, r, _: contacts(b).api_get_contacts(None, _q(r)))
     add("GET", "/contact-service/contact/{idset}", lambda b, r, _: contacts(b).api_get_contacts(_pp(r, "idset"), _q(r)))
@@ -299,7 +322,9 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
     add("OPTIONS", "/order-service/sales-order", lambda b, r, _: orders(b).api_order_options("SO", "sales-order", None))
     add("OPTIONS", "/order-service/sales-order/{idset}",
         lambda b, r, _: orders(b).api_order_options("SO", "sales-order", _pp(r, "idset")))
-    add("POST", "/order-service/sales-credit", lambda b, r, body: {"response": orders(b).create_sales_credit(body)}, body=True)
+    add("POST", "/order-service/sales-credit", lambda b, r, body: orders(b).api_create_sales_credit(body), body=True)
+    add("POST", "/order-service/sales-credit/{creditId}/close",
+        lambda b, r, body: orders(b).api_close_sales_credit(_pp(r, "creditId"), body), body=True)
     add("GET", "/order-service/sales-credit/{idset}", lambda b, r, _: orders(b).api_get_sales_documents(_pp(r, "idset"), "SC"))
     for kind in ("order-status", "order-shipping-status", "order-stock-status", "order-type"):
         reference("order-service", kind, orders)
@@ -311,6 +336,8 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         lambda b, r, body: {"response": accounting(b).create_customer_payment(body)}, body=True)
     add("DELETE", "/accounting-service/customer-payment/{paymentId}",
         lambda b, r, _: accounting(b).api_delete_payment(_pp(r, "paymentId")))
+    add("GET", "/accounting-service/sale-payment-total/{idset}",
+        lambda b, r, _: accounting(b).api_sale_payment_total(_pp(r, "idset")))
 
     # integration-service
     add("POST", "/integration-service/webhook", lambda b, r, body: integration(b).api_create_webhook(body), body=True)

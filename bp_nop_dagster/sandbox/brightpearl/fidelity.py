@@ -8,7 +8,9 @@ https://help.brightpearl.com/hc/en-us/articles/<id>; `REC <file>` = a recording 
 bp_nop_dagster/contracts/brightpearl/recordings/ (real traffic, vicvans20/ruby-brightpearl);
 `AIRBYTE` = airbyte-integrations/connectors/source-brightpearl/source_brightpearl/source.py
 (cobobrien/airbyte); `NOTES §n` = docs/reference/brightpearl-api.md section n (which names its
-own sources).
+own sources); `RETURNS §n` = docs/reference/returns-refunds.md section n; `MAG` = kaikim2019/Brightpearl
+Model/Api.php (a Magento connector); `RUBY-DATANAUTS` = DatanautsUK/brightpearl-ruby
+lib/brightpearl_api/services/warehouse.rb (a Ruby client naming the warehouse routes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ DOC = "https://api-docs.brightpearl.com/"
 HELP = "https://help.brightpearl.com/hc/en-us/articles/"
 REC = "recording "
 AIRBYTE = "AIRBYTE (cobobrien/airbyte source-brightpearl/source.py)"
+MAG = "MAG (kaikim2019/Brightpearl Model/Api.php)"
+RUBY_DATANAUTS = "RUBY-DATANAUTS (DatanautsUK/brightpearl-ruby warehouse service)"
 
 
 def _fact(subject: str, behaviour: str, source: str, confidence: str, configurable: str | None = None) -> Fact:
@@ -57,8 +61,20 @@ ROUTES: list[Fact] = [
           REC + "product_options.json; DOC utilities/options", "recorded"),
     _fact("OPTIONS /product-service/product/{idset}", "getUris of the existing ids of the ID set",
           REC + "product_options.json", "recorded"),
-    _fact("GET /product-service/product-price/{idset}", "price lists per product; none found: 404 CMNC-404 "
-          "'No Product Prices Found'", REC + "product_price_get.json, product_price_get_not_found.json", "recorded"),
+    _fact("PUT /product-service/product/{productId}", "updates the fields it sends -> {}; 'Brightpearl' is the only "
+          "sales channel; If-Match with another version than the product's: 412; status LIVE/DISCONTINUED/ARCHIVED "
+          "(archiving needs no stock and nothing in quarantine); see 'product PUT omitted fields' and 'product "
+          "updatedOn'", REC + "product_put.json; DOC product/product/put.html; " + HELP + "212647683 (statuses, "
+          "archiving)", "confirmed"),
+    _fact("GET /product-service/product-price/{idset}", "one entry per price list per product: {priceListId, "
+          "currencyCode, currencyId, quantityPrice: {break: price}} (4-decimal strings; {} when the list has no price); "
+          "none found: 404 CMNC-404 'No Product Prices Found'", REC + "product_price_get.json, "
+          "product_price_get_not_found.json; DOC product/product-price/get.html", "recorded"),
+    _fact("GET /product-service/product-price/{idset}/price-list/{priceListIds}", "the same, only the given price "
+          "lists", DOC + "product/product-price/get.html, options.html", "confirmed"),
+    _fact("PUT /product-service/product-price/{productId}/price-list", "{priceLists: [{priceListId, quantityPrice}]} "
+          "replaces those lists' breaks -> {}; an unknown price list or a negative price: 400 (codes illustrative)",
+          REC + "product_price_put.json; DOC product/product-price/put.html", "recorded"),
     _fact("OPTIONS /product-service/product-price", "getUris of every product's price", REC + "product_price_options.json",
           "recorded"),
     _fact("OPTIONS /product-service/product-price/{idset}", "getUris of the ID set's prices",
@@ -79,6 +95,13 @@ ROUTES: list[Fact] = [
     _fact("GET /warehouse-service/warehouse/{warehouseId}/location/default", "the warehouse's default location "
           "(id 100 + warehouse id); unknown warehouse: 404", DOC + "warehouse/default-location/get.html; NOTES §7",
           "confirmed"),
+    _fact("GET /warehouse-service/warehouse/{warehouseId}/location/quarantine", "the warehouse's quarantine location "
+          "(id 200 + warehouse id; every warehouse has one); see 'quarantine location reply'",
+          RUBY_DATANAUTS + " get_quarantine_location; DOC warehouse/quarantine-location/index.html", "confirmed"),
+    _fact("POST /warehouse-service/warehouse/{warehouseId}/quarantine/release", "{productId, quantity, toLocationId} "
+          "-> {}: quarantined units move to the target location and become on hand; none in quarantine: 400 WHSB-023 "
+          "'None of the requested products are available in location <quarantine id>'; see 'quarantine release'",
+          DOC + "warehouse/quarantine-release/post.html, index.html", "confirmed"),
     _fact("POST /warehouse-service/warehouse/{warehouseId}/stock-correction", "corrections [{quantity (negative takes "
           "away), productId, reason, locationId?, cost?}] -> array of goods-note ids; a goods movement each; on hand "
           "cannot go below zero; error codes illustrative", DOC + "warehouse/stock-correction/post.html; NOTES §7", "confirmed"),
@@ -113,6 +136,19 @@ ROUTES: list[Fact] = [
           REC + "goods_out_note__get__all_for_order.json; DOC warehouse/goods-out-note/get.html", "recorded"),
     _fact("GET /warehouse-service/order/{orderIds}/goods-note/goods-out/{noteIds}", "the notes of the ID sets (<= 500)",
           REC + "goods_out_note__get__by_gon_id.json; DOC warehouse/goods-out-note/get.html", "recorded"),
+    _fact("POST /warehouse-service/order/{orderId}/goods-note/goods-in", "receives stock against a purchase order or "
+          "a sales credit -> {response: noteId}: one warehouse per request, rows by purchaseOrderRowId (a credit's row "
+          "id for a credit), part receipts until every unit is received, more than is outstanding refused, "
+          "destinationLocationId the default or the quarantine location, userBatchReference unique; in stock rises "
+          "by a goods movement per line (codes of refusals illustrative)", DOC + "warehouse/goods-in-note/post.html, "
+          "get.html, quarantine-location/index.html; RETURNS §2 (MAG, LAR)", "confirmed"),
+    _fact("GET /warehouse-service/order/{orderIds}/goods-note/goods-in", "the goods-in notes of the orders: a map note "
+          "id -> {goodsNoteId, orderId, transfer, goodsNoteStatus, userBatchReference, receivedOn, createdBy, "
+          "goodsMoved[{productId, purchaseOrderRowId, quantity, warehouseId, destinationLocationId, goodsNoteId, "
+          "batchGoodsNoteId, productValue{currency, value}, cleared, valueConfirmed}]}; '*' only with note ids",
+          DOC + "warehouse/goods-in-note/get.html", "confirmed"),
+    _fact("GET /warehouse-service/order/{orderIds}/goods-note/goods-in/{noteIds}", "the notes of the ID sets (<= 200)",
+          DOC + "warehouse/goods-in-note/get.html", "confirmed"),
     _fact("DELETE /warehouse-service/order/{orderId}/goods-note/goods-out/{noteId}", "deletes an open note -> {}; a "
           "shipped one is refused; see 'deleted goods-out note stock'", DOC + "warehouse/goods-out-note/delete.html; "
           "vicvans20/ruby-brightpearl lib/brightpearl/resources/goods_out_note.rb (path)", "confirmed"),
@@ -127,6 +163,12 @@ ROUTES: list[Fact] = [
           "country by countryIsoCode or countryId, optional", DOC + "contact/postal-address/post.html", "confirmed"),
     _fact("GET /contact-service/postal-address/{idset}", "addresses of the ID set (addressId, countryIsoCode, "
           "countryIsoCode2, countryId)", "NOTES §6", "confirmed"),
+    _fact("PUT /contact-service/postal-address/{addressId}", "replaces the address's fields (addressLine1 required, "
+          "country by countryIsoCode or countryId) -> {}; unknown: 404; see 'contact updatedOn by an address PUT'",
+          DOC + "contact/postal-address/put.html", "confirmed"),
+    _fact("PATCH /contact-service/contact/{contactId}", "JSON-Patch on the documented paths (see 'contact PATCH') -> "
+          "{response: contact} with updatedOn set", DOC + "contact/contact/patch.html; " + REC +
+          "customer__patch__simple_patch.json", "recorded"),
     _fact("POST /contact-service/contact", "creates a contact -> {response: id}; emails in communication.emails."
           "{PRI,SEC,TER}.email; see 'contact POST with a top-level emails'", "NOTES §6; " + REC +
           "customer__get__simple_get.json (the nested shape)", "confirmed"),
@@ -142,10 +184,11 @@ ROUTES: list[Fact] = [
     *_search("contact-service", "contact", "columns as recorded; primaryEmail is a fuzzy SEARCH_STRING",
              REC + "customer__search__simple_search.json", "recorded"),
     # ---------------------------------------------------------------- order-service
-    _fact("POST /order-service/order", "legacy order header (orderTypeCode required, SO/SC; PO/PC refused after the "
-          "recorded ORDC-022 check) -> {response: id}", REC + "order_post_so.json, order_post_sc.json, "
-          "order_post_error_missing_required.json, order_post_error_unknown.json, order_post_error_wrong_party.json",
-          "recorded"),
+    _fact("POST /order-service/order", "low-level order header (orderTypeCode required: SO, SC, PO; PC refused after "
+          "the recorded ORDC-022 check) -> {response: id}; a purchase order names parties.supplier.contactId (else "
+          "400 ORDC-022 'Suppllier ID Required.'), see 'purchase orders'", REC + "order_post_so.json, order_post_sc.json, "
+          "order_post_po.json, order_post_error_missing_required.json, order_post_error_unknown.json, "
+          "order_post_error_wrong_party.json; DOC order/order/post.html", "recorded"),
     _fact("POST /order-service/order/{orderId}/row", "adds a row -> {response: rowId}; a sales order's new row is "
           "allocated like a new order's", REC + "order_row_post.json", "recorded"),
     _fact("GET /order-service/order/{idset}", "orders of the ID set, recorded shape (orderRows keyed by row id, parties, "
@@ -167,10 +210,14 @@ ROUTES: list[Fact] = [
           "confirmed"),
     _fact("OPTIONS /order-service/sales-order/{idset}", "getUris of the ID set's sales orders",
           "NOTES §4 (OPTIONS for sales-order)", "confirmed"),
-    _fact("POST /order-service/sales-credit", "a sales credit (sales-order shape, parentId) -> {response: id}",
-          DOC + "order/sales-credit/post.html; NOTES §9", "confirmed"),
-    _fact("GET /order-service/sales-credit/{idset}", "sales credits in the sales-order shape",
-          DOC + "order/sales-credit/get.html", "confirmed"),
+    _fact("POST /order-service/sales-credit", "a sales credit (sales-order shape: customer, parentId, rows with "
+          "productId or name, net, tax as row totals) -> {response: id}; see 'credit parent' and 'duplicate "
+          "sales-credit POST'", DOC + "order/sales-credit/post.html; RETURNS §1 (MED, MAG)", "confirmed"),
+    _fact("GET /order-service/sales-credit/{idset}", "sales credits in the sales-order shape; 207 when only some of "
+          "the ID set exist, 200 otherwise (an empty list when none)", DOC + "order/sales-credit/get.html", "confirmed"),
+    _fact("POST /order-service/sales-credit/{creditId}/close", "{} or {taxDate} -> {}: the credit is invoiced (invoice "
+          "reference SC-n, closedOn, state.tax INVOICED); closing an invoiced credit: 400 (code illustrative); see "
+          "'credit reference'", DOC + "order/sales-credit-close/post.html; RETURNS §1", "confirmed"),
     *_search("order-service", "order", "columns as recorded (orderId, orderTypeId, contactId, orderStatusId, ..., "
              "customerRef, updatedOn, externalRef, installedIntegrationInstanceId, ...); reference block of names",
              REC + "order_search.json, order_search_bad_param.json", "recorded"),
@@ -198,6 +245,11 @@ ROUTES: list[Fact] = [
           DOC + "accounting/customer-payment/post.html; " + REC + "customer_payment__post__receipt.json", "confirmed"),
     _fact("DELETE /accounting-service/customer-payment/{paymentId}", "-> {}; unknown: 404",
           REC + "customer_payment__delete__success.json", "recorded"),
+    _fact("GET /accounting-service/sale-payment-total/{idset}", "per order {orderId, paymentCurrency, amountPaid, "
+          "amountAuthorized, amountCaptured} as JSON numbers; amountPaid = RECEIPT + CAPTURE - PAYMENT (negative for a "
+          "refunded credit), amountAuthorized = AUTH - VOID, amountCaptured = CAPTURE; no payments: zeros and no "
+          "paymentCurrency; see 'sale-payment-total of an unknown order'", DOC + "accounting/sale-payment-total/get.html",
+          "confirmed"),
     *_search("accounting-service", "customer-payment", "columns as recorded (paymentId, transactionRef, ..., journalId)",
              REC + "customer_payment__search__simple_search.json", "recorded"),
     *_search("accounting-service", "currency", "columns id, title, code, symbol, exchangeRate, isDefault, "
@@ -284,6 +336,75 @@ BEHAVIOURS: list[Fact] = [
           "order_patch_error_operation.json", "confirmed"),
     _fact("derived order state", "orderPaymentStatus from payments (RECEIPT + CAPTURE - PAYMENT), stock / allocation "
           "/ shipping codes from reservations and goods-out notes", "NOTES §5, §9; DOC order/order/get.html", "confirmed"),
+    # ---------------------------------------------------------------- returns and refunds
+    _fact("credit payment status", "a credit is settled by money paid out: PAYMENT - RECEIPT - CAPTURE against its "
+          "total gives PAID / PARTIALLY_PAID / UNPAID (NOT_APPLICABLE at zero)", HELP + "360032990492 ('pay the customer "
+          "for either the full value or part of the value of the credit, and mark the credit as paid'), 212648603 "
+          "(statuses); DOC accounting/customer-payment (PAYMENT: 'eg to refund a Sales Credit')", "confirmed"),
+    _fact("duplicate sales-credit POST", "externalRef + installedIntegrationInstanceId form a unique compound key "
+          "(per order type: a credit may carry its sales order's externalRef)", DOC + "order/sales-credit/post.html",
+          "confirmed"),
+    _fact("duplicate sales-credit POST reply", "the repeat answers 200 with the existing credit's id (like the sales "
+          "order POST), or {} or 400", "UNCONFIRMED: the doc's sentence on the repeat is cut off ('If another cred...')",
+          "inferred", _option("duplicate_sales_credit_reply")),
+    _fact("credit parent", "parentId may name any existing order", DOC + "order/sales-credit/post.html ('link your "
+          "new credit to an existing order'); RETURNS §7 (a sales order of the same customer: UNCONFIRMED)", "inferred",
+          _option("credit_parent")),
+    _fact("credit reference", "a closed credit's invoice reference is SC-n, n an account-wide counter from 1",
+          "RETURNS §1 (reference SC-n once credited, HELP-360027778731); the numbering is not documented", "inferred",
+          _option("credit_reference")),
+    _fact("sale-payment-total of an unknown order", "an id that is no order is left out", "no source", "inferred",
+          _option("sale_payment_total_unknown_order")),
+    _fact("purchase orders", "rows priced from the supplier's price list (cost), itemCost = unit net and productPrice "
+          "0 (as recorded), deliveryDate defaulting to today plus the supplier's leadTime; stockStatusCode PON/POP/POA "
+          "from goods-in receipts, allocationStatusCode ANR, shippingStatusCode SNS; parties.supplier, delivery to the "
+          "account", REC + "order_get_one_po.json, order_post_po.json; DOC order/order/post.html (delivery.deliveryDate); "
+          + HELP + "211131986 (a purchase's inventory status from goods received)", "recorded"),
+    _fact("credit stock status", "a credit's stockStatusCode SCN/SCP/SCA from its goods-in receipts, allocation ANR",
+          "NOTES §5 (SC* analogues of the stock codes); " + HELP + "211131986 (the purchase analogue)", "confirmed"),
+    _fact("order search by externalRefSearchString", "order-search takes externalRefSearchString (a contains match, "
+          "not a column)", MAG + " serchSalesCreditByExternalRef", "recorded"),
+    _fact("goods-in movement type", "goods movements of a goods-in note carry goodsNoteTypeCode GI", "DOC "
+          "warehouse/goods-movement/search.html lists the column, its value list is cut off", "inferred",
+          _option("goods_in_movement_type")),
+    _fact("goods-in note status", "a received note's goodsNoteStatus is OPEN", DOC + "warehouse/goods-in-note/get.html "
+          "(OPEN, CLOSED or CANCELLED; which one a receipt has is not said)", "inferred", _option("goods_in_note_status")),
+    _fact("empty goods-in GET", "a goods-in GET that finds nothing: 200 {response: {}}", "no source", "inferred",
+          _option("empty_goods_in_get")),
+    _fact("goods-in part receipts of a credit", "a credit's goods can be received in parts, like a purchase order's",
+          DOC + "warehouse/goods-in-note/post.html (part receipts; the same endpoint for credits: get.html); RETURNS §2 "
+          "(the UI receives a credit all at once; API part receipts UNCONFIRMED)", "confirmed"),
+    _fact("goods-in into quarantine", "a goods-in line to the quarantine location raises in stock but not on hand",
+          DOC + "warehouse/quarantine-location/index.html ('Stock can be moved into quarantine by using Goods-In "
+          "Notes'; 'not available for sale, allocation or Reservation')", "confirmed"),
+    _fact("quarantine location reply", "the quarantine location GET answers {response: <location id>}", "no source "
+          "shows the reply (the doc: 'a special form of Location GET')", "inferred", _option("quarantine_location_reply")),
+    _fact("quarantine in availability", "quarantined units count in inStock, never in onHand", HELP + "211131266 "
+          "(in stock: every unit in the warehouse); DOC warehouse/quarantine-location/index.html (present, not for sale)",
+          "inferred", _option("quarantine_stock")),
+    _fact("quarantine release", "more units than are quarantined (but some): refused with WHSB-023; the release "
+          "records goods movements (IT) out of quarantine and into the target location", DOC + "warehouse/"
+          "quarantine-release/post.html (WHSB-023 when none; 'a special Internal Transfer')", "inferred",
+          _option("quarantine_release_short") + ", " + _option("quarantine_release_movements")),
+    # ---------------------------------------------------------------- catalogue and contacts
+    _fact("product updatedOn", "a product PUT sets updatedOn and version (version = updatedOn in ms, as recorded); "
+          "price PUTs and goods movements do not", REC + "product_get_one.json (version 1594021716000 = updatedOn); "
+          "DOC product/product/put.html; whether prices or stock move it: no source (a hint only: product 1532 of "
+          "product_get_multiple.json was updated 2 s after purchase order 312 was placed)", "inferred",
+          _option("product_updated_on_by")),
+    _fact("product PUT omitted fields", "a product PUT keeps the fields it does not send", REC + "product_put.json "
+          "(a PUT of salesChannels only); the doc does not say", "inferred", _option("product_put")),
+    _fact("contact PATCH", "paths /salutation (test, add, replace, remove), /firstName, /lastName (test, add, "
+          "replace), /communication/telephones/{PRI,SEC,MOB,FAX} and /communication/emails/{PRI,SEC,TER}/email (every "
+          "op), /marketingDetails/isReceiveEmailNewsletter (test, replace), /leadTime, /companyId (replace); the POST's "
+          "validation; another op or path: 500 CMNC-044 (the order PATCH's recorded error; for contacts inferred, like "
+          "the failed-test code)", DOC + "contact/contact/patch.html; " + REC + "order_patch_error_operation.json",
+          "confirmed"),
+    _fact("contact updatedOn", "a contact PATCH sets updatedOn (visible in contact-search)", REC +
+          "customer__patch__simple_patch.json (updatedOn 15:19:52 after customer__get__simple_get.json's 14:59:22 the "
+          "same day)", "recorded"),
+    _fact("contact updatedOn by an address PUT", "a postal-address PUT does not set its contact's updatedOn",
+          "no source", "inferred", _option("contact_updated_on_by_address")),
     # ---------------------------------------------------------------- stock
     _fact("stock levels", "on hand = in stock - allocated; allocated = reserved + on open goods-out notes; only goods "
           "movements change in stock", HELP + "211131266 (Understanding Inventory Levels)", "confirmed"),

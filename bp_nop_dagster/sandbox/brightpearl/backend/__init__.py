@@ -2,11 +2,13 @@
 backend per service holding its state, behaviour and queries, composed by `BrightpearlBackend`.
 
 - `products.ProductService`: products, prices, brands, channels, price lists (product-service);
-- `contacts.ContactService`: postal addresses, contacts, order parties (contact-service);
-- `orders.OrderService`: orders, sales orders and credits, PATCH, statuses (order-service);
+- `contacts.ContactService`: postal addresses, contacts, PATCH, order parties (contact-service);
+- `orders.OrderService`: orders, sales orders, sales credits and their close, purchase orders,
+  PATCH, statuses (order-service);
 - `warehouse.WarehouseService`: warehouses, stock levels, goods movements, corrections,
   reservations and allocation, availability (warehouse-service);
 - `goods_out.GoodsOutService`: goods-out notes and their events (warehouse-service);
+- `goods_in.GoodsInService`: goods-in notes of purchase orders and sales credits (warehouse-service);
 - `accounting.AccountingService`: customer payments, payment methods, tax and nominal codes,
   currencies (accounting-service);
 - `integration.IntegrationService`: webhook subscriptions, OAuth tokens (integration-service);
@@ -19,8 +21,8 @@ body) and return the whole JSON body to send with 200; errors are raised as
 first, then calls one method synchronously, which keeps state consistent without locks.
 
 Id ranges (distinct per entity so a client mixing ids up fails visibly): products 1001+,
-contacts 201+, postal addresses 50001+, orders and credits 300001+, order rows 700001+, goods
-notes (goods-out and stock corrections) 900001+, goods movements 1+, payments 935001+,
+contacts 201+, postal addresses 50001+, orders, credits and purchase orders 300001+, order rows
+700001+, goods notes (goods-out, goods-in, stock corrections) 900001+, goods movements 1+, payments 935001+,
 journals 3000001+, webhooks 101+.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 from bp_nop_dagster.sandbox.brightpearl.backend.accounting import AccountingService
 from bp_nop_dagster.sandbox.brightpearl.backend.common import UTC, BrightpearlApiError, FidelityOptions, options_uris
 from bp_nop_dagster.sandbox.brightpearl.backend.contacts import ContactService
+from bp_nop_dagster.sandbox.brightpearl.backend.goods_in import GoodsInService
 from bp_nop_dagster.sandbox.brightpearl.backend.goods_out import GoodsOutService
 from bp_nop_dagster.sandbox.brightpearl.backend.integration import IntegrationService
 from bp_nop_dagster.sandbox.brightpearl.backend.orders import OrderService
@@ -67,6 +70,7 @@ class BrightpearlBackend:
         self.order_service = OrderService(self)
         self.warehouse_service = WarehouseService(self)
         self.goods_out_service = GoodsOutService(self)
+        self.goods_in_service = GoodsInService(self)
         self.accounting_service = AccountingService(self)
         self.integration_service = IntegrationService(self)
         self._searches: dict[str, SearchSpec] = {}
@@ -127,6 +131,8 @@ class BrightpearlBackend:
             "postal_addresses": len(self.contact_service.addresses),
             "orders": sum(1 for o in orders if o.type_code == "SO"),
             "credits": sum(1 for o in orders if o.type_code == "SC"),
+            "purchase_orders": sum(1 for o in orders if o.type_code == "PO"),
+            "goods_in_notes": len(self.goods_in_service.notes),
             "payments": len(self.accounting_service.payments), "goods_out_notes": len(self.notes),
             "shipped_goods_out_notes": sum(1 for n in notes if n.shipped),
             "reservations": sum(len(v) for v in self.warehouse_service.reservations.values()),
@@ -152,6 +158,12 @@ class BrightpearlBackend:
 
     def create_sales_order(self, body: dict) -> int:
         return self.order_service.create_sales_order(body)
+
+    def create_sales_credit(self, body: dict) -> int:
+        return self.order_service.create_sales_credit(body)
+
+    def create_goods_in_note(self, order_id: int, body: dict) -> int:
+        return self.goods_in_service.create_goods_in_note(order_id, body)
 
     def create_goods_out_note(self, order_id: int, body: dict) -> list[int]:
         return self.goods_out_service.create_goods_out_note(order_id, body)

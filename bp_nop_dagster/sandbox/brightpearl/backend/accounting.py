@@ -30,6 +30,7 @@ from bp_nop_dagster.sandbox.brightpearl.backend.common import (
     as_object,
     as_text,
     bad,
+    idset_ids,
     m2,
     not_found,
     reference_reply,
@@ -43,6 +44,7 @@ from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
     TAX_CODES,
 )
 from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
+from bp_nop_dagster.transport.transport import json_bytes as exact_json  # Decimals as exact JSON numbers
 
 PAYMENT_METHOD_CODES = {code for code, _ in PAYMENT_METHODS}
 # Both shapes merged; `_payment_method_view` answers the one the account is configured for.
@@ -174,6 +176,42 @@ class AccountingService(Service):
         if order is not None:
             self.account.order_service.touch(order, "payment")
         return {}
+
+    # ------------------------------------------------------------ sale payment totals
+
+    def api_sale_payment_total(self, idset: str) -> bytes:
+        """`GET /accounting-service/sale-payment-total/{idset}` (api-docs accounting/sale-payment-total/
+        get.html): per order `{orderId, paymentCurrency, amountPaid, amountAuthorized, amountCaptured}`,
+        amountPaid = RECEIPT + CAPTURE - PAYMENT, amountAuthorized = AUTH - VOID, amountCaptured =
+        CAPTURE; "the amounts can be negative" (a refunded credit); an order without payments has
+        zeros and no paymentCurrency. Amounts are JSON numbers with 2 decimals, as the doc's example;
+        ids that are no order: `sale_payment_total_unknown_order` (inferred)."""
+        orders = self.account.order_service.orders
+        totals = []
+        for order_id in idset_ids(idset, 200):
+            if order_id not in orders and self.options.sale_payment_total_unknown_order == "omitted":
+                continue
+            paid = authorized = captured = D0
+            currency = None
+            for payment in self.payments_of(order_id):
+                currency = currency or payment.currency
+                if payment.type in ("RECEIPT", "CAPTURE"):
+                    paid += payment.amount_paid
+                elif payment.type == "PAYMENT":
+                    paid -= payment.amount_paid
+                if payment.type == "CAPTURE":
+                    captured += payment.amount_paid
+                elif payment.type == "AUTH":
+                    authorized += payment.amount_authorized
+                elif payment.type == "VOID":
+                    authorized -= payment.amount_authorized
+            entry: dict[str, Any] = {"orderId": order_id}
+            if currency is not None:
+                entry["paymentCurrency"] = currency
+            entry.update(amountPaid=paid.quantize(Q2), amountAuthorized=authorized.quantize(Q2),
+                         amountCaptured=captured.quantize(Q2))
+            totals.append(entry)
+        return exact_json({"response": totals})
 
     # ------------------------------------------------------------ search
 

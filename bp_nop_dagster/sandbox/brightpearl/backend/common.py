@@ -79,10 +79,12 @@ class FidelityOptions(BaseModel):
     installed_integration_instance_id: int | None = Field(
         1, description="value of the brightpearl-installed-integration-instance-id header on every API reply "
         "(None: the header is not sent, as in some recordings)")
-    order_modified_by: list[Literal["row", "status", "payment", "goods_out", "shipping", "allocation"]] = Field(
-        default_factory=lambda: ["row", "status", "payment", "goods_out", "shipping", "allocation"],
+    order_modified_by: list[Literal["row", "status", "payment", "goods_out", "shipping", "allocation", "close",
+                                    "goods_in"]] = Field(
+        default_factory=lambda: ["row", "status", "payment", "goods_out", "shipping", "allocation", "close", "goods_in"],
         description="the changes that set an order's updatedOn and version: rows added, status changes, payments, "
-        "goods-out notes created or deleted, shipping, reservations made or released later (manual allocation)")
+        "goods-out notes created or deleted, shipping, reservations made or released later (manual allocation), "
+        "a credit closed (invoiced), goods-in notes")
     other_account_code: Literal[401, 404] = Field(
         401, description="valid credentials on another account code's path: 401 'Invalid instance token', or 404")
     default_location_reply: Literal["id", "object"] = Field(
@@ -98,6 +100,46 @@ class FidelityOptions(BaseModel):
     deleted_goods_out_stock: Literal["released", "reserved"] = Field(
         "released", description="the units of a deleted open goods-out note go back on hand, or stay allocated to "
         "the order as a reservation")
+    # ---- returns and refunds (docs/reference/returns-refunds.md §1, §2)
+    duplicate_sales_credit_reply: Literal["existing_id", "empty", "error"] = Field(
+        "existing_id", description="a repeated sales-credit POST (same externalRef + installedIntegrationInstanceId, "
+        "a documented unique key; the doc's sentence on the repeat is cut off): 200 with the existing credit's id "
+        "(like a sales order), 200 {}, or 400")
+    credit_parent: Literal["any_order", "customer_sales_order"] = Field(
+        "any_order", description="what a sales credit's parentId may name: any existing order (the POST doc: 'link "
+        "your new credit to an existing order'), or only a sales order of the credit's customer")
+    credit_reference: Literal["sequence", "credit_id"] = Field(
+        "sequence", description="the number n of a closed credit's invoice reference SC-n: an account-wide counter "
+        "from 1, or the credit's id")
+    sale_payment_total_unknown_order: Literal["omitted", "zeros"] = Field(
+        "omitted", description="sale-payment-total for an id that is no order: left out, or zeros like an order "
+        "without payments")
+    quarantine_location_reply: Literal["id", "object"] = Field(
+        "id", description="warehouse quarantine location GET: {response: <location id>} (like the default location) "
+        "or {response: {id, warehouseId, groupingA: 'QUARANTINE'}}")
+    quarantine_stock: Literal["in_stock_not_on_hand", "excluded"] = Field(
+        "in_stock_not_on_hand", description="quarantined units in product-availability: counted in inStock but not "
+        "onHand ('present in the warehouse, not available for sale'), or left out of both")
+    quarantine_release_short: Literal["refuse", "partial"] = Field(
+        "refuse", description="a quarantine release of more units than are in quarantine (but some are): refused "
+        "with WHSB-023, or the available units released")
+    quarantine_release_movements: bool = Field(
+        True, description="a quarantine release (an internal transfer) records goods movements (out of the "
+        "quarantine location, into the target location), visible in goods-movement-search")
+    goods_in_movement_type: str = Field("GI", description="goodsNoteTypeCode of a goods-in note's goods movements")
+    goods_in_note_status: Literal["OPEN", "CLOSED"] = Field(
+        "OPEN", description="goodsNoteStatus of a received goods-in note (documented values OPEN, CLOSED, CANCELLED)")
+    empty_goods_in_get: Literal["empty_map", "not_found"] = Field(
+        "empty_map", description="a goods-in note GET that finds nothing: 200 {\"response\": {}}, or 404 CMNC-404")
+    # ---- catalogue, prices, purchase orders, contacts (issue 15)
+    product_updated_on_by: list[Literal["put", "price", "stock"]] = Field(
+        default_factory=lambda: ["put"], description="the changes that set a product's updatedOn (and version, "
+        "recorded equal to updatedOn in ms): a product PUT, a price PUT, a goods movement")
+    product_put: Literal["merge", "replace"] = Field(
+        "merge", description="a product PUT keeps the fields it does not send (the recorded PUT sends only "
+        "salesChannels), or resets them to their defaults")
+    contact_updated_on_by_address: bool = Field(
+        False, description="a postal-address PUT also sets its contact's updatedOn (visible in contact-search)")
 
 
 # ---------------------------------------------------------------- formatting

@@ -1,5 +1,6 @@
 """order-service: orders (low-level POST + rows, GET, OPTIONS, PATCH, status PUT), sales orders and
-sales credits (atomic POST, GET), order-search and sales-order-search, order reference data.
+sales credits (atomic POST, GET, credit close), purchase orders (low-level POST + rows),
+order-search and sales-order-search, order reference data.
 
 Sources (docs/reference/brightpearl-api.md section 5; recordings order_*.json):
 - order GET as recorded (order_get_one.json); `updatedOn` is null in order-search and absent
@@ -15,6 +16,20 @@ Sources (docs/reference/brightpearl-api.md section 5; recordings order_*.json):
   /parties/customer/contactId and /parties/billing/contactId (replace); not on an invoiced order;
   at least one field must change; another op/path answers 500 CMNC-044 "Invalid patch operation
   (op) for given path (path)"; the reply is the order, its `updatedOn` and `version` untouched.
+- Sales Credit POST / GET (…/order/sales-credit/post.html, get.html): the sales-order shape;
+  `parentId` links "an existing order" (`FidelityOptions.credit_parent`); externalRef +
+  installedIntegrationInstanceId are a unique key, the repeat's reply is inferred
+  (`duplicate_sales_credit_reply`); a GET of an ID set answers 207 when only some credits exist.
+- Sales Credit Close (…/order/sales-credit-close/post.html): `POST /sales-credit/{id}/close`
+  `{}` or `{"taxDate"}` -> `{}`; the credit is invoiced at once (the sandbox's invoicing never
+  fails, so it never stays "pending") and gets its reference SC-n (`credit_reference` says what n
+  is); closing an invoiced credit is refused.
+- Purchase orders (order_post_po.json, order_get_one_po.json; …/order/order/post.html): created
+  with the low-level order POST (`orderTypeCode` PO, `parties.supplier.contactId` required: the
+  recorded ORDC-022), rows by order-row POST; `delivery.deliveryDate` defaults to today plus the
+  supplier's lead time; rows carry the cost as `itemCost` and no `productPrice` (as recorded). A
+  purchase order's or credit's stock status is PON/POP/POA (SCN/SCP/SCA) from what goods-in notes
+  received (help 211131986), its allocation ANR and shipping SNS (as recorded for a purchase order).
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
     CHANNEL_IDS,
     CURRENCIES,
     DEFAULT_STATUS,
+    ACCOUNT_PARTY,
     INVOICED_STATUS,
     NOMINAL_CODE_SET,
     ORDER_STATUSES,
@@ -123,6 +139,8 @@ class Order:
     team_id: int = 0
     project_id: int = 0
     notes: list[dict] = field(default_factory=list)
+    invoice_reference: str = ""
+    closed_on: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +166,9 @@ class OrderService(Service):
     def __init__(self, account) -> None:
         super().__init__(account)
         self.orders: dict[int, Order] = {}
-        self._external_refs: dict[tuple[str, int | None], int] = {}
+        self._external_refs: dict[tuple[str, str, int | None], int] = {}  # (type, externalRef, instance)
         self._memo: dict[int, Derived] | None = None
+        self._credit_numbers = 0
 
     # ------------------------------------------------------------ reference data
 
@@ -177,7 +196,7 @@ class OrderService(Service):
 
     # ------------------------------------------------------------ rows
 
-    def _validate_rows(self, rows: Any, price_mode: str) -> list[dict]:
+    def _validate_rows(self, rows: Any, price_mode: str, price_list_id: int) -> list[dict]:
         if rows is None:
             return []
         if not isinstance(rows, list):
@@ -208,9 +227,9 @@ class OrderService(Service):
             rate = Decimal(str(tax.get("rate") or 0))
             if row.get("net") is not None:
                 net = as_decimal(row["net"], f"{where}.net", "ORDC-016").quantize(Q4)
-            elif product is not None:
-                gross = product.price * quantity
-                net = (gross / (1 + rate / 100) if price_mode == "INC" else gross).quantize(Q4)
+            elif product is not None:  # priced from the order's price list
+                amount = product.unit_price(price_list_id) * quantity
+                net = (amount / (1 + rate / 100) if price_mode == "INC" else amount).quantize(Q4)
             else:
                 raise bad("ORDC-016", f"{where}.net is required for a row without a product")
             if row.get("tax") is not None:
@@ -232,13 +251,16 @@ class OrderService(Service):
         row_id = self.next_id("row")
         product = planned["product"]
         quantity = planned["quantity"]
+        if order.type_code == "PO":  # recorded: itemCost is the unit net, productPrice 0
+            price, cost = D0, (planned["net"] / quantity).quantize(Q4) if quantity else D0
+        else:
+            price = product.price if product else (planned["net"] / quantity if quantity else D0)
+            cost = product.cost if product else D0
         row = order.rows[row_id] = OrderRow(
             id=row_id, sequence=10 * (len(order.rows) + 1), product_id=product.id if product else None,
             name=planned["name"], sku=product.sku if product else "", quantity=quantity, net=planned["net"],
             tax=planned["tax"], tax_code=planned["tax_code"], tax_rate=planned["rate"], tax_class_id=planned["tax_id"],
-            nominal_code=planned["nominal"], external_ref=planned["external_ref"],
-            price=product.price if product else (planned["net"] / quantity if quantity else D0),
-            cost=product.cost if product else D0,
+            nominal_code=planned["nominal"], external_ref=planned["external_ref"], price=price, cost=cost,
         )
         return row
 
@@ -257,7 +279,48 @@ class OrderService(Service):
         return {"response": order_id}
 
     def create_sales_credit(self, body: dict) -> int:
+        """Generator / control interface: a new sales credit's id (a repeat's existing id)."""
         return self._create_order_document(body, "SC")[0]
+
+    def create_purchase_order(self, body: dict) -> int:
+        """Generator / control interface: a purchase order with its rows (`customer` names the
+        supplier), through the same rules as the low-level order POST and its row POSTs."""
+        return self._create_order_document(body, "PO")[0]
+
+    def api_create_sales_credit(self, body: Any) -> dict:
+        """`POST /order-service/sales-credit`: `{"response": id}`; a repeat of an externalRef +
+        installedIntegrationInstanceId answers as `duplicate_sales_credit_reply` says (inferred)."""
+        credit_id, created = self._create_order_document(body, "SC")
+        if not created:
+            reply = self.options.duplicate_sales_credit_reply
+            if reply == "error":
+                raise bad("ORDC-028", f"A sales credit with this externalRef and installedIntegrationInstanceId "
+                                      f"already exists: {credit_id}")
+            if reply == "empty":
+                return {}
+        return {"response": credit_id}
+
+    def api_close_sales_credit(self, credit_id: str, body: Any) -> dict:
+        """`POST /order-service/sales-credit/{id}/close` -> `{}`: invoices the credit (reference SC-n,
+        closedOn, optional taxDate); an invoiced credit is refused (code illustrative)."""
+        order = self.order(credit_id)
+        if order.type_code != "SC":
+            raise not_found(f"Sales credit {order.id} not found")
+        body = as_object(body, "body")
+        tax_date = as_datetime(body["taxDate"], "taxDate", "ORDC-026") if body.get("taxDate") else None
+        if order.invoice_reference:
+            raise bad("ORDC-050", f"Sales credit {order.id} is already invoiced ({order.invoice_reference})")
+        if self.options.credit_reference == "credit_id":
+            number = order.id
+        else:
+            self._credit_numbers += 1
+            number = self._credit_numbers
+        order.invoice_reference = f"SC-{number}"
+        order.closed_on = self.now()
+        if tax_date is not None:
+            order.tax_date = tax_date
+        self.touch(order, "close")
+        return {}
 
     def _create_order_document(self, body: Any, type_code: str) -> tuple[int, bool]:
         """Validate everything, then commit; (order id, whether it was created)."""
@@ -265,8 +328,8 @@ class OrderService(Service):
         external_ref = as_text(body.get("externalRef"), "externalRef", 64, "ORDC-028")
         instance = body.get("installedIntegrationInstanceId")
         instance_id = None if instance is None else as_int(instance, "installedIntegrationInstanceId", "ORDC-028")
-        if external_ref and (external_ref, instance_id) in self._external_refs:
-            return self._external_refs[(external_ref, instance_id)], False  # documented: 200, no change
+        if external_ref and (type_code, external_ref, instance_id) in self._external_refs:
+            return self._external_refs[(type_code, external_ref, instance_id)], False  # documented: 200, no change
         contacts = self.account.contact_service
         customer = as_object(body.get("customer"), "customer")
         raw_customer = customer.get("id", body.get("customerId"))
@@ -288,8 +351,12 @@ class OrderService(Service):
         parent_id = 0
         if body.get("parentId") is not None:
             parent_id = as_int(body["parentId"], "parentId", "ORDC-019")
-            if parent_id not in self.orders:
+            parent = self.orders.get(parent_id)
+            if parent is None:
                 raise bad("ORDC-019", f"Parent order {parent_id} does not exist")
+            if type_code == "SC" and self.options.credit_parent == "customer_sales_order" and (
+                    parent.type_code != "SO" or parent.customer_id != customer_id):
+                raise bad("ORDC-019", f"Parent order {parent_id} is not a sales order of customer {customer_id}")
         warehouses = self.account.warehouse_service.warehouses
         warehouse_id = as_int(body.get("warehouseId", next(iter(warehouses), 0)), "warehouseId", "ORDC-020")
         if warehouse_id not in warehouses:
@@ -314,16 +381,25 @@ class OrderService(Service):
         tax_date = as_datetime(body["taxDate"], "taxDate", "ORDC-026") if body.get("taxDate") else placed_on
         delivery = as_object(body.get("delivery"), "delivery")
         delivery_date = as_datetime(delivery["date"], "delivery.date", "ORDC-026") if delivery.get("date") else None
+        if delivery_date is None and type_code == "PO":  # "today's Date plus the contact's lead time" (Order POST doc)
+            delivery_date = day_start(now) + timedelta(days=contact.lead_time)
         shipping_method_id = as_int(delivery.get("shippingMethodId", 0), "delivery.shippingMethodId", "ORDC-027")
         if shipping_method_id and shipping_method_id not in SHIPPING_METHOD_IDS:
             raise bad("ORDC-027", f"Shipping method {shipping_method_id} does not exist")
         reference = as_text(body.get("ref"), "ref", 64, "ORDC-029") or ""
-        parties = {
-            "customer": contacts.party(contact, customer.get("address"), "customer", "ORDC-030"),
-            "delivery": contacts.party(contact, delivery.get("address"), "delivery", "ORDC-030"),
-            "billing": contacts.party(billing_contact, billing.get("address"), "billing", "ORDC-030"),
-        }
-        planned = self._validate_rows(body.get("rows"), price_mode)
+        if type_code == "PO":  # the supplier's party; goods are delivered to the account itself
+            parties = {
+                "supplier": contacts.party(contact, customer.get("address"), "customer", "ORDC-030"),
+                "delivery": contacts.party(None, delivery.get("address") or ACCOUNT_PARTY, "delivery", "ORDC-030"),
+                "billing": contacts.party(billing_contact, billing.get("address"), "billing", "ORDC-030"),
+            }
+        else:
+            parties = {
+                "customer": contacts.party(contact, customer.get("address"), "customer", "ORDC-030"),
+                "delivery": contacts.party(contact, delivery.get("address"), "delivery", "ORDC-030"),
+                "billing": contacts.party(billing_contact, billing.get("address"), "billing", "ORDC-030"),
+            }
+        planned = self._validate_rows(body.get("rows"), price_mode, price_list_id)
         staff_owner = as_int(body.get("staffOwnerId", 0), "staffOwnerId")
         # ---- everything valid: commit (no exception can happen past this point)
         order = Order(
@@ -337,7 +413,7 @@ class OrderService(Service):
         rows = [self._add_row(order, item) for item in planned]
         self.orders[order.id] = order
         if external_ref:
-            self._external_refs[(external_ref, instance_id)] = order.id
+            self._external_refs[(type_code, external_ref, instance_id)] = order.id
         if type_code == "SO":
             self.account.warehouse_service.allocate_new_order(order, rows)
         return order.id, True
@@ -354,8 +430,11 @@ class OrderService(Service):
         if type_code in ("PO", "PC"):
             if not as_object(parties.get("supplier"), "parties.supplier").get("contactId"):
                 raise bad("ORDC-022", "Suppllier ID Required.")
-            raise bad("ORDC-007", "Purchase orders and credits are not supported by the sandbox")
-        customer = as_object(parties.get("customer"), "parties.customer")
+            if type_code == "PC":
+                raise bad("ORDC-007", "Purchase credits are not supported by the sandbox")
+            customer = as_object(parties["supplier"], "parties.supplier")
+        else:
+            customer = as_object(parties.get("customer"), "parties.customer")
         if customer.get("contactId") is None:
             raise bad("ORDC-010", "Customer ID Required.")
         status = as_object(body.get("orderStatus"), "orderStatus")
@@ -398,7 +477,7 @@ class OrderService(Service):
             "tax": as_object(row_value.get("rowTax"), "rowValue.rowTax").get("value"),
             "nominalCode": body.get("nominalCode"),
         }
-        added = self._add_row(order, self._validate_rows([row], order.price_mode)[0])
+        added = self._add_row(order, self._validate_rows([row], order.price_mode, order.price_list_id)[0])
         if order.type_code == "SO":
             self.account.warehouse_service.allocate_new_order(order, [added])
         self.touch(order, "row")
@@ -431,6 +510,17 @@ class OrderService(Service):
             payment_status = "UNPAID"
         products = self.account.product_service
         required = sum((row.quantity for row in order.rows.values() if products.is_stock_tracked(row.product_id)), D0)
+        if order.type_code in ("SC", "PO"):  # stock comes in: what goods-in notes received (help 211131986)
+            received = self.account.goods_in_service.received_on(order.id)
+            if required == 0:
+                stock_code, shipping = "NON", "NST"
+            else:
+                level = "A" if received >= required else "P" if received > 0 else "N"
+                stock_code, shipping = f"{order.type_code}{level}", "SNS"
+            result = Derived(net, tax, gross, payment_status, stock_code, "ANR", shipping)
+            if memo is not None:
+                memo[order.id] = result
+            return result
         noted = shipped = 0
         for note in self.account.goods_out_service.notes_of(order.id):
             noted += note.quantity
@@ -480,8 +570,9 @@ class OrderService(Service):
                 "composition": {"bundleParent": False, "bundleChild": False, "parentOrderRowId": 0},
                 "clonedFromId": 0,
             }
+        first = "supplier" if order.type_code == "PO" else "customer"
         parties = {
-            "customer": {"contactId": order.customer_id, **order.parties["customer"]},
+            first: {"contactId": order.customer_id, **order.parties[first]},
             "delivery": dict(order.parties["delivery"]),
             "billing": {"contactId": order.billing_contact_id, **order.parties["billing"]},
         }
@@ -492,14 +583,16 @@ class OrderService(Service):
         data = {
             "id": order.id, "parentOrderId": order.parent_id, "orderTypeCode": order.type_code,
             "reference": order.reference, "version": order.version,
-            "state": {"tax": "INVOICED" if order.status_id == INVOICED_STATUS else "READY"},
+            "state": {"tax": "INVOICED" if order.status_id == INVOICED_STATUS or order.invoice_reference else "READY"},
             "orderStatus": {"orderStatusId": order.status_id, "name": STATUS_NAMES[order.status_id]},
             "tax": {"errors": []}, "orderPaymentStatus": d.payment_status, "stockStatusCode": d.stock_code,
             "allocationStatusCode": d.allocation, "shippingStatusCode": d.shipping,
             "placedOn": fmt_dt(order.placed_on), "createdOn": fmt_dt(order.created_on),
-            "updatedOn": fmt_dt(order.updated_on) if order.updated_on else None, "createdById": STAFF_ID,
+            "updatedOn": fmt_dt(order.updated_on) if order.updated_on else None,
+            "closedOn": fmt_dt(order.closed_on) if order.closed_on else None, "createdById": STAFF_ID,
             "priceListId": order.price_list_id, "priceModeCode": order.price_mode, "delivery": delivery,
-            "invoices": [{"invoiceReference": f"SI-{order.id}" if order.status_id == INVOICED_STATUS else "",
+            "invoices": [{"invoiceReference": order.invoice_reference or (
+                              f"SI-{order.id}" if order.status_id == INVOICED_STATUS else ""),
                           "taxDate": fmt_dt(tax_day), "dueDate": fmt_dt(tax_day + timedelta(days=30))}],
             "currency": {"accountingCurrencyCode": ACCOUNTING_CURRENCY, "orderCurrencyCode": currency,
                          "exchangeRate": f"{rate:.6f}", "fixedExchangeRate": currency != ACCOUNTING_CURRENCY},
@@ -557,10 +650,16 @@ class OrderService(Service):
             data["delivery"]["date"] = fmt_dt(order.delivery_date)
         return {k: v for k, v in data.items() if v is not None}
 
-    def api_get_sales_documents(self, idset: str, type_code: str) -> dict:
-        return self.memoised(lambda: {"response": [
-            self._sales_document_dict(self.orders[i]) for i in idset_ids(idset, 200)
-            if i in self.orders and self.orders[i].type_code == type_code]})
+    def api_get_sales_documents(self, idset: str, type_code: str) -> dict | tuple[int, dict]:
+        """Sales orders / credits of an ID set. A credit GET answers 207 when only some of the ID set
+        exist (Sales Credit GET doc: "207 if some of the requested sales credits were found, 200
+        otherwise"); nothing found is 200 with an empty list."""
+        wanted = idset_ids(idset, 200)
+        found = [i for i in wanted if i in self.orders and self.orders[i].type_code == type_code]
+        body = self.memoised(lambda: {"response": [self._sales_document_dict(self.orders[i]) for i in found]})
+        if type_code == "SC" and found and len(found) < len(wanted):
+            return 207, body
+        return body
 
     def api_order_options(self, type_code: str | None, resource: str, idset: str | None) -> dict:
         ids = self.orders if type_code is None else [i for i, o in self.orders.items() if o.type_code == type_code]
@@ -720,7 +819,10 @@ class OrderService(Service):
             Col("deliveryDate", "PERIOD", lambda o: o.delivery_date),
         ]
         return {
-            "order": SearchSpec(order_cols, lambda: list(self.orders.values()), reference=order_reference),
+            # externalRefSearchString: a filter, not a column (MAG Model/Api.php serchSalesCreditByExternalRef)
+            "order": SearchSpec(order_cols, lambda: list(self.orders.values()), reference=order_reference,
+                                extra_filters={"externalRefSearchString": ("SEARCH_STRING",
+                                                                           lambda o, check: check(o.external_ref))}),
             "sales-order": SearchSpec(
                 sales_order_cols, lambda: [o for o in self.orders.values() if o.type_code == "SO"],
                 reference=lambda page: {"orderStatusNames": {str(o.status_id): STATUS_NAMES[o.status_id] for o in page}},

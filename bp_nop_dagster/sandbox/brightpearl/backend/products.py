@@ -1,22 +1,40 @@
-"""product-service: products (GET by ID set, POST, search), prices, brands, channels, price lists.
+"""product-service: products (GET by ID set, POST, PUT, search), prices (GET, PUT), brands,
+channels, price lists.
 
 Shapes: product GET as recorded (product_get_one.json: `identity.sku`, `stock.stockTracked`,
-`financialDetails.taxCode{id,code}`, `salesChannels[]`), product-search columns as recorded
-(product_search.json), brand GET as recorded (brand_get.json: `{id, name}`). Product GETs and
-search rows are cached per product as JSON bytes (the hot path of every benchmark); any change
-to a product or to the warehouses invalidates its cache.
+`financialDetails.taxCode{id,code}`, `salesChannels[]`; `version` equals `updatedOn` in
+milliseconds), product-search columns as recorded (product_search.json), brand GET as recorded
+(brand_get.json: `{id, name}`). Product GETs and search rows are cached per product as JSON bytes
+(the hot path of every benchmark); any change to a product or to the warehouses invalidates its
+cache.
+
+Product PUT (api-docs.brightpearl.com/product/product/put.html; product_put.json): "Brightpearl" is
+the only supported sales channel; an `If-Match` header holding another version than the product's
+answers 412; the reply is `{}`. Which fields an omitted key resets is inferred
+(`FidelityOptions.product_put`). Status LIVE / DISCONTINUED / ARCHIVED (help 212647683: archiving
+needs no stock in any warehouse and none in quarantine).
+
+Product prices (…/product/product-price/get.html, put.html; product_price_get.json,
+product_price_put.json): per product, one entry per price list with `quantityPrice` mapping
+quantity breaks to prices (strings, 4 decimals as recorded; `{}` when the list has no price);
+`GET /product-price/{ids}/price-list/{listIds}` narrows the lists; PUT
+`/product-price/{id}/price-list` `{"priceLists":[{"priceListId","quantityPrice"}]}` replaces the
+breaks of the lists it names and answers `{}`. Which changes set `updatedOn` beyond a product PUT
+is inferred (`FidelityOptions.product_updated_on_by`; a goods movement does not by default).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from bp_nop_dagster.sandbox.brightpearl.backend.common import (
     D0,
+    BrightpearlApiError,
     Service,
+    as_decimal,
     as_int,
     as_object,
     as_text,
@@ -27,7 +45,17 @@ from bp_nop_dagster.sandbox.brightpearl.backend.common import (
     not_found,
     reference_reply,
 )
-from bp_nop_dagster.sandbox.brightpearl.backend.reference import BRANDS, CHANNELS, PRICE_LISTS, TAX_CODES, find_tax_code
+from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
+    BRANDS,
+    CHANNELS,
+    COST_PRICE_LIST,
+    PRICE_LIST_IDS,
+    PRICE_LISTS,
+    PRODUCT_STATUSES,
+    RETAIL_PRICE_LIST,
+    TAX_CODES,
+    find_tax_code,
+)
 from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
 from bp_nop_dagster.sandbox.instrumentation import json_bytes
 
@@ -37,11 +65,12 @@ class Product:
     id: int
     sku: str
     name: str
-    price: Decimal
     tax_code_id: int
     stock_tracked: bool
     created_on: datetime
     updated_on: datetime
+    # price list id -> quantity break -> price (net for EXC lists, as entered for INC ones)
+    prices: dict[int, dict[int, Decimal]] = field(default_factory=dict)
     brand_id: int = 1
     product_type_id: int = 1
     category_code: int = 300
@@ -52,11 +81,22 @@ class Product:
     mpn: str | None = None
     description: str = ""
     status: str = "LIVE"
-    cost: Decimal = D0
 
     @property
     def version(self) -> int:
         return int(self.updated_on.timestamp() * 1000)
+
+    def unit_price(self, price_list_id: int) -> Decimal:
+        """The price of one unit on a price list (its break 1), 0 when the list has none."""
+        return self.prices.get(price_list_id, {}).get(1, D0)
+
+    @property
+    def price(self) -> Decimal:
+        return self.unit_price(RETAIL_PRICE_LIST)
+
+    @property
+    def cost(self) -> Decimal:
+        return self.unit_price(COST_PRICE_LIST)
 
 
 class ProductService(Service):
@@ -77,10 +117,17 @@ class ProductService(Service):
         when = created_on or self.now()
         product_id = self.next_id("product")
         self.products[product_id] = Product(
-            id=product_id, sku=sku, name=name, price=Decimal(str(price)), tax_code_id=tax["id"],
-            stock_tracked=stock_tracked, created_on=when, updated_on=when,
+            id=product_id, sku=sku, name=name, tax_code_id=tax["id"], stock_tracked=stock_tracked, created_on=when,
+            updated_on=when, prices={RETAIL_PRICE_LIST: {1: Decimal(str(price))}},
         )
         return product_id
+
+    def modified(self, product: Product, cause: str) -> None:
+        """A product changed by `cause` (a `FidelityOptions.product_updated_on_by` kind): its cached
+        JSON is dropped, and updatedOn (hence version) moves when the account's rule says so."""
+        if cause in self.options.product_updated_on_by:
+            product.updated_on = self.now()
+        self.invalidate(product.id)
 
     def sku_to_product_id(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -168,20 +215,54 @@ class ProductService(Service):
             raise not_found("No products found")
         return b'{"response":[' + b",".join(found) + b"]}"
 
-    def api_product_price(self, idset: str) -> dict:
+    def api_product_price(self, idset: str, price_list_idset: str | None = None) -> dict:
+        """`GET /product-service/product-price/{idset}[/price-list/{listIdset}]`."""
+        lists = [p for p in PRICE_LISTS if price_list_idset is None or p["id"] in set(idset_ids(price_list_idset, 200))]
         found = []
         for i in idset_ids(idset, 200):
             product = self.products.get(i)
             if product is None:
                 continue
             found.append({"productId": i, "priceLists": [
-                {"priceListId": 1, "currencyCode": "GBP", "currencyId": 1,
-                 "quantityPrice": {"1": m4(product.cost)} if product.cost else {}},
-                {"priceListId": 2, "currencyCode": "GBP", "currencyId": 1, "quantityPrice": {"1": m4(product.price)}},
-            ]})
-        if not found:
+                {"priceListId": plist["id"], "currencyCode": plist["currencyCode"], "currencyId": plist["currencyId"],
+                 "quantityPrice": {str(q): m4(v) for q, v in sorted(product.prices.get(plist["id"], {}).items())}}
+                for plist in lists]})
+        if not found or not lists:
             raise not_found("No Product Prices Found")
         return {"response": found}
+
+    def api_put_product_price(self, product_id: str, body: Any) -> dict:
+        """`PUT /product-service/product-price/{id}/price-list` -> `{}` (product_price_put.json). Every
+        list and break is checked before any is stored; codes of the refusals are illustrative."""
+        product = self._product(product_id)
+        body = as_object(body, "body")
+        lists = body.get("priceLists")
+        if not isinstance(lists, list) or not lists:
+            raise bad("PRDC-030", "You must supply priceLists")
+        planned: dict[int, dict[int, Decimal]] = {}
+        for index, entry in enumerate(lists):
+            where = f"priceLists[{index}]"
+            entry = as_object(entry, where)
+            list_id = as_int(entry.get("priceListId"), f"{where}.priceListId", "PRDC-031")
+            if list_id not in PRICE_LIST_IDS:
+                raise bad("PRDC-031", f"Price list {list_id} does not exist")
+            breaks: dict[int, Decimal] = {}
+            for quantity, value in as_object(entry.get("quantityPrice"), f"{where}.quantityPrice").items():
+                step = as_int(quantity, f"{where}.quantityPrice break", "PRDC-032")
+                price = as_decimal(value, f"{where}.quantityPrice[{quantity}]", "PRDC-032")
+                if step < 1 or price < 0:
+                    raise bad("PRDC-032", f"{where}: breaks start at 1 and prices are not negative")
+                breaks[step] = price
+            planned[list_id] = breaks
+        product.prices.update(planned)
+        self.modified(product, "price")
+        return {}
+
+    def set_prices(self, product_id: int, prices: dict[int, dict[int, Decimal]]) -> None:
+        """Generator / control interface: price lists of a product, through the PUT's rules."""
+        body = {"priceLists": [{"priceListId": list_id, "quantityPrice": {str(q): str(v) for q, v in breaks.items()}}
+                               for list_id, breaks in prices.items()]}
+        self.api_put_product_price(str(product_id), body)
 
     # ------------------------------------------------------------ writes
 
@@ -215,6 +296,64 @@ class ProductService(Service):
         if categories and isinstance(categories[0], dict) and str(categories[0].get("categoryCode", "")).isdigit():
             product.category_code = int(categories[0]["categoryCode"])
         return {"response": product_id}
+
+    def _product(self, product_id: Any) -> Product:
+        pid = as_int(product_id, "productId", "CMNC-011")
+        product = self.products.get(pid)
+        if product is None:
+            raise not_found(f"Product {pid} not found")
+        return product
+
+    def api_update_product(self, product_id: str, body: Any, if_match: str | None) -> dict:
+        """`PUT /product-service/product/{id}` -> `{}` (see the module docstring). Everything is
+        checked before anything changes; codes of the refusals other than 412 are illustrative."""
+        product = self._product(product_id)
+        if if_match is not None and if_match.strip().strip('"') != str(product.version):
+            raise BrightpearlApiError(412, "CMNC-412", f"Product {product.id} has version {product.version}, not {if_match}")
+        body = as_object(body, "body")
+        replace = self.options.product_put == "replace"
+        changes: dict[str, Any] = {}
+        if "brandId" in body or replace:
+            changes["brand_id"] = as_int(body.get("brandId", 1), "brandId", "PRDC-014")
+            if changes["brand_id"] not in {b["id"] for b in BRANDS}:
+                raise bad("PRDC-014", f"Brand {changes['brand_id']} does not exist")
+        identity = as_object(body.get("identity"), "identity")
+        for key, attr in (("sku", "sku"), ("barcode", "barcode"), ("ean", "ean"), ("upc", "upc"), ("isbn", "isbn"),
+                          ("mpn", "mpn")):
+            if key in identity or (replace and key != "sku"):
+                value = as_text(identity.get(key), f"identity.{key}", 64, "PRDC-018")
+                changes[attr] = (value or "") if attr in ("sku", "barcode") else value
+        channels = body.get("salesChannels")
+        if channels is not None:
+            if not isinstance(channels, list) or not channels or not isinstance(channels[0], dict):
+                raise bad("PRDC-015", "salesChannels must be a non-empty array")
+            channel = channels[0]
+            if channel.get("salesChannelName", "Brightpearl") != "Brightpearl":
+                raise bad("PRDC-019", "Brightpearl is the only supported sales channel")
+            if "productName" in channel:
+                name = as_text(channel["productName"], "productName", 255, "PRDC-015")
+                if not name:
+                    raise bad("PRDC-015", "You must supply a product name in salesChannels.")
+                changes["name"] = name
+            description = as_object(channel.get("description"), "salesChannels[0].description")
+            if "text" in description or replace:
+                changes["description"] = as_text(description.get("text"), "description.text", 10_000, "PRDC-015") or ""
+        financial = as_object(body.get("financialDetails"), "financialDetails")
+        if financial.get("taxCode") is not None:
+            tax_ref = as_object(financial["taxCode"], "financialDetails.taxCode")
+            changes["tax_code_id"] = find_tax_code(tax_ref.get("code") or tax_ref.get("id"), "financialDetails.taxCode",
+                                                   "PRDC-016")["id"]
+        if "status" in body:
+            status = body["status"]
+            if status not in PRODUCT_STATUSES:
+                raise bad("PRDC-020", f"status must be one of {', '.join(PRODUCT_STATUSES)}")
+            if status == "ARCHIVED" and self.account.warehouse_service.holds_stock(product.id):
+                raise bad("PRDC-021", f"Product {product.id} cannot be archived: it has stock in a warehouse or in quarantine")
+            changes["status"] = status
+        for attr, value in changes.items():
+            setattr(product, attr, value)
+        self.modified(product, "put")
+        return {}
 
     # ------------------------------------------------------------ search
 

@@ -5,14 +5,16 @@
   3 `T0` zero rated, 4 `Z` exempt.
 - order statuses (`/order-service/order-status`): sales orders 1 Draft / Quote, 2 New web order,
   3 New phone order, 4 Invoiced, 5 Cancelled, 6 Awaiting payment, 7 Ready to ship, 8 Dispatched;
-  sales credits 10 Sales credit, 11 Credit refunded, 12 Credit cancelled. Cancelled = 5 and 12.
+  sales credits 10 Sales credit, 11 Credit refunded, 12 Credit cancelled; purchase orders 13 Pending PO
+  (the name recorded in order_get_one_po.json), 14 Placed with supplier, 15 Goods received, 16 Cancelled
+  PO. Cancelled = 5, 12 and 16.
 - order types: 1 Sales Order (SO), 2 Purchase Order (PO), 3 Sales Credit (SC), 4 Purchase Credit (PC).
 - order-search ids (inferred mapping, only 5 NOT_APPLICABLE and 13 Unset are recorded):
   payment status 1 PAID, 2 UNPAID, 3 PARTIALLY_PAID, 5 NOT_APPLICABLE; stock status 1 None (SON),
   2 Partial (SOP), 3 All (SOA), 13 Unset (NON, no stock-tracked rows); shipping status 1 NST,
   2 SNS, 3 SPS, 4 ASS (recorded).
 - channels: 1 nopCommerce web store, 2 Phone & mail order, 3 Marketplace.
-- price lists: 1 Cost (BUY, net), 2 Retail (SELL, gross/INC); currency GBP.
+- price lists: 1 Cost (BUY, net), 2 Retail (SELL, gross/INC), 3 Trade (SELL, net/EXC); currency GBP.
 - currencies: 1 GBP (accounting currency), 2 EUR, 3 USD.
 - payment methods: CARD, PAYPAL, CHEQUE, BANK, CASH, GIFTCARD, PURCHASEORDER (ids 1-7).
 - brands: 1 Generic Brand, 2 Premium Brand (as recorded).
@@ -22,7 +24,9 @@
 - countries: GB/GBR 222 (as recorded), US/USA 223, DE/DEU 80, FR/FRA 73, IE/IRL 103, ES/ESP 195,
   NL/NLD 150, SE/SWE 205, IT/ITA 105, BE/BEL 21, CA/CAN 38, AU/AUS 13, CR/CRI 282 (as recorded).
 - warehouses are NOT reference data: the generator adds them; each warehouse has one default
-  location whose id is `100 + warehouseId`.
+  location whose id is `100 + warehouseId` and one quarantine location whose id is `200 + warehouseId`
+  (every warehouse has a quarantine location: api-docs warehouse/quarantine-location).
+- the account's own delivery party (a purchase order's `parties.delivery`): "Sandbox Retail Ltd".
 """
 
 from __future__ import annotations
@@ -67,11 +71,15 @@ ORDER_STATUSES = [
     _status(10, "Sales credit", "SC", 0, "#E7E6E4", "open"),
     _status(11, "Credit refunded", "SC", 1, "#40B040", "completed"),
     _status(12, "Credit cancelled", "SC", 9, "#FF6060", "cancelled"),
+    _status(13, "Pending PO", "PO", 0, "#E7E6E4", "open"),
+    _status(14, "Placed with supplier", "PO", 1, "#60A0FF", "open"),
+    _status(15, "Goods received", "PO", 2, "#40B040", "completed"),
+    _status(16, "Cancelled PO", "PO", 9, "#FF6060", "cancelled"),
 ]
 STATUS_NAMES = {s["statusId"]: s["name"] for s in ORDER_STATUSES}
-CANCELLED_STATUSES = {5, 12}
+CANCELLED_STATUSES = {5, 12, 16}
 INVOICED_STATUS = 4
-DEFAULT_STATUS = {"SO": 2, "SC": 10}
+DEFAULT_STATUS = {"SO": 2, "SC": 10, "PO": 13}
 SHIPPING_STATUSES = [
     {"id": 1, "code": "NST", "description": "No stock tracked products on order"},
     {"id": 2, "code": "SNS", "description": "Stock not shipped"},
@@ -98,7 +106,12 @@ PRICE_LISTS = [
      "currencySymbol": "£", "currencyId": 1, "priceListTypeCode": "BUY", "gross": False, "priceModeCode": "EXC"},
     {"id": 2, "name": {"languageCode": "en", "text": "Retail", "format": "PLAINTEXT"}, "code": "RETAIL", "currencyCode": "GBP",
      "currencySymbol": "£", "currencyId": 1, "priceListTypeCode": "SELL", "gross": True, "priceModeCode": "INC"},
+    {"id": 3, "name": {"languageCode": "en", "text": "Trade", "format": "PLAINTEXT"}, "code": "TRADE", "currencyCode": "GBP",
+     "currencySymbol": "£", "currencyId": 1, "priceListTypeCode": "SELL", "gross": False, "priceModeCode": "EXC"},
 ]
+PRICE_LIST_IDS = {p["id"] for p in PRICE_LISTS}
+COST_PRICE_LIST = 1
+RETAIL_PRICE_LIST = 2
 ACCOUNTING_CURRENCY = "GBP"
 # currency-search rows, columns as recorded (currency_search.json): id, title, code, symbol, exchangeRate,
 # isDefault, exchangeRateVarianceNominalCode
@@ -144,6 +157,12 @@ for _c in COUNTRIES:
     COUNTRY_BY_KEY[_c[0]] = _c
     COUNTRY_BY_KEY[_c[1]] = _c
     COUNTRY_BY_KEY[_c[2]] = _c
+ACCOUNT_PARTY = {
+    "addressFullName": "Sandbox Retail Ltd", "companyName": "Sandbox Retail Ltd", "addressLine1": "1 Warehouse Way",
+    "addressLine2": "", "addressLine3": "Leeds", "addressLine4": "", "postalCode": "LS1 1AA", "countryIsoCode": "GBR",
+    "telephone": "", "mobileTelephone": "", "fax": "", "email": "",
+}
+PRODUCT_STATUSES = ("LIVE", "DISCONTINUED", "ARCHIVED")  # help 212647683: Live, Archived, Discontinued
 GON_EVENT_CODES = {"PRI", "UPR", "PIC", "UPI", "PAC", "UPA", "SHW"}
 # Subscribable webhook events (help 212644863 "Webhooks", 212644883 "Webhook events"): a bare
 # resource subscribes to all of its events.

@@ -17,6 +17,15 @@ Goods movements carry the documented goods-movement-search columns (api-docs.bri
 warehouse/goods-movement/search.html) and `updatedOn` (filtered and sorted on by integrators:
 Airbyte source-brightpearl, Medusa).
 
+Quarantine (api-docs warehouse/quarantine-location, quarantine-release): every warehouse has a
+quarantine location (id `200 + warehouseId`) for stock "present in a particular Warehouse, but ...
+not available for sale, allocation or Reservation" (customer returns, damaged stock); stock enters
+it only through goods-in notes (or external transfers) and leaves it only through a quarantine
+release `POST /warehouse/{id}/quarantine/release {productId, quantity, toLocationId}` -> `{}`; with
+nothing to release 400 WHSB-023 "None of the requested products are available in location
+<quarantine id>". Quarantined units are never on hand; whether availability counts them in
+`inStock` is `FidelityOptions.quarantine_stock` (inferred).
+
 Product availability (docs/reference/brightpearl-api.md section 7; recording
 product_availability_get.json): `{"<id>": {"total": {...}, "warehouses": {"<wh>": {...}}}}`. Non-stock-
 tracked products answer 400 WHSC-097 "This is a non stock tracked product." / "These are non stock
@@ -72,6 +81,7 @@ class WarehouseService(Service):
         self.reservations: dict[int, dict[int, dict[int, dict]]] = {}  # order -> warehouse -> row -> {productId, quantity}
         self._in_stock: dict[tuple[int, int], int] = {}
         self._allocated: dict[tuple[int, int], int] = {}
+        self._quarantined: dict[tuple[int, int], int] = {}
         self._stock_warehouses: dict[int, set[int]] = {}
 
     # ------------------------------------------------------------ warehouses
@@ -86,6 +96,10 @@ class WarehouseService(Service):
     def default_location(warehouse_id: int) -> int:
         return 100 + warehouse_id
 
+    @staticmethod
+    def quarantine_location(warehouse_id: int) -> int:
+        return 200 + warehouse_id
+
     def api_reference(self, kind: str, idset: str | None) -> dict:
         items = list(self.warehouses.values()) if kind == "warehouse" else SHIPPING_METHODS
         return reference_reply(items, idset, kind.replace("-", " "))
@@ -99,11 +113,31 @@ class WarehouseService(Service):
             return {"response": {"id": location, "warehouseId": wid}}
         return {"response": location}
 
+    def api_quarantine_location(self, warehouse_id: str) -> dict:
+        """`GET /warehouse-service/warehouse/{id}/location/quarantine` (path: the Ruby client
+        DatanautsUK/brightpearl-ruby `get_quarantine_location`; the reply's shape is inferred:
+        `quarantine_location_reply`)."""
+        wid = as_int(warehouse_id, "warehouseId", "CMNC-011")
+        if wid not in self.warehouses:
+            raise not_found(f"Warehouse {wid} not found")
+        location = self.quarantine_location(wid)
+        if self.options.quarantine_location_reply == "object":
+            return {"response": {"id": location, "warehouseId": wid, "groupingA": "QUARANTINE"}}
+        return {"response": location}
+
     # ------------------------------------------------------------ stock levels
 
     def on_hand(self, product_id: int, warehouse_id: int) -> int:
+        """In stock less allocated less quarantined (quarantined units are not for sale)."""
         key = (product_id, warehouse_id)
-        return self._in_stock.get(key, 0) - self._allocated.get(key, 0)
+        return self._in_stock.get(key, 0) - self._allocated.get(key, 0) - self._quarantined.get(key, 0)
+
+    def quarantined(self, product_id: int, warehouse_id: int) -> int:
+        return self._quarantined.get((product_id, warehouse_id), 0)
+
+    def holds_stock(self, product_id: int) -> bool:
+        """Whether any warehouse has units of the product in stock (quarantine included)."""
+        return any(self._in_stock.get((product_id, w), 0) for w in self._stock_warehouses.get(product_id, ()))
 
     def allocate(self, product_id: int, warehouse_id: int, delta: int) -> None:
         """Allocated units up (or down, negative delta): on hand changes, in stock does not."""
@@ -112,17 +146,28 @@ class WarehouseService(Service):
         self._stock_warehouses.setdefault(product_id, set()).add(warehouse_id)
 
     def add_movement(self, product_id: int, warehouse_id: int, quantity: int, type_code: str, note_id: int, at: datetime,
-                     *, order_id: int | None = None, row_id: int | None = None) -> None:
-        """A goods movement: in stock changes by `quantity` (negative: out)."""
-        product = self.account.product_service.products[product_id]
+                     *, order_id: int | None = None, row_id: int | None = None, purchase_row_id: int | None = None,
+                     location_id: int | None = None, unit_value: Decimal | None = None) -> None:
+        """A goods movement: in stock changes by `quantity` (negative: out); into or out of the
+        quarantine location, the quarantined units change with it."""
+        products = self.account.product_service
+        product = products.products[product_id]
+        location = self.default_location(warehouse_id) if location_id is None else location_id
+        quarantine = location == self.quarantine_location(warehouse_id)
+        value = product.cost if unit_value is None else unit_value
         movement = {
             "goodsMovementId": self.next_id("movement"), "productId": product_id, "salesOrderRowId": row_id,
-            "purchaseOrderRowId": None, "quantity": quantity, "destinationLocationId": self.default_location(warehouse_id),
+            "purchaseOrderRowId": purchase_row_id, "quantity": quantity, "destinationLocationId": location,
             "warehouseId": warehouse_id, "goodsNoteId": note_id,
-            "productValue": str((product.cost * Decimal(abs(quantity))).quantize(Q4)), "currencyCode": ACCOUNTING_CURRENCY,
-            "orderId": order_id, "isCleared": False, "isQuarantine": False, "batchId": None,
+            "productValue": str((value * Decimal(abs(quantity))).quantize(Q4)), "currencyCode": ACCOUNTING_CURRENCY,
+            "orderId": order_id, "isCleared": False, "isQuarantine": quarantine, "batchId": None,
             "goodsNoteTypeCode": type_code, "updatedOn": at,
         }
+        if quarantine:
+            key = (product_id, warehouse_id)
+            self._quarantined[key] = self._quarantined.get(key, 0) + quantity
+        if "stock" in self.options.product_updated_on_by:
+            products.modified(product, "stock")
         key = (at, movement["goodsMovementId"])
         position = bisect_left(self._movement_keys, key)
         self._movement_keys.insert(position, key)
@@ -146,8 +191,10 @@ class WarehouseService(Service):
             per_wh: dict[str, dict] = {}
             for w in sorted(self._stock_warehouses.get(i, ())):
                 in_stock = self._in_stock.get((i, w), 0)
+                if self.options.quarantine_stock == "excluded":
+                    in_stock -= self._quarantined.get((i, w), 0)
                 allocated = self._allocated.get((i, w), 0)
-                entry = {"inStock": in_stock, "onHand": in_stock - allocated, "allocated": allocated, "inTransit": 0}
+                entry = {"inStock": in_stock, "onHand": self.on_hand(i, w), "allocated": allocated, "inTransit": 0}
                 per_wh[str(w)] = entry
                 for k in total:
                     total[k] += entry[k]
@@ -222,6 +269,39 @@ class WarehouseService(Service):
         if not found:
             raise not_found("No stock corrections found")
         return {"response": found}
+
+    # ------------------------------------------------------------ quarantine release
+
+    def api_quarantine_release(self, warehouse_id: str, body: Any) -> dict:
+        """`POST /warehouse-service/warehouse/{id}/quarantine/release` -> `{}` (see the module docstring).
+        Codes other than the documented WHSB-023 are illustrative."""
+        wid = as_int(warehouse_id, "warehouseId", "CMNC-011")
+        if wid not in self.warehouses:
+            raise not_found(f"Warehouse {wid} not found")
+        body = as_object(body, "body")
+        product_id = as_int(body.get("productId"), "productId", "WHSB-020")
+        if product_id not in self.account.product_service.products:
+            raise bad("WHSB-020", f"Product {product_id} does not exist")
+        quantity = as_int(body.get("quantity"), "quantity", "WHSB-021")
+        if quantity < 1:
+            raise bad("WHSB-021", "quantity must be positive")
+        target = as_int(body.get("toLocationId"), "toLocationId", "WHSB-022")
+        if target != self.default_location(wid):
+            raise bad("WHSB-022", f"Location {target} is not a location of warehouse {wid} stock can be released to")
+        available = self.quarantined(product_id, wid)
+        quarantine = self.quarantine_location(wid)
+        if available == 0 or (available < quantity and self.options.quarantine_release_short == "refuse"):
+            raise bad("WHSB-023", f"None of the requested products are available in location {quarantine}"
+                      if available == 0 else f"Only {available} of the requested products are available in location {quarantine}")
+        moved = min(quantity, available)
+        now = self.now()
+        if self.options.quarantine_release_movements:
+            note_id = self.next_id("note")
+            self.add_movement(product_id, wid, -moved, "IT", note_id, now, location_id=quarantine)
+            self.add_movement(product_id, wid, moved, "IT", note_id, now, location_id=target)
+        else:
+            self._quarantined[(product_id, wid)] -= moved
+        return {}
 
     # ------------------------------------------------------------ reservations (allocation)
 
