@@ -129,3 +129,35 @@ def test_order_history_spans_thirty_days_with_variety(snapshot):
 def test_some_orders_are_deleted(sandbox, snapshot):
     state = requests.get(f"{sandbox.urls.nopcommerce_root}/__sandbox__/state", timeout=10).json()
     assert state["deleted_orders"] >= 1
+
+
+def test_brightpearl_has_prices_purchase_orders_and_credits(sandbox):
+    """The seeded shop's Brightpearl history for the catalogue and returns flows (generator docstring): cost and
+    trade prices on some products, purchase orders with expected deliveries (received, part received, due, some
+    after the anchor day), and staff-made credits of shipped phone orders, closed (SC-n) and refunded (a PAYMENT),
+    one received to stock and one into quarantine. Read through the public API."""
+    shop = Shop(sandbox)
+    products = [row[0] for row in shop.bp_get("/product-service/product-search", pageSize=500)["results"]]
+    prices = shop.bp_get(f"/product-service/product-price/{','.join(map(str, products[:200]))}/price-list/1,3")
+    priced = [p for p in prices if all(pl["quantityPrice"] for pl in p["priceLists"])]
+    assert len(priced) >= 5
+    assert any(len(pl["quantityPrice"]) > 1 for p in priced for pl in p["priceLists"])  # a quantity break
+    pos = shop.bp_get("/order-service/order-search", orderTypeId=2, columns="orderId")["results"]
+    orders = shop.bp_get(f"/order-service/order/{','.join(str(r[0]) for r in pos)}")
+    assert {o["stockStatusCode"] for o in orders} >= {"POA", "POP", "PON"}
+    today = datetime.now(UTC).date().isoformat()
+    assert all(o["delivery"].get("deliveryDate") for o in orders)
+    assert any(o["delivery"]["deliveryDate"][:10] >= today for o in orders)  # still expected
+    assert all(o["parties"]["supplier"]["contactId"] for o in orders)
+    credits = shop.bp_get("/order-service/order-search", orderTypeId=3, columns="orderId,parentOrderId")["results"]
+    assert credits and all(parent for _, parent in credits)
+    documents = shop.bp_get(f"/order-service/order/{','.join(str(c[0]) for c in credits)}")
+    assert all(d["invoices"][0]["invoiceReference"].startswith("SC-") and d["orderPaymentStatus"] == "PAID" for d in documents)
+    refunds = shop.bp_get("/accounting-service/customer-payment-search", paymentType="PAYMENT")["results"]
+    assert len(refunds) == len(credits)
+    notes = shop.bp_get(f"/warehouse-service/order/{','.join(str(c[0]) for c in credits)}/goods-note/goods-in")
+    movements = [m for note in notes.values() for m in note["goodsMoved"]]
+    warehouses = {m["warehouseId"] for m in movements}
+    quarantine = {shop.bp_get(f"/warehouse-service/warehouse/{w}/location/quarantine") for w in warehouses}
+    assert any(m["destinationLocationId"] in quarantine for m in movements)
+    assert any(m["destinationLocationId"] not in quarantine for m in movements)
