@@ -325,8 +325,8 @@ BEHAVIOURS: list[Fact] = [
     _fact("updatedOn of a new order", "null in order-search, absent from order GET until the order is first modified; "
           "a PATCH does not set it", REC + "order_search.json (null updatedOn), order_patch.json (no updatedOn after "
           "PATCH, version 1)", "recorded"),
-    _fact("what modifies an order", "rows added, status changes, payments, goods-out notes, shipping and later "
-          "reservations set updatedOn and version (a status change is an order modification event: "
+    _fact("what modifies an order", "rows added, status changes, payments, goods-out notes, shipping, later "
+          "reservations, a credit's close and goods-in notes set updatedOn and version (a status change is an order modification event: "
           "order.modified.order-status, HELP 212644883)", "no source lists what sets updatedOn", "inferred",
           _option("order_modified_by")),
     _fact("order PATCH", "paths /reference (replace, remove), /warehouseId (replace; not once stock is allocated), "

@@ -74,7 +74,7 @@ class GoodsInService(Service):
         """Units of an order row already received."""
         return sum(line["quantity"] for note in self.notes_of(order_id) for line in note.lines if line["rowId"] == row_id)
 
-    def received_on(self, order_id: int) -> int:
+    def units_received(self, order_id: int) -> int:
         """Units of the order received so far, every row."""
         return sum(line["quantity"] for note in self.notes_of(order_id) for line in note.lines)
 

@@ -511,7 +511,7 @@ class OrderService(Service):
         products = self.account.product_service
         required = sum((row.quantity for row in order.rows.values() if products.is_stock_tracked(row.product_id)), D0)
         if order.type_code in ("SC", "PO"):  # stock comes in: what goods-in notes received (help 211131986)
-            received = self.account.goods_in_service.received_on(order.id)
+            received = self.account.goods_in_service.units_received(order.id)
             if required == 0:
                 stock_code, shipping = "NON", "NST"
             else:
