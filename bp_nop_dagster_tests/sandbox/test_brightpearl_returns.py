@@ -12,7 +12,7 @@ import json
 import re
 from decimal import Decimal
 
-from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp, code  # noqa: F401  (bp is a fixture)
+from bp_nop_dagster_tests.sandbox.test_brightpearl_api import BP, bp  # noqa: F401  (bp is a fixture)
 
 
 def _credit(bp: BP, parent: int | None = None, **extra) -> int:
