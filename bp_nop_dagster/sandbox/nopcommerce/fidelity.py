@@ -317,12 +317,16 @@ BEHAVIOURS: list[Fact] = [
                "scale (105.0000), a partial refund's amount as sent (10.5)", "CORE OrderProcessingService string interpolation of "
                "a decimal (culture and scale not observed on a live shop)", "inferred",
                "not configurable; the clients read refunded_amount and payment_status_id, never the note's text"),
-    _behaviour("payment gateways", "per payment_method_system_name: Manual, CheckMoneyOrder and the other offline methods support no "
-               "online refund, PayPalCommerce supports full and partial ones; a method no plugin provides supports none; a refusing "
-               "gateway's error strings come back in the Refund/PartiallyRefund reply (PUT /__sandbox__/payment-gateways)",
+    _behaviour("payment gateways", "per payment_method_system_name: Manual and CheckMoneyOrder support no online refund, "
+               "PayPalCommerce supports full and partial ones; a method no plugin provides supports none; a refusing gateway's "
+               "error strings come back in the Refund/PartiallyRefund reply (PUT /__sandbox__/payment-gateways)",
                "NOP src/Plugins/Nop.Plugin.Payments.Manual/ManualPaymentProcessor.cs (SupportRefund false, \"Refund method not "
                "supported\"); NOP src/Plugins/Nop.Plugin.Payments.PayPalCommerce/PayPalCommercePaymentMethod.cs RefundAsync "
                "(errors or NewPaymentStatus PartiallyRefunded|Refunded)"),
+    _behaviour("other payment plugins", "PurchaseOrder, CashOnDelivery and PayPalStandard (in the seeded history) are modelled "
+               "without online refunds", "no plugin source read for them", "inferred",
+               "PUT /__sandbox__/payment-gateways {system_name, supports_refund, supports_partial_refund}; the clients ask CanRefund/"
+               "CanPartiallyRefund, never assume a method's support"),
     _behaviour("return request lifecycle", "storefront: Pending, dated now (created = updated), CustomNumber = id, the order's store; "
                "only for a Complete, not deleted order created fewer than NumberOfDaysReturnRequestAvailable (365) days ago, a "
                "returnable product, up to the item quantity minus every request not Cancelled; admin Edit: UpdatedOnUtc = now, a "
