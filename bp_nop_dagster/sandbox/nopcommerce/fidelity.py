@@ -343,10 +343,14 @@ BEHAVIOURS: list[Fact] = [
                "row: email, username (the email while usernames are off), password, role Registered instead of Guests, names and "
                "phone; registered_in_store_id is the store visited; CreatedOnUtc stays the first visit's",
                "CORE Nop.Services/Customers/CustomerRegistrationService.cs RegisterCustomerAsync"),
-    _behaviour("customer edits in the shop", "My account: names, phone and company saved on the customer, a new email through "
-               "SetEmailAsync (Email only, the Username keeps the old value), LastActivityDateUtc moves (customers have no "
-               "UpdatedOnUtc); an address edited in place (CreatedOnUtc kept)", "CORE CustomerRegistrationService.SetEmailAsync; "
-               "NOP Nop.Web CustomerController Info/AddressEdit"),
+    _behaviour("customer email change in the shop", "a new email goes through SetEmailAsync: Email only, the Username keeps the "
+               "old value; customers have no UpdatedOnUtc", "CORE Nop.Services/Customers/CustomerRegistrationService.cs SetEmailAsync; "
+               "CORE Nop.Core/Domain/Customers/Customer.cs (notes §2)"),
+    _behaviour("customer edits in the shop", "My account saves names, phone and company on the customer row, an address edit "
+               "updates the address in place (CreatedOnUtc kept), and the visit moves LastActivityDateUtc",
+               "Nop.Web CustomerController Info/AddressEdit and the last-activity filter (not read)", "inferred",
+               "not configurable; a client must not take LastActivityDateUtc as an edit marker (every visit moves it) and "
+               "detects changed customers by comparing what it reads"),
     _behaviour("admin product edits", "the admin's product Create stamps CreatedOnUtc and UpdatedOnUtc, its Edit UpdatedOnUtc = now; "
                "the API's Create/Update stamp nothing", "NOP Nop.Web Areas/Admin/Controllers/ProductController.cs Create/Edit; "
                f"{PRODUCT} Create/Update"),
