@@ -6,6 +6,7 @@ from bp_nop_dagster.nopcommerce.models import (
     Address,
     Country,
     Customer,
+    CustomerRole,
     ManageInventoryMethod,
     Order,
     OrderDetails,
@@ -17,16 +18,19 @@ from bp_nop_dagster.nopcommerce.models import (
     ProductAttributeCombination,
     ProductWarehouseInventory,
     ReturnRequest,
+    ReturnRequestLookup,
     ReturnRequestStatus,
     Shipment,
     ShipmentItem,
     ShippingStatus,
+    Store,
 )
 
 __all__ = [
     "Address",
     "Country",
     "Customer",
+    "CustomerRole",
     "ManageInventoryMethod",
     "NopCommerceClient",
     "Order",
@@ -39,8 +43,10 @@ __all__ = [
     "ProductAttributeCombination",
     "ProductWarehouseInventory",
     "ReturnRequest",
+    "ReturnRequestLookup",
     "ReturnRequestStatus",
     "Shipment",
     "ShipmentItem",
     "ShippingStatus",
+    "Store",
 ]

@@ -19,7 +19,10 @@ taxonomy):
   concurrency (`max_concurrency` worker threads).
 - **State-changing GETs.** `OrderProcessing/*` actions are HTTP GETs that change state (notes §1a,
   §7.8): they are sent with `idempotent=False` so they are never resent blindly (see the
-  "fulfilment writes" section).
+  "fulfilment writes" and "refunds" sections).
+- **Full-replace writes.** Every `Update` maps the body onto a new entity (notes §7.2): the update
+  methods GET the raw DTO, change only the given properties and PUT every other one back as read,
+  unknown ones included; an `expected` guard skips the write when the record moved meanwhile.
 
 Secrets: the password and the token never appear in exceptions, logs or `repr`.
 """
@@ -31,9 +34,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from enum import IntEnum
 from typing import Any, TypeVar
 
 import requests
@@ -45,6 +50,7 @@ from bp_nop_dagster.nopcommerce.models import (
     Address,
     Country,
     Customer,
+    CustomerRole,
     Order,
     OrderDetails,
     OrderItem,
@@ -54,9 +60,13 @@ from bp_nop_dagster.nopcommerce.models import (
     ProductAttributeCombination,
     ProductWarehouseInventory,
     ReturnRequest,
+    ReturnRequestLookup,
+    ReturnRequestStatus,
     Shipment,
     ShipmentItem,
+    Store,
     TokenResponse,
+    parse_utc,
 )
 from bp_nop_dagster.transport.errors import (
     ApiError,
@@ -93,7 +103,8 @@ PERMISSION_MESSAGE = (
 
 class NopCommerceClient(Transport):
     """Reads from the nopCommerce Web API Backend, and writes fulfilment (shipments, Ship,
-    Deliver, CancelOrder). Thread-safe: one instance may serve the worker threads of
+    Deliver, CancelOrder), stock, refunds, return requests, products and combinations, customers
+    and addresses, store mappings. Thread-safe: one instance may serve the worker threads of
     `orders_with_details` (and any caller's own threads)."""
 
     system = "nopCommerce"
@@ -142,7 +153,8 @@ class NopCommerceClient(Transport):
         self._auth_lock = threading.RLock()
         self._local = threading.local()
         self._countries: list[Country] | None = None
-        self._countries_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._role_ids: dict[str, int] = {}
         self.token_fetches = 0
 
     def __repr__(self) -> str:
@@ -499,9 +511,11 @@ class NopCommerceClient(Transport):
         email: str | None = None,
         created_from_utc: datetime | None = None,
         created_to_utc: datetime | None = None,
+        role_ids: Iterable[int] = (),
         page_size: int | None = None,
     ) -> list[Customer]:
-        """`GET Customer/GetAll` over every page, optionally filtered by email."""
+        """`GET Customer/GetAll` over every page (newest first), optionally filtered by email, by
+        creation window (both bounds inclusive) and by roles (`customerRoleIds`, any of them)."""
         params: dict[str, Any] = {}
         if email:
             params["email"] = email.strip()
@@ -509,7 +523,86 @@ class NopCommerceClient(Transport):
             params["createdFromUtc"] = format_utc(created_from_utc)
         if created_to_utc is not None:
             params["createdToUtc"] = format_utc(created_to_utc)
+        roles = [str(_positive(r)) for r in role_ids]
+        if roles:
+            params["customerRoleIds"] = ";".join(roles)
         return self._read_all("/Customer/GetAll", params, model=Customer, page_size=page_size)
+
+    def registered_customers(self, created_from_utc: datetime | None = None, created_to_utc: datetime | None = None, *,
+                             page_size: int | None = None) -> list[Customer]:
+        """Customers in the Registered role created in the window. A registration converts the
+        visitor's guest record, so `created_on_utc` is the first visit, not the registration: window
+        with overlap. Guests (checkouts without an account) are left out."""
+        role = self.customer_role_id("Registered")
+        return self.customers(created_from_utc=created_from_utc, created_to_utc=created_to_utc, role_ids=[role], page_size=page_size)
+
+    def customer_roles(self, *, show_hidden: bool = True) -> list[CustomerRole]:
+        """`GET CustomerRole/GetAll` (inactive roles too unless `show_hidden` is false)."""
+        path = "/CustomerRole/GetAll"
+        return self._parse_list(CustomerRole, self._get(path, {"showHidden": "true" if show_hidden else "false"}), path)
+
+    def customer_role_id(self, system_name: str) -> int:
+        """The id of the role with this system name (`CustomerRole/GetCustomerRoleBySystemName`),
+        cached per client: role ids are installation data, never assumed."""
+        with self._cache_lock:
+            cached = self._role_ids.get(system_name)
+        if cached is not None:
+            return cached
+        path = "/CustomerRole/GetCustomerRoleBySystemName"
+        role = self._parse(CustomerRole, self._get(path, {"systemName": system_name}), path)
+        with self._cache_lock:
+            self._role_ids[system_name] = role.id
+        return role.id
+
+    def customer_role_ids(self, customer_id: int) -> list[int]:
+        """`GET CustomerRole/GetCustomerRoleIds/{customerId}?showHidden=true`."""
+        path = f"/CustomerRole/GetCustomerRoleIds/{_positive(customer_id)}"
+        body = self._get(path, {"showHidden": "true"})
+        if not isinstance(body, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in body):
+            raise ApiError(self.system, "expected a JSON array of role ids", method="GET", path=path)
+        return body
+
+    def update_customer(self, customer_id: int, changes: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None) -> bool:
+        """`PUT Customer/Update` (full replace): the customer re-read and written back whole with
+        `changes`; False if a property in `expected` changed meanwhile. Customers have no
+        UpdatedOnUtc; roles, password and address mappings are not part of the DTO and stay."""
+        path = f"/Customer/GetById/{_positive(customer_id)}"
+        return self._replace(path, "/Customer/Update", changes, expected) is not None
+
+    def customer_addresses(self, customer_id: int) -> list[Address]:
+        """`GET Customer/GetAddressesByCustomerId/{customerId}`: the addresses mapped to the customer."""
+        path = f"/Customer/GetAddressesByCustomerId/{_positive(customer_id)}"
+        return self._parse_list(Address, self._get(path), path)
+
+    def customer_billing_address(self, customer_id: int) -> Address | None:
+        """`GET Customer/GetCustomerBillingAddress/{id}`: None when the customer has none, or when
+        its billing address is no longer mapped to it (the plugin answers null)."""
+        path = f"/Customer/GetCustomerBillingAddress/{_positive(customer_id)}"
+        body = self._get(path)
+        return None if body in (None, "") else self._parse(Address, body, path)
+
+    def create_address(self, fields: Mapping[str, Any]) -> Address:
+        """`POST Address/Create`: a plain insert that stamps nothing, so `created_on_utc` is sent
+        (now) unless given. Attach it to a customer with `attach_address`."""
+        body = {name: _wire(value) for name, value in fields.items() if name != "id"}
+        body.setdefault("created_on_utc", _wire(self._now()))
+        return self._write_entity("/Address/Create", body, Address)
+
+    def update_address(self, address_id: int, changes: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None) -> bool:
+        """`PUT Address/Update` (full replace), written back whole with `changes`."""
+        path = f"/Address/GetById/{_positive(address_id)}"
+        return self._replace(path, "/Address/Update", changes, expected) is not None
+
+    def attach_address(self, customer_id: int, address_id: int) -> None:
+        """`GET Customer/InsertCustomerAddress/{customerId}/{addressId}`: maps the address to the
+        customer unless it is mapped already, so resending is harmless (retried like a read)."""
+        self.request("GET", f"/Customer/InsertCustomerAddress/{_positive(customer_id)}/{_positive(address_id)}", idempotent=True)
+
+    def detach_address(self, customer_id: int, address_id: int) -> None:
+        """`GET Customer/RemoveCustomerAddress/{customerId}/{addressId}`: removes the mapping only;
+        the customer's billing/shipping address ids are not cleared (core clears them in memory
+        and never saves): clear them with `update_customer` when they pointed at this address."""
+        self.request("GET", f"/Customer/RemoveCustomerAddress/{_positive(customer_id)}/{_positive(address_id)}", idempotent=True)
 
     def customer(self, customer_id: int) -> Customer:
         path = f"/Customer/GetById/{_positive(customer_id)}"
@@ -530,9 +623,12 @@ class NopCommerceClient(Transport):
         return self._parse(Customer, body, path)
 
     # ------------------------------------------------------------------------------ catalogue
-    def products(self, *, show_hidden: bool = True, page_size: int | None = None) -> list[Product]:
-        """`GET Product/GetAll?showHidden=true` over every page (unpublished products included)."""
-        params = {"showHidden": "true" if show_hidden else "false"}
+    def products(self, *, show_hidden: bool = True, store_id: int = 0, page_size: int | None = None) -> list[Product]:
+        """`GET Product/GetAll?showHidden=true` over every page (unpublished products included).
+        `store_id` keeps the products visible in that store, but only while the shop enforces
+        store limitations (CatalogSettings.IgnoreStoreLimitations off; installed on, when every
+        product is returned): use `product_store_ids` to know a product's stores for sure."""
+        params: dict[str, Any] = {"showHidden": "true" if show_hidden else "false", "storeId": int(store_id)}
         return self._read_all("/Product/GetAll", params, model=Product, page_size=page_size)
 
     def product(self, product_id: int) -> Product:
@@ -603,21 +699,68 @@ class NopCommerceClient(Transport):
         created_from_utc: datetime | None = None,
         created_to_utc: datetime | None = None,
         *,
+        store_id: int = 0,
+        customer_id: int = 0,
+        order_item_id: int = 0,
+        custom_number: str | None = None,
+        status: ReturnRequestStatus | int | None = None,
         page_size: int | None = None,
     ) -> list[ReturnRequest]:
-        """`GET ReturnRequest/Search` over every page."""
-        params: dict[str, Any] = {"storeId": 0}
+        """`GET ReturnRequest/Search` over every page, newest first (CreatedOnUtc, then id). Both date
+        bounds are inclusive; `custom_number` matches exactly. There is no UpdatedOnUtc filter: a
+        status change is only seen by re-reading (`return_request`) or comparing `updated_on_utc`."""
+        params: dict[str, Any] = {"storeId": int(store_id), "customerId": int(customer_id), "orderItemId": int(order_item_id)}
+        if custom_number:
+            params["customNumber"] = custom_number
+        if status is not None:
+            params["rs"] = int(status)
         if created_from_utc is not None:
             params["createdFromUtc"] = format_utc(created_from_utc)
         if created_to_utc is not None:
             params["createdToUtc"] = format_utc(created_to_utc)
         return self._read_all("/ReturnRequest/Search", params, model=ReturnRequest, page_size=page_size)
 
+    def return_request(self, request_id: int) -> ReturnRequest:
+        path = f"/ReturnRequest/GetById/{_positive(request_id)}"
+        return self._parse(ReturnRequest, self._get(path), path)
+
+    def update_return_request(self, request_id: int, changes: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None,
+                              touch: bool = True) -> bool:
+        """`PUT ReturnRequest/Update`: a raw full replace that restocks nothing, sends no e-mail and
+        stamps nothing. The DTO is re-read and written back whole with `changes`; with `touch`,
+        `updated_on_utc` is set to now as the admin's Edit would (unless `changes` sets it). False
+        (nothing written) if a property in `expected` no longer has that value."""
+        stamped = dict(changes)
+        if touch:
+            stamped.setdefault("updated_on_utc", self._now())
+        path = f"/ReturnRequest/GetById/{_positive(request_id)}"
+        return self._replace(path, "/ReturnRequest/Update", stamped, expected) is not None
+
+    def return_request_reasons(self) -> list[ReturnRequestLookup]:
+        """`GET ReturnRequestReason/GetAll` (display order)."""
+        path = "/ReturnRequestReason/GetAll"
+        return self._parse_list(ReturnRequestLookup, self._get(path), path)
+
+    def return_request_actions(self) -> list[ReturnRequestLookup]:
+        """`GET ReturnRequestAction/GetAll` (display order)."""
+        path = "/ReturnRequestAction/GetAll"
+        return self._parse_list(ReturnRequestLookup, self._get(path), path)
+
+    # ------------------------------------------------------------------------------ stores
+    def stores(self) -> list[Store]:
+        """`GET Store/GetAll`: the live stores (deleted ones left out), display order."""
+        path = "/Store/GetAll"
+        return self._parse_list(Store, self._get(path), path)
+
+    def store(self, store_id: int) -> Store:
+        path = f"/Store/GetById/{_positive(store_id)}"
+        return self._parse(Store, self._get(path), path)
+
     # ------------------------------------------------------------------------------ lookups
     def countries(self) -> list[Country]:
         """`GET Country/GetAllCountries?showHidden=true` (a plain array), unpublished countries
         included (an old order may ship to one), cached per client."""
-        with self._countries_lock:
+        with self._cache_lock:
             if self._countries is None:
                 path = "/Country/GetAllCountries"
                 self._countries = self._parse_list(Country, self._get(path, {"showHidden": "true"}), path)
@@ -727,6 +870,147 @@ class NopCommerceClient(Transport):
         self.request("POST", path, params={"quantityToChange": int(quantity_to_change), "message": message},
                      json_body=attributes_xml, idempotent=False)
 
+    # ---- catalogue writes
+    # Product/Create and ProductAttributeCombination/Create are plain inserts (POST, idempotent=False:
+    # a lost reply raises OutcomeUnknownError; look the SKU up before creating again). Updates are
+    # full replaces through `_replace`. The API stamps no date: the client sends created_on_utc /
+    # updated_on_utc itself, as the shop's admin would stamp them.
+
+    def create_product(self, fields: Mapping[str, Any]) -> Product:
+        """`POST Product/Create` -> the new product. Every ProductDto property not in `fields` takes
+        its C# default (published false, order_maximum_quantity 0, ...): give each one the shop
+        needs. `created_on_utc` and `updated_on_utc` are sent (now) unless given."""
+        body = {name: _wire(value) for name, value in fields.items() if name != "id"}
+        now = _wire(self._now())
+        body.setdefault("created_on_utc", now)
+        body.setdefault("updated_on_utc", now)
+        return self._write_entity("/Product/Create", body, Product)
+
+    def update_product(self, product_id: int, changes: Mapping[str, Any], *, if_updated_on: datetime | None = None,
+                       expected: Mapping[str, Any] | None = None, touch: bool = True) -> Product | None:
+        """`PUT Product/Update` (full replace of all ProductDto properties): the product re-read
+        and written back whole with `changes`, `updated_on_utc` set to now (the API stamps nothing)
+        unless `touch` is false. Returns the product as written, or None (nothing written) when
+        it moved since the caller read it: `if_updated_on` no longer its `updated_on_utc` (an
+        admin edit stamps it), or a property in `expected` no longer that value."""
+        guard = dict(expected or {})
+        if if_updated_on is not None:
+            guard["updated_on_utc"] = _as_utc(if_updated_on)
+        stamped = dict(changes)
+        if touch:
+            stamped.setdefault("updated_on_utc", self._now())
+        path = f"/Product/GetById/{_positive(product_id)}"
+        written = self._replace(path, "/Product/Update", stamped, guard)
+        return None if written is None else self._parse(Product, written, path)
+
+    def product_store_ids(self, product_id: int) -> list[int]:
+        """`GET StoreMapping/GetStoresIdsWithAccess/{productId}?entityTypeName=Product`: the stores
+        a product is mapped to (it is limited to them when `limited_to_stores` is set)."""
+        path = f"/StoreMapping/GetStoresIdsWithAccess/{_positive(product_id)}"
+        body = self._get(path, {"entityTypeName": "Product"})
+        if not isinstance(body, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in body):
+            raise ApiError(self.system, "expected a JSON array of store ids", method="GET", path=path)
+        return body
+
+    def set_product_stores(self, product_id: int, store_ids: Iterable[int]) -> None:
+        """Limit a product to `store_ids` (none: every store). `Product/UpdateProductStoreMappings`
+        sets the mappings (any number of times to the same result, so retried like a read) but
+        does not save `limited_to_stores`, so the product is then updated when that flag differs."""
+        ids = sorted({_positive(i) for i in store_ids})
+        segment = ";".join(str(i) for i in ids) or ";"  # ToIdArray(";") is empty: every mapping removed
+        self.request("GET", f"/Product/UpdateProductStoreMappings/{_positive(product_id)}/{segment}", idempotent=True)
+        self.update_product(product_id, {"limited_to_stores": bool(ids)}, expected={"limited_to_stores": not ids}, touch=False)
+
+    def create_combination(self, product_id: int, *, sku: str, attributes_xml: str, stock_quantity: int = 0,
+                           **fields: Any) -> ProductAttributeCombination:
+        """`POST ProductAttributeCombination/Create`: a variant of a product managed by attributes.
+        Nothing checks the SKU is unique: look it up (`combination_by_sku`) first."""
+        body = {"product_id": _positive(product_id), "sku": sku, "attributes_xml": attributes_xml,
+                "stock_quantity": int(stock_quantity), **{name: _wire(value) for name, value in fields.items() if name != "id"}}
+        return self._write_entity("/ProductAttributeCombination/Create", body, ProductAttributeCombination)
+
+    def combination(self, combination_id: int) -> ProductAttributeCombination:
+        path = f"/ProductAttributeCombination/GetById/{_positive(combination_id)}"
+        return self._parse(ProductAttributeCombination, self._get(path), path)
+
+    def update_combination(self, combination_id: int, changes: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None) -> bool:
+        """`PUT ProductAttributeCombination/Update` (full replace), written back whole with `changes`."""
+        path = f"/ProductAttributeCombination/GetById/{_positive(combination_id)}"
+        return self._replace(path, "/ProductAttributeCombination/Update", changes, expected) is not None
+
+    def _replace(self, get_path: str, update_path: str, changes: Mapping[str, Any],
+                 expected: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """GET the raw DTO and PUT it back whole with `changes` (JSON values, datetimes and enums
+        converted): every property travels as read, unknown ones included, so the full replace
+        resets nothing. None (nothing written) when a property in `expected` no longer has that
+        value. The PUT is idempotent (the same body twice gives the same row) and retried."""
+        dto = self._get(get_path)
+        if not isinstance(dto, dict) or "id" not in dto:
+            raise ApiError(self.system, "reply is not a DTO", method="GET", path=get_path)
+        for name, value in (expected or {}).items():
+            if not _same(dto.get(name), value):
+                return None
+        body = {**dto, **{name: _wire(value) for name, value in changes.items() if name != "id"}}
+        self.request("PUT", update_path, json_body=body)
+        return body
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), timezone.utc)
+
+    # ---- refunds
+    # Refund, RefundOffline, PartiallyRefund and PartiallyRefundOffline are GETs that change state
+    # and are not idempotent (a second PartiallyRefund refunds again): sent with idempotent=False,
+    # so a reply that may have been lost raises OutcomeUnknownError and nothing is resent; the
+    # caller re-reads `order(id).refunded_amount` before deciding anything. A rule that fails is a
+    # NopException: 400, ValidationError with core's message. The Can* twins change nothing and
+    # are retried like reads. Amounts are Decimals (never floats), positive: core does not refuse
+    # a zero or negative partial refund, which would lower RefundedAmount.
+
+    def can_refund(self, order_id: int) -> bool:
+        return self._flag(f"/OrderProcessing/CanRefund/{_positive(order_id)}")
+
+    def refund(self, order_id: int) -> list[str]:
+        """`GET OrderProcessing/Refund/{id}`: the payment gateway refunds the order total. Returns
+        the gateway's errors: empty when refunded; otherwise nothing changed but a note."""
+        return self._refund_errors(f"/OrderProcessing/Refund/{_positive(order_id)}", {})
+
+    def can_refund_offline(self, order_id: int) -> bool:
+        return self._flag(f"/OrderProcessing/CanRefundOffline/{_positive(order_id)}")
+
+    def refund_offline(self, order_id: int) -> None:
+        """`GET OrderProcessing/RefundOffline/{id}`: marks the whole total refunded (money moved elsewhere)."""
+        self.request("GET", f"/OrderProcessing/RefundOffline/{_positive(order_id)}", idempotent=False)
+
+    def can_partially_refund(self, order_id: int, amount: Decimal) -> bool:
+        return self._flag(f"/OrderProcessing/CanPartiallyRefund/{_positive(order_id)}", {"amountToRefund": _amount(amount)})
+
+    def partially_refund(self, order_id: int, amount: Decimal) -> list[str]:
+        """`GET OrderProcessing/PartiallyRefund/{id}?amountToRefund=`: the gateway refunds `amount`;
+        returns its errors (empty when refunded)."""
+        return self._refund_errors(f"/OrderProcessing/PartiallyRefund/{_positive(order_id)}", {"amountToRefund": _amount(amount)})
+
+    def can_partially_refund_offline(self, order_id: int, amount: Decimal) -> bool:
+        return self._flag(f"/OrderProcessing/CanPartiallyRefundOffline/{_positive(order_id)}", {"amountToRefund": _amount(amount)})
+
+    def partially_refund_offline(self, order_id: int, amount: Decimal) -> None:
+        """`GET OrderProcessing/PartiallyRefundOffline/{id}?amountToRefund=`: marks `amount` refunded."""
+        self.request("GET", f"/OrderProcessing/PartiallyRefundOffline/{_positive(order_id)}", params={"amountToRefund": _amount(amount)},
+                     idempotent=False)
+
+    def _flag(self, path: str, params: dict[str, Any] | None = None) -> bool:
+        body = self._get(path, params)
+        if not isinstance(body, bool):
+            raise ApiError(self.system, f"expected true or false, got {type(body).__name__}", method="GET", path=path)
+        return body
+
+    def _refund_errors(self, path: str, params: dict[str, Any]) -> list[str]:
+        reply = self.request("GET", path, params=params or None, idempotent=False)
+        body = reply.body
+        if not isinstance(body, list) or not all(isinstance(e, str) for e in body):
+            raise OutcomeUnknownError(self.system, "refund reply is not a list of errors: the refund may have been made",
+                                      status=reply.status, method="GET", path=path)
+        return [self._scrub(e) for e in body]
+
     def _replace_stock(self, get_path: str, update_path: str, stock_quantity: int, expected: int, **also_expected: int) -> bool:
         """GET the raw DTO, PUT it back whole with the new stock: `Update` maps the body onto a new
         entity, so every property must travel, including ones this client does not model."""
@@ -776,6 +1060,44 @@ def _positive(value: int) -> int:
     if number <= 0 or number != value:
         raise ValueError(f"ids are positive integers, got {value!r}")
     return number
+
+
+def _amount(value: Decimal | int) -> str:
+    """A refund amount as the query string carries it: exact (a Decimal or an int, never a float),
+    positive, invariant culture without exponent (`12.50`)."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"amounts are Decimal or int, not {type(value).__name__}")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"refund amounts must be positive, got {value!r}")
+    return format(amount, "f")
+
+
+def _wire(value: Any) -> Any:
+    """A value as the plugin's JSON expects it: datetimes as naive UTC strings, enums as ints."""
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, IntEnum):
+        return int(value)
+    return value
+
+
+def _same(sent: Any, wanted: Any) -> bool:
+    """Whether a raw DTO value equals what the caller expects (datetimes compared as instants,
+    numbers by value)."""
+    if isinstance(wanted, datetime):
+        try:
+            return parse_utc(sent) == _as_utc(wanted)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(wanted, IntEnum):
+        wanted = int(wanted)
+    if isinstance(wanted, bool) or isinstance(sent, bool):
+        return sent is wanted
+    return sent == wanted
 
 
 def _chunks(values: list, size: int) -> Iterator[list]:

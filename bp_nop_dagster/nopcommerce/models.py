@@ -16,7 +16,7 @@ value is UTC serialized **without** `Z` (`"2018-04-04T09:33:39.303"`). The model
 
 These are read models. The API's `Update` endpoints are full replaces of the whole DTO (notes
 §7.2), so a write must GET the raw JSON, change it and PUT all of it back, not send a model
-dumped from here (it lacks the fields it ignores).
+dumped from here (it lacks the fields it ignores): the client's update methods do exactly that.
 """
 
 from __future__ import annotations
@@ -144,6 +144,15 @@ def _utc_or_none(value: Any) -> Any:
     if isinstance(value, datetime) and value.year == 1:
         return None
     return value
+
+
+def parse_utc(value: Any) -> datetime | None:
+    """A `*_utc` value as the API sends it, as an aware UTC datetime (None for null or C#'s
+    DateTime.MinValue); ValueError when it is no date."""
+    parsed = _utc_or_none(value)
+    if parsed is not None and not isinstance(parsed, datetime):
+        raise ValueError(f"not a date: {value!r}")
+    return parsed
 
 
 UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
@@ -565,6 +574,40 @@ class ReturnRequest(NopModel):
         return _enum_or_none(ReturnRequestStatus, self.return_request_status_id)
 
 
+class ReturnRequestLookup(NopModel):
+    """`ReturnRequestReasonDto` / `ReturnRequestActionDto`: the names the storefront offers, which a
+    return request then carries as text (`reason_for_return`, `requested_action`)."""
+
+    id: int
+    name: str | None = None
+    display_order: int = 0
+
+
+class Store(NopModel):
+    """`StoreDto` (the properties an integration reads)."""
+
+    id: int
+    name: str | None = None
+    url: str | None = None
+    ssl_enabled: bool = False
+    hosts: str | None = None
+    default_language_id: int = 0
+    display_order: int = 0
+    company_name: str | None = None
+    deleted: bool = False
+
+
+class CustomerRole(NopModel):
+    """`CustomerRoleDto`. Role ids are installation data: look roles up by `system_name`
+    ("Registered", "Guests", ...), never by a fixed id."""
+
+    id: int
+    name: str | None = None
+    active: bool = True
+    is_system_role: bool = False
+    system_name: str | None = None
+
+
 class Country(NopModel):
     """`CountryDto` (plugin Dto/Directory/CountryDto.cs): `allows_billing`/`allows_shipping`."""
 
@@ -586,6 +629,7 @@ __all__ = [
     "BackorderMode",
     "Country",
     "Customer",
+    "CustomerRole",
     "LowStockActivity",
     "ManageInventoryMethod",
     "NopModel",
@@ -601,13 +645,16 @@ __all__ = [
     "ProductType",
     "ProductWarehouseInventory",
     "ReturnRequest",
+    "ReturnRequestLookup",
     "ReturnRequestStatus",
     "Shipment",
     "ShipmentItem",
     "ShippingStatus",
+    "Store",
     "TaxDisplayType",
     "TaxRates",
     "TokenResponse",
     "UtcDatetime",
     "parse_tax_rates",
+    "parse_utc",
 ]

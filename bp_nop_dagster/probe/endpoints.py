@@ -119,6 +119,13 @@ def _bp_map(model: type[BaseModel], key_field: str) -> Parse:
     return lambda body: [model.model_validate({**value, key_field: key}) for key, value in body["response"].items()]
 
 
+def _nop_ids(body: Any) -> list[int]:
+    """A plain JSON array of ids (`list<int>` actions), as the client checks it."""
+    if not isinstance(body, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in body):
+        raise ValueError("expected a JSON array of integers")
+    return body
+
+
 def _nop(model: type[BaseModel], shape: str = "one") -> Parse:
     if shape == "paged":
         return lambda body: nopm.PagedList[model].model_validate(body)  # type: ignore[name-defined]
@@ -182,7 +189,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(NOPCOMMERCE, "/OrderItem/GetOrderItems/{orderId}", ("webapi:GET OrderItem/GetOrderItems/{orderId}",),
              _nop(nopm.OrderItem, "list"), fill={"orderId": "order_ids"}),
     Endpoint(NOPCOMMERCE, "/Address/GetById/{id}", ("webapi:GET Address/GetById/{id}",), _nop(nopm.Address), fill={"id": "address_ids"}),
-    Endpoint(NOPCOMMERCE, "/Customer/GetAll", ("webapi:GET Customer/GetAll",), _nop(nopm.Customer, "paged"), params=_NOP_PAGE),
+    Endpoint(NOPCOMMERCE, "/Customer/GetAll", ("webapi:GET Customer/GetAll",), _nop(nopm.Customer, "paged"), params=_NOP_PAGE,
+             provides={"customer_ids": nop_field("id")}),
+    # --- nopCommerce: customers, registrations, stores (catalogue/customer flows)
+    Endpoint(NOPCOMMERCE, "/Customer/GetById/{id}", ("webapi:GET Customer/GetById/{id}",), _nop(nopm.Customer), fill={"id": "customer_ids"}),
+    Endpoint(NOPCOMMERCE, "/Customer/GetAddressesByCustomerId/{customerId}", ("webapi:GET Customer/GetAddressesByCustomerId/{customerId}",),
+             _nop(nopm.Address, "list"), fill={"customerId": "customer_ids"}),
+    Endpoint(NOPCOMMERCE, "/CustomerRole/GetAll", ("webapi:GET CustomerRole/GetAll",), _nop(nopm.CustomerRole, "list"),
+             params={"showHidden": "true"}),
+    Endpoint(NOPCOMMERCE, "/CustomerRole/GetCustomerRoleBySystemName", ("webapi:GET CustomerRole/GetCustomerRoleBySystemName",),
+             _nop(nopm.CustomerRole), params={"systemName": "Registered"}),
+    Endpoint(NOPCOMMERCE, "/CustomerRole/GetCustomerRoleIds/{customerId}", ("webapi:GET CustomerRole/GetCustomerRoleIds/{customerId}",),
+             _nop_ids, params={"showHidden": "true"}, fill={"customerId": "customer_ids"}),
+    Endpoint(NOPCOMMERCE, "/Store/GetAll", ("webapi:GET Store/GetAll",), _nop(nopm.Store, "list"), provides={"store_ids": nop_field("id")}),
+    Endpoint(NOPCOMMERCE, "/Store/GetById/{id}", ("webapi:GET Store/GetById/{id}",), _nop(nopm.Store), fill={"id": "store_ids"}),
     Endpoint(NOPCOMMERCE, "/Country/GetAllCountries", ("webapi:GET Country/GetAllCountries",), _nop(nopm.Country, "list"),
              params={"showHidden": "true"}),
     # --- nopCommerce: catalogue and stock (stock flow)
@@ -199,6 +219,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              params={"skuArray": "{skus}"}, fill={"skus": "skus"}, take=2),
     Endpoint(NOPCOMMERCE, "/Product/GetById/{id}", ("webapi:GET Product/GetById/{id}",), _nop(nopm.Product),
              fill={"id": "nop_product_ids"}),
+    Endpoint(NOPCOMMERCE, "/StoreMapping/GetStoresIdsWithAccess/{entityId}", ("webapi:GET StoreMapping/GetStoresIdsWithAccess/{entityId}",),
+             _nop_ids, params={"entityTypeName": "Product"}, fill={"entityId": "nop_product_ids"}),
     Endpoint(NOPCOMMERCE, "/ProductWarehouse/GetAllProductWarehouseInventoryRecords/{productId}",
              ("webapi:GET ProductWarehouse/GetAllProductWarehouseInventoryRecords/{productId}",),
              _nop(nopm.ProductWarehouseInventory, "list"), fill={"productId": "multi_warehouse_product_ids"},
@@ -220,7 +242,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(NOPCOMMERCE, "/ShipmentItem/GetByShipmentId/{id}", ("webapi:GET ShipmentItem/GetByShipmentId/{id}",),
              _nop(nopm.ShipmentItem, "list"), fill={"id": "shipment_ids"}),
     Endpoint(NOPCOMMERCE, "/ReturnRequest/Search", ("webapi:GET ReturnRequest/Search",), _nop(nopm.ReturnRequest, "paged"),
-             params={**_NOP_PAGE, "storeId": "0"}),
+             params={**_NOP_PAGE, "storeId": "0"}, provides={"return_request_ids": nop_field("id")}),
+    Endpoint(NOPCOMMERCE, "/ReturnRequest/GetById/{id}", ("webapi:GET ReturnRequest/GetById/{id}",), _nop(nopm.ReturnRequest),
+             fill={"id": "return_request_ids"}),
+    Endpoint(NOPCOMMERCE, "/ReturnRequestReason/GetAll", ("webapi:GET ReturnRequestReason/GetAll",),
+             _nop(nopm.ReturnRequestLookup, "list")),
+    Endpoint(NOPCOMMERCE, "/ReturnRequestAction/GetAll", ("webapi:GET ReturnRequestAction/GetAll",),
+             _nop(nopm.ReturnRequestLookup, "list")),
 )
 
 

@@ -14,9 +14,12 @@ on the day the integration is switched on:
 - 35 days of nopCommerce orders before the anchor with one to four lines, several tax rates,
   payment methods and statuses, some discounted, some cancelled, a few deleted;
 - a few Brightpearl phone orders, shipped, so the Brightpearl side has history of its own;
+- a second nopCommerce store (no orders of its own yet) and a few customers who registered in
+  the storefront without ordering, some in the second store (built last, after everything above
+  drew from the random generator, so the ids and values of the rest of the shop do not move);
 - the placeholder product `NOP-UNMAPPED` (not stock tracked) that order lines with an unknown SKU
   are booked against, flagged for review;
-- appended last (so nothing above changes; its own random stream): cost and trade price-list
+- appended after the rest (so nothing above changes; its own random stream): cost and trade price-list
   prices on every fifth Brightpearl product, two suppliers, purchase orders with expected
   deliveries (one received, one part received, the rest still due, some after the anchor day),
   and sales credits made by staff against shipped phone orders (closed, refunded by a PAYMENT;
@@ -155,6 +158,7 @@ class _ShopBuilder:
             phone_orders = self._phone_orders(bp_warehouses[0])
             self._return_requests(orders)
             self._brightpearl_purchasing_and_returns(bp_warehouses[0], phone_orders)
+            self._second_store_and_registrations()
         finally:
             self.bp.clock, self.nop.clock = real_clocks
 
@@ -403,6 +407,24 @@ class _ShopBuilder:
                     order_item_id=item, quantity=1, reason=rng.choice(["Wrong size", "Damaged", "Not as described"]),
                     action=rng.choice(["Refund", "Replacement", "Store credit"]), created_on=self.now.replace(tzinfo=None),
                 )
+
+
+    def _second_store_and_registrations(self) -> None:
+        rng = self.rng
+        outlet = self.nop.add_store("Outlet Store", url="https://outlet.sandbox.test/", hosts="outlet.sandbox.test")
+        for index in range(max(3, self.spec.customers // 10)):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            first_visit = self._when()
+            self.now = first_visit + timedelta(minutes=rng.randrange(1, 120))
+            _, iso2, _, cities, postcode = rng.choices(COUNTRIES, weights=COUNTRY_WEIGHTS)[0]
+            address = None
+            if index % 2 == 0:
+                address = dict(address1=f"{rng.randrange(1, 250)} {rng.choice(STREETS)}", city=rng.choice(cities),
+                               zip_postal_code=re.sub(r"\{d\}", lambda _: str(rng.randrange(10)), postcode), country_iso2=iso2)
+            self.nop.register_customer(
+                email=f"{_ascii(first)}.{_ascii(last)}.registered{index}@example.com".lower(), first_name=first, last_name=last,
+                first_visit_on=first_visit.replace(tzinfo=None), store_id=outlet if index % 3 == 1 else 1, address=address,
+            )
 
 
 def _size_xml(size: str) -> str:

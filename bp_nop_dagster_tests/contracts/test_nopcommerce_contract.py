@@ -132,6 +132,8 @@ def shop():
     shipment = nop.insert_shipment(new_entity("shipment", order_id=order["id"], tracking_number="T", created_on_utc=nop.now()))
     nop.insert_shipment_item(new_entity("shipment_item", shipment_id=shipment["id"], order_item_id=item["id"], quantity=1))
     nop.ship(shipment["id"], notify_customer=False)
+    store_id = nop.add_store("Second", url="https://second.test/")
+    nop.update_product_store_mappings(nop.products[item["product_id"]], [store_id])
     return nop
 
 
@@ -140,13 +142,30 @@ KIND_OF_DTO = {
     "OrderNoteDto": "order_note", "ProductDto": "product", "ProductAttributeCombinationDto": "product_attribute_combination",
     "ProductWarehouseInventoryDto": "product_warehouse_inventory", "ReturnRequestDto": "return_request", "ShipmentDto": "shipment",
     "ShipmentItemDto": "shipment_item", "StockQuantityHistoryDto": "stock_quantity_history", "WarehouseDto": "warehouse",
+    "CustomerRoleDto": "customer_role", "ReturnRequestReasonDto": "return_request_reason",
+    "ReturnRequestActionDto": "return_request_action", "StoreDto": "store", "StoreMappingDto": "store_mapping",
 }
 TABLE_OF_KIND = {
     "address": "addresses", "country": "countries", "customer": "customers", "order": "orders", "order_item": "order_items",
     "order_note": "order_notes", "product": "products", "product_attribute_combination": "combinations",
     "product_warehouse_inventory": "product_warehouses", "return_request": "return_requests", "shipment": "shipments",
     "shipment_item": "shipment_items", "stock_quantity_history": "stock_history", "warehouse": "warehouses",
+    "customer_role": "role_rows", "return_request_reason": "return_request_reasons", "return_request_action": "return_request_actions",
+    "store": "stores", "store_mapping": "store_mappings",
 }
+
+
+def test_every_dto_of_a_served_route_is_rendered_by_the_simulator():
+    """Each DTO a served route returns or accepts (contract `returns`/body params) is one the
+    simulator renders, so the DTO check above covers every new route."""
+    served = {(route.method, route.path[len(nop_app.API):]) for route in nop_app.API_ROUTES}
+    used: set[str] = set()
+    for key in served:
+        action = ACTIONS[key]
+        shape = re.sub(r"^(list|paged)<(.+)>$", r"\2", action["returns"])
+        used |= {shape} | {p["cs_type"] for p in action["params"] if p["in"] == "body"}
+    dtos = {name for name in used if name in DTOS}
+    assert dtos - {"AuthenticateResponse", "PagedListDto"} <= set(KIND_OF_DTO), dtos - set(KIND_OF_DTO)
 
 
 @pytest.mark.parametrize("dto", sorted(KIND_OF_DTO))
@@ -188,7 +207,8 @@ CLIENT_MODELS = {
     "ProductWarehouseInventoryDto": models.ProductWarehouseInventory,
     "ProductAttributeCombinationDto": models.ProductAttributeCombination, "ShipmentDto": models.Shipment,
     "ShipmentItemDto": models.ShipmentItem, "ReturnRequestDto": models.ReturnRequest, "CountryDto": models.Country,
-    "PagedListDto": models.PagedList,
+    "PagedListDto": models.PagedList, "ReturnRequestReasonDto": models.ReturnRequestLookup,
+    "ReturnRequestActionDto": models.ReturnRequestLookup, "StoreDto": models.Store, "CustomerRoleDto": models.CustomerRole,
 }
 PYTHON_TYPES = {"integer": (int,), "number": (Decimal,), "boolean": (bool,), "string": (str, datetime, SecretStr), "array": (list,)}
 # Properties a model parses out of the string the plugin sends (models.TaxRates reads "rate:amount;").
@@ -282,3 +302,55 @@ def test_every_api_route_has_a_fact():
     assert len(endpoint_facts) == len(set(endpoint_facts)), "one fact per route"
     assert set(endpoint_facts) == registered
     assert all(f.system == "nopcommerce" and f.source for f in FACTS)
+
+
+# ------------------------------------------------------------------------------------------------
+# every full-replace write of the client round-trips every contract property
+def _capture_puts(nop: NopCommerceClient) -> list[dict]:
+    sent: list[dict] = []
+    send = nop.request
+
+    def capture(method, path, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if method == "PUT":
+            sent.append(kwargs["json_body"])
+        return send(method, path, **kwargs)
+
+    nop.request = capture  # type: ignore[method-assign]
+    return sent
+
+
+ROUND_TRIPS = [
+    # (DTO, GetById path template, client write, the properties the write changes)
+    ("CustomerDto", "/Customer/GetById/{id}", lambda nop, i: nop.update_customer(i, {"phone": "+44 1"}), {"phone"}),
+    ("AddressDto", "/Address/GetById/{id}", lambda nop, i: nop.update_address(i, {"city": "Hull"}), {"city"}),
+    ("ReturnRequestDto", "/ReturnRequest/GetById/{id}",
+     lambda nop, i: nop.update_return_request(i, {"staff_notes": "seen"}), {"staff_notes", "updated_on_utc"}),
+    ("ProductAttributeCombinationDto", "/ProductAttributeCombination/GetById/{id}",
+     lambda nop, i: nop.update_combination(i, {"stock_quantity": 5}), {"stock_quantity"}),
+    ("ProductDto", "/Product/GetById/{id}", lambda nop, i: nop.update_product(i, {"name": "Renamed"}), {"name", "updated_on_utc"}),
+]
+
+
+def _an_id(world: SandboxWorld, dto: str) -> int:
+    nop = world.nopcommerce
+    table = {"CustomerDto": nop.customers, "AddressDto": nop.addresses, "ReturnRequestDto": nop.return_requests,
+             "ProductAttributeCombinationDto": nop.combinations, "ProductDto": nop.products}[dto]
+    return max(table)
+
+
+@pytest.mark.parametrize(("dto", "get_path", "write", "changed"), ROUND_TRIPS, ids=[r[0] for r in ROUND_TRIPS])
+def test_full_replace_writes_round_trip_every_contract_property(sandbox, dto, get_path, write, changed):
+    """Every `Update` maps the body onto a new entity (WAPI controllers: model.FromDto<T>()): the
+    client's write must send back every property of the DTO it read, unchanged but for the ones it
+    was asked to change (and the update date it stamps)."""
+    creds = sandbox.world.credentials
+    with NopCommerceClient(sandbox.urls.nopcommerce_base_url, creds.nopcommerce_email, creds.nopcommerce_password) as nop:
+        entity_id = _an_id(sandbox.world, dto)
+        before = nop._get(get_path.format(id=entity_id))
+        sent = _capture_puts(nop)
+        assert write(nop, entity_id)
+        (body,) = sent
+        assert list(body) == list(DTOS[dto])
+        assert {k: v for k, v in body.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
+        after = nop._get(get_path.format(id=entity_id))
+        assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}

@@ -161,3 +161,18 @@ def test_brightpearl_has_prices_purchase_orders_and_credits(sandbox):
     quarantine = {shop.bp_get(f"/warehouse-service/warehouse/{w}/location/quarantine") for w in warehouses}
     assert any(m["destinationLocationId"] in quarantine for m in movements)
     assert any(m["destinationLocationId"] not in quarantine for m in movements)
+
+
+def test_a_second_store_and_registrations_without_orders(sandbox, snapshot):
+    """The generator's promise (module docstring): a second store, and customers who registered in
+    the storefront (role Registered, CustomerRegistrationService) without ordering, some in it."""
+    shop = Shop(sandbox)
+    stores = shop.nop_get("/Store/GetAll")
+    assert [s["id"] for s in stores] == [1, 2]
+    registered_role = shop.nop_get("/CustomerRole/GetCustomerRoleBySystemName", systemName="Registered")["id"]
+    registered = shop.nop_get("/Customer/GetAll", customerRoleIds=registered_role, pageSize=1000)["items"]
+    ordering = {o["customer_id"] for o in snapshot["nop_orders"]}
+    without_orders = [c for c in registered if c["id"] not in ordering and c["id"] > 2]  # 1, 2: the API users
+    assert len(without_orders) >= 3
+    assert {c["registered_in_store_id"] for c in without_orders} == {1, 2}
+    assert all(c["username"] == c["email"] for c in without_orders)

@@ -277,6 +277,55 @@ def processing_can_mark_paid(nop: NopCommerceBackend, call: Call) -> Response:
     return ok(nop.can_mark_order_paid(found(nop.orders.get(order_id), f"Order Id={order_id} not found")))
 
 
+def _refund_order(nop: NopCommerceBackend, call: Call) -> dict:
+    """The refund actions' common start: `orderId <= 0` is 400, an unknown order 404 (deleted ones
+    are found: GetOrderByIdAsync)."""
+    order_id = positive(call, "orderId")
+    return found(nop.orders.get(order_id), f"Order Id={order_id} not found")
+
+
+@api("GET", "/OrderProcessing/CanRefund/{orderId}")
+def processing_can_refund(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.can_refund(_refund_order(nop, call)))
+
+
+@api("GET", "/OrderProcessing/Refund/{orderId}")
+def processing_refund(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.refund(_refund_order(nop, call)["id"]))  # the gateway's errors, [] when refunded
+
+
+@api("GET", "/OrderProcessing/CanRefundOffline/{orderId}")
+def processing_can_refund_offline(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.can_refund_offline(_refund_order(nop, call)))
+
+
+@api("GET", "/OrderProcessing/RefundOffline/{orderId}")
+def processing_refund_offline(nop: NopCommerceBackend, call: Call) -> Response:
+    nop.refund_offline(_refund_order(nop, call)["id"])
+    return ok_empty()
+
+
+@api("GET", "/OrderProcessing/CanPartiallyRefund/{orderId}")
+def processing_can_partially_refund(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.can_partially_refund(_refund_order(nop, call), call["amountToRefund"]))
+
+
+@api("GET", "/OrderProcessing/PartiallyRefund/{orderId}")
+def processing_partially_refund(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.partially_refund(_refund_order(nop, call)["id"], call["amountToRefund"]))
+
+
+@api("GET", "/OrderProcessing/CanPartiallyRefundOffline/{orderId}")
+def processing_can_partially_refund_offline(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok(nop.can_partially_refund_offline(_refund_order(nop, call), call["amountToRefund"]))
+
+
+@api("GET", "/OrderProcessing/PartiallyRefundOffline/{orderId}")
+def processing_partially_refund_offline(nop: NopCommerceBackend, call: Call) -> Response:
+    nop.partially_refund_offline(_refund_order(nop, call)["id"], call["amountToRefund"])
+    return ok_empty()  # declared bool, returns Ok() (contract returns_declared)
+
+
 # -- Address --------------------------------------------------------------------------------------
 @api("GET", "/Address/GetById/{id}")
 def address_by_id(nop: NopCommerceBackend, call: Call) -> Response:
@@ -345,9 +394,11 @@ def customer_addresses(nop: NopCommerceBackend, call: Call) -> Response:
 
 
 def _customer_address(nop: NopCommerceBackend, call: Call, field: str) -> Response:
+    """GetCustomerBilling|ShippingAddressAsync go through GetCustomerAddressAsync: an address id
+    no longer mapped to the customer gives null."""
     customer_id = positive(call, "customerId")
     customer = found(nop.customers.get(customer_id), f"Customer Id={customer_id} not found")
-    address = nop.addresses.get(customer[field] or 0)
+    address = nop.customer_address(customer_id, customer[field])
     return ok_or_no_content(to_wire("address", address) if address else None)
 
 
@@ -359,6 +410,61 @@ def customer_billing_address(nop: NopCommerceBackend, call: Call) -> Response:
 @api("GET", "/Customer/GetCustomerShippingAddress/{customerId}")
 def customer_shipping_address(nop: NopCommerceBackend, call: Call) -> Response:
     return _customer_address(nop, call, "shipping_address_id")
+
+
+@api("POST", "/Customer/Create")
+def customer_create(nop: NopCommerceBackend, call: Call) -> Response:
+    return dto("customer", nop.insert_customer(call["model"]))
+
+
+@api("PUT", "/Customer/Update")
+def customer_update(nop: NopCommerceBackend, call: Call) -> Response:
+    entity = call["model"]
+    found(nop.customers.get(entity["id"]), f"Customer Id={entity['id']} is not found")
+    nop.replace_customer(entity)  # full replace
+    return ok_empty()
+
+
+def _customer_and_address(nop: NopCommerceBackend, call: Call) -> tuple[int, int]:
+    """InsertCustomerAddress / RemoveCustomerAddress: both ids > 0, the customer and the address
+    exist (the address's 404 names the customer id, as the plugin's message does)."""
+    customer_id, address_id = call["customerId"], call["addressId"]
+    if customer_id <= 0 or address_id <= 0:
+        raise ApiError(bad_request())
+    found(nop.customers.get(customer_id), f"Customer Id={customer_id} not found")
+    found(nop.addresses.get(address_id), f"Address Id={customer_id} not found")
+    return customer_id, address_id
+
+
+@api("GET", "/Customer/InsertCustomerAddress/{customerId}/{addressId}")
+def customer_insert_address(nop: NopCommerceBackend, call: Call) -> Response:
+    nop.insert_customer_address(*_customer_and_address(nop, call))
+    return ok_empty()
+
+
+@api("GET", "/Customer/RemoveCustomerAddress/{customerId}/{addressId}")
+def customer_remove_address(nop: NopCommerceBackend, call: Call) -> Response:
+    nop.remove_customer_address(*_customer_and_address(nop, call))
+    return ok_empty()
+
+
+# -- CustomerRole ---------------------------------------------------------------------------------
+@api("GET", "/CustomerRole/GetAll")
+def customer_role_get_all(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("customer_role", nop.all_customer_roles(call["showHidden"]))
+
+
+@api("GET", "/CustomerRole/GetCustomerRoleBySystemName")
+def customer_role_by_system_name(nop: NopCommerceBackend, call: Call) -> Response:
+    system_name = call["systemName"]
+    return dto("customer_role", found(nop.customer_role_by_system_name(system_name), f"Customer system name = {system_name} not found"))
+
+
+@api("GET", "/CustomerRole/GetCustomerRoleIds/{customerId}")
+def customer_role_ids(nop: NopCommerceBackend, call: Call) -> Response:
+    customer_id = positive(call, "customerId")
+    found(nop.customers.get(customer_id), f"Customer Id={customer_id} not found")
+    return ok(nop.customer_role_ids(customer_id, call["showHidden"]))
 
 
 # -- Country, Warehouse ---------------------------------------------------------------------------
@@ -444,6 +550,19 @@ def product_by_sku(nop: NopCommerceBackend, call: Call) -> Response:
 @api("GET", "/Product/GetProductsBySku")
 def products_by_sku(nop: NopCommerceBackend, call: Call) -> Response:
     return dtos("product", nop.products_by_skus(call["skuArray"].split(";"), call["vendorId"]))
+
+
+@api("POST", "/Product/Create")
+def product_create(nop: NopCommerceBackend, call: Call) -> Response:
+    return dto("product", nop.insert_product(call["model"]))
+
+
+@api("GET", "/Product/UpdateProductStoreMappings/{productId}/{storesIds}")
+def product_update_store_mappings(nop: NopCommerceBackend, call: Call) -> Response:
+    product_id = positive(call, "productId")
+    product = found(nop.products.get(product_id), f"Product Id={product_id} not found")
+    nop.update_product_store_mappings(product, id_array(call["storesIds"]))
+    return ok_empty()
 
 
 @api("PUT", "/Product/Update")
@@ -533,6 +652,11 @@ def combination_by_id(nop: NopCommerceBackend, call: Call) -> Response:
     combination_id = positive(call, "id")
     return dto("product_attribute_combination",
                found(nop.combinations.get(combination_id), f"Product attribute combination Id={combination_id} not found"))
+
+
+@api("POST", "/ProductAttributeCombination/Create")
+def combination_create(nop: NopCommerceBackend, call: Call) -> Response:
+    return dto("product_attribute_combination", nop.insert_combination(call["model"]))
 
 
 @api("PUT", "/ProductAttributeCombination/Update")
@@ -660,6 +784,63 @@ def return_request_delete(nop: NopCommerceBackend, call: Call) -> Response:
     request_id = positive(call, "id")
     found(nop.return_requests.get(request_id), f"Return request Id={request_id} not found")
     nop.delete_return_request(request_id)
+    return ok_empty()
+
+
+@api("GET", "/ReturnRequestReason/GetAll")
+def return_request_reasons(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("return_request_reason", nop.lookup_list(nop.return_request_reasons))
+
+
+@api("GET", "/ReturnRequestReason/GetById/{id}")
+def return_request_reason_by_id(nop: NopCommerceBackend, call: Call) -> Response:
+    reason_id = positive(call, "id")
+    return dto("return_request_reason", found(nop.return_request_reasons.get(reason_id), f"Return request reason Id={reason_id} not found"))
+
+
+@api("GET", "/ReturnRequestAction/GetAll")
+def return_request_actions(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("return_request_action", nop.lookup_list(nop.return_request_actions))
+
+
+@api("GET", "/ReturnRequestAction/GetById/{id}")
+def return_request_action_by_id(nop: NopCommerceBackend, call: Call) -> Response:
+    action_id = positive(call, "id")
+    return dto("return_request_action", found(nop.return_request_actions.get(action_id), f"Return request action Id={action_id} not found"))
+
+
+# -- Store, StoreMapping --------------------------------------------------------------------------
+@api("GET", "/Store/GetAll")
+def store_get_all(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("store", nop.all_stores())
+
+
+@api("GET", "/Store/GetById/{id}")
+def store_by_id(nop: NopCommerceBackend, call: Call) -> Response:
+    store_id = positive(call, "id")
+    return dto("store", found(nop.stores.get(store_id), f"Store Id={store_id} not found"))  # deleted ones too
+
+
+@api("GET", "/StoreMapping/GetStoreMappings/{entityId}")
+def store_mappings(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("store_mapping", nop.store_mappings_of(call["entityId"], call["entityTypeName"]))
+
+
+@api("GET", "/StoreMapping/GetStoresIdsWithAccess/{entityId}")
+def store_ids_with_access(nop: NopCommerceBackend, call: Call) -> Response:
+    return ok([m["store_id"] for m in nop.store_mappings_of(call["entityId"], call["entityTypeName"])])
+
+
+@api("POST", "/StoreMapping/Create")
+def store_mapping_create(nop: NopCommerceBackend, call: Call) -> Response:
+    return dto("store_mapping", nop.insert_store_mapping(call["model"]))
+
+
+@api("DELETE", "/StoreMapping/Delete/{id}")
+def store_mapping_delete(nop: NopCommerceBackend, call: Call) -> Response:
+    mapping_id = positive(call, "id")
+    found(nop.store_mappings.get(mapping_id), f"Store mapping Id={mapping_id} not found")
+    nop.delete_store_mapping(mapping_id)
     return ok_empty()
 
 

@@ -24,6 +24,7 @@ DTO_FOR_KIND: dict[str, str] = {
     "address": "AddressDto",
     "country": "CountryDto",
     "customer": "CustomerDto",
+    "customer_role": "CustomerRoleDto",
     "order": "OrderDto",
     "order_item": "OrderItemDto",
     "order_note": "OrderNoteDto",
@@ -31,9 +32,13 @@ DTO_FOR_KIND: dict[str, str] = {
     "product_attribute_combination": "ProductAttributeCombinationDto",
     "product_warehouse_inventory": "ProductWarehouseInventoryDto",
     "return_request": "ReturnRequestDto",
+    "return_request_action": "ReturnRequestActionDto",
+    "return_request_reason": "ReturnRequestReasonDto",
     "shipment": "ShipmentDto",
     "shipment_item": "ShipmentItemDto",
     "stock_quantity_history": "StockQuantityHistoryDto",
+    "store": "StoreDto",
+    "store_mapping": "StoreMappingDto",
     "warehouse": "WarehouseDto",
 }
 KIND_FOR_DTO = {dto: kind for kind, dto in DTO_FOR_KIND.items()}

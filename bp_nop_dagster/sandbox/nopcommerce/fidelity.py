@@ -8,7 +8,8 @@ Source shorthands used below (all vendored or public; repository and commit pinn
   `WAPI Controllers/...` paths are relative to the Backend plugin;
 - **CORE**: nopCommerce 4.70 core in the same repository (`src/Libraries/Nop.Services/...`);
 - **TS**: manuel3108/nopcommerce-api `packages/backend`, a TypeScript client generated from the
-  plugin's swagger (a second source for routes, parameter names and DTO shapes).
+  plugin's swagger (a second source for routes, parameter names and DTO shapes);
+- **NOP**: nopSolutions/nopCommerce (payment plugins, admin and storefront controllers, installation data).
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ PWI = "WAPI Controllers/Catalog/ProductWarehouseController.cs"
 COMBINATION = "WAPI Controllers/Catalog/ProductAttributeCombinationController.cs"
 SHIPMENT = "WAPI Controllers/Shipping/ShipmentController.cs"
 SHIPMENT_ITEM = "WAPI Controllers/Shipping/ShipmentItemController.cs"
+REASONS = "WAPI Controllers/Orders/ReturnRequestReasonController.cs"
+ACTIONS = "WAPI Controllers/Orders/ReturnRequestActionController.cs"
+STORE = "WAPI Controllers/Stores/StoreController.cs"
+STORE_MAPPING = "WAPI Controllers/Stores/StoreMappingController.cs"
+ROLE = "WAPI Controllers/Customers/CustomerRoleController.cs"
 PROCESSING_CORE = "CORE Nop.Services/Orders/OrderProcessingService.cs"
+RETURNS_CORE = "CORE Nop.Services/Orders/ReturnRequestService.cs"
+CUSTOMER_CORE = "CORE Nop.Services/Customers/CustomerService.cs"
 
 ROUTES: list[Fact] = [
     _route("POST /Authenticate/GetToken", "JWT for {username,email,password} (email unless UsernamesEnabled); 401 JSON string "
@@ -81,6 +89,26 @@ ROUTES: list[Fact] = [
            f"{PROCESSING} MarkOrderAsPaid; {PROCESSING_CORE} MarkOrderAsPaidAsync"),
     _route("GET /OrderProcessing/CanMarkOrderAsPaid/{orderId}", "bool: not cancelled and not paid, refunded or voided",
            f"{PROCESSING} CanMarkOrderAsPaid; {PROCESSING_CORE} CanMarkOrderAsPaid"),
+    _route("GET /OrderProcessing/CanRefund/{orderId}", "bool: OrderTotal != 0, RefundedAmount == 0, Paid, the gateway supports refunds "
+           "(cancelled orders not excluded)", f"{PROCESSING} CanRefund; {PROCESSING_CORE} CanRefundAsync"),
+    _route("GET /OrderProcessing/Refund/{orderId}", "200 with the gateway's error strings ([] when refunded); a failed rule: NopException "
+           "400 \"Cannot do refund for order.\"", f"{PROCESSING} Refund (return Ok(errors)); {PROCESSING_CORE} RefundAsync; "
+           "TS services/OrderProcessingService.ts getRefund (Array<string>)"),
+    _route("GET /OrderProcessing/CanRefundOffline/{orderId}", "bool: OrderTotal != 0, RefundedAmount == 0, Paid",
+           f"{PROCESSING} CanRefundOffline; {PROCESSING_CORE} CanRefundOffline"),
+    _route("GET /OrderProcessing/RefundOffline/{orderId}", "200 empty; a failed rule: NopException 400 \"You can't refund this order\"",
+           f"{PROCESSING} RefundOffline (return Ok()); {PROCESSING_CORE} RefundOfflineAsync"),
+    _route("GET /OrderProcessing/CanPartiallyRefund/{orderId}", "[Required] decimal amountToRefund; bool: OrderTotal != 0, 0 < "
+           "OrderTotal - RefundedAmount >= amount (the amount's sign unchecked), Paid or PartiallyRefunded, the gateway supports "
+           "partial refunds", f"{PROCESSING} CanPartiallyRefund; {PROCESSING_CORE} CanPartiallyRefundAsync"),
+    _route("GET /OrderProcessing/PartiallyRefund/{orderId}", "[Required] amountToRefund; 200 with the gateway's error strings; a failed "
+           "rule: NopException 400 \"Cannot do partial refund for order.\"", f"{PROCESSING} PartiallyRefund (return Ok(errors)); "
+           f"{PROCESSING_CORE} PartiallyRefundAsync; TS services/OrderProcessingService.ts getPartiallyRefund (Array<string>)"),
+    _route("GET /OrderProcessing/CanPartiallyRefundOffline/{orderId}", "[Required] amountToRefund; bool: as CanPartiallyRefund without "
+           "the gateway", f"{PROCESSING} CanPartiallyRefundOffline; {PROCESSING_CORE} CanPartiallyRefundOffline"),
+    _route("GET /OrderProcessing/PartiallyRefundOffline/{orderId}", "[Required] amountToRefund; 200 empty (declared bool); a failed "
+           "rule: NopException 400 \"You can't partially refund (offline) this order\"",
+           f"{PROCESSING} PartiallyRefundOffline (return Ok()); {PROCESSING_CORE} PartiallyRefundOfflineAsync"),
     # Address
     _route("GET /Address/GetById/{id}", "404 \"Address Id={id} not found\"", f"{ADDRESS} GetById"),
     _route("POST /Address/Create", "plain insert of the mapped AddressDto (CreatedOnUtc as sent)", f"{ADDRESS} Create"),
@@ -96,9 +124,27 @@ ROUTES: list[Fact] = [
     _route("GET /Customer/GetCustomerByEmail", "[Required] email; first by id, deleted included, case-insensitive; 404 \"Customer email={email} not found\"",
            f"{CUSTOMER} GetCustomerByEmail; CORE CustomerService.GetCustomerByEmailAsync"),
     _route("GET /Customer/GetAddressesByCustomerId/{customerId}", "the customer's addresses; unknown customer: 200 []", f"{CUSTOMER} GetAddressesByCustomerId"),
-    _route("GET /Customer/GetCustomerBillingAddress/{customerId}", "404 for an unknown customer; a customer without one: Ok(null)",
-           f"{CUSTOMER} GetCustomerBillingAddress"),
+    _route("GET /Customer/GetCustomerBillingAddress/{customerId}", "404 for an unknown customer; the address only while mapped to "
+           "the customer, else Ok(null)", f"{CUSTOMER} GetCustomerBillingAddress; {CUSTOMER_CORE} GetCustomerBillingAddressAsync "
+           "(GetCustomerAddressAsync joins CustomerAddressMapping)"),
     _route("GET /Customer/GetCustomerShippingAddress/{customerId}", "as the billing address", f"{CUSTOMER} GetCustomerShippingAddress"),
+    _route("POST /Customer/Create", "plain insert of the mapped CustomerDto: no role, password, GUID or date", f"{CUSTOMER} Create; "
+           f"{CUSTOMER_CORE} InsertCustomerAsync"),
+    _route("PUT /Customer/Update", "full replace (omitted properties reset; roles, password and address mappings untouched); 404 "
+           "\"Customer Id={id} is not found\"", f"{CUSTOMER} Update; {CUSTOMER_CORE} UpdateCustomerAsync"),
+    _route("GET /Customer/InsertCustomerAddress/{customerId}/{addressId}", "either id <= 0: 400; 404 \"Customer Id={customerId} not "
+           "found\", an unknown address 404 \"Address Id={customerId} not found\" (the customer id, sic); the mapping unless it exists",
+           f"{CUSTOMER} InsertCustomerAddress; {CUSTOMER_CORE} InsertCustomerAddressAsync"),
+    _route("GET /Customer/RemoveCustomerAddress/{customerId}/{addressId}", "as InsertCustomerAddress; the mapping deleted, the "
+           "customer's billing/shipping address ids kept (cleared in memory only, never saved)",
+           f"{CUSTOMER} RemoveCustomerAddress; {CUSTOMER_CORE} RemoveCustomerAddressAsync"),
+    # CustomerRole
+    _route("GET /CustomerRole/GetAll", "showHidden (default false: active roles only); ordered by name; a plain array (declared paged)",
+           f"{ROLE} GetAll; {CUSTOMER_CORE} GetAllCustomerRolesAsync"),
+    _route("GET /CustomerRole/GetCustomerRoleBySystemName", "[Required] systemName; 404 \"Customer system name = {systemName} not found\"",
+           f"{ROLE} GetCustomerRoleBySystemName; {CUSTOMER_CORE} GetCustomerRoleBySystemNameAsync"),
+    _route("GET /CustomerRole/GetCustomerRoleIds/{customerId}", "customerId <= 0: 400; 404 \"Customer Id={id} not found\"; the "
+           "customer's role ids (active ones unless showHidden)", f"{ROLE} GetCustomerRoleIds; {CUSTOMER_CORE} GetCustomerRoleIdsAsync"),
     # Country, Warehouse
     _route("GET /Country/GetAllCountries", "published unless showHidden; DisplayOrder then Name; a plain array",
            f"{COUNTRY} GetAllCountries; CORE CountryService.GetAllCountriesAsync; TS services/CountryService.ts getGetAllCountries"),
@@ -120,8 +166,14 @@ ROUTES: list[Fact] = [
            f"{PRODUCT} GetProductsByIds; CORE ProductService.GetProductsByIdsAsync: GetByIdsAsync(productIds, ..., false)"),
     _route("GET /Product/GetProductBySku", "[Required] sku; 404 \"Product sku={sku} not found\"", f"{PRODUCT} GetProductBySku; CORE ProductService.GetProductBySkuAsync"),
     _route("GET /Product/GetProductsBySku", "[Required] skuArray split on ';'; deleted excluded", f"{PRODUCT} GetProductsBySku"),
-    _route("PUT /Product/Update", "full replace of all ProductDto properties (nothing stamped); 404 \"Product Id={id} is not found\"",
-           f"{PRODUCT} Update (model.FromDto<Product>())"),
+    _route("POST /Product/Create", "plain insert of all ProductDto properties: CreatedOnUtc and UpdatedOnUtc as sent (0001-01-01 "
+           "when omitted), no store mapping", f"{PRODUCT} Create (model.FromDto<Product>(), InsertProductAsync)"),
+    _route("PUT /Product/Update", "full replace of all ProductDto properties (nothing stamped, UpdatedOnUtc as sent); 404 \"Product "
+           "Id={id} is not found\"", f"{PRODUCT} Update (model.FromDto<Product>())"),
+    _route("GET /Product/UpdateProductStoreMappings/{productId}/{storesIds}", "productId <= 0: 400; 404 \"Product Id={id} not found\"; "
+           "';'-separated store ids: a mapping for each existing store listed, none for the others, unknown ids ignored; "
+           "limited_to_stores NOT saved", f"{PRODUCT} UpdateProductStoreMappings; CORE Nop.Services/Catalog/ProductService.cs "
+           "UpdateProductStoreMappingsAsync (sets LimitedToStores in memory, saves only mappings)"),
     _route("DELETE /Product/Delete/{id}", "soft delete", f"{PRODUCT} Delete"),
     _route("POST /Product/AdjustInventory/{productId}", "[Required] quantityToChange; body a JSON string attributesXml (default \"\"); "
            "AdjustInventoryAsync; 404 \"Product Id={id} is not found\"", f"{PRODUCT} AdjustInventory; CORE ProductService.AdjustInventoryAsync"),
@@ -140,6 +192,8 @@ ROUTES: list[Fact] = [
     _route("GET /ProductAttributeCombination/GetBySku", "[Required] sku; 404 \"Product attribute combination sku={sku} not found\"",
            f"{COMBINATION} GetBySku"),
     _route("GET /ProductAttributeCombination/GetById/{id}", "404 \"Product attribute combination Id={id} not found\"", f"{COMBINATION} GetById"),
+    _route("POST /ProductAttributeCombination/Create", "plain insert of the mapped DTO (no SKU uniqueness check)",
+           f"{COMBINATION} Create"),
     _route("PUT /ProductAttributeCombination/Update", "full replace; 404 \"Product attribute combination Id={id} is not found\"",
            f"{COMBINATION} Update"),
     # Shipment, ShipmentItem
@@ -157,12 +211,30 @@ ROUTES: list[Fact] = [
     _route("PUT /ShipmentItem/Update", "full replace, no quantity check; 404 \"Shipment item is not found\"", f"{SHIPMENT_ITEM} Update"),
     _route("DELETE /ShipmentItem/Delete/{id}", "404 \"Shipment item Id={id} not found\"", f"{SHIPMENT_ITEM} Delete"),
     # ReturnRequest
-    _route("GET /ReturnRequest/Search", "paged; rs a ReturnRequestStatus name or value; CreatedOnUtc DESC; getOnlyTotalCount honoured",
-           f"{RETURNS} Search; CORE ReturnRequestService.SearchReturnRequestsAsync"),
+    _route("GET /ReturnRequest/Search", "paged; storeId/customerId/orderItemId filter when > 0; customNumber equal; rs a "
+           "ReturnRequestStatus name or value; createdFromUtc <= CreatedOnUtc <= createdToUtc; CreatedOnUtc DESC then Id DESC; no "
+           "UpdatedOnUtc filter; getOnlyTotalCount honoured", f"{RETURNS} Search; {RETURNS_CORE} SearchReturnRequestsAsync"),
     _route("GET /ReturnRequest/GetById/{id}", "404 \"Return request Id={id} not found\"", f"{RETURNS} GetById"),
     _route("POST /ReturnRequest/Create", "plain insert of the mapped DTO (no number or date assigned)", f"{RETURNS} Create"),
-    _route("PUT /ReturnRequest/Update", "full replace; 404 \"Return request is not found\"", f"{RETURNS} Update"),
+    _route("PUT /ReturnRequest/Update", "raw full replace: no restock, no e-mail, UpdatedOnUtc as sent; 404 \"Return request is not "
+           "found\"", f"{RETURNS} Update (model.FromDto<ReturnRequest>()); {RETURNS_CORE} UpdateReturnRequestAsync"),
     _route("DELETE /ReturnRequest/Delete/{id}", "404 \"Return request Id={id} not found\"", f"{RETURNS} Delete"),
+    _route("GET /ReturnRequestReason/GetAll", "a plain array by DisplayOrder then Id", f"{REASONS} GetAll; {RETURNS_CORE} "
+           "GetAllReturnRequestReasonsAsync"),
+    _route("GET /ReturnRequestReason/GetById/{id}", "404 \"Return request reason Id={id} not found\"", f"{REASONS} GetById"),
+    _route("GET /ReturnRequestAction/GetAll", "a plain array by DisplayOrder then Id", f"{ACTIONS} GetAll; {RETURNS_CORE} "
+           "GetAllReturnRequestActionsAsync"),
+    _route("GET /ReturnRequestAction/GetById/{id}", "404 \"Return request action Id={id} not found\"", f"{ACTIONS} GetById"),
+    # Store, StoreMapping
+    _route("GET /Store/GetAll", "a plain array; deleted stores left out; DisplayOrder then Id", f"{STORE} GetAll; CORE "
+           "Nop.Services/Stores/StoreService.cs GetAllStoresAsync"),
+    _route("GET /Store/GetById/{id}", "404 \"Store Id={id} not found\"; deleted stores returned", f"{STORE} GetById"),
+    _route("GET /StoreMapping/GetStoreMappings/{entityId}", "[Required] entityTypeName (\"Product\", ...); the entity's mappings; no "
+           "400/404", f"{STORE_MAPPING} GetStoreMappings; TS services/StoreMappingService.ts getGetStoreMappings"),
+    _route("GET /StoreMapping/GetStoresIdsWithAccess/{entityId}", "[Required] entityTypeName; the store ids of the entity's mappings "
+           "(a plain int array)", f"{STORE_MAPPING} GetStoresIdsWithAccess; TS services/StoreMappingService.ts getGetStoresIdsWithAccess"),
+    _route("POST /StoreMapping/Create", "plain insert of the mapped StoreMappingDto (nothing checked)", f"{STORE_MAPPING} Create"),
+    _route("DELETE /StoreMapping/Delete/{id}", "404 \"Store mapping Id={id} not found\"", f"{STORE_MAPPING} Delete"),
 ]
 
 BEHAVIOURS: list[Fact] = [
@@ -231,6 +303,62 @@ BEHAVIOURS: list[Fact] = [
                "CORE Nop.Services/Catalog/ProductService.cs AdjustInventoryAsync; notes §7.3"),
     _behaviour("checkout totals", "sandbox checkout (control API): unit prices rounded half-even to 2dp, tax_rates \"rate:amount;   \"",
                "CORE OrderTotalCalculationService, OrderProcessingService (TaxRates format); notes §2"),
+    _behaviour("refund effects", "a refund only raises refunded_amount (stored at the database's 4 decimals), sets the payment "
+               "status and adds a note, then CheckOrderStatus: never the order status, stock or return requests; full: the gateway's "
+               "status (Refunded), offline Refunded; partial: PartiallyRefunded, Refunded once refunded_amount reaches the order "
+               "total; refunded_amount is in the primary store currency", f"{PROCESSING_CORE} RefundAsync, RefundOfflineAsync, "
+               "PartiallyRefundAsync, PartiallyRefundOfflineAsync"),
+    _behaviour("refund notes", "\"Order has been refunded. Amount = X\", \"Order has been marked as refunded. Amount = X\", \"Order "
+               "has been partially refunded. Amount = X\", \"Order has been marked as partially refunded. Amount = X\"; a gateway "
+               "refusal: \"Unable to (partially) refund order. Error 0: a. Error 1: b\"; with the OrderRefunded templates active "
+               "(ShopSettings.order_refunded_notifications; installed inactive) two queued-email notes", f"{PROCESSING_CORE} "
+               "RefundAsync ff.; CORE Nop.Services/Installation InstallMessageTemplatesAsync (ORDER_REFUNDED_* IsActive = false)"),
+    _behaviour("refund amount text in notes", "X is the amount as C# prints a decimal: the full refund's OrderTotal at the database "
+               "scale (105.0000), a partial refund's amount as sent (10.5)", "CORE OrderProcessingService string interpolation of "
+               "a decimal (culture and scale not observed on a live shop)", "inferred",
+               "not configurable; the clients read refunded_amount and payment_status_id, never the note's text"),
+    _behaviour("payment gateways", "per payment_method_system_name: Manual and CheckMoneyOrder support no online refund, "
+               "PayPalCommerce supports full and partial ones; a method no plugin provides supports none; a refusing gateway's "
+               "error strings come back in the Refund/PartiallyRefund reply (PUT /__sandbox__/payment-gateways)",
+               "NOP src/Plugins/Nop.Plugin.Payments.Manual/ManualPaymentProcessor.cs (SupportRefund false, \"Refund method not "
+               "supported\"); NOP src/Plugins/Nop.Plugin.Payments.PayPalCommerce/PayPalCommercePaymentMethod.cs RefundAsync "
+               "(errors or NewPaymentStatus PartiallyRefunded|Refunded)"),
+    _behaviour("other payment plugins", "PurchaseOrder, CashOnDelivery and PayPalStandard (in the seeded history) are modelled "
+               "without online refunds", "no plugin source read for them", "inferred",
+               "PUT /__sandbox__/payment-gateways {system_name, supports_refund, supports_partial_refund}; the clients ask CanRefund/"
+               "CanPartiallyRefund, never assume a method's support"),
+    _behaviour("return request lifecycle", "storefront: Pending, dated now (created = updated), CustomNumber = id, the order's store; "
+               "only for a Complete, not deleted order created fewer than NumberOfDaysReturnRequestAvailable (365) days ago, a "
+               "returnable product, up to the item quantity minus every request not Cancelled; admin Edit: UpdatedOnUtc = now, a "
+               "raised ReturnedQuantity restocks via AdjustInventory (never lowered); statuses are informational",
+               f"{PROCESSING_CORE} IsReturnRequestAllowedAsync; {RETURNS_CORE} GetReturnRequestAvailabilityAsync; CORE "
+               "InstallationService OrderSettings (ReturnRequestsEnabled true, 365 days); notes returns-refunds §4 (admin Edit, PR #5919)"),
+    _behaviour("return request reasons and actions", "installed: Received Wrong Product, Wrong Product Ordered, There Was A Problem With "
+               "The Product / Repair, Replacement, Store Credit; the storefront copies the chosen name as text into reason_for_return "
+               "and requested_action", "CORE OrderSettings defaults (ReturnRequestReasons, ReturnRequestActions)"),
+    _behaviour("restock message of a returned quantity", "the stock history message of the admin's restock", "admin ReturnRequestController.Edit "
+               "uses resource Admin.StockQuantityHistory.Messages.ReturnRequest (its text not read)", "inferred",
+               "not configurable; nothing reads stock history messages"),
+    _behaviour("registration", "a visitor is a guest customer from the first request (CreatedOnUtc then); registering converts that "
+               "row: email, username (the email while usernames are off), password, role Registered instead of Guests, names and "
+               "phone; registered_in_store_id is the store visited; CreatedOnUtc stays the first visit's",
+               "CORE Nop.Services/Customers/CustomerRegistrationService.cs RegisterCustomerAsync"),
+    _behaviour("customer email change in the shop", "a new email goes through SetEmailAsync: Email only, the Username keeps the "
+               "old value; customers have no UpdatedOnUtc", "CORE Nop.Services/Customers/CustomerRegistrationService.cs SetEmailAsync; "
+               "CORE Nop.Core/Domain/Customers/Customer.cs (notes §2)"),
+    _behaviour("customer edits in the shop", "My account saves names, phone and company on the customer row, an address edit "
+               "updates the address in place (CreatedOnUtc kept), and the visit moves LastActivityDateUtc",
+               "Nop.Web CustomerController Info/AddressEdit and the last-activity filter (not read)", "inferred",
+               "not configurable; a client must not take LastActivityDateUtc as an edit marker (every visit moves it) and "
+               "detects changed customers by comparing what it reads"),
+    _behaviour("admin product edits", "the admin's product Create stamps CreatedOnUtc and UpdatedOnUtc, its Edit UpdatedOnUtc = now; "
+               "the API's Create/Update stamp nothing", "NOP Nop.Web Areas/Admin/Controllers/ProductController.cs Create/Edit; "
+               f"{PRODUCT} Create/Update"),
+    _behaviour("several stores", "orders carry store_id (Order/Search storeId filters it), customers registered_in_store_id, return "
+               "requests the order's store; products limited_to_stores plus StoreMapping rows, which Product/GetAll storeId honours "
+               "only while CatalogSettings.IgnoreStoreLimitations is off (installed on: ShopSettings.ignore_store_limitations)",
+               "CORE Nop.Services/Stores/StoreMappingService.cs ApplyStoreMapping; CORE InstallationService CatalogSettings "
+               "(IgnoreStoreLimitations = true); CORE OrderService.SearchOrdersAsync"),
     _behaviour("text comparisons", "SKU, email and ISO-code lookups and LIKE filters are case-insensitive",
                "SQL Server default collation (CI_AS) under nopCommerce", "inferred",
                "not configurable; the clients send SKUs and emails as nopCommerce stores them, so nothing depends on it"),

@@ -131,6 +131,17 @@ def from_wire(kind: str, body: Any) -> dict:
     return entity
 
 
+def fields_from_wire(kind: str, changes: Any) -> dict:
+    """Some properties of `kind` from JSON (an edit made in the shop's own UI, for the control
+    API): each converted as `from_wire` converts it; a name the DTO lacks is a FieldError."""
+    if not isinstance(changes, dict):
+        raise FieldError("", f"changes to a {kind} must be an object")
+    unknown = sorted(set(changes) - set(SCHEMAS[kind]))
+    if unknown:
+        raise FieldError(unknown[0], f"{kind} has no properties {unknown}")
+    return {name: _convert(name, SCHEMAS[kind][name], value) for name, value in changes.items()}
+
+
 _BLANK = {kind: {name: _DEFAULTS[code] for name, code in fields.items()} for kind, fields in SCHEMAS.items()}
 
 

@@ -48,8 +48,10 @@ class CatalogMixin(ShopState):
     def add_product(self, sku: str, name: str, *, price: Decimal, tax_category_id: int = 1, stock_quantity: int = 0,
                     manage_inventory_method_id: int = 1, use_multiple_warehouses: bool = False, warehouse_id: int = 0,
                     warehouse_stock: dict[int, int] | None = None, combinations: list[dict] | None = None,
-                    published: bool = True, created_on: datetime | None = None) -> int:
-        """A product as the admin UI creates it. Duplicate SKUs are allowed, as in nop (the
+                    published: bool = True, created_on: datetime | None = None, store_ids: list[int] | None = None) -> int:
+        """A product as the admin UI creates it (admin ProductController.Create stamps CreatedOnUtc
+        and UpdatedOnUtc); `store_ids` limits it to those stores (LimitedToStores and a mapping
+        each, as the admin's store picker saves them). Duplicate SKUs are allowed, as in nop (the
         generator seeds one on purpose)."""
         product_id = self._next_id("product")
         created = created_on or self.now()
@@ -62,8 +64,10 @@ class CatalogMixin(ShopState):
             low_stock_activity_id=0, order_minimum_quantity=1, order_maximum_quantity=10000,
             allow_customer_reviews=True, price=price, product_cost=round_price(price * Decimal("0.4")),
             weight=Decimal("0.5"), published=published, created_on_utc=created, updated_on_utc=created,
-            product_template_id=1,
+            product_template_id=1, limited_to_stores=bool(store_ids),
         )
+        if store_ids:
+            self.update_product_store_mappings(self.products[product_id], list(store_ids))  # type: ignore[attr-defined]
         for wid, quantity in (warehouse_stock or {}).items():
             self.insert_product_warehouse(new_entity("product_warehouse_inventory", product_id=product_id, warehouse_id=wid,
                                                      stock_quantity=quantity))
@@ -76,10 +80,28 @@ class CatalogMixin(ShopState):
             entity["_attribute_description"] = combination.get("attribute_description")
         return product_id
 
+    def insert_product(self, entity: dict) -> dict:
+        """Product/Create: InsertProductAsync of the mapped DTO, a plain insert (CreatedOnUtc and
+        UpdatedOnUtc as sent: only the admin's Create stamps them)."""
+        entity["id"] = self._next_id("product")
+        self.products[entity["id"]] = entity
+        return entity
+
     def replace_product(self, entity: dict) -> None:
         """Product/Update: the DTO mapped onto a new entity replaces the row (omitted properties
-        are reset; nothing is stamped)."""
+        are reset; nothing is stamped, UpdatedOnUtc included)."""
         self.products[entity["id"]] = entity
+
+    def admin_edit_product(self, product_id: int, changes: dict) -> dict:
+        """The admin's product Edit (admin ProductController.Edit): the changed fields saved and
+        UpdatedOnUtc = now, the only trace an edit leaves that the API can read."""
+        product = self.products[product_id]
+        unknown = set(changes) - set(product) - {"id"}
+        if unknown or "id" in changes:
+            raise ValueError(f"not editable product fields: {sorted(unknown | ({'id'} & set(changes)))}")
+        product.update(changes)
+        product["updated_on_utc"] = self.now()
+        return product
 
     def product_by_sku(self, sku: str) -> dict | None:
         """ProductService.GetProductBySkuAsync: the argument trimmed, not deleted, first by id.
@@ -113,10 +135,11 @@ class CatalogMixin(ShopState):
                         keywords: str | None = None, search_descriptions: bool = False, search_manufacturer_part_number: bool = True,
                         search_sku: bool = True, show_hidden: bool = False, override_published: bool | None = None) -> list[dict]:
         """ProductService.SearchProductsAsync, the parts a shop without categories, manufacturers,
-        tags or store mappings has: deleted excluded; unpublished only with showHidden (or as
-        overridePublished says); keywords in the name (and descriptions, MPN), the SKU exactly;
-        ordered by display order, then id (the Position sort outside a category). Products have
-        no category or manufacturer mappings here, so filtering by one finds nothing."""
+        tags has: deleted excluded; unpublished only with showHidden (or as overridePublished
+        says); keywords in the name (and descriptions, MPN), the SKU exactly; with a storeId, the
+        store mapping filter (StoreMappingService.ApplyStoreMapping); ordered by display order,
+        then id (the Position sort outside a category). Products have no category or manufacturer
+        mappings here, so filtering by one finds nothing."""
         if any(i for i in category_ids or []) or any(i for i in manufacturer_ids or []):
             return []
         result = []
@@ -130,6 +153,8 @@ class CatalogMixin(ShopState):
             elif not show_hidden and not product["published"]:
                 continue
             if vendor_id and product["vendor_id"] != vendor_id:
+                continue
+            if not self.visible_in_store(product, "Product", store_id):  # type: ignore[attr-defined]
                 continue
             if product_type_id is not None and product["product_type_id"] != product_type_id:
                 continue
@@ -184,6 +209,9 @@ class CatalogMixin(ShopState):
         self.combinations[entity["id"]] = entity
         self._combinations_by_product.setdefault(entity["product_id"], []).append(entity["id"])
         return entity
+
+    def delete_combination(self, combination_id: int) -> None:
+        del self.combinations[combination_id]
 
     def replace_combination(self, combination: dict) -> None:
         """ProductAttributeCombination/Update: full replace (the product id may change)."""

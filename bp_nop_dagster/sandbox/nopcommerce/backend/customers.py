@@ -9,6 +9,7 @@ from bp_nop_dagster.sandbox.nopcommerce.backend.state import (
     ROLE_ADMINISTRATORS,
     ROLE_GUESTS,
     ROLE_REGISTERED,
+    ROLE_SYSTEM_NAMES,
     ShopState,
     by_ids,
     contains,
@@ -44,8 +45,42 @@ class CustomersMixin(ShopState):
         """Address/Update: full replace."""
         self.addresses[entity["id"]] = entity
 
+    def edit_address(self, address_id: int, changes: dict) -> dict:
+        """A shopper editing one of their addresses in My account (Nop.Web CustomerController
+        AddressEdit): the row updated in place, CreatedOnUtc kept."""
+        address = self.addresses[address_id]
+        refused = (set(changes) - set(address)) | ({"id", "created_on_utc"} & set(changes))
+        if refused:
+            raise ValueError(f"not editable address fields: {sorted(refused)}")
+        address.update(changes)
+        return address
+
     def delete_address(self, address_id: int) -> None:
         del self.addresses[address_id]
+
+    # ----------------------------------------------------------------------------- roles
+    def _seed_customer_roles(self) -> None:
+        """The system roles the installation creates (InstallationService.InstallCustomersAndUsersAsync)."""
+        names = {ROLE_ADMINISTRATORS: "Administrators", ROLE_REGISTERED: "Registered", ROLE_GUESTS: "Guests"}
+        self.role_rows = {
+            role_id: new_entity("customer_role", id=role_id, name=names.get(role_id, system_name.replace("Moderators", " Moderators")),
+                                active=True, is_system_role=True, system_name=system_name, free_shipping=False, tax_exempt=False)
+            for role_id, system_name in ROLE_SYSTEM_NAMES.items()
+        }
+
+    def all_customer_roles(self, show_hidden: bool = False) -> list[dict]:
+        """CustomerService.GetAllCustomerRolesAsync: active ones unless showHidden, by Name."""
+        return sorted((r for r in self.role_rows.values() if show_hidden or r["active"]), key=lambda r: (r["name"] or "", r["id"]))
+
+    def customer_role_by_system_name(self, system_name: str) -> dict | None:
+        """CustomerService.GetCustomerRoleBySystemNameAsync (first by id; SQL Server's CI collation)."""
+        wanted = system_name.strip().lower()
+        return next((r for _, r in sorted(self.role_rows.items()) if (r["system_name"] or "").lower() == wanted), None)
+
+    def customer_role_ids(self, customer_id: int, show_hidden: bool = False) -> list[int]:
+        """CustomerService.GetCustomerRoleIdsAsync: the customer's roles, active ones unless showHidden."""
+        return sorted(role_id for role_id in self.customer_roles.get(customer_id, set())
+                      if role_id in self.role_rows and (show_hidden or self.role_rows[role_id]["active"]))
 
     # ----------------------------------------------------------------------------- customers
     def _seed_api_users(self) -> None:
@@ -59,15 +94,16 @@ class CustomersMixin(ShopState):
                                       roles={ROLE_REGISTERED}, created_on=start)
         self.passwords[clerk] = "sandbox"
 
-    def _create_customer(self, *, email: str | None, first_name: str, last_name: str, roles: set[int],
-                         created_on: datetime | None = None, phone: str | None = None, company: str | None = None) -> int:
+    def _create_customer(self, *, email: str | None, first_name: str | None, last_name: str | None, roles: set[int],
+                         created_on: datetime | None = None, phone: str | None = None, company: str | None = None,
+                         store_id: int = 1) -> int:
         customer_id = self._next_id("customer")
         created = created_on or self.now()
         self.customers[customer_id] = new_entity(
             "customer", id=customer_id, customer_guid=self._guid(),
             username=None if ROLE_GUESTS in roles else email, email=email,
             first_name=first_name, last_name=last_name, company=company, phone=phone, active=True,
-            created_on_utc=created, last_activity_date_utc=created, registered_in_store_id=1,
+            created_on_utc=created, last_activity_date_utc=created, registered_in_store_id=store_id,
             last_ip_address=f"10.0.{customer_id // 250 % 250}.{customer_id % 250 + 1}",
         )
         self.customer_roles[customer_id] = set(roles)
@@ -76,12 +112,13 @@ class CustomersMixin(ShopState):
 
     def add_customer(self, *, email: str | None, first_name: str, last_name: str, phone: str | None = None,
                      company: str | None = None, address1: str, address2: str | None = None, city: str, zip_postal_code: str,
-                     country_iso2: str, county: str | None = None, is_guest: bool = False, created_on: datetime | None = None) -> int:
+                     country_iso2: str, county: str | None = None, is_guest: bool = False, created_on: datetime | None = None,
+                     store_id: int = 1) -> int:
         """A storefront registration (or a guest checkout) with one address as billing and shipping."""
         country_id = self.country_id_by_iso2(country_iso2)  # type: ignore[attr-defined]
         customer_id = self._create_customer(email=email, first_name=first_name, last_name=last_name,
                                             roles={ROLE_GUESTS} if is_guest else {ROLE_REGISTERED},
-                                            created_on=created_on, phone=phone, company=company)
+                                            created_on=created_on, phone=phone, company=company, store_id=store_id)
         customer = self.customers[customer_id]
         customer.update(street_address=address1, street_address2=address2, city=city, zip_postal_code=zip_postal_code,
                         country_id=country_id, county=county)
@@ -93,6 +130,88 @@ class CustomersMixin(ShopState):
         customer["billing_address_id"] = address_id
         customer["shipping_address_id"] = address_id
         return customer_id
+
+    def register_customer(self, *, email: str, first_name: str | None, last_name: str | None, phone: str | None = None,
+                          password: str = "sandbox", first_visit_on: datetime | None = None, store_id: int = 1,
+                          address: dict | None = None) -> int:
+        """A visitor registering in the storefront. nopCommerce stores every visitor as a guest
+        customer on the first request (CreatedOnUtc = then); registration converts that record
+        (CustomerRegistrationService.RegisterCustomerAsync): Email and Username (the email while
+        usernames are off), a password, role Registered instead of Guests; the register page then
+        saves the names and phone and, when the form asks for an address, a default address as
+        billing and shipping. CreatedOnUtc stays the first visit's."""
+        if self.customer_by_email(email) is not None:
+            raise ValueError("The specified email already exists")  # Account.Register.Errors.EmailAlreadyExists
+        customer_id = self._create_customer(email=None, first_name=None, last_name=None, roles={ROLE_GUESTS},
+                                            created_on=first_visit_on or self.now(), store_id=store_id)
+        customer = self.customers[customer_id]
+        customer.update(email=email, username=email, first_name=first_name, last_name=last_name, phone=phone, active=True,
+                        last_activity_date_utc=self.now())
+        self.passwords[customer_id] = password
+        self.customer_roles[customer_id] = {ROLE_REGISTERED}
+        if address:
+            fields = dict(address)
+            country_id = self.country_id_by_iso2(fields.pop("country_iso2", "GB"))  # type: ignore[attr-defined]
+            address_id = self.create_address(first_name=first_name, last_name=last_name, email=email, country_id=country_id,
+                                             phone_number=phone, **fields)
+            self.customer_addresses[customer_id].append(address_id)
+            customer["billing_address_id"] = customer["shipping_address_id"] = address_id
+        return customer_id
+
+    def edit_customer_info(self, customer_id: int, changes: dict) -> dict:
+        """A customer changing their details in My account > Customer info (Nop.Web
+        CustomerController.Info): names, phone, company saved on the customer; a new email through
+        CustomerRegistrationService.SetEmailAsync (Email only: Username keeps the old value); the
+        visit updates LastActivityDateUtc. Customers have no UpdatedOnUtc."""
+        customer = self.customers[customer_id]
+        allowed = {"email", "first_name", "last_name", "phone", "company", "gender", "date_of_birth", "vat_number", "fax",
+                   "street_address", "street_address2", "zip_postal_code", "city", "county", "country_id", "state_province_id"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not editable customer fields: {sorted(unknown)}")
+        email = changes.get("email")
+        if email is not None:
+            other = self.customer_by_email(email)
+            if other is not None and other["id"] != customer_id:
+                raise ValueError("The e-mail address is already in use")  # Account.EmailUsernameErrors.EmailAlreadyExists
+            changes = {**changes, "email": email.strip()}
+        customer.update(changes)
+        customer["last_activity_date_utc"] = self.now()
+        return customer
+
+    def insert_customer(self, entity: dict) -> dict:
+        """Customer/Create: InsertCustomerAsync of the mapped DTO, a plain insert: no role, no
+        password, no GUID or date stamped."""
+        entity["id"] = self._next_id("customer")
+        self.customers[entity["id"]] = entity
+        self.customer_roles[entity["id"]] = set()
+        self.customer_addresses[entity["id"]] = []
+        return entity
+
+    def replace_customer(self, entity: dict) -> None:
+        """Customer/Update: the DTO mapped onto a new entity replaces the row (omitted properties
+        reset; roles, password and address mappings are other tables and stay)."""
+        self.customers[entity["id"]] = entity
+
+    def insert_customer_address(self, customer_id: int, address_id: int) -> None:
+        """CustomerService.InsertCustomerAddressAsync: the mapping, unless it exists already."""
+        mapped = self.customer_addresses.setdefault(customer_id, [])
+        if address_id not in mapped:
+            mapped.append(address_id)
+
+    def remove_customer_address(self, customer_id: int, address_id: int) -> None:
+        """CustomerService.RemoveCustomerAddressAsync: the mapping deleted. Core also clears the
+        customer's BillingAddressId/ShippingAddressId in memory, but neither it nor the plugin's
+        action saves the customer, so the stored ids stay (and now point outside the mappings)."""
+        mapped = self.customer_addresses.get(customer_id, [])
+        if address_id in mapped:
+            mapped.remove(address_id)
+
+    def customer_address(self, customer_id: int, address_id: int | None) -> dict | None:
+        """CustomerService.GetCustomerAddressAsync: the address only while it is mapped to the customer."""
+        if not address_id or address_id not in self.customer_addresses.get(customer_id, []):
+            return None
+        return self.addresses.get(address_id)
 
     def customer_by_email(self, email: str) -> dict | None:
         """CustomerService.GetCustomerByEmailAsync: first match by id, deleted ones included.

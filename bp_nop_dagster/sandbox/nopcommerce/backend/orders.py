@@ -208,13 +208,15 @@ class OrdersMixin(ShopState):
                     shipping_excl_tax: Decimal = Decimal("0"), shipping_tax_category_id: int = 1,
                     discount_excl_tax: Decimal = Decimal("0"), payment_fee_excl_tax: Decimal = Decimal("0"),
                     billing_address_id: int | None = None, shipping_address_id: int | None = None,
-                    decrement_stock: bool = True, currency_code: str = "GBP") -> int:
-        """Place an order as nop's checkout would. `items` are (product_id, quantity) or
-        (product_id, quantity, attributes_xml); a by-attributes product without attributes_xml
-        gets its first combination."""
+                    decrement_stock: bool = True, currency_code: str = "GBP", store_id: int = 1) -> int:
+        """Place an order as nop's checkout would, in store `store_id`. `items` are (product_id,
+        quantity) or (product_id, quantity, attributes_xml); a by-attributes product without
+        attributes_xml gets its first combination."""
         customer = self.customers.get(customer_id)
         if customer is None:
             raise ValueError(f"unknown customer {customer_id}")
+        if store_id not in self.stores or self.stores[store_id]["deleted"]:
+            raise ValueError(f"unknown store {store_id}")
         if not items:
             raise ValueError("an order needs at least one item")
         created = created_on or self.now()
@@ -281,7 +283,7 @@ class OrdersMixin(ShopState):
         paid = payment_status_id == PAY_PAID
         name = f"{customer['first_name'] or ''} {customer['last_name'] or ''}".strip()
         order = new_entity(
-            "order", id=order_id, order_guid=self._guid(), store_id=1, customer_id=customer_id,
+            "order", id=order_id, order_guid=self._guid(), store_id=store_id, customer_id=customer_id,
             billing_address_id=self._clone_address(billing_source),
             shipping_address_id=self._clone_address(shipping_source) if shipping_source else None,
             order_status_id=ORDER_PENDING, shipping_status_id=SHIP_NOT_YET, payment_status_id=payment_status_id,
@@ -333,10 +335,12 @@ class OrdersMixin(ShopState):
 
     def shopper_checkout(self, *, email: str | None, first_name: str, last_name: str, address: dict, items: list[dict],
                          payment_method_system_name: str = "Payments.Manual", paid: bool = False, guest: bool = False,
-                         shipping_excl_tax: Decimal = Decimal("4.95"), created_on: datetime | None = None, **extra: Any) -> int:
-        """A shopper's checkout: reuse the registered customer with that email (case-insensitive)
-        or create one (a guest always gets a new guest customer, whose email may be null or shared
-        with a registered account), reuse an identical address or add one, then place the order."""
+                         shipping_excl_tax: Decimal = Decimal("4.95"), created_on: datetime | None = None, store_id: int = 1,
+                         **extra: Any) -> int:
+        """A shopper's checkout in store `store_id`: reuse the registered customer with that email
+        (case-insensitive; customers are shared by all stores) or create one (a guest always gets
+        a new guest customer, whose email may be null or shared with a registered account), reuse
+        an identical address or add one, then place the order."""
         lines: list[tuple] = []
         for item in items:
             sku = str(item.get("sku", ""))
@@ -368,7 +372,7 @@ class OrdersMixin(ShopState):
                                  and not self.is_guest(c["id"]) and not c["deleted"]), None)  # type: ignore[attr-defined]
         if customer is None:
             customer_id = self.add_customer(email=email, first_name=first_name, last_name=last_name, phone=phone,  # type: ignore[attr-defined]
-                                            company=company, is_guest=guest, created_on=created, **fields)
+                                            company=company, is_guest=guest, created_on=created, store_id=store_id, **fields)
             address_id = self.customers[customer_id]["billing_address_id"]
         else:
             customer_id = customer["id"]
@@ -387,7 +391,7 @@ class OrdersMixin(ShopState):
         options.update(extra)
         return self.place_order(customer_id=customer_id, items=lines, payment_method_system_name=payment_method_system_name,
                                 shipping_excl_tax=shipping_excl_tax, created_on=created, billing_address_id=address_id,
-                                shipping_address_id=address_id, **options)
+                                shipping_address_id=address_id, store_id=store_id, **options)
 
     # ----------------------------------------------------------------------------- workflow (OrderProcessingService)
     def _check_order_status(self, order: dict) -> None:

@@ -200,8 +200,8 @@ class ShippingMixin(ShopState):
             self._queue_email(oid, "Delivered")
         self._check_order_status(order)  # type: ignore[attr-defined]
 
-    def _queue_email(self, order_id: int, what: str) -> None:
-        """The customer notification of Ship/Deliver with notifyCustomer=true: a queued email and
-        the order note core adds about it."""
+    def _queue_email(self, order_id: int, what: str, *, to: str = "customer") -> None:
+        """A workflow notification (Ship/Deliver with notifyCustomer=true, a refund with the
+        OrderRefunded templates active): a queued email and the order note core adds about it."""
         self.queued_emails += 1
-        self.add_order_note(order_id, f'"{what}" email (to customer) has been queued. Queued email identifiers: {self.queued_emails}.')  # type: ignore[attr-defined]
+        self.add_order_note(order_id, f'"{what}" email (to {to}) has been queued. Queued email identifiers: {self.queued_emails}.')  # type: ignore[attr-defined]

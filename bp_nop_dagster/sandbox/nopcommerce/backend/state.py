@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bp_nop_dagster.sandbox.nopcommerce.wire import INT_MAX
 from bp_nop_dagster.sandbox.world import SandboxCredentials
 
@@ -36,6 +38,8 @@ INV_NONE, INV_STOCK, INV_BY_ATTRIBUTES = 0, 1, 2
 
 # nop's default customer role ids (installation data)
 ROLE_ADMINISTRATORS, ROLE_FORUM_MODERATORS, ROLE_REGISTERED, ROLE_GUESTS, ROLE_VENDORS = 1, 2, 3, 4, 5
+ROLE_SYSTEM_NAMES = {ROLE_ADMINISTRATORS: "Administrators", ROLE_FORUM_MODERATORS: "ForumModerators",
+                     ROLE_REGISTERED: "Registered", ROLE_GUESTS: "Guests", ROLE_VENDORS: "Vendors"}
 
 CENT = Decimal("0.01")
 
@@ -57,6 +61,24 @@ class ForeignKeyViolation(CoreError):
     def __init__(self, table: str, column: str, referenced: str) -> None:
         super().__init__(f'The INSERT statement conflicted with the FOREIGN KEY constraint "FK_{table}_{column}_{referenced}_Id". '
                          f'The conflict occurred in table "dbo.{referenced}", column \'Id\'.')
+
+
+class ShopSettings(BaseModel):
+    """The shop's own settings the simulated behaviour depends on, at nopCommerce's installation
+    defaults (CORE Nop.Services/Installation InstallSettingsAsync, OrderSettings/CatalogSettings;
+    message templates InstallMessageTemplatesAsync). A merchant changes them in the admin; the
+    sandbox through `PUT /__sandbox__/settings`."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    return_requests_enabled: bool = Field(True, description="OrderSettings.ReturnRequestsEnabled")
+    number_of_days_return_request_available: int = Field(
+        365, ge=0, description="OrderSettings.NumberOfDaysReturnRequestAvailable (0: no limit), counted from the order's creation")
+    ignore_store_limitations: bool = Field(
+        True, description="CatalogSettings.IgnoreStoreLimitations: while true, store mappings filter nothing")
+    order_refunded_notifications: bool = Field(
+        False, description="the OrderRefunded.StoreOwnerNotification and .CustomerNotification message templates are "
+        "active (both installed inactive): each refund then queues two e-mails and notes them on the order")
 
 
 class NotFound(Exception):
@@ -147,12 +169,15 @@ class ShopState:
 
         self.countries: dict[int, dict] = {}
         self.customers: dict[int, dict] = {}
-        self.customer_roles: dict[int, set[int]] = {}
+        self.customer_roles: dict[int, set[int]] = {}  # customer id -> role ids (Customer_CustomerRole_Mapping)
+        self.role_rows: dict[int, dict] = {}  # CustomerRole rows
         self.customer_addresses: dict[int, list[int]] = {}
         self.passwords: dict[int, str] = {}
         self.api_access: set[int] = set()
         self.addresses: dict[int, dict] = {}
-        self.stores = {1: {"id": 1, "name": "Sandbox Store", "url": "http://localhost/"}}
+        self.settings = ShopSettings()
+        self.stores: dict[int, dict] = {}
+        self.store_mappings: dict[int, dict] = {}
         self.warehouses: dict[int, dict] = {}
         self.products: dict[int, dict] = {}
         self.product_warehouses: dict[int, dict] = {}
@@ -164,6 +189,8 @@ class ShopState:
         self.shipments: dict[int, dict] = {}
         self.shipment_items: dict[int, dict] = {}
         self.return_requests: dict[int, dict] = {}
+        self.return_request_reasons: dict[int, dict] = {}
+        self.return_request_actions: dict[int, dict] = {}
         # indexes for the per-order lookups clients make once per order (N+1, notes §7.7)
         self._items_by_order: dict[int, list[int]] = {}
         self._notes_by_order: dict[int, list[int]] = {}
