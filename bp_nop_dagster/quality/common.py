@@ -42,7 +42,7 @@ def issues_frame(issues: list[Issue]) -> pd.DataFrame:
 
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def ascii_fold(text: str | None) -> str:

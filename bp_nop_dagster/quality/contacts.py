@@ -19,8 +19,9 @@ Rules, per field (codes in `CODES`; severities configurable in `ContactRules.sev
   valid). Valid -> E.164 beside the original.
 - email (email-validator, `check_deliverability=False`: no DNS): bad syntax -> EMAIL_SYNTAX
   (suggestion: the obvious repair, comma for dot, spaces or a doubled @, when that validates);
-  a near miss of a popular provider -> EMAIL_DOMAIN_TYPO (see `emails.suggest_domain`); a
-  throwaway domain -> EMAIL_DISPOSABLE. Valid -> the normalised form (domain lower-cased, NFC)
+  a near miss of a popular provider -> EMAIL_DOMAIN_TYPO (see `emails.suggest_domain`; a
+  listed throwaway domain only at one edit: gmial.com yes, yopmail.com no); a throwaway domain
+  -> EMAIL_DISPOSABLE. Valid -> the normalised form (domain lower-cased, NFC)
   and the matching key (`mapping.contacts.normalise_email`).
 Missing phone or email is not an issue here (nopCommerce makes neither mandatory for addresses).
 """
@@ -233,10 +234,12 @@ class ContactValidator:
         local = normalised.rsplit("@", 1)[0]
         typo = suggest_domain(domain, history=self.domain_history, trusted_after=self.rules.trusted_domain_after,
                               extra_domains=self.rules.known_domains)
-        if typo is not None:
+        disposable = is_disposable(domain, extra=self.rules.disposable_domains)
+        # a listed throwaway domain is a real one: only a single slip (gmial.com) is read as a typo
+        if typo is not None and (not disposable or typo.distance == 1):
             found.append((EMAIL_DOMAIN_TYPO, f"{domain} looks like a typo of {typo.suggested} ({typo.distance} edit{'s' if typo.distance > 1 else ''})",
                           f"{local}@{typo.suggested}"))
-        if is_disposable(domain, extra=self.rules.disposable_domains):
+        if disposable:
             found.append((EMAIL_DISPOSABLE, f"{domain} is a throwaway email domain", None))
         return normalised, normalise_email(normalised), tuple(found)
 

@@ -21,14 +21,18 @@ from rapidfuzz.distance import OSA
 
 # Consumer mail providers common among UK/EU/US shoppers. Every entry is a real domain, so none
 # is ever "corrected" into another; the list only grows the set of typos that can be caught.
-POPULAR_DOMAINS: frozenset[str] = frozenset({
-    "gmail.com", "googlemail.com",
-    "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it", "yahoo.ie", "ymail.com", "rocketmail.com",
-    "hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "hotmail.nl",
-    "outlook.com", "outlook.fr", "outlook.de", "outlook.es", "live.com", "live.co.uk", "live.fr", "live.nl", "msn.com",
-    "icloud.com", "me.com", "mac.com",
-    "aol.com", "aol.co.uk", "aim.com",
-    "btinternet.com", "sky.com", "virginmedia.com", "talktalk.net", "ntlworld.com", "blueyonder.co.uk", "tiscali.co.uk",
+# The first tier are the providers most shoppers use: a typo equally near a first-tier and another
+# domain ("gail.com": gmail.com or mail.com) is read as the first-tier one.
+FIRST_TIER_DOMAINS: frozenset[str] = frozenset({
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.co.uk", "outlook.com", "yahoo.com", "yahoo.co.uk", "icloud.com",
+    "live.co.uk", "aol.com", "btinternet.com",
+})
+POPULAR_DOMAINS: frozenset[str] = FIRST_TIER_DOMAINS | frozenset({
+    "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it", "yahoo.ie", "ymail.com", "rocketmail.com",
+    "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "hotmail.nl",
+    "outlook.fr", "outlook.de", "outlook.es", "live.com", "live.fr", "live.nl", "msn.com",
+    "me.com", "mac.com", "aol.co.uk", "aim.com",
+    "sky.com", "virginmedia.com", "talktalk.net", "ntlworld.com", "blueyonder.co.uk", "tiscali.co.uk",
     "gmx.com", "gmx.de", "gmx.net", "gmx.at", "gmx.ch", "web.de", "t-online.de", "freenet.de", "posteo.de",
     "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr",
     "libero.it", "virgilio.it", "telefonica.net", "ziggo.nl", "kpnmail.nl", "planet.nl", "telia.com", "eircom.net",
@@ -63,7 +67,8 @@ def suggest_domain(
 
     None when the domain is itself popular, listed in `extra_domains`, seen at least
     `trusted_after` times in `history` (the shop's own customers), when nothing is near enough,
-    or when two candidates are equally near (ambiguous: no guess)."""
+    or when two candidates are equally near and not exactly one of them is a first-tier provider
+    (ambiguous: no guess)."""
     typed = domain.strip().lower().rstrip(".")
     counts = history or {}
     frequent = {d for d, n in counts.items() if n >= trusted_after}
@@ -81,9 +86,13 @@ def suggest_domain(
     if not best:
         return None
     best.sort()
-    if len(best) > 1 and best[1][0] == best[0][0]:
-        return None
-    distance, candidate = best[0]
+    nearest = [candidate for distance, candidate in best if distance == best[0][0]]
+    if len(nearest) > 1:
+        first_tier = [candidate for candidate in nearest if candidate in FIRST_TIER_DOMAINS]
+        if len(first_tier) != 1:
+            return None
+        nearest = first_tier
+    distance, candidate = best[0][0], nearest[0]
     return DomainTypo(typed=typed, suggested=candidate, distance=distance, allowed=allowed)
 
 
@@ -98,4 +107,4 @@ def is_disposable(domain: str, *, extra: Iterable[str] = ()) -> bool:
     return False
 
 
-__all__ = ["DomainTypo", "POPULAR_DOMAINS", "allowed_edits", "is_disposable", "suggest_domain"]
+__all__ = ["DomainTypo", "FIRST_TIER_DOMAINS", "POPULAR_DOMAINS", "allowed_edits", "is_disposable", "suggest_domain"]
