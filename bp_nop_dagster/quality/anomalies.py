@@ -15,8 +15,9 @@ Rules (code: what fires it; points and thresholds in `AnomalyRules`, versioned b
 - NEW_CUSTOMER_EXPRESS: a first order shipped by an express method (`express_methods`).
 - VELOCITY_EMAIL / VELOCITY_CARD / VELOCITY_ADDRESS / VELOCITY_IP: at least the key's threshold
   of orders with the same key within `velocity_hours` before or after this order, among the
-  orders visible at `now`. Scoring an order as it arrives sees only earlier ones; re-scoring
-  recent orders sees the whole burst. Keys absent from an order are not counted.
+  orders visible at `now`; for card, address and IP the customer's own other orders are left out
+  (a customer ordering twice is not two people on one card). Scoring an order as it arrives sees
+  only earlier ones; re-scoring recent orders sees the whole burst. Absent keys are not counted.
 - MULTI_CARD: the email key paid with at least `multi_card` distinct cards in the history.
 - ADDRESS_MANY_NAMES: at least `address_names` distinct customer names ship to one address in
   the history (a household has fewer).
@@ -24,17 +25,20 @@ Rules (code: what fires it; points and thresholds in `AnomalyRules`, versioned b
 - DISPOSABLE_EMAIL: a throwaway email domain. INVALID_CONTACT: the order's contact has an ERROR
   from the contact validator (column `contact_errors`, optional).
 - TEST_PATTERN: a name or email word is a test marker (`test_markers`: "test", "asdf", ...).
-- QTY_OUTLIER: a line's quantity above max(`qty_p99_factor` x the SKU's 99th percentile (the
-  lower value, so one outlier does not lift its own limit),
+- QTY_OUTLIER: a line's quantity above max(`qty_quantile_factor` x the SKU's `qty_quantile`
+  quantile (95th; the lower value, so a few outliers do not lift their own limit),
   `qty_median_factor` x its median, `qty_floor`), for SKUs with at least `qty_min_lines` lines;
-  rarer SKUs use `qty_rare_sku`.
+  rarer SKUs use `qty_rare_sku`; and above `qty_customer_factor` x the largest line quantity of
+  the customer's other orders (a business that always buys 20 is not unusual at 20). An order
+  naming a company (billing company or VAT number: column `company`) may buy in bulk: its limit
+  is `qty_business_factor` times higher.
 - PRICE_BELOW_COST: a line sold below its unit cost (cost > 0).
 
 Score = min(100, sum of points); FLAG at `flag_at`, HOLD at `hold_at`. History = orders created in
 the `history_days` before `now` (a frozen clock passed in); later orders are invisible.
 
 Inputs: `orders` with `order_id`, `created` (UTC), `total`, `email`, and optionally `channel`,
-`customer_name`, `ip`, `card`, `billing_country`, `shipping_country`, `address_key` (else built
+`customer_name`, `company`, `ip`, `card`, `billing_country`, `shipping_country`, `address_key` (else built
 from `shipping_country`, `shipping_postcode`, `shipping_street`), `shipping_method`,
 `contact_errors`; `lines` with `order_id`, `sku`, `quantity`, `unit_price` and optionally
 `unit_cost`. Fraud precision in real life is unknown until chargebacks and reviewer verdicts exist:
@@ -121,10 +125,13 @@ class AnomalyRules(BaseModel):
     address_names: int = 4
     test_markers: frozenset[str] = frozenset({"test", "testing", "tester", "asdf", "qwerty", "dummy", "xxx", "aaa", "donotship"})
     qty_min_lines: int = 20
-    qty_p99_factor: float = 1.5
+    qty_quantile: float = 0.95
+    qty_quantile_factor: float = 2.0
     qty_median_factor: float = 3.0
     qty_floor: int = 5
     qty_rare_sku: int = 20
+    qty_customer_factor: float = 2.0
+    qty_business_factor: float = 5.0
 
     def points_for(self, code: str) -> int:
         return self.points.get(code, DEFAULT_POINTS[code])
@@ -248,90 +255,112 @@ def score_orders(
     o = o.sort_values(["created", "order_id"], kind="stable").reset_index(drop=True)
     n = len(o)
     reasons: list[pd.DataFrame] = []
+    ids = o["order_id"].to_numpy()
 
-    def fire(mask: np.ndarray, code: str, value: Any, threshold: Any, message: Any) -> None:
+    def fire(mask: Any, code: str, value: Any, threshold: Any, message: str, **fields: Any) -> None:
+        """Record `code` for the rows in `mask`; `message` is formatted per fired row with
+        `fields` (arrays aligned with the orders) plus `value` and `threshold`."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        pick = lambda v: (np.asarray(v, dtype=object)[mask] if isinstance(v, (np.ndarray, pd.Series, list)) else [v] * int(mask.sum()))
-        reasons.append(pd.DataFrame({
-            "order_id": o["order_id"].to_numpy()[mask], "code": code, "points": rules.points_for(code),
-            "value": pick(value), "threshold": pick(threshold), "message": pick(message),
-        }))
+
+        def pick(v: Any) -> list:
+            return list(np.asarray(v, dtype=object)[mask]) if isinstance(v, (np.ndarray, pd.Series, list)) else [v] * int(mask.sum())
+
+        values, thresholds = pick(value), pick(threshold)
+        columns = {name: pick(v) for name, v in fields.items()}
+        messages = [message.format(value=values[i], threshold=thresholds[i], **{k: c[i] for k, c in columns.items()})
+                    for i in range(len(values))]
+        reasons.append(pd.DataFrame({"order_id": ids[mask], "code": code, "points": rules.points_for(code),
+                                     "value": values, "threshold": thresholds, "message": messages}))
 
     channel = _text(o, "channel").fillna("web")
     email_key = _email_keys(o["email"])
     total = pd.to_numeric(o["total"], errors="coerce").fillna(0.0).astype(float)
     log_total = np.log(total.clip(lower=0.01))
     seconds = ((o["created"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    hours = f"{rules.velocity_hours:g}"
 
     # amounts: channel and customer
     z, median, _mad = _robust_z(log_total, channel, min_n=rules.amount_min_orders, floor=rules.mad_floor)
-    high = np.nan_to_num(z) > rules.amount_z
-    low = np.nan_to_num(z) < -rules.amount_z
-    usual = np.exp(median)
-    fire(high | low, AMOUNT_OUTLIER, np.round(z, 2), rules.amount_z,
-         [f"total {t:.2f} is {'far above' if zz > 0 else 'far below'} the channel's usual {u:.2f} (robust z {zz:.1f})"
-          for t, zz, u in zip(total, np.nan_to_num(z), usual)])
+    z0 = np.nan_to_num(z)
+    fire(np.abs(z0) > rules.amount_z, AMOUNT_OUTLIER, np.round(z, 2), rules.amount_z,
+         "total {total:.2f} is {side} the channel's usual {usual:.2f} (robust z {value})",
+         total=total.to_numpy(), usual=np.exp(median), side=np.where(z0 > 0, "far above", "far below"))
     cz, cmedian, _ = _robust_z(log_total, email_key.fillna("\0missing"), min_n=rules.customer_min_orders, floor=rules.mad_floor)
     cz[email_key.isna().to_numpy()] = np.nan
     fire(np.nan_to_num(cz) > rules.amount_z, CUSTOMER_AMOUNT_OUTLIER, np.round(cz, 2), rules.amount_z,
-         [f"total {t:.2f} is far above this customer's usual {np.exp(m):.2f}" for t, m in zip(total, cmedian)])
+         "total {total:.2f} is far above this customer's usual {usual:.2f}", total=total.to_numpy(), usual=np.exp(cmedian))
 
     # first orders
     first = (email_key.isna() | ~email_key.duplicated(keep="first")).to_numpy()
     quantile = channel.map(total.groupby(channel).quantile(rules.first_order_quantile)).to_numpy(dtype=float)
     fire(first & (total.to_numpy() > quantile), FIRST_ORDER_HIGH_VALUE, total.round(2).to_numpy(), np.round(quantile, 2),
-         [f"first order of this customer, total {t:.2f} above the channel's {rules.first_order_quantile:.0%} quantile {q:.2f}"
-          for t, q in zip(total, quantile)])
-    method = _text(o, "shipping_method").fillna("").str.casefold()
-    express = method.map(lambda m: any(word in m for word in rules.express_methods)).to_numpy(dtype=bool)
-    fire(first & express, NEW_CUSTOMER_EXPRESS, _text(o, "shipping_method").to_numpy(), "express",
-         [f"first order shipped by {m}" for m in _text(o, "shipping_method").fillna("")])
+         f"first order of this customer, total {{value:.2f}} above the channel's {rules.first_order_quantile:.0%} quantile {{threshold:.2f}}")
+    method = _text(o, "shipping_method")
+    express = np.array([bool(m) and any(word in m.casefold() for word in rules.express_methods) for m in method], dtype=bool)
+    fire(first & express, NEW_CUSTOMER_EXPRESS, method.to_numpy(), "express", "first order shipped by {value}")
 
     # velocity and key reuse
     address_key = _address_keys(o)
     window = rules.velocity_hours * 3600
+    counts = _window_counts(email_key, seconds, window)
+    fire(counts >= rules.velocity_email, VELOCITY_EMAIL, counts, rules.velocity_email, f"{{value}} orders from this email within {hours} h")
     for code, keys, threshold, what in (
-        (VELOCITY_EMAIL, email_key, rules.velocity_email, "email"),
-        (VELOCITY_CARD, _text(o, "card"), rules.velocity_card, "card"),
-        (VELOCITY_ADDRESS, address_key, rules.velocity_address, "shipping address"),
-        (VELOCITY_IP, _text(o, "ip"), rules.velocity_ip, "IP address"),
+        (VELOCITY_CARD, _text(o, "card"), rules.velocity_card, "on this card"),
+        (VELOCITY_ADDRESS, address_key, rules.velocity_address, "to this address"),
+        (VELOCITY_IP, _text(o, "ip"), rules.velocity_ip, "from this IP address"),
     ):
-        counts = _window_counts(keys, seconds, window)
-        fire(counts >= threshold, code, counts, threshold,
-             [f"{c} orders from this {what} within {rules.velocity_hours:g} h" for c in counts])
+        # a customer's own repeat orders are VELOCITY_EMAIL's: count this email once
+        together = pd.Series([f"{k}\0{e}" if k is not None and e is not None else None for k, e in zip(keys, email_key)],
+                             index=keys.index, dtype="object")
+        counts = _window_counts(keys, seconds, window) - np.maximum(_window_counts(together, seconds, window) - 1, 0)
+        fire(counts >= threshold, code, counts, threshold, f"{{value}} orders {what} within {hours} h, from other emails")
     cards = _distinct_per(email_key, _text(o, "card"))
-    fire(cards >= rules.multi_card, MULTI_CARD, cards, rules.multi_card, [f"{c} different cards for this email" for c in cards])
-    names = _text(o, "customer_name").map(lambda v: " ".join(sorted(words(v))) if v else None)
+    fire(cards >= rules.multi_card, MULTI_CARD, cards, rules.multi_card, "{value} different cards for this email")
+    names = pd.Series([" ".join(sorted(words(v))) if v else None for v in _text(o, "customer_name")], index=o.index, dtype="object")
     many = _distinct_per(address_key, names)
-    fire(many >= rules.address_names, ADDRESS_MANY_NAMES, many, rules.address_names,
-         [f"{c} different names ship to this address" for c in many])
-    billing, shipping = _text(o, "billing_country").str.upper(), _text(o, "shipping_country").str.upper()
-    mismatch = (billing.notna() & shipping.notna() & (billing != shipping)).to_numpy()
-    fire(mismatch, BILLING_SHIPPING_COUNTRY_MISMATCH, (billing + "/" + shipping).to_numpy(), "same",
-         [f"billed in {b}, shipped to {s}" for b, s in zip(billing, shipping)])
+    fire(many >= rules.address_names, ADDRESS_MANY_NAMES, many, rules.address_names, "{value} different names ship to this address")
+    billing = pd.Series([v.upper() if v else None for v in _text(o, "billing_country")], dtype="object")
+    shipping = pd.Series([v.upper() if v else None for v in _text(o, "shipping_country")], dtype="object")
+    mismatch = np.array([bool(b and s_ and b != s_) for b, s_ in zip(billing, shipping)], dtype=bool)
+    fire(mismatch, BILLING_SHIPPING_COUNTRY_MISMATCH, [f"{b}/{s_}" for b, s_ in zip(billing, shipping)], "same",
+         "billed in {billing}, shipped to {shipping}", billing=billing.to_numpy(), shipping=shipping.to_numpy())
 
     # contact
-    domains = email_key.map(lambda e: e.rsplit("@", 1)[1] if e and "@" in e else None)
+    domains = [e.rsplit("@", 1)[1] if e and "@" in e else None for e in email_key]
     disposable_cache: dict[str, bool] = {}
     disposable = np.array([bool(d) and disposable_cache.setdefault(d, is_disposable(d)) for d in domains], dtype=bool)
-    fire(disposable, DISPOSABLE_EMAIL, domains.to_numpy(), "not disposable", [f"throwaway email domain {d}" for d in domains])
+    fire(disposable, DISPOSABLE_EMAIL, domains, "not disposable", "throwaway email domain {value}")
     if "contact_errors" in o:
         errors = pd.to_numeric(o["contact_errors"], errors="coerce").fillna(0).to_numpy()
-        fire(errors > 0, INVALID_CONTACT, errors, 0, [f"{int(e)} contact error(s)" for e in errors])
-    marker_words = [set(words(n)) | set(words((e or "").split("@", 1)[0])) for n, e in zip(_text(o, "customer_name"), _text(o, "email"))]
-    found = [sorted(w & rules.test_markers) for w in marker_words]
-    fire(np.array([bool(f) for f in found], dtype=bool), TEST_PATTERN, [", ".join(f) for f in found], "no test words",
-         [f"test words in name or email: {', '.join(f)}" for f in found])
+        fire(errors > 0, INVALID_CONTACT, errors, 0, "{value:.0f} contact error(s)")
+    found = [", ".join(sorted((set(words(n)) | set(words((e or "").split("@", 1)[0]))) & rules.test_markers))
+             for n, e in zip(_text(o, "customer_name"), _text(o, "email"))]
+    fire(np.array([bool(f) for f in found], dtype=bool), TEST_PATTERN, found, "no test words", "test words in name or email: {value}")
 
     if lines is not None and len(lines):
-        _line_rules(o, lines, rules, fire)
+        _line_rules(o, email_key, lines, rules, fire)
 
     return _assemble(o, reasons, rules, n, score_ids)
 
 
-def _line_rules(o: pd.DataFrame, lines: pd.DataFrame, rules: AnomalyRules, fire) -> None:
+def _customer_usual(o: pd.DataFrame, email_key: pd.Series, order_max: pd.Series) -> pd.Series:
+    """Per order: the largest line quantity on the customer's *other* orders (0 without any)."""
+    frame = pd.DataFrame({"key": email_key.to_numpy(), "max": o["order_id"].map(order_max).fillna(0).to_numpy(),
+                          "order_id": o["order_id"].to_numpy()})
+    frame = frame[frame["key"].notna()].sort_values(["key", "max"], ascending=[True, False], kind="stable")
+    rank = frame.groupby("key").cumcount()
+    top1 = frame[rank == 0].set_index("key")["max"]
+    top2 = frame[rank == 1].set_index("key")["max"]
+    first_of = frame[rank == 0].set_index("order_id")["key"]
+    best = frame["key"].map(top1)
+    second = frame["key"].map(top2).fillna(0.0)
+    usual = np.where(frame["order_id"].isin(first_of.index), second, best)
+    return pd.Series(usual, index=frame["order_id"].to_numpy()).reindex(o["order_id"]).fillna(0.0)
+
+
+def _line_rules(o: pd.DataFrame, email_key: pd.Series, lines: pd.DataFrame, rules: AnomalyRules, fire) -> None:
     for column in ("order_id", "sku", "quantity", "unit_price"):
         if column not in lines:
             raise ValueError(f"lines need a {column!r} column")
@@ -340,18 +369,22 @@ def _line_rules(o: pd.DataFrame, lines: pd.DataFrame, rules: AnomalyRules, fire)
     grouped = li.groupby("sku")["quantity"]
     sku = li["sku"]
     limit = np.maximum(
-        np.maximum(sku.map(grouped.quantile(0.99, interpolation="lower")) * rules.qty_p99_factor,
+        np.maximum(sku.map(grouped.quantile(rules.qty_quantile, interpolation="lower")) * rules.qty_quantile_factor,
                    sku.map(grouped.median()) * rules.qty_median_factor),
         rules.qty_floor,
     )
     limit = limit.where(sku.map(grouped.size()) >= rules.qty_min_lines, rules.qty_rare_sku)
-    over = li[li["quantity"] > limit].assign(limit=limit[li["quantity"] > limit])
+    usual = li["order_id"].map(_customer_usual(o, email_key, li.groupby("order_id")["quantity"].max()))
+    business = li["order_id"].map(pd.Series(_text(o, "company").notna().to_numpy(), index=o["order_id"])).fillna(False).astype(bool)
+    limit = limit.where(~business, limit * rules.qty_business_factor)
+    over_mask = (li["quantity"] > limit) & (li["quantity"] > rules.qty_customer_factor * usual)
+    over = li[over_mask].assign(limit=limit[over_mask], usual=usual[over_mask])
     per_order = over.sort_values("quantity", ascending=False).drop_duplicates("order_id").set_index("order_id")
     position = o["order_id"].isin(per_order.index).to_numpy()
     picked = per_order.reindex(o["order_id"])
     fire(position, QTY_OUTLIER, picked["quantity"].to_numpy(), np.round(picked["limit"].to_numpy(dtype=float), 1),
-         [f"quantity {q:g} of {s} is far above its usual (limit {lim:g})" if p else ""
-          for q, s, lim, p in zip(picked["quantity"].fillna(0), picked["sku"].fillna(""), picked["limit"].fillna(0), position)])
+         "quantity {value:g} of {sku} is far above its usual (limit {threshold:g}; this customer's largest elsewhere {usual:g})",
+         sku=picked["sku"].to_numpy(), usual=picked["usual"].to_numpy())
     if "unit_cost" in li:
         price = pd.to_numeric(li["unit_price"], errors="coerce")
         cost = pd.to_numeric(li["unit_cost"], errors="coerce")
@@ -360,8 +393,7 @@ def _line_rules(o: pd.DataFrame, lines: pd.DataFrame, rules: AnomalyRules, fire)
         position = o["order_id"].isin(below.index).to_numpy()
         picked = below.reindex(o["order_id"])
         fire(position, PRICE_BELOW_COST, picked["price"].round(2).to_numpy(), picked["cost"].round(2).to_numpy(),
-             [f"{s} sold at {p:.2f}, below its cost {c:.2f}" if hit else ""
-              for s, p, c, hit in zip(picked["sku"].fillna(""), picked["price"].fillna(0), picked["cost"].fillna(0), position)])
+             "{sku} sold at {value:.2f}, below its cost {threshold:.2f}", sku=picked["sku"].to_numpy())
 
 
 def _assemble(o: pd.DataFrame, reasons: list[pd.DataFrame], rules: AnomalyRules, history_n: int, score_ids) -> RiskScores:
@@ -398,6 +430,7 @@ def frames_from_nop(details: Iterable[Any], *, country_iso2: Mapping[int, str], 
         orders.append({
             "order_id": order.id, "created": order.created_on_utc, "total": float(order.order_total),
             "email": billing.email if billing else None, "channel": str(order.store_id), "customer_name": name or None,
+            "company": (billing.company if billing else None) or order.vat_number,
             "ip": order.customer_ip, "card": card, "shipping_method": order.shipping_method,
             "billing_country": country_iso2.get(billing.country_id) if billing and billing.country_id else None,
             "shipping_country": country_iso2.get(shipping.country_id) if shipping and shipping.country_id else None,

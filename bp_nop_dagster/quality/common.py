@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -55,10 +56,13 @@ def ascii_fold(text: str | None) -> str:
 def words(text: str | None, *, split_camel: bool = False) -> list[str]:
     """The words of `text`: camel case split on request ("CheckMoneyOrder" -> check money order),
     accents folded, anything but letters and digits a separator."""
-    raw = text or ""
-    if split_camel:
-        raw = _CAMEL.sub(" ", raw)
-    return [w for w in _NON_WORD.split(ascii_fold(raw)) if w]
+    return list(_words(text or "", split_camel))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str, split_camel: bool) -> tuple[str, ...]:
+    raw = _CAMEL.sub(" ", text) if split_camel else text
+    return tuple(w for w in _NON_WORD.split(ascii_fold(raw)) if w)
 
 
 __all__ = ["ISSUE_COLUMNS", "Issue", "Severity", "ascii_fold", "issues_frame", "words"]

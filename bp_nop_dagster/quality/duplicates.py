@@ -10,12 +10,13 @@ merged; a person decides (CRMs suggest, people merge: merges are irreversible).
    initial + last-name sound key. A block larger than `max_block` is compared by sorted
    neighbourhood (sorted by name, each record against the next `window`), so the pairs compared
    grow about linearly with the number of customers.
-3. Each pair's evidence: email key equal or one edit apart, phone equal, full-name similarity
+3. Each pair's evidence: email key equal or a typo apart (`_emails_near`), phone equal, full-name similarity
    (rapidfuzz token sort: word order does not matter, so swapped names match), first-name
    Jaro-Winkler, postcode equal, street similarity.
 4. Bands, first match wins:
    - household (not listed): same address, or a shared email or phone, with similar last names
-     but different first names: a family, not a duplicate;
+     but first names that do not fit (Jaro-Winkler under `first_name_same`, no fitting initial),
+     however alike the full names ("Søren" and "Seán van der Berg"): a family, not a duplicate;
    - STRONG: same email key and compatible names (similarity >= `name_compatible`, or an
      initial that fits, or a name missing on one side);
    - LIKELY: similar names (>= `name_similar`) and the same phone, the same address (postcode and
@@ -179,6 +180,19 @@ def candidate_pairs(keys: Sequence[_Keys], rules: DuplicateRules) -> set[tuple[i
     return pairs
 
 
+def _emails_near(a: str, b: str) -> bool:
+    """A typo apart: the same mailbox name at domains at most two edits apart (hotmail.com /
+    hotmial.com), or the same domain and mailbox names one edit apart that is not a digit
+    (john.smith6 and john.smith are two accounts)."""
+    local_a, _, domain_a = a.rpartition("@")
+    local_b, _, domain_b = b.rpartition("@")
+    if local_a == local_b:
+        return OSA.distance(domain_a, domain_b, score_cutoff=2) <= 2
+    if domain_a != domain_b or OSA.distance(local_a, local_b, score_cutoff=1) > 1:
+        return False
+    return "".join(ch for ch in local_a if not ch.isdigit()) != "".join(ch for ch in local_b if not ch.isdigit())
+
+
 def _initial_fits(a: str, b: str) -> bool:
     """"j" fits "john"; both empty fit nothing."""
     return bool(a and b) and (len(a) == 1 or len(b) == 1) and a[0] == b[0]
@@ -188,7 +202,7 @@ def _judge(a: _Keys, b: _Keys, rules: DuplicateRules) -> tuple[str | None, float
     """(band or "household" or None, score 0-100, reasons) for one pair."""
     reasons: list[str] = []
     email_same = bool(a.email) and a.email == b.email
-    email_near = bool(a.email and b.email) and not email_same and OSA.distance(a.email, b.email, score_cutoff=1) <= 1
+    email_near = bool(a.email and b.email) and not email_same and _emails_near(a.email, b.email)
     phone_same = bool(a.phone) and a.phone == b.phone
     postcode_same = bool(a.postcode) and a.postcode == b.postcode and a.country == b.country
     street = fuzz.token_sort_ratio(a.street, b.street) if a.street and b.street else 0.0
@@ -203,7 +217,7 @@ def _judge(a: _Keys, b: _Keys, rules: DuplicateRules) -> tuple[str | None, float
     if email_same:
         reasons.append(f"same email key {a.email}")
     if email_near:
-        reasons.append("emails one edit apart")
+        reasons.append("emails a typo apart")
     if phone_same:
         reasons.append(f"same phone {a.phone}")
     if not name_missing:
@@ -215,7 +229,7 @@ def _judge(a: _Keys, b: _Keys, rules: DuplicateRules) -> tuple[str | None, float
     score = min(100.0, 45 * email_same + 20 * email_near + 25 * phone_same + 20 * address_same + 5 * postcode_same + 0.3 * name)
 
     shared = address_same or email_same or phone_same
-    if shared and not name_missing and last >= rules.name_similar and not first_fits and name < rules.name_compatible:
+    if shared and a.first and b.first and last >= rules.name_similar and not first_fits:
         return "household", score, reasons + ["same family name, different first names: a household"]
     if email_same and compatible:
         return STRONG, score, reasons

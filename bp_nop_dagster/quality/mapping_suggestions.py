@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +67,9 @@ NOMINAL_CONCEPT = {"sales": "sales", "shipping": "carriage", "discount": "discou
 # Brightpearl order status `state` values each nopCommerce order status may map to (None: any).
 STATUS_STATES = {10: {"open", "draft"}, 20: {"open"}, 30: {"completed", "invoiced", "closed"}, 40: {"cancelled"}}
 CHANNEL_CONCEPTS = frozenset({"web", "phone", "marketplace"})
+#: The vocabulary's stop-word table each suggestion table reads its source names with.
+VOCABULARY_TABLE = {AWAITING_PAYMENT_STATUS: ORDER_STATUS, WAREHOUSE: "warehouse", NOP_WAREHOUSE: "warehouse", PRICE_LIST: "price_list",
+                    TAX_RATE: "tax_code", EXEMPT_TAX_CODE: "tax_code", NOMINAL_CODE: "nominal_code"}
 #: Source concepts whose mapping is a business decision: never confident on names alone.
 ALWAYS_REVIEW: dict[str, frozenset[str]] = {PAYMENT_METHOD: frozenset({"account"})}
 
@@ -79,6 +83,8 @@ class SuggestionRules(BaseModel):
     min_support: int = 5
     agreement_bonus: float = 0.1
     top_k: int = 3
+    #: Read names through the vocabulary's synonyms (False: plain words only, a baseline).
+    synonyms: bool = True
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -231,10 +237,11 @@ class _Target:
     bonus: float = 0.0  # a fact that favours it (the channel's default price list)
 
 
-def _target(target: Any, name: str | None, code: str | None, table: str, facts: tuple[str, ...] = (), bonus: float = 0.0) -> _Target:
-    found, plain = concepts(name, table)
+def _target(target: Any, name: str | None, code: str | None, table: str, facts: tuple[str, ...] = (), bonus: float = 0.0,
+            *, synonyms: bool = True) -> _Target:
+    found, plain = concepts(name, table, synonyms=synonyms)
     label = f"{name} ({code})" if code and name and code != name else (name or code or str(target))
-    return _Target(target, label, found | known_concepts(code, table), plain, facts, bonus)
+    return _Target(target, label, found | known_concepts(code, table, synonyms=synonyms), plain, facts, bonus)
 
 
 def name_score(source: frozenset[str], source_plain: Sequence[str], target: _Target, *, context: str | None = None) -> float:
@@ -268,10 +275,11 @@ def _decide(
     cooccurrence: Counter | None = None,
     empty_note: str = "no Brightpearl value of this kind",
 ) -> Suggestion:
+    words_of = VOCABULARY_TABLE.get(table, table)
     if source_concepts is None:
-        source_concepts, plain = concepts(source_label, table)
+        source_concepts, plain = concepts(source_label, words_of, synonyms=rules.synonyms)
     else:
-        plain = concepts(source_label, table)[1]
+        plain = concepts(source_label, words_of, synonyms=rules.synonyms)[1]
     if not targets:
         return Suggestion(table, source, source_label, (), ABSTAIN, empty_note)
     names = {t.target: name_score(source_concepts, plain, t, context=context) for t in targets}
@@ -327,12 +335,12 @@ def _sales_statuses(bp: BrightpearlReference) -> list[OrderStatus]:
     return [s for s in bp.order_statuses if (s.order_type_code in (None, "SO")) and not s.disabled]
 
 
-def _status_targets(bp: BrightpearlReference, states: set[str] | None) -> list[_Target]:
+def _status_targets(bp: BrightpearlReference, states: set[str] | None, target: Callable[..., _Target]) -> list[_Target]:
     out = []
     for s in _sales_statuses(bp):
         if states is not None and s.state is not None and s.state not in states:
             continue
-        out.append(_target(s.id, s.name, None, ORDER_STATUS, (f"state {s.state}",) if s.state else ()))
+        out.append(target(s.id, s.name, None, ORDER_STATUS, (f"state {s.state}",) if s.state else ()))
     return out
 
 
@@ -345,33 +353,38 @@ def suggest_mapping(
     """Every suggestion the mapping file needs (see the module docstring)."""
     rules = rules or SuggestionRules()
     out: list[Suggestion] = []
+    target = partial(_target, synonyms=rules.synonyms)
 
-    # order statuses (orders still awaiting payment are the awaiting-payment status's evidence)
-    status_pairs = _pairs(linked, lambda o: [(o.nop_order_status_id, o.bp_status_id)] if o.nop_payment_status_id != 10 else [])
+    # order statuses (open orders still awaiting payment are the awaiting-payment status's evidence:
+    # the documented default lists, payment status 10 on order statuses 10 and 20)
+    def awaiting_payment(o: LinkedOrder) -> bool:
+        return o.nop_payment_status_id == 10 and o.nop_order_status_id in (10, 20)
+
+    status_pairs = _pairs(linked, lambda o: [] if awaiting_payment(o) else [(o.nop_order_status_id, o.bp_status_id)])
     for status_id, name in sorted(nop.order_statuses.items()):
-        out.append(_decide(ORDER_STATUS, status_id, name, _status_targets(bp, STATUS_STATES.get(status_id)), rules,
+        out.append(_decide(ORDER_STATUS, status_id, name, _status_targets(bp, STATUS_STATES.get(status_id), target), rules,
                            context="web", cooccurrence=status_pairs.get(status_id)))
-    awaiting = _pairs(linked, lambda o: [("awaiting", o.bp_status_id)] if o.nop_payment_status_id == 10 else [])
-    out.append(_decide(AWAITING_PAYMENT_STATUS, "awaiting", "Awaiting payment", _status_targets(bp, {"open"}), rules,
+    awaiting = _pairs(linked, lambda o: [("awaiting", o.bp_status_id)] if awaiting_payment(o) else [])
+    out.append(_decide(AWAITING_PAYMENT_STATUS, "awaiting", "Awaiting payment", _status_targets(bp, {"open"}, target), rules,
                        context="web", cooccurrence=awaiting.get("awaiting")))
 
     # channel: the nopCommerce store is the web channel
     channel_pairs = _pairs(linked, lambda o: [("web", o.bp_channel_id)])
     store_words = " ".join(f"{s.name} {s.url or ''}" for s in nop.stores)
-    channels = [_target(c.id, c.name, None, CHANNEL) for c in bp.channels]
+    channels = [target(c.id, c.name, None, CHANNEL) for c in bp.channels]
     channel = _decide(CHANNEL, "web", f"web store {store_words}".strip(), channels, rules, source_concepts=frozenset({"web"}),
                       cooccurrence=channel_pairs.get("web"))
     out.append(channel)
     chosen_channel = next((c for c in bp.channels if channel.choice and c.id == channel.choice.target), None)
 
     # warehouses: each nopCommerce warehouse by name; the default one for new orders
-    warehouse_targets = [_target(w.id, w.name, None, "warehouse") for w in bp.warehouses]
+    warehouse_targets = [target(w.id, w.name, None, "warehouse") for w in bp.warehouses]
     for warehouse in sorted(nop.warehouses, key=lambda w: w.id):
         out.append(_decide(NOP_WAREHOUSE, warehouse.id, warehouse.name, warehouse_targets, rules))
     warehouse_pairs = _pairs(linked, lambda o: [("default", o.bp_warehouse_id)])
     first = min(nop.warehouses, key=lambda w: w.id) if nop.warehouses else None
     default_targets = [
-        _target(w.id, w.name, None, "warehouse",
+        target(w.id, w.name, None, "warehouse",
                 ("default warehouse of the web channel",) if chosen_channel and chosen_channel.default_warehouse_id == w.id else (),
                 0.2 if chosen_channel and chosen_channel.default_warehouse_id == w.id else 0.0)
         for w in bp.warehouses
@@ -392,7 +405,7 @@ def suggest_mapping(
     price_pairs = _pairs(linked, lambda o: [("retail", o.bp_price_list_id)])
     selling = [p for p in bp.price_lists if p.price_list_type_code in (None, "SELL") and p.currency_code in (None, nop.currency_code)]
     price_targets = [
-        _target(p.id, p.name, p.code, "price_list",
+        target(p.id, p.name, p.code, "price_list",
                 ("default price list of the web channel",) if chosen_channel and chosen_channel.default_price_list_id == p.id else (),
                 0.3 if chosen_channel and chosen_channel.default_price_list_id == p.id else 0.0)
         for p in selling
@@ -408,25 +421,25 @@ def suggest_mapping(
 
     for rate in sorted(set(nop.tax_rates), reverse=True):
         same = [t for t in bp.tax_codes if rate_of(t) == rate]
-        targets = [_target(t.code, t.description, t.code, "tax_code", (f"rate {rate_of(t):g} = {rate:g}" + (", the only code with this rate" if len(same) == 1 else ""),),
+        targets = [target(t.code, t.description, t.code, "tax_code", (f"rate {rate:g}" + (", the only code with this rate" if len(same) == 1 else ""),),
                            1.0 if len(same) == 1 else 0.0)
                    for t in same]
         label = f"{rate:g}%" + (" zero rated" if rate == 0 else "")
         out.append(_decide(TAX_RATE, rate, label, targets, rules, cooccurrence=tax_pairs.get(rate),
                            empty_note=f"no Brightpearl tax code with rate {rate:g}"))
-    zero = [_target(t.code, t.description, t.code, "tax_code", ("rate 0",)) for t in bp.tax_codes if rate_of(t) == 0]
+    zero = [target(t.code, t.description, t.code, "tax_code", ("rate 0",)) for t in bp.tax_codes if rate_of(t) == 0]
     out.append(_decide(EXEMPT_TAX_CODE, "exempt", "exempt", zero, rules, empty_note="no Brightpearl tax code with rate 0"))
 
     # shipping methods and the default
     ship_pairs = _pairs(linked, lambda o: [(o.nop_shipping_method, o.bp_shipping_method_id)])
-    ship_targets = [_target(m.id, m.name, m.code, SHIPPING_METHOD) for m in bp.shipping_methods]
+    ship_targets = [target(m.id, m.name, m.code, SHIPPING_METHOD) for m in bp.shipping_methods]
     shipping = [_decide(SHIPPING_METHOD, name, name, ship_targets, rules, cooccurrence=ship_pairs.get(name)) for name in nop.shipping_methods]
     out.extend(shipping)
     out.append(_default_shipping(shipping, ship_pairs))
 
     # payment methods (only those with a code: payments carry the code)
     pay_pairs = _pairs(linked, lambda o: [(o.nop_payment_method, o.bp_payment_method_code)])
-    pay_targets = [_target(m.code, m.name, m.code, PAYMENT_METHOD) for m in bp.payment_methods if m.code and m.is_active is not False]
+    pay_targets = [target(m.code, m.name, m.code, PAYMENT_METHOD) for m in bp.payment_methods if m.code and m.is_active is not False]
     for method in nop.payment_methods:
         label = " ".join(x for x in (method.system_name.removeprefix("Payments."), method.friendly_name) if x)
         out.append(_decide(PAYMENT_METHOD, method.system_name, label, pay_targets, rules, cooccurrence=pay_pairs.get(method.system_name),
@@ -434,7 +447,7 @@ def suggest_mapping(
 
     # nominal codes
     nominal_pairs = _pairs(linked, lambda o: list(o.nominal_pairs))
-    nominal_targets = [_target(n.code, n.name, None, "nominal_code") for n in bp.nominal_codes]
+    nominal_targets = [target(n.code, n.name, None, "nominal_code") for n in bp.nominal_codes]
     nominal = {}
     for row, label in NOMINAL_ROWS.items():
         nominal[row] = _decide(NOMINAL_CODE, row, label, nominal_targets, rules,

@@ -90,9 +90,10 @@ for _concept, _phrases in CONCEPTS.items():
 _LONGEST = max(len(p) for p in _PHRASES)
 
 
-def concepts(text: str | None, table: str = "") -> tuple[frozenset[str], tuple[str, ...]]:
+def concepts(text: str | None, table: str = "", *, synonyms: bool = True) -> tuple[frozenset[str], tuple[str, ...]]:
     """(concepts, plain words) of `text` read for `table` (see the module docstring). The plain
-    words are the words left after stop words, for a raw similarity beside the concepts."""
+    words are the words left after stop words, for a raw similarity beside the concepts. With
+    `synonyms=False` (a baseline to measure the vocabulary against) every word stays itself."""
     stop = STOP_WORDS | TABLE_STOP_WORDS.get(table, frozenset())
     found: set[str] = set()
     plain: list[str] = []
@@ -104,7 +105,7 @@ def concepts(text: str | None, table: str = "") -> tuple[frozenset[str], tuple[s
             if length == 1 and phrase[0] in stop:
                 index += 1
                 break
-            if phrase in _PHRASES:
+            if synonyms and phrase in _PHRASES:
                 found.add(_PHRASES[phrase])
                 plain.extend(phrase)
                 index += length
@@ -116,10 +117,10 @@ def concepts(text: str | None, table: str = "") -> tuple[frozenset[str], tuple[s
     return frozenset(found), tuple(plain)
 
 
-def known_concepts(text: str | None, table: str = "") -> frozenset[str]:
+def known_concepts(text: str | None, table: str = "", *, synonyms: bool = True) -> frozenset[str]:
     """Only the concepts of `text` that the vocabulary names (for codes: "SAGEPAY_UK" -> {card},
-    "RM2" -> nothing)."""
-    return frozenset(c for c in concepts(text, table)[0] if c in CONCEPTS)
+    "RM2" -> nothing); nothing without `synonyms`."""
+    return frozenset(c for c in concepts(text, table)[0] if c in CONCEPTS) if synonyms else frozenset()
 
 
 __all__ = ["CONCEPTS", "STOP_WORDS", "TABLE_STOP_WORDS", "VOCABULARY_VERSION", "concepts", "known_concepts"]

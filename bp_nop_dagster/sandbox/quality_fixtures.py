@@ -10,12 +10,13 @@ simulators' reference data.
   Post FSA letters per province, Australia Post ranges per state, national mobile number plans:
   Ofcom 07, ARCEP 06/07, ...), with bad postcodes, phones and email typos planted among them.
 - `order_fixture`: realistic orders over 180 days (repeat customers, households, shared office
-  and carrier IPs, gifts abroad, legit bulk lines) with fraud rings, test orders, fat-finger
-  quantities and prices below cost planted among them.
+  and carrier IPs, gifts abroad, businesses buying in bulk, a few privacy-minded throwaway
+  addresses) with fraud rings, test orders, fat-finger quantities and prices below cost planted
+  among them.
 - `customer_fixture`: nopCommerce customers and Brightpearl contacts with planted duplicates
   (case, Gmail dots, +tags, name typos, swapped names, guest vs registered, new email same phone
-  or address, email typos) and hard negatives (families at one address, common names, shared
-  office mailboxes).
+  or address, email typos, and people who moved and changed email: only the name is left) and
+  hard negatives (families at one address, common names, shared office mailboxes).
 - `sandbox_profile` / `renamed_profile`: both systems' reference data for the mapping suggester,
   each with its gold mapping: the sandbox account's (gold = `mapping/default_mapping.yaml`) and a
   "differently named" account (the same things as a real UK merchant's account would name them).
@@ -35,6 +36,7 @@ import pandas as pd
 
 from bp_nop_dagster.brightpearl.models import Channel, OrderStatus, PaymentMethod, PriceList, ShippingMethod, TaxCode, Warehouse
 from bp_nop_dagster.mapping.config import load_mapping_config
+from bp_nop_dagster.mapping.contacts import ISO2_TO_ISO3, normalise_email
 from bp_nop_dagster.quality.contacts import ContactRecord
 from bp_nop_dagster.quality.emails import POPULAR_DOMAINS as REAL_PROVIDERS
 from bp_nop_dagster.quality.duplicates import BRIGHTPEARL, NOPCOMMERCE, CustomerRecord
@@ -115,7 +117,23 @@ class CountryFormat:
     phone: Any  # rng -> national or international number
 
 
-_GB_AREAS = ["LS", "M", "B", "BS", "NR", "OX", "SO", "BH", "DN", "RH", "G", "S", "L", "NG", "LE"]
+# Royal Mail postcode areas and their post towns.
+_GB_TOWNS = {
+    "LS": "Leeds", "M": "Manchester", "B": "Birmingham", "BS": "Bristol", "NR": "Norwich", "OX": "Oxford", "SO": "Southampton",
+    "BH": "Bournemouth", "DN": "Doncaster", "RH": "Redhill", "G": "Glasgow", "S": "Sheffield", "L": "Liverpool",
+    "NG": "Nottingham", "LE": "Leicester", "CF": "Cardiff", "EH": "Edinburgh", "AB": "Aberdeen", "YO": "York",
+    "CB": "Cambridge", "EX": "Exeter", "PL": "Plymouth", "BN": "Brighton", "CV": "Coventry", "HU": "Hull",
+    "NE": "Newcastle upon Tyne", "TS": "Middlesbrough", "WV": "Wolverhampton", "ST": "Stoke-on-Trent", "DE": "Derby",
+    "PE": "Peterborough", "IP": "Ipswich", "CO": "Colchester", "CT": "Canterbury", "ME": "Rochester", "TN": "Tonbridge",
+    "GU": "Guildford", "RG": "Reading", "SL": "Slough", "MK": "Milton Keynes", "LU": "Luton", "AL": "St Albans",
+    "CR": "Croydon", "BR": "Bromley", "SS": "Southend-on-Sea", "CM": "Chelmsford", "SN": "Swindon", "BA": "Bath",
+    "GL": "Gloucester", "WR": "Worcester", "SY": "Shrewsbury", "CH": "Chester", "WA": "Warrington", "BL": "Bolton",
+    "OL": "Oldham", "SK": "Stockport", "HD": "Huddersfield", "BD": "Bradford", "WF": "Wakefield", "HG": "Harrogate",
+    "LA": "Lancaster", "PR": "Preston", "FY": "Blackpool", "BB": "Blackburn", "CA": "Carlisle", "DH": "Durham",
+    "DL": "Darlington", "PA": "Paisley", "FK": "Falkirk", "KY": "Kirkcaldy", "DD": "Dundee", "IV": "Inverness",
+    "SA": "Swansea", "NP": "Newport", "BT": "Belfast",
+}
+_GB_AREAS = sorted(_GB_TOWNS)
 _GB_INWARD = "ABDEFGHJLNPQRSTUWXYZ"  # Royal Mail: the inward code never uses C, I, K, M, O, V
 # USPS: the first three ZIP digits by state (WA 980-994: 995-999 is Alaska; MA 010-027: 028-029
 # is Rhode Island; FL 320-339: 340 is the armed forces' AA).
@@ -133,6 +151,11 @@ def _digits(rng: random.Random, n: int) -> str:
 
 def _gb_postcode(rng: random.Random) -> tuple[str, None]:
     return f"{rng.choice(_GB_AREAS)}{rng.randrange(1, 10)} {rng.randrange(10)}{rng.choice(_GB_INWARD)}{rng.choice(_GB_INWARD)}", None
+
+
+def _gb_town(postcode: str) -> str:
+    area = postcode[:2] if postcode[:2] in _GB_TOWNS else postcode[:1]
+    return _GB_TOWNS[area]
 
 
 def _us_postcode(rng: random.Random) -> tuple[str, str]:
@@ -313,6 +336,9 @@ def contact_fixture(seed: int = 16, *, valid: int = 3000, bad_postcodes: int = 2
 
 FRAUD_RING, TEST_ORDER, FAT_FINGER, BELOW_COST = "fraud_ring", "test_order", "fat_finger", "below_cost"
 SHIPPING = [("Ground", 4.95, 70), ("Next Day Air", 9.95, 20), ("In-Store Pickup", 0.0, 10)]
+#: Planted anomalies per 1,000 orders: about 0.9 %, within the 0.5-1 % of orders that card fraud,
+#: test orders and keying errors make up in small shops.
+PER_1000 = {FRAUD_RING: 4.0, TEST_ORDER: 1.0, FAT_FINGER: 3.0, BELOW_COST: 1.0}
 
 
 @dataclass(frozen=True)
@@ -327,8 +353,7 @@ class OrderFixture:
 
 
 def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None = None, days: int = 180) -> OrderFixture:
-    """About `orders` normal orders over `days` days, with anomalies planted (about 1 fraud-ring
-    order, 1 test order, 1.5 fat-finger quantities and 0.5 prices below cost per 1,000)."""
+    """About `orders` normal orders over `days` days, with anomalies planted (`PER_1000`)."""
     rng = random.Random(seed)
     now = now or datetime(2026, 6, 1, tzinfo=UTC)
     start = now - timedelta(days=days)
@@ -342,7 +367,9 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
     shared_ips = [f"100.64.{rng.randrange(256)}.{rng.randrange(256)}" for _ in range(max(5, orders // 2000))]
     customers = []
     address_pool: list[tuple[str, str, str, str]] = []
-    for n in range(max(50, int(orders / 3.3))):
+    order_counts, count_weights = [1, 2, 3, 5, 8], [50, 20, 12, 12, 6]
+    mean_orders = sum(c * w for c, w in zip(order_counts, count_weights)) / sum(count_weights)
+    for n in range(max(50, round(orders / mean_orders))):
         country = rng.choices(["GB", "DE", "FR", "IE", "NL", "US"], weights=[75, 6, 5, 5, 4, 5])[0]
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         if address_pool and rng.random() < 0.08:  # a household member: same address and family name
@@ -350,14 +377,18 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
         else:
             postcode, street = COUNTRY_FORMATS[country].postcode(rng)[0], f"{rng.randrange(1, 300)} {rng.choice(STREETS)}"
             address_pool.append((country, postcode, street, last))
-        domain = rng.choice(PERSONAL_DOMAINS) if rng.random() < 0.85 else (
-            rng.choice(DISPOSABLE) if rng.random() < 0.03 else f"{_ascii(last)}-{rng.choice(TRADES)}.co.uk")
+        business = rng.random() < 0.04  # an office or small business: buys in bulk, now and then, and comes back
+        domain = f"{_ascii(last)}-{rng.choice(TRADES)}.co.uk" if business else (
+            rng.choice(DISPOSABLE) if rng.random() < 0.005 else rng.choice(PERSONAL_DOMAINS))
         customers.append({
+            "business": business,
+            # businesses name their company at checkout; now and then a consumer fills the field too
+            "company": f"{last} {rng.choice(TRADES).title()} Ltd" if business or rng.random() < 0.01 else None,
             "email": f"{_ascii(first)}.{_ascii(last)}{n}@{domain}", "customer_name": f"{first} {last}",
             "ip": rng.choice(shared_ips) if rng.random() < 0.05 else f"{rng.randrange(2, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
             "cards": [_digits(rng, 4) for _ in range(rng.choice([1, 1, 1, 2]))],
             "country": country, "postcode": postcode, "street": street,
-            "orders": rng.choices([1, 2, 3, 5, 8], weights=[50, 20, 12, 12, 6])[0],
+            "orders": rng.choices(order_counts, weights=count_weights)[0] + (2 if business else 0),
             "channel": "1" if country in ("GB", "IE", "US") else rng.choice(["1", "2"]),
         })
     rows, lines, planted = [], [], {}
@@ -371,7 +402,8 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
         billing = customer["country"] if rng.random() < 0.97 else rng.choice(["GB", "DE", "FR", "US", "ES"])
         row = {
             "order_id": order_id, "created": when, "channel": customer["channel"], "email": customer["email"],
-            "customer_name": customer["customer_name"], "ip": customer["ip"], "card": rng.choice(customer["cards"]),
+            "customer_name": customer["customer_name"], "company": customer.get("company"), "ip": customer["ip"],
+            "card": rng.choice(customer["cards"]),
             "billing_country": billing, "shipping_country": customer["country"], "shipping_postcode": customer["postcode"],
             "shipping_street": customer["street"], "shipping_method": method,
         }
@@ -381,28 +413,26 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
                      for sku, price, cost, qty in items)
         return order_id
 
-    def basket() -> list[tuple[str, float, float, int]]:
+    def basket(business: bool) -> list[tuple[str, float, float, int]]:
         items = []
         for sku, price, cost in {s[0]: s for s in rng.choices(skus, weights=weights, k=rng.choice([1, 1, 2, 2, 3, 4]))}.values():
             qty = rng.choices([1, 2, 3, 4, 5, 6], weights=[70, 18, 7, 3, 1, 1])[0]
-            if rng.random() < 0.003:
-                qty = rng.randrange(6, 13)  # a legit bulk line (an office buying for its staff)
+            if business and rng.random() < 0.2:
+                qty = rng.choice([6, 10, 12, 20, 24])  # a legit bulk line: an office buying for its staff
             discounted = round(price * (1 - rng.choice([0, 0, 0, 0.1, 0.2])), 2)
             items.append((sku, discounted, cost, qty))
         return items
 
     span = (now - start).total_seconds()
     for customer in customers:
-        first_at = rng.uniform(0, span)
-        for k in range(customer["orders"]):
-            when = start + timedelta(seconds=min(span - 1, first_at + k * rng.uniform(0, span / 6)) if k else first_at)
-            add_order(customer, when, items=basket())
+        for at in sorted(rng.uniform(0, span) for _ in range(customer["orders"])):
+            add_order(customer, start + timedelta(seconds=at), items=basket(customer["business"]))
     normal_ids = [r["order_id"] for r in rows]
 
     # fraud rings: several orders in a day or two to one drop address, new names, emails and cards,
     # one or two IPs, expensive baskets, mostly express, cards often from abroad
     expensive = sorted(skus, key=lambda s: -s[1])[: max(10, len(skus) // 10)]
-    for ring in range(max(3, orders // 1000 // 5)):
+    for ring in range(max(3, round(orders * PER_1000[FRAUD_RING] / 1000 / 5.5))):
         drop = {"country": "GB", "postcode": _gb_postcode(rng)[0], "street": f"Unit {rng.randrange(1, 40)}, {rng.choice(STREETS)}"}
         ips = [f"{rng.randrange(2, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(rng.choice([1, 2]))]
         burst = start + timedelta(seconds=rng.uniform(0, span - 2 * 86_400))
@@ -418,7 +448,7 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
             planted[order_id] = FRAUD_RING
     # test orders by staff
     staff_ip = "81.2.69.160"
-    for n in range(max(3, orders // 1000)):
+    for n in range(max(3, round(orders * PER_1000[TEST_ORDER] / 1000))):
         name = rng.choice(["Test Test", "Test Order", "asdf asdf", "Testing Shop", "Dummy Customer"])
         local = rng.choice(["test", "test123", "testing", "qa.test", "dummy"])
         fake = {"email": f"{local}{n}@{rng.choice(['gmail.com', 'example-shop.co.uk'])}", "customer_name": name, "ip": staff_ip,
@@ -427,8 +457,9 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
         order_id = add_order(fake, start + timedelta(seconds=rng.uniform(0, span)), items=[(sku, rng.choice([price, 0.01]), cost, 1)])
         planted[order_id] = TEST_ORDER
     # fat-finger quantities and prices below cost on otherwise normal orders
-    victims = rng.sample(normal_ids, max(6, int(orders * 0.002)))
-    fat, cheap = victims[: len(victims) * 3 // 4], victims[len(victims) * 3 // 4:]
+    fat_count = max(3, round(orders * PER_1000[FAT_FINGER] / 1000))
+    victims = rng.sample(normal_ids, fat_count + max(3, round(orders * PER_1000[BELOW_COST] / 1000)))
+    fat, cheap = victims[:fat_count], victims[fat_count:]
     frame = pd.DataFrame(lines)
     for order_id in fat:
         index = frame.index[frame["order_id"] == order_id][0]
@@ -452,7 +483,7 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
 #: How a planted duplicate differs from the person's first record ("brightpearl_contact": the
 #: same person as a Brightpearl contact, the email as typed or with its case swapped).
 PLANTED_DUPLICATES = ("case", "gmail_dots", "plus_tag", "name_typo", "swapped_names", "guest_registered",
-                      "new_email_same_phone", "new_email_same_address", "email_typo")
+                      "new_email_same_phone", "new_email_same_address", "email_typo", "moved")
 DUPLICATE_KINDS = (*PLANTED_DUPLICATES, "brightpearl_contact")
 COMMON_NAMES = [("John", "Smith"), ("Sarah", "Jones"), ("David", "Williams"), ("Mohammed", "Khan"), ("Emma", "Brown"),
                 ("James", "Taylor"), ("Laura", "Wilson")]
@@ -498,8 +529,8 @@ def customer_fixture(seed: int = 16, *, people: int = 3000, duplicate_share: flo
         entity[record_id] = person
         return record_id
 
-    cities = ["London", "Leeds", "Manchester", "Bristol", "Glasgow", "Cardiff", "Norwich", "Oxford", "Brighton", "York"]
     households: list[dict] = []
+    taken: set[str | None] = set()
     person = 0
     for n in range(people):
         person += 1
@@ -511,7 +542,8 @@ def customer_fixture(seed: int = 16, *, people: int = 3000, duplicate_share: flo
             phone = home["landline"] if home["landline"] and rng.random() < 0.5 else None
         else:
             first, last = rng.choice(COMMON_NAMES) if rng.random() < 0.04 else (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
-            city, postcode, street = rng.choice(cities), _gb_postcode(rng)[0], f"{rng.randrange(1, 300)} {rng.choice(STREETS)}"
+            postcode, street = _gb_postcode(rng)[0], f"{rng.randrange(1, 300)} {rng.choice(STREETS)}"
+            city = _gb_town(postcode)
             phone = None
             home = {"last": last, "city": city, "postcode": postcode, "street": street, "firsts": [first],
                     "landline": f"0113 {rng.randrange(200, 999)} {_digits(rng, 4)}" if rng.random() < 0.3 else None}
@@ -521,7 +553,10 @@ def customer_fixture(seed: int = 16, *, people: int = 3000, duplicate_share: flo
         domain = rng.choice(PERSONAL_DOMAINS)
         local = rng.choice([f"{_ascii(first)}.{_ascii(last)}", f"{_ascii(first)}{_ascii(last)}{rng.randrange(1, 99)}",
                             f"{_ascii(first)[0]}{_ascii(last)}{rng.randrange(100)}"])
+        while normalise_email(f"{local}@{domain}") in taken:  # a mailbox belongs to one person
+            local = f"{local}{rng.randrange(10)}"
         email = f"{local}@{domain}"
+        taken.add(normalise_email(email))
         base = dict(email=email, first_name=first, last_name=last, phone=phone, country_iso2="GB", postcode=postcode,
                     city=city, street=street)
         guest = rng.random() < 0.25
@@ -553,6 +588,7 @@ def customer_fixture(seed: int = 16, *, people: int = 3000, duplicate_share: flo
                 if phone:
                     dup["email"] = f"{_ascii(first)}.{_ascii(last)}@{_ascii(last)}-{rng.choice(TRADES)}.co.uk"
                     dup["postcode"], dup["street"] = _gb_postcode(rng)[0], f"{rng.randrange(1, 300)} {rng.choice(STREETS)}"
+                    dup["city"] = _gb_town(dup["postcode"])
                 else:
                     what, dup["email"] = "case", email.upper()
             elif what == "new_email_same_address":
@@ -560,13 +596,18 @@ def customer_fixture(seed: int = 16, *, people: int = 3000, duplicate_share: flo
             elif what == "email_typo":
                 dup["email"] = f"{local}@{_typo(domain, rng)}"
                 dup["phone"] = None
+            elif what == "moved":  # new home, new email, no phone: nothing but the name is left to match on
+                dup["email"] = f"{_ascii(first)}{rng.randrange(1000, 9999)}@{rng.choice(PERSONAL_DOMAINS)}"
+                dup["phone"], dup["postcode"] = None, _gb_postcode(rng)[0]
+                dup["street"], dup["city"] = f"{rng.randrange(1, 300)} {rng.choice(STREETS)}", _gb_town(dup["postcode"])
             dup_id = add(person, NOPCOMMERCE, **dup, is_guest=True, orders=1)
             kind[dup_id] = what
     # shared office mailboxes: colleagues (different names) using one address at one office
     for office in range(max(3, people // 300)):
         company = f"{_ascii(rng.choice(LAST_NAMES))}-{rng.choice(TRADES)}.co.uk"
         mailbox = f"{rng.choice(['info', 'accounts', 'office', 'orders'])}@{company}"
-        postcode, street, city = _gb_postcode(rng)[0], f"Unit {rng.randrange(1, 40)}, {rng.choice(STREETS)}", rng.choice(cities)
+        postcode, street = _gb_postcode(rng)[0], f"Unit {rng.randrange(1, 40)}, {rng.choice(STREETS)}"
+        city = _gb_town(postcode)
         for _ in range(rng.randrange(3, 6)):
             person += 1
             add(person, NOPCOMMERCE, email=mailbox, first_name=rng.choice(FIRST_NAMES), last_name=rng.choice(LAST_NAMES),
@@ -754,8 +795,6 @@ def renamed_profile(seed: int = 16, *, linked: int = 400) -> MappingProfile:
         (NOMINAL_CODE, "sales"): "4000", (NOMINAL_CODE, "shipping"): "4905", (NOMINAL_CODE, "discount"): "4009",
         (NOMINAL_CODE, "payment_fee"): "4000",
     }
-    from bp_nop_dagster.mapping.contacts import ISO2_TO_ISO3
-
     named.update({(COUNTRY, c.iso2): ISO2_TO_ISO3.get(c.iso2, c.iso3) for c in nop.countries})
     gold = _gold_for(nop, named)
     statuses = [s.id for s in bp.order_statuses if s.order_type_code == "SO"]
