@@ -1,11 +1,12 @@
 """Duplicate customers across nopCommerce (guest checkouts make separate records) and Brightpearl
-contacts: a review queue `{left, right, score, band, reasons, suggested_survivor}`. Nothing is
+contacts: a review queue `{left, right, score, band, reasons, suggested_survivor}` (left: the lower record id). Nothing is
 merged; a person decides (CRMs suggest, people merge: merges are irreversible).
 
 1. Normalised keys: the email key (`mapping.contacts.normalise_email`: case, Gmail dots, +tags),
    names folded (accents, punctuation, titles), the phone as E.164 (valid numbers only), the
    postcode upper-cased without spaces, the street with its common abbreviations.
-2. Blocking (pairs are only compared within a block): same email key; same phone; same country +
+2. Blocking (pairs are only compared within a block): same email key; same mailbox name (the
+   part before the @, at least three characters: a mistyped domain); same phone; same country +
    postcode + sound key (metaphone) of the first or last name; same country + city + first
    initial + last-name sound key. A block larger than `max_block` is compared by sorted
    neighbourhood (sorted by name, each record against the next `window`), so the pairs compared
@@ -154,6 +155,9 @@ def _blocks(keys: Sequence[_Keys]) -> dict[tuple, list[int]]:
     for index, k in enumerate(keys):
         if k.email:
             blocks[("email", k.email)].append(index)
+            local = k.email.rpartition("@")[0]
+            if len(local) >= 3:  # the same mailbox name at another (mistyped) domain
+                blocks[("mailbox", local)].append(index)
         if k.phone:
             blocks[("phone", k.phone)].append(index)
         if k.postcode:
@@ -275,7 +279,7 @@ def find_duplicates(records: Iterable[CustomerRecord], rules: DuplicateRules | N
         band, score, reasons = _judge(keys[left], keys[right], rules)
         if band is None:
             continue
-        a, b = records[left], records[right]
+        a, b = sorted((records[left], records[right]), key=lambda r: r.record_id)
         if band == "household":
             households.append({"left": a.record_id, "right": b.record_id, "reasons": reasons})
             continue
