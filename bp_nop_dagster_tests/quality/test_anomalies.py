@@ -128,18 +128,21 @@ def test_unusual_quantities_per_sku_customer_and_business():
     # the median 1, so the limit is max(2 x 2, 3 x 1, 5) = 5
     rows, lines = line_history("MUG", 100)
     rows += [{"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"},
-             {"order_id": 3, "email": "c@example.com", "company": "Acme Ltd"}, {"order_id": 4, "email": "c@example.com", "company": "Acme Ltd"},
-             {"order_id": 5, "email": "d@example.com"}]
+             {"order_id": 3, "email": "c@example.com", "company": "Acme Ltd"}, {"order_id": 4, "email": "e@example.com", "company": "Bo Ltd"},
+             {"order_id": 5, "email": "d@example.com"}, {"order_id": 6, "email": "f@example.com"}, {"order_id": 7, "email": "f@example.com"}]
     lines += [{"order_id": 1, "sku": "MUG", "quantity": 5, "unit_price": 10.0}, {"order_id": 2, "sku": "MUG", "quantity": 6, "unit_price": 10.0},
               {"order_id": 3, "sku": "MUG", "quantity": 20, "unit_price": 10.0}, {"order_id": 4, "sku": "MUG", "quantity": 30, "unit_price": 10.0},
-              {"order_id": 5, "sku": "RARE", "quantity": 21, "unit_price": 10.0}]
+              {"order_id": 5, "sku": "RARE", "quantity": 21, "unit_price": 10.0}, {"order_id": 6, "sku": "MUG", "quantity": 12, "unit_price": 10.0},
+              {"order_id": 7, "sku": "MUG", "quantity": 24, "unit_price": 10.0}]
     frame = pd.DataFrame([{"created": NOW - timedelta(hours=1), "total": 50.0, **r} for r in rows])
     result = score_orders(frame, pd.DataFrame(lines), now=NOW)
     assert "QTY_OUTLIER" not in codes(result, 1)  # 5 is the limit itself
     assert "QTY_OUTLIER" in codes(result, 2)
-    assert "QTY_OUTLIER" not in codes(result, 3)  # a business: limit 5 x 5 = 25
-    assert "QTY_OUTLIER" not in codes(result, 4)  # 30 > 25, but this customer bought 20 before: not over 2 x 20
+    assert "QTY_OUTLIER" not in codes(result, 3)  # a business: its limit is 5 x 5 = 25
+    assert "QTY_OUTLIER" in codes(result, 4)  # 30 is over even a business's limit
     assert "QTY_OUTLIER" in codes(result, 5)  # a rare SKU (fewer than 20 lines): the fallback limit 20
+    assert "QTY_OUTLIER" not in codes(result, 6)  # 12, but this customer bought 24 elsewhere: not over 2 x 24
+    assert "QTY_OUTLIER" not in codes(result, 7)  # 24 is not over 2 x 12 either
     message = result.reasons[(result.reasons["order_id"] == 2) & (result.reasons["code"] == "QTY_OUTLIER")]["message"].iloc[0]
     assert "quantity 6 of MUG" in message and "limit 5" in message
 
