@@ -74,6 +74,7 @@ def clean_postcode(text: str | None) -> str:
     return " ".join((text or "").upper().split())
 
 
+@lru_cache(maxsize=1024)
 def _separator_positions(examples: tuple[str, ...]) -> list[tuple[int, str]]:
     """(characters after the separator, separator) as the examples write them: GB "EC1Y 8SY" ->
     (3, " "); JP "154-0023" -> (4, "-")."""

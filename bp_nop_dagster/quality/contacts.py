@@ -46,7 +46,7 @@ from bp_nop_dagster.quality.addresses import (
     states_for_postcode,
 )
 from bp_nop_dagster.quality.common import Issue, Severity, issues_frame
-from bp_nop_dagster.quality.emails import is_disposable, suggest_domain
+from bp_nop_dagster.quality.emails import DomainTypo, is_disposable, suggest_domain
 
 COUNTRY_UNKNOWN = "COUNTRY_UNKNOWN"
 POSTCODE_MISSING = "POSTCODE_MISSING"
@@ -155,6 +155,7 @@ class ContactValidator:
         self.domain_history = dict(domain_history or {})
         self._phones: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, str, str | None], ...]]] = {}
         self._emails: dict[str, tuple[str | None, str | None, tuple[tuple[str, str, str | None], ...]]] = {}
+        self._domains: dict[str, tuple[DomainTypo | None, bool]] = {}
 
     def check(self, record: ContactRecord) -> CheckedContact:
         issues: list[Issue] = []
@@ -230,11 +231,8 @@ class ContactValidator:
         except EmailNotValidError as error:
             return None, None, ((EMAIL_SYNTAX, f"not a valid email address: {error}", self._repair(typed)),)
         found = []
-        domain = normalised.rsplit("@", 1)[1]
-        local = normalised.rsplit("@", 1)[0]
-        typo = suggest_domain(domain, history=self.domain_history, trusted_after=self.rules.trusted_domain_after,
-                              extra_domains=self.rules.known_domains)
-        disposable = is_disposable(domain, extra=self.rules.disposable_domains)
+        local, _, domain = normalised.rpartition("@")
+        typo, disposable = self._domain(domain)
         # a listed throwaway domain is a real one: only a single slip (gmial.com) is read as a typo
         if typo is not None and (not disposable or typo.distance == 1):
             found.append((EMAIL_DOMAIN_TYPO, f"{domain} looks like a typo of {typo.suggested} ({typo.distance} edit{'s' if typo.distance > 1 else ''})",
@@ -242,6 +240,16 @@ class ContactValidator:
         if disposable:
             found.append((EMAIL_DISPOSABLE, f"{domain} is a throwaway email domain", None))
         return normalised, normalise_email(normalised), tuple(found)
+
+    def _domain(self, domain: str) -> tuple[DomainTypo | None, bool]:
+        """(the likely typo, throwaway or not) of one domain, once per domain."""
+        if domain not in self._domains:
+            self._domains[domain] = (
+                suggest_domain(domain, history=self.domain_history, trusted_after=self.rules.trusted_domain_after,
+                               extra_domains=self.rules.known_domains),
+                is_disposable(domain, extra=self.rules.disposable_domains),
+            )
+        return self._domains[domain]
 
     def _repair(self, typed: str) -> str | None:
         """The obvious repair of a broken address, when it validates: spaces removed, commas to
