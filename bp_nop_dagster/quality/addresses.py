@@ -75,7 +75,7 @@ def clean_postcode(text: str | None) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _separator_positions(examples: tuple[str, ...]) -> list[tuple[int, str]]:
+def _separator_positions(examples: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     """(characters after the separator, separator) as the examples write them: GB "EC1Y 8SY" ->
     (3, " "); JP "154-0023" -> (4, "-")."""
     positions: list[tuple[int, str]] = []
@@ -83,7 +83,7 @@ def _separator_positions(examples: tuple[str, ...]) -> list[tuple[int, str]]:
         for index, ch in enumerate(example):
             if ch in " -" and (len(example) - index - 1, ch) not in positions:
                 positions.append((len(example) - index - 1, ch))
-    return positions
+    return tuple(positions)
 
 
 def canonical_postcode(text: str | None, rules: PostcodeRules) -> str | None:
