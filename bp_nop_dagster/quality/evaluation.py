@@ -119,7 +119,11 @@ def measure_duplicates(fixture, rules=None) -> DuplicateQuality:
         sizes[band], correct[band] = len(pairs), len(pairs & truth)
         if band != POSSIBLE:
             found |= pairs & truth
-    missed = Counter(next((fixture.kind[r] for r in sorted(pair) if r in fixture.kind), "first records") for pair in truth - found)
+    def how(pair: frozenset) -> str:  # the planted change, else "brightpearl_contact", else two first records
+        kinds = sorted((fixture.kind[r] for r in pair if r in fixture.kind), key=lambda k: k == "brightpearl_contact")
+        return kinds[0] if kinds else "first records"
+
+    missed = Counter(how(pair) for pair in truth - found)
     return DuplicateQuality(len(fixture.records), len(truth), review.pairs_compared, sizes, correct, len(found), dict(missed))
 
 
