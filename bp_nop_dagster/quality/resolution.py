@@ -131,7 +131,8 @@ def _describe(letter: DeadLetterLike) -> str:
     if payload.get("order_id") is not None or letter.kind == "order":
         return f"nopCommerce order {payload.get('order_id', letter.nop_key)}"
     if payload.get("goods_out_note_id") is not None:
-        return f"goods-out note {payload['goods_out_note_id']} (Brightpearl order {payload.get('bp_order_id')}, nopCommerce order {payload.get('nop_order_id')})"
+        return (f"goods-out note {payload['goods_out_note_id']} (Brightpearl order {payload.get('bp_order_id')}, "
+                f"nopCommerce order {payload.get('nop_order_id')})")
     return f"{letter.kind.replace('_', ' ')} {letter.nop_key}"
 
 

@@ -175,6 +175,19 @@ def _au_postcode(rng: random.Random) -> tuple[str, str]:
     return str(rng.randrange(low, high + 1)), state
 
 
+def _ie_postcode(rng: random.Random) -> tuple[str, None]:
+    """An Eircode: a routing key and four characters from Eircode's restricted set."""
+    letters = "ACDEFHKNPRTVWXY"
+    return f"{rng.choice(['D02', 'D04', 'D08', 'T12', 'H91', 'V94'])} {rng.choice(letters)}{_digits(rng, 2)}{rng.choice(letters)}", None
+
+
+_NL_LETTERS = "ABCDEFGHJKLMNPRTUVWXZ"  # PostNL: the letter pairs SA, SD and SS are not used
+
+
+def _ip(rng: random.Random) -> str:
+    return f"{rng.randrange(2, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
 def _gb_phone(rng: random.Random) -> str:
     number = "07" + rng.choice(["1", "2", "3"]) + _digits(rng, 8)
     return rng.choice([f"{number[:5]} {number[5:]}", f"+44 {number[1:5]} {number[5:]}", f"+44{number[1:]}", number])
@@ -188,12 +201,13 @@ COUNTRY_FORMATS: dict[str, CountryFormat] = {
                         lambda r: f"+49 {r.choice(['151', '152', '160', '170', '171', '175', '176'])} {_digits(r, 8)}"),
     "FR": CountryFormat("FR", lambda r: (f"{r.randrange(1, 96):02d}{_digits(r, 3)}", None),
                         lambda r: r.choice(["06" + r.choice("01245678"), "07" + r.choice("5678")]) + _digits(r, 7)),
-    "IE": CountryFormat("IE", lambda r: (f"{r.choice(['D02', 'D04', 'D08', 'T12', 'H91', 'V94'])} {r.choice('ACDEFHKNPRTVWXY')}{_digits(r, 2)}{r.choice('ACDEFHKNPRTVWXY')}", None),
-                        lambda r: f"08{r.choice('35679')} {_digits(r, 3)} {_digits(r, 4)}"),
-    "ES": CountryFormat("ES", lambda r: (f"{r.randrange(1, 53):02d}{_digits(r, 3)}", None), lambda r: f"6{_digits(r, 2)} {_digits(r, 3)} {_digits(r, 3)}"),
-    "NL": CountryFormat("NL", lambda r: (f"{r.randrange(1000, 10000)} {r.choice('ABCDEFGHJKLMNPRTUVWXZ')}{r.choice('ABCDEFGHJKLMNPRTUVWXZ')}", None),
+    "IE": CountryFormat("IE", _ie_postcode, lambda r: f"08{r.choice('35679')} {_digits(r, 3)} {_digits(r, 4)}"),
+    "ES": CountryFormat("ES", lambda r: (f"{r.randrange(1, 53):02d}{_digits(r, 3)}", None),
+                        lambda r: f"6{_digits(r, 2)} {_digits(r, 3)} {_digits(r, 3)}"),
+    "NL": CountryFormat("NL", lambda r: (f"{r.randrange(1000, 10000)} {r.choice(_NL_LETTERS)}{r.choice(_NL_LETTERS)}", None),
                         lambda r: f"06{r.choice('12345')}{_digits(r, 7)}"),
-    "SE": CountryFormat("SE", lambda r: (f"{r.randrange(100, 985)} {_digits(r, 2)}", None), lambda r: f"07{r.choice('02369')}-{_digits(r, 3)} {_digits(r, 2)} {_digits(r, 2)}"),
+    "SE": CountryFormat("SE", lambda r: (f"{r.randrange(100, 985)} {_digits(r, 2)}", None),
+                        lambda r: f"07{r.choice('02369')}-{_digits(r, 3)} {_digits(r, 2)} {_digits(r, 2)}"),
     "CA": CountryFormat("CA", _ca_postcode,
                         lambda r: f"({r.choice(['416', '604', '514', '403', '613'])}) {r.randrange(2, 10)}{_digits(r, 2)}-{_digits(r, 4)}"),
     "AU": CountryFormat("AU", _au_postcode, lambda r: f"04{r.choice('0123')}{_digits(r, 1)} {_digits(r, 3)} {_digits(r, 3)}"),
@@ -385,7 +399,7 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
             # businesses name their company at checkout; now and then a consumer fills the field too
             "company": f"{last} {rng.choice(TRADES).title()} Ltd" if business or rng.random() < 0.01 else None,
             "email": f"{_ascii(first)}.{_ascii(last)}{n}@{domain}", "customer_name": f"{first} {last}",
-            "ip": rng.choice(shared_ips) if rng.random() < 0.05 else f"{rng.randrange(2, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+            "ip": rng.choice(shared_ips) if rng.random() < 0.05 else _ip(rng),
             "cards": [_digits(rng, 4) for _ in range(rng.choice([1, 1, 1, 2]))],
             "country": country, "postcode": postcode, "street": street,
             "orders": rng.choices(order_counts, weights=count_weights)[0] + (2 if business else 0),
@@ -434,7 +448,7 @@ def order_fixture(seed: int = 16, *, orders: int = 20_000, now: datetime | None 
     expensive = sorted(skus, key=lambda s: -s[1])[: max(10, len(skus) // 10)]
     for ring in range(max(3, round(orders * PER_1000[FRAUD_RING] / 1000 / 5.5))):
         drop = {"country": "GB", "postcode": _gb_postcode(rng)[0], "street": f"Unit {rng.randrange(1, 40)}, {rng.choice(STREETS)}"}
-        ips = [f"{rng.randrange(2, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(rng.choice([1, 2]))]
+        ips = [_ip(rng) for _ in range(rng.choice([1, 2]))]
         burst = start + timedelta(seconds=rng.uniform(0, span - 2 * 86_400))
         for member in range(rng.randrange(4, 8)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)

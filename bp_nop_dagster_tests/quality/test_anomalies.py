@@ -179,3 +179,25 @@ def test_only_the_asked_orders_are_scored_against_the_whole_history():
     result = score_orders(rows, now=NOW, score_ids=[31])
     assert list(result.scores["order_id"]) == [31] and set(result.reasons["order_id"]) == {31}
     assert "AMOUNT_OUTLIER" in codes(result, 31)
+
+
+def test_frames_from_nopcommerce_orders():
+    from decimal import Decimal
+
+    from bp_nop_dagster.nopcommerce.models import Address, Order, OrderDetails, OrderItem
+    from bp_nop_dagster.quality.anomalies import frames_from_nop
+
+    order = Order(id=9, customer_id=1, order_status_id=10, shipping_status_id=20, payment_status_id=30, order_total=Decimal("42.50"),
+                  created_on_utc=NOW, customer_ip="203.0.113.9", masked_credit_card_number="************4242",
+                  shipping_method="Ground", vat_number="GB123", store_id=1)
+    billing = Address(id=1, first_name="Ada", last_name="Lovelace", email="ada@example.com", country_id=3, zip_postal_code="LS1 4AB",
+                      address1="1 Mill Road")
+    items = [OrderItem(id=1, order_id=9, product_id=5, quantity=2, unit_price_excl_tax=Decimal("10"), original_product_cost=Decimal("4"))]
+    orders_frame, lines = frames_from_nop([OrderDetails(order=order, items=items, billing_address=billing)],
+                                          country_iso2={3: "GB"}, product_skus={5: "MUG"})
+    row = orders_frame.iloc[0]
+    assert (row["order_id"], row["total"], row["email"], row["card"], row["company"], row["customer_name"]) == \
+        (9, 42.5, "ada@example.com", "4242", "GB123", "Ada Lovelace")
+    assert (row["billing_country"], row["shipping_country"], row["shipping_postcode"], row["channel"]) == ("GB", "GB", "LS1 4AB", "1")
+    assert lines.to_dict("records") == [{"order_id": 9, "sku": "MUG", "quantity": 2, "unit_price": 10.0, "unit_cost": 4.0}]
+    assert len(score_orders(orders_frame, lines, now=NOW + timedelta(minutes=1)).scores) == 1

@@ -146,3 +146,13 @@ def test_config_values_and_changed_values():
     result = suggest_mapping(NOP, BP)  # another account's ids: every confident value differs from the sandbox's
     changed = {(s.table, s.source): old for s, old in changed_values(result, default)}
     assert changed[("order_status", 10)] == 2 and changed[("tax_rate", Decimal(20))] == "T1"
+
+
+def test_the_review_table_has_a_row_per_candidate():
+    frame = suggest_mapping(NOP, BP).frame()
+    po = frame[(frame["table"] == "payment_method") & (frame["source"] == "Payments.PurchaseOrder")]
+    assert list(po["rank"]) == [1, 2, 3] and set(po["status"]) == {"review"} and po.iloc[0]["target"] == "PO"
+    assert "name" in po.iloc[0]["evidence"]
+    ground = suggest_mapping(NOP, BrightpearlReference()).frame()
+    empty = ground[ground["table"] == "shipping_method"]
+    assert empty["target"].isna().all() and set(empty["status"]) == {"abstain"}
