@@ -81,8 +81,9 @@ class AnomalyQuality:
 
 
 def measure_anomalies(fixture, rules=None) -> AnomalyQuality:
-    scores = score_orders(fixture.orders, fixture.lines, now=fixture.now, rules=rules).scores
-    flagged = set(scores.loc[scores["action"] != "ACCEPT", "order_id"])
+    result = score_orders(fixture.orders, fixture.lines, now=fixture.now, rules=rules)
+    scores = result.scores
+    flagged = set(result.flagged()["order_id"])
     planted = set(fixture.planted)
     by_kind: dict[str, tuple[int, int]] = {}
     for kind in sorted(set(fixture.planted.values())):

@@ -17,7 +17,6 @@ from bp_nop_dagster.quality.mapping_suggestions import (
     BrightpearlReference,
     LinkedOrder,
     NominalCode,
-    NopPaymentMethod,
     NopReference,
     NopWarehouse,
     SuggestionRules,
