@@ -35,6 +35,9 @@ __all__ = [
     "GoodsOutNote",
     "GoodsOutNoteEvent",
     "GoodsOutNoteSearchRow",
+    "Journal",
+    "JournalLine",
+    "JournalSearchRow",
     "Order",
     "OrderInvoice",
     "OrderParties",
@@ -659,3 +662,56 @@ class CustomerPayment(BrightpearlModel):
     payment_date: datetime | None = None
     created_on: datetime | None = None
     journal_id: int | None = None
+
+
+# --- journals -------------------------------------------------------------------------------
+
+
+class JournalSearchRow(BrightpearlModel):
+    """A `journal-search` row: one line of a journal (Journal Search doc, columns as listed there).
+    `journal_*` amounts are in the base currency, `transaction_*` in the journal's own."""
+
+    journal_id: int
+    journal_type: str | None = None
+    order_id: int | None = None
+    invoice_reference: str | None = None
+    channel_id: int | None = None
+    nominal_code: str | None = None
+    journal_date: datetime | None = None
+    journal_debit: Decimal | None = None
+    journal_credit: Decimal | None = None
+    journal_ref: str | None = None
+    currency_id: int | None = None
+    exchange_rate: Decimal | None = None
+    transaction_debit: Decimal | None = None
+    transaction_credit: Decimal | None = None
+
+    @field_validator("journal_ref", mode="before")
+    @classmethod
+    def _ref_as_text(cls, value: Any) -> Any:
+        # documented as INTEGER, but it also carries a non-numeric orderId (the doc's own words)
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class JournalLine(BrightpearlModel):
+    """One credit or debit of a journal GET (`change.value` in the journal's currency)."""
+
+    nominal_code: str
+    value: Decimal = Field(validation_alias=AliasChoices(AliasPath("change", "value"), "value"))
+    order_id: int | None = None
+    tax_code: str | None = None
+    transaction_amount: Decimal | None = None
+
+
+class Journal(BrightpearlModel):
+    """`GET /accounting-service/journal/{idset}` item (Journal GET doc example)."""
+
+    id: int
+    contact_id: int | None = None
+    journal_type_code: str
+    tax_date: datetime | None = None
+    created_on: datetime | None = None
+    credits: list[JournalLine] = Field(default_factory=list)
+    debits: list[JournalLine] = Field(default_factory=list)
+    currency_id: int | None = None
+    exchange_rate: Decimal | None = None
