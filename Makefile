@@ -25,9 +25,12 @@ demo-headless: setup
 sandbox: setup
 	$(BIN)/bp-nop sandbox
 
+# Loads the code location as pyproject's [tool.dg.project] names it (`bp_nop_dagster`, as the demo
+# and workspace.yaml do), so Dagster does not warn about a second name for it.
 validate: setup
 	mkdir -p $(LOCAL_DAGSTER_HOME)
-	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) $(BIN)/dagster definitions validate -m bp_nop_dagster.definitions
+	test -f $(LOCAL_DAGSTER_HOME)/dagster.yaml || touch $(LOCAL_DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) $(BIN)/dagster definitions validate
 
 # Starts the machine's PostgreSQL cluster if it is installed but not running (CI always has one).
 postgres:

@@ -838,6 +838,17 @@ class BrightpearlClient(Transport):
         summaries = _parse_list(m.OrderSummary, reply, self.system, path)
         return {s.id: s for s in sorted(summaries, key=lambda s: s.id)}
 
+    def sales_orders(self, ids: Iterable[int]) -> list[m.SalesOrder]:
+        """Whole sales orders by id (`GET /order-service/sales-order/{idset}`, 200 per request),
+        ascending; ids that do not exist are absent. The sales-order shape carries `externalRef`
+        and row names (the low-level order GET does not)."""
+        values = list(ids)
+        if not values:
+            return []
+        path = "/order-service/sales-order"
+        orders = _parse_list(m.SalesOrder, self.get_by_id_set(path, values, ID_SET_CAP), self.system, path)
+        return sorted(orders, key=lambda o: o.id)
+
     def product_ids_by_sku(self, skus: Iterable[str]) -> dict[str, int]:
         """SKU -> product id for the given SKUs that exist in Brightpearl, matched exactly (case
         and surrounding spaces included: near matches are the SKU report's business, never a

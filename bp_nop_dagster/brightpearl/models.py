@@ -54,6 +54,7 @@ __all__ = [
     "Product",
     "ProductSearchRow",
     "SalesCredit",
+    "SalesOrder",
     "SalesOrderRow",
     "ShippingMethod",
     "StockLevels",
@@ -527,7 +528,11 @@ class SalesOrderRow(BrightpearlModel):
     id: int
     product_id: int | None = None
     sku: str | None = None
+    name: str | None = None
     quantity: Decimal = Decimal("0")
+    net: Decimal | None = None
+    tax: Decimal | None = None
+    tax_code: str | None = None
     external_ref: str | None = None
 
 
@@ -558,6 +563,22 @@ class OrderSummary(BrightpearlModel):
     @property
     def order_id(self) -> int:
         return self.id
+
+
+class SalesOrder(OrderSummary):
+    """A whole `GET /order-service/sales-order/{idset}` item: the POST fields plus createdOn,
+    updatedOn, total, orderPaymentStatus, shippingStatusCode (Sales Order GET doc, notes section 5)."""
+
+    ref: str | None = None
+    customer_id: int | None = Field(None, validation_alias=AliasChoices(AliasPath("customer", "id"), "customerId", "customer_id"))
+    placed_on: datetime | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+    channel_id: int | None = None
+    warehouse_id: int | None = None
+    currency_code: str | None = Field(None, validation_alias=AliasChoices(AliasPath("currency", "code"), "currency_code"))
+    net: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "net"), "net"))
+    tax: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "tax"), "tax"))
 
 
 # --- fulfilment -----------------------------------------------------------------------------

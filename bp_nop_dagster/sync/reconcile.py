@@ -93,17 +93,18 @@ class Lookup:
 
 
 def find_brightpearl_orders(bp: BrightpearlClient, refs: Iterable[str], linked_ids: Mapping[str, int],
-                            instance_id: int | None) -> Lookup:
-    """The Brightpearl orders carrying `refs`: the ledger's linked ids first (one GET per 200 ids;
-    a linked id whose order carries another externalRef does not count), then one externalRef
-    search per ref still unfound. A failure leaves the refs it concerns unreadable, never missing."""
+                            instance_id: int | None, status_names: Mapping[int, str]) -> Lookup:
+    """The Brightpearl orders carrying `refs`, in the brightpearl/sales_orders table's shape: the
+    ledger's linked ids first (one sales-order GET per 200 ids; a linked id whose order carries
+    another externalRef does not count), then one externalRef search per ref still unfound. A
+    failure leaves the refs it concerns unreadable, never missing."""
     wanted = list(dict.fromkeys(refs))
     found = pd.DataFrame(columns=SALES_ORDER_COLUMNS)
     unreadable: dict[str, str] = {}
     ids = sorted({linked_ids[r] for r in wanted if r in linked_ids})
     if ids:
         try:
-            found = sales_order_rows(o for o in bp.orders(ids) if o.external_ref in wanted)
+            found = sales_order_rows((o for o in bp.sales_orders(ids) if o.external_ref in wanted), status_names)
         except ApiError as error:
             reason = f"Brightpearl could not be read ({error})"
             unreadable.update({r: reason for r in wanted if r in linked_ids})
@@ -115,7 +116,7 @@ def find_brightpearl_orders(bp: BrightpearlClient, refs: Iterable[str], linked_i
         try:
             order_ids = bp.find_sales_orders_by_external_ref(ref, instance_id)
             if order_ids:
-                frames.append(sales_order_rows(bp.orders(order_ids)))
+                frames.append(sales_order_rows(bp.sales_orders(order_ids), status_names))
         except ApiError as error:
             unreadable[ref] = f"Brightpearl could not be read ({error})"
     frames = [f for f in frames if not f.empty]

@@ -3,7 +3,7 @@ targeted look-up yields exactly the rows the source asset would have had."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -50,8 +50,45 @@ def _number(value) -> float | None:
     return float(value) if value is not None else None
 
 
-def sales_order_rows(orders: Iterable[m.Order]) -> pd.DataFrame:
-    """One row per order row (an order without rows keeps one row with empty row columns)."""
+def _table(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=SALES_ORDER_COLUMNS)
+    for column in _INTS:
+        frame[column] = frame[column].astype("Int64")
+    for column in _FLOATS:
+        frame[column] = frame[column].astype("float64")
+    for column in _TIMES:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def sales_order_rows(orders: Iterable[m.SalesOrder], status_names: Mapping[int, str]) -> pd.DataFrame:
+    """One row per order row of sales orders in the sales-order GET shape (an order without rows
+    keeps one row with empty row columns); `status_names` names the account's status ids."""
+    rows = []
+    for order in orders:
+        header = {
+            "order_id": order.id, "reference": order.ref, "external_ref": order.external_ref, "created_on": order.created_on,
+            "placed_on": order.placed_on, "contact_id": order.customer_id, "status_id": order.status_id,
+            "status_name": status_names.get(order.status_id), "payment_status": order.payment_status,
+            "shipping_status_code": order.shipping_status_code, "channel_id": order.channel_id,
+            "warehouse_id": order.warehouse_id, "currency": order.currency_code, "net": _number(order.net),
+            "tax": _number(order.tax), "total": _number(order.total),
+        }
+        for row in order.rows or [None]:
+            rows.append({
+                **header,
+                "row_id": row.id if row else None, "product_id": row.product_id if row else None,
+                "sku": row.sku if row else None, "row_name": row.name if row else None,
+                "row_external_ref": row.external_ref if row else None, "quantity": _number(row.quantity) if row else None,
+                "row_net": _number(row.net) if row else None, "row_tax": _number(row.tax) if row else None,
+                "tax_code": row.tax_code if row else None,
+            })
+    return _table(rows)
+
+
+def order_rows(orders: Iterable[m.Order]) -> pd.DataFrame:
+    """The same table from the low-level order GET shape (sales credits): it has status names
+    and row values but no externalRef (that column stays empty)."""
     rows = []
     for order in orders:
         header = {
@@ -74,11 +111,4 @@ def sales_order_rows(orders: Iterable[m.Order]) -> pd.DataFrame:
                 "row_net": _number(row.row_net) if row else None, "row_tax": _number(row.row_tax) if row else None,
                 "tax_code": row.tax_code if row else None,
             })
-    frame = pd.DataFrame(rows, columns=SALES_ORDER_COLUMNS)
-    for column in _INTS:
-        frame[column] = frame[column].astype("Int64")
-    for column in _FLOATS:
-        frame[column] = frame[column].astype("float64")
-    for column in _TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
+    return _table(rows)
