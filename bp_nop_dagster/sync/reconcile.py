@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 
@@ -150,14 +149,14 @@ def order_verdicts(
     placeholder_sku: str,
     currency: str,
     unreadable: Mapping[str, str] | None = None,
-    following_since: datetime | None = None,
+    first_followed: int | None = None,
 ) -> pd.DataFrame:
     """One row per nopCommerce order of `nop_orders` (the nopcommerce/orders table, one row per
     line) with its Brightpearl order from `bp_orders` (the brightpearl/sales_orders table shape,
     any orders) and a verdict. `ledger` (nop order id as text -> entry) explains; `unreadable`
-    (externalRef -> why) marks orders Brightpearl could not be read for; `following_since` is
-    when the integration started following the shop (its ledger's first order), so an order
-    from before then is said to predate it."""
+    (externalRef -> why) marks orders Brightpearl could not be read for; `first_followed` is the
+    lowest nopCommerce order id the ledger knows (nopCommerce numbers orders as they come), so an
+    order below it is said to predate the integration."""
     unreadable = unreadable or {}
     headers = nop_orders.drop_duplicates("order_id").sort_values(["created_on_utc", "order_id"])
     by_ref = {ref: group for ref, group in bp_orders.groupby("external_ref", sort=False)} if not bp_orders.empty else {}
@@ -180,7 +179,7 @@ def order_verdicts(
         elif ref in unreadable:
             row.update(verdict=CANNOT_TELL, reason=unreadable[ref], ledger_agrees=None)
         else:
-            row.update(_not_held(entry, order.created_on_utc, following_since))
+            row.update(_not_held(entry, int(order.order_id), first_followed))
         row["action"] = ACTIONS[row["verdict"]]
         rows.append(row)
     return typed_frame(rows, COLUMNS)
@@ -219,7 +218,7 @@ def _held(bp_rows: pd.DataFrame, nop_total, currency: str, entry: LedgerEntry | 
     }
 
 
-def _not_held(entry: LedgerEntry | None, created_on, following_since: datetime | None) -> dict:
+def _not_held(entry: LedgerEntry | None, order_id: int, first_followed: int | None) -> dict:
     if entry is not None and entry.status == "dead_lettered":
         return {"verdict": DEAD_LETTERED, "ledger_agrees": True,
                 "reason": f"dead-lettered after {entry.attempts} attempts: {entry.last_error or 'no error recorded'}"}
@@ -233,12 +232,11 @@ def _not_held(entry: LedgerEntry | None, created_on, following_since: datetime |
                           "no order with this externalRef (deleted in Brightpearl, or another ledger)"}
     if entry is not None:  # skipped
         return {"verdict": MISSING, "ledger_agrees": True, "reason": f"skipped by the order flow: {entry.last_error or 'no reason recorded'}"}
-    created = pd.Timestamp(created_on)
-    if following_since is not None and created < pd.Timestamp(following_since):
-        why = (f"the order predates the integration: its ledger follows the shop from "
-               f"{pd.Timestamp(following_since):%Y-%m-%d %H:%M} UTC, so it was never queued")
-    elif following_since is None:
+    if first_followed is None:
         why = "the ledger has never seen an order: the integration has not synced this shop yet (or reads another ledger)"
+    elif order_id < first_followed:
+        why = (f"the order predates the integration: its ledger starts at nopCommerce order {first_followed}, "
+               "so this one was never queued")
     else:
         why = "the order flow never saw it (no ledger record): a missed poll older than the 24 h catch-up sweep"
     return {"verdict": MISSING, "ledger_agrees": True, "reason": f"not in Brightpearl; {why}"}

@@ -80,9 +80,10 @@ def test_what_brightpearl_lacks_is_explained_by_the_ledger(entry, verdict, words
 
 
 def test_orders_from_before_the_ledger_followed_the_shop_say_so():
-    frame = verdicts(nop(1, "9.99", hour=1) + nop(2, "9.99", hour=12), [], following_since=DAY.replace(hour=6))
-    assert "predates the integration" in frame.loc[1, "reason"]
-    assert "never saw it" in frame.loc[2, "reason"]
+    """nopCommerce numbers orders as they come: an id below the ledger's lowest predates the integration."""
+    frame = verdicts(nop(1, "9.99") + nop(7, "9.99"), [], first_followed=5)
+    assert "predates the integration: its ledger starts at nopCommerce order 5" in frame.loc[1, "reason"]
+    assert "never saw it" in frame.loc[7, "reason"]
     assert set(frame["verdict"]) == {"missing"}
     never = verdicts(nop(1, "9.99"), [])
     assert "has never seen an order" in never.loc[1, "reason"]

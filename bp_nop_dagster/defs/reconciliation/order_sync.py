@@ -75,7 +75,7 @@ def order_sync_reconciliation(
         r.nop_key: LedgerEntry(r.status, bp_id=r.bp_id, needs_review=r.needs_review, last_error=r.last_error, attempts=r.attempts)
         for r in book.statuses("order", keys)
     }
-    known_times = [r.source_time for r in book.statuses("order") if r.source_time is not None]
+    known_ids = [int(r.nop_key) for r in book.statuses("order") if r.nop_key.isdigit()]
     refs = {external_ref(i, mapping): i for i in nop_ids}
     in_table = bp_orders[bp_orders["external_ref"].isin(refs)]
     unfound = [ref for ref in refs if ref not in set(in_table["external_ref"])]
@@ -89,7 +89,7 @@ def order_sync_reconciliation(
     frame = order_verdicts(
         nop_orders, pd.concat([in_table, lookup.orders], ignore_index=True), external_ref=lambda i: external_ref(i, mapping),
         ledger=entries, placeholder_sku=mapping.placeholder_sku, currency=mapping.currency_code,
-        unreadable=lookup.unreadable, following_since=min(known_times) if known_times else None,
+        unreadable=lookup.unreadable, first_followed=min(known_ids) if known_ids else None,
     )
     paths = write_report(frame, f"order_sync_{context.partition_key}", excel=config.excel_copy)
     window = context.partition_time_window
