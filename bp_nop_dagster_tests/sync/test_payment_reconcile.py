@@ -102,8 +102,10 @@ def test_each_difference_is_named_with_its_amount(nop_row, payments, verdict, wo
 
 
 def test_orders_without_money_and_orders_not_in_brightpearl():
-    rows = by_order(items([nop(1, "9.00", status=10), nop(2, "7.00", status=30)], {1: 301, 2: None}))
+    rows = by_order(items([nop(1, "9.00", status=10), nop(2, "7.00", status=30), nop(3, "4.00", status=20)], {1: 301, 2: None, 3: 303},
+                          [pay(1, 303, "AUTH", "4.00")]))
     assert rows[1]["verdict"] == "no_money"
+    assert rows[3]["verdict"] == "no_money" and rows[3]["nop_net"] == 0  # authorized only: no money taken on either side
     assert rows[2]["verdict"] == "order_not_in_brightpearl" and rows[2]["nop_net"] == 7.00
 
 
