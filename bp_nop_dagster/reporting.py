@@ -111,11 +111,12 @@ def _to_csv(frame: pd.DataFrame, path: Path, *, encoding: str, line_end: str) ->
     out.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, encoding=encoding, lineterminator=line_end, na_rep="")
 
 
-def report_files_metadata(paths: list[Path]) -> dict[str, dg.RawMetadataValue]:
-    """The report files for the asset's page: each path, and a file:// link to open it."""
+def report_files_metadata(paths: list[Path], name: str = "csv") -> dict[str, dg.RawMetadataValue]:
+    """The report files for the asset's page: `name` (the CSV's path) and `name_link` (a file://
+    link to open it); the Excel-friendly copy, if written, as `excel_name` and `excel_name_link`."""
     metadata: dict[str, dg.RawMetadataValue] = {}
     for path in paths:
-        label = "excel_csv" if path.name.endswith(".excel.csv") else path.suffix.lstrip(".") or "file"
+        label = f"excel_{name}" if path.name.endswith(".excel.csv") else name
         resolved = path.resolve()
         metadata[label] = dg.MetadataValue.path(str(resolved))
         metadata[f"{label}_link"] = dg.MetadataValue.url(resolved.as_uri())

@@ -69,6 +69,7 @@ ITEM_COLUMNS = [
     Column("currency", "str", "currency of every amount on the row (ISO 4217)"),
     Column("nop_order_id", "int", "nopCommerce order id (empty for a Brightpearl-only item)"),
     Column("brightpearl_order_id", "int", "the Brightpearl sales order of the nopCommerce order"),
+    Column("verdict", "str", "matched, no_money or the first named difference"),
     Column("nop_payment_status", "str", "nopCommerce payment status: Pending, Authorized, Paid, PartiallyRefunded, Refunded, Voided"),
     Column("nop_captured", "float", "nopCommerce: the order total if the money was taken (Paid, PartiallyRefunded, Refunded), else 0"),
     Column("nop_refunded", "float", "nopCommerce: refunded amount"),
@@ -80,7 +81,6 @@ ITEM_COLUMNS = [
     Column("difference", "float", "nopCommerce net minus Brightpearl net"),
     Column("transaction_refs", "str", "Brightpearl payments (type and transactionRef) found for the order"),
     Column("journal_ids", "str", "Sales Receipt journal ids found for the order"),
-    Column("verdict", "str", "matched, no_money or the first named difference"),
     Column("reason", "str", "every difference on the order, in words"),
     Column("action", "str", "what a person should do about the verdict"),
 ]

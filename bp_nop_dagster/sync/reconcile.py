@@ -48,6 +48,7 @@ UNEXPLAINED = (TOTAL_MISMATCH, MISSING, CANNOT_TELL)
 COLUMNS = [
     Column("nop_order_id", "int", "nopCommerce order id"),
     Column("custom_order_number", "str", "the order number the shopper sees"),
+    Column("verdict", "str", "synced, needs_review, total_mismatch, dead_lettered, pending, missing or cannot_tell"),
     Column("created_on_utc", "datetime", "when the shopper placed the order (UTC); the report's day"),
     Column("currency", "str", "currency of both totals (ISO 4217): the store's primary currency in nopCommerce, the order's in Brightpearl"),
     Column("nop_total", "float", "nopCommerce order total, in `currency`"),
@@ -66,7 +67,6 @@ COLUMNS = [
     Column("brightpearl_channel_id", "int", "Brightpearl sales channel of the order"),
     Column("ledger_status", "str", "the integration's ledger: synced, pending, failed, dead_lettered, skipped (empty: no record)"),
     Column("ledger_agrees", "bool", "whether the ledger's link matches what Brightpearl holds (false: the inputs disagree, see reason)"),
-    Column("verdict", "str", "synced, needs_review, total_mismatch, dead_lettered, pending, missing or cannot_tell"),
     Column("reason", "str", "why, in words (which SKU, which error, which total)"),
     Column("action", "str", "what a person should do about this verdict"),
 ]

@@ -108,14 +108,14 @@ def order_sync_reconciliation(
     })
     return dg.MaterializeResult(
         value=frame,
-        metadata={
-            **table_metadata(frame, described(COLUMNS)),
-            **report_files_metadata(paths),
-            **inputs,
+        metadata={  # what an analyst reads first, then the table
             "orders": dg.MetadataValue.int(len(frame)),
             "unexplained_differences": dg.MetadataValue.int(len(unexplained)),
             "inputs_disagree": dg.MetadataValue.int(disagree),
             "what_to_do": actions_markdown(frame, ACTIONS),
+            **table_metadata(frame, described(COLUMNS)),
+            **report_files_metadata(paths),
+            **inputs,
             "brightpearl_calls": dg.MetadataValue.int(bp.call_count - calls_before),
             **verdict_counts(frame, VERDICTS),
         },

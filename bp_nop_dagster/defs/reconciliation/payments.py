@@ -100,8 +100,8 @@ def payments_reconciliation(
         method_codes=mapping.payment_methods, currency=mapping.currency_code, unreadable=unreadable,
     )
     summary = rules.payment_summary(day, items)
-    paths = write_report(items, f"payments_{day}", excel=config.excel_copy)
-    paths += write_report(summary, f"payments_summary_{day}", excel=config.excel_copy)
+    item_files = write_report(items, f"payments_{day}", excel=config.excel_copy)
+    summary_files = write_report(summary, f"payments_summary_{day}", excel=config.excel_copy)
     differing = items[~items["verdict"].isin((rules.MATCHED, rules.NO_MONEY))]
     unexplained = items[items["verdict"].isin(rules.UNEXPLAINED)]
     totals = {
@@ -121,15 +121,16 @@ def payments_reconciliation(
     severity = dg.AssetCheckSeverity.ERROR if not unexplained.empty else dg.AssetCheckSeverity.WARN
     return dg.MaterializeResult(
         value=items,
-        metadata={
-            **table_metadata(items, described(rules.ITEM_COLUMNS)),
-            **report_files_metadata(paths),
-            **inputs,
+        metadata={  # what an analyst reads first, then the table
             "summary": dg.MetadataValue.md(preview_markdown(summary.drop(columns=["day", "action"]), rows=50)),
             "orders": dg.MetadataValue.int(int(items["nop_order_id"].notna().sum())),
             "differences": dg.MetadataValue.int(len(differing)),
             "unexplained_differences": dg.MetadataValue.int(len(unexplained)),
             "what_to_do": actions_markdown(items, rules.ACTIONS),
+            **table_metadata(items, described(rules.ITEM_COLUMNS)),
+            **report_files_metadata(item_files),
+            **report_files_metadata(summary_files, "summary_csv"),
+            **inputs,
             "brightpearl_calls": dg.MetadataValue.int(bp.call_count - calls_before),
             **totals,
             **verdict_counts(items, (v for v in rules.ACTIONS)),
