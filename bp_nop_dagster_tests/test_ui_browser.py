@@ -3,7 +3,8 @@ Playwright; no browser download): `bp-nop demo --ui` as a newcomer starts it; th
 shows one graph from the shop to Brightpearl and the reports; on `reconciliation/order_sync` the
 analyst launches a materialization of a day and sees the new figures; the payments report names a
 refund booked in Brightpearl only; the same report run from the command line (with the demo's
-`demo.env`) agrees with the one run from the UI. Screenshots land in docs/screenshots/.
+`demo.env`) agrees with the one run from the UI. Screenshots land in the test's temporary folder
+(`screenshots/`; docs/screenshots/ holds a set taken this way).
 
 Under CI=true the browser must be there (`make browser` installs it); elsewhere the test skips
 without it, saying why."""
@@ -29,7 +30,6 @@ from bp_nop_dagster_tests.test_demo import demo_command, free_port
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 BP_HEADERS = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-account-token": "sandbox-token"}  # the sandbox's documented ones
 DISPATCHED = 8  # the sandbox account's "Dispatched" order status (GET /order-service/order-status)
 
@@ -140,7 +140,8 @@ def test_an_analyst_reads_the_lineage_materializes_a_report_and_sees_the_new_fig
         refund = {"transactionRef": "UI-REFUND-1", "paymentMethodCode": "CARD", "paymentType": "PAYMENT", "orderId": int(bp_order),
                   "currencyIsoCode": "GBP", "amountPaid": "5.00", "paymentDate": day}
         requests.post(f"{bp_base}/accounting-service/customer-payment", json=refund, headers=BP_HEADERS, timeout=10).raise_for_status()
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        shots = tmp_path / "screenshots"
+        shots.mkdir()
         order_sync_key, payments_key = dg.AssetKey(["reconciliation", "order_sync"]), dg.AssetKey(["reconciliation", "payments"])
 
         with sync_playwright() as playwright:
@@ -151,12 +152,12 @@ def test_an_analyst_reads_the_lineage_materializes_a_report_and_sees_the_new_fig
             text = page.inner_text("body")
             assert "Global asset lineage" in text
             assert all(group in text for group in ("nopcommerce", "order_flow", "brightpearl", "reconciliation", "stock_flow"))
-            page.screenshot(path=str(SHOTS / "lineage-global.png"))
+            page.screenshot(path=str(shots / "lineage-global.png"))
             open_page(page, f"{demo.url}/assets/reconciliation/month_end?view=lineage&lineageScope=upstream&lineageDepth=5")
             text = page.inner_text("body")
             for node in ("orders", "sales_or", "sales_orders", "order_sync", "payments", "month_end"):
                 assert node in text, node
-            page.screenshot(path=str(SHOTS / "lineage-orders-to-month-end.png"))
+            page.screenshot(path=str(shots / "lineage-orders-to-month-end.png"))
 
             known = len(materializations(demo.home, order_sync_key, day))
             launch_from_the_asset_page(page, demo, "reconciliation/order_sync", day)
@@ -164,7 +165,7 @@ def test_an_analyst_reads_the_lineage_materializes_a_report_and_sees_the_new_fig
             open_page(page, f"{demo.url}/assets/reconciliation/order_sync?view=events&partition={day}")
             text = page.inner_text("body")
             assert "Dispatched" in text and ui_run.run_id[:8] in text  # the new figures, from the new run
-            page.screenshot(path=str(SHOTS / "order-sync-report.png"))
+            page.screenshot(path=str(shots / "order-sync-report.png"))
 
             known = len(materializations(demo.home, payments_key, day))
             launch_from_the_asset_page(page, demo, "reconciliation/payments", day)
@@ -172,7 +173,7 @@ def test_an_analyst_reads_the_lineage_materializes_a_report_and_sees_the_new_fig
             open_page(page, f"{demo.url}/assets/reconciliation/payments?view=events&partition={day}")
             text = page.inner_text("body")
             assert "refund_only_in_brightpearl" in text and "UI-REFUND-1" in text
-            page.screenshot(path=str(SHOTS / "payments-report.png"))
+            page.screenshot(path=str(shots / "payments-report.png"))
             browser.close()
 
         ui_rows = report_rows(demo.home / "reports" / f"order_sync_{day}.csv")
