@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # read ./dagster.yaml, the production (PostgreSQL) instance.
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup demo demo-headless sandbox test bench validate postgres clean
+.PHONY: setup demo demo-headless sandbox test bench validate postgres browser clean
 
 setup: $(STAMP)
 
@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The web UI's port: `make demo UI_PORT=3001` when 3000 is taken.
+UI_PORT ?= 3000
+
 demo: setup
-	$(BIN)/bp-nop demo --ui
+	$(BIN)/bp-nop demo --ui --ui-port $(UI_PORT)
 
 demo-headless: setup
 	$(BIN)/bp-nop demo
@@ -25,9 +28,12 @@ demo-headless: setup
 sandbox: setup
 	$(BIN)/bp-nop sandbox
 
+# Loads the code location as pyproject's [tool.dg.project] names it (`bp_nop_dagster`, as the demo
+# and workspace.yaml do), so Dagster does not warn about a second name for it.
 validate: setup
 	mkdir -p $(LOCAL_DAGSTER_HOME)
-	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) $(BIN)/dagster definitions validate -m bp_nop_dagster.definitions
+	test -f $(LOCAL_DAGSTER_HOME)/dagster.yaml || touch $(LOCAL_DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) $(BIN)/dagster definitions validate
 
 # Starts the machine's PostgreSQL cluster if it is installed but not running (CI always has one).
 postgres:
@@ -38,7 +44,20 @@ postgres:
 		fi; \
 	fi
 
-test: setup postgres validate
+# Debian's headless Chromium for the UI test (bp_nop_dagster_tests/test_ui_browser.py), installed when
+# missing and this is root (CI runs as root); elsewhere the test skips, saying why (never under CI=true).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		elif [ "$$CI" = "true" ]; then \
+			echo "chromium is missing and this is not root: install Debian's chromium package" >&2; exit 1; \
+		else \
+			echo "chromium is not installed: the UI test will skip (apt-get install chromium)"; \
+		fi; \
+	fi
+
+test: setup postgres validate browser
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -20,7 +20,8 @@ def materialize_everything(sandbox, started: float) -> int:
 
     The orders of the demo day (yesterday, UTC: the last complete day) are handed to the ledger
     first, as the new-order sensor would, so the order flow books them into Brightpearl.
-    Unpartitioned assets run together; each partitioned set runs for the demo day.
+    Unpartitioned assets run together; each partitioned set runs for the demo day (the month
+    set for the demo day's month).
     """
     from bp_nop_dagster.definitions import defs as load_defs
 
@@ -36,8 +37,10 @@ def materialize_everything(sandbox, started: float) -> int:
         groups[graph.get(key).partitions_def].append(key)
     rows: dict[str, int | None] = {}
     ok = True
+    noon = datetime.combine(demo_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
     for partitions_def, group_keys in groups.items():
-        partition_key = demo_day.isoformat() if partitions_def else None
+        # the demo day's partition: the day itself, or the month that holds it
+        partition_key = partitions_def.get_partition_key_for_timestamp(noon.timestamp()) if partitions_def else None
         job = definitions.resolve_implicit_job_def_def_for_assets(group_keys)
         label = f" (partition {partition_key})" if partition_key else ""
         print(f"Materializing {len(group_keys)} asset(s){label}...", flush=True)

@@ -2,12 +2,14 @@
 what to do (SKIP where a check does not apply), exit code 1 on any FAIL.
 
 Checks, in order: the environment (`BP_NOP_ENV` and what it requires), Brightpearl and
-nopCommerce (reachable, credentials accepted by one cheap authenticated call), the ledger database
-(connects, schema current), the Dagster instance storage when it is PostgreSQL (reachable, the
+nopCommerce (reachable, credentials accepted by one cheap authenticated call), the first day of
+the daily partitions (`BP_NOP_HISTORY_START` against the shop's first order: WARN, never FAIL),
+the ledger database (connects, schema current; a SQLite ledger that does not exist yet is
+reported, never created), the Dagster instance storage when it is PostgreSQL (reachable, the
 `brightpearl` pool limited to 1), the mapping (loads, fits the Brightpearl account's reference
 data), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
 list: Brightpearl records such payments, without their Sales Receipt journal). Never prints a
-secret: every line passes through `redact`.
+secret: every line passes through `redact`. Writes nothing, anywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import TextIO
 
 from bp_nop_dagster import settings
@@ -45,12 +49,14 @@ class Doctor:
     def __init__(self) -> None:
         self.environ = os.environ
         self._brightpearl = None
+        self._first_order_day = None
 
     def checks(self) -> list[tuple[str, Callable[[], tuple[str, str]]]]:
         return [
             ("environment", self.check_environment),
             ("brightpearl", self.check_brightpearl),
             ("nopcommerce", self.check_nopcommerce),
+            ("history start", self.check_history_start),
             ("ledger", self.check_ledger),
             ("dagster instance", self.check_instance),
             ("mapping", self.check_mapping),
@@ -118,6 +124,9 @@ class Doctor:
             )
             try:
                 countries = client.countries()
+                from bp_nop_dagster.sync.history import shop_first_order_day
+
+                self._first_order_day = shop_first_order_day(client)
             finally:
                 client.close()
         except ConfigurationError as error:
@@ -131,6 +140,25 @@ class Doctor:
             return FAIL, f"{error}: check {settings.NOPCOMMERCE_BASE_URL} (…/api-backend, plugin installed) and the network"
         return OK, f"reachable, credentials accepted ({len(countries)} countries)"
 
+    def check_history_start(self) -> tuple[str, str]:
+        from bp_nop_dagster.defs.partitions import DEFAULT_HISTORY_START
+
+        first = self._first_order_day
+        configured = self.environ.get(settings.BP_NOP_HISTORY_START)
+        if first is None:
+            return SKIP, "needs nopCommerce to be OK and to hold an order"
+        if not configured:
+            return WARN, (f"{settings.BP_NOP_HISTORY_START} is not set: the daily partitions start at {DEFAULT_HISTORY_START}; "
+                          f"the shop's first order is from {first}: set {settings.BP_NOP_HISTORY_START}={first}")
+        try:
+            start = date.fromisoformat(configured)
+        except ValueError:
+            return FAIL, f"{settings.BP_NOP_HISTORY_START}={configured!r} is not a day (YYYY-MM-DD)"
+        if start > first:
+            return WARN, (f"the partitions start at {start}, after the shop's first order ({first}): orders before "
+                          f"{start} cannot be reconciled; set {settings.BP_NOP_HISTORY_START}={first}")
+        return OK, f"partitions start at {start}; the shop's first order is from {first}"
+
     def check_ledger(self) -> tuple[str, str]:
         import sqlalchemy as sa
 
@@ -138,7 +166,10 @@ class Doctor:
         from bp_nop_dagster.ledger.resource import default_ledger_url
 
         url = self.environ.get(settings.BP_NOP_LEDGER_URL) or default_ledger_url()
-        backend = sa.make_url(url).get_backend_name()
+        parsed = sa.make_url(url)
+        backend = parsed.get_backend_name()
+        if backend == "sqlite" and parsed.database and parsed.database != ":memory:" and not Path(parsed.database).exists():
+            return OK, f"sqlite at {Path(parsed.database).resolve()}: not created yet (the first run creates it)"
         try:
             ledger = Ledger(url)
             try:

@@ -1,4 +1,5 @@
-"""Metadata for the Dagster UI: column schemas, row counts and short markdown previews.
+"""Metadata for the Dagster UI: column schemas (with what each column means), row counts and
+short markdown previews; and the report files analysts open (CSV, optionally an Excel-friendly copy).
 
 Previews mask email addresses (`jo***@example.com`) and never include secrets or card data.
 Every value in a preview is data, never markup: its Markdown punctuation is escaped, so a customer
@@ -7,11 +8,17 @@ named `[Refund here](https://...)` is shown as that text, not as a link.
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 import string
+from collections.abc import Mapping
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+
+from bp_nop_dagster import settings
 
 PREVIEW_ROWS = 10
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]{1,2})[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
@@ -31,10 +38,13 @@ def escape_markdown(text: str) -> str:
     return " ".join(text.translate(_MARKDOWN_ESCAPES).split())
 
 
-def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name=str(name), type=_TYPES.get(dtype.kind, "string")) for name, dtype in frame.dtypes.items()]
-    )
+def column_schema(frame: pd.DataFrame, descriptions: Mapping[str, str] | None = None) -> dg.TableSchema:
+    """The frame's columns with their types and, where given, what each holds."""
+    descriptions = descriptions or {}
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name=str(name), type=_TYPES.get(dtype.kind, "string"), description=descriptions.get(str(name)))
+        for name, dtype in frame.dtypes.items()
+    ])
 
 
 def preview_markdown(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
@@ -52,11 +62,62 @@ def preview_markdown(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(frame: pd.DataFrame, **extra: dg.RawMetadataValue) -> dict[str, dg.RawMetadataValue]:
+def table_metadata(
+    frame: pd.DataFrame, descriptions: Mapping[str, str] | None = None, **extra: dg.RawMetadataValue
+) -> dict[str, dg.RawMetadataValue]:
     """`dagster/column_schema`, `dagster/row_count` and a masked preview for one table."""
     return {
-        "dagster/column_schema": column_schema(frame),
+        "dagster/column_schema": column_schema(frame, descriptions),
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
         "preview": dg.MetadataValue.md(preview_markdown(frame)),
         **extra,
     }
+
+
+def reports_dir() -> Path:
+    """`$BP_NOP_REPORTS_DIR`, else `$DAGSTER_HOME/reports`, else `./reports`."""
+    configured = os.environ.get(settings.BP_NOP_REPORTS_DIR)
+    if configured:
+        return Path(configured)
+    home = os.environ.get(settings.DAGSTER_HOME)
+    return Path(home) / "reports" if home else Path("reports")
+
+
+def write_report(frame: pd.DataFrame, name: str, *, excel: bool = False) -> list[Path]:
+    """`<reports dir>/<name>.csv` (replaced on rerun), and with `excel` also `<name>.excel.csv`;
+    the paths written.
+
+    The CSV is RFC 4180 with every text cell quoted (a SKU with spaces or leading zeros stays what
+    it is), numbers as numbers, times in ISO 8601 UTC, empty cells for missing values. The
+    Excel-friendly copy is the same in UTF-8 with a byte-order mark and CRLF line ends, which
+    Excel needs to read accents and line breaks correctly."""
+    folder = reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.csv"]
+    _to_csv(frame, paths[0], encoding="utf-8", line_end="\n")
+    if excel:
+        paths.append(folder / f"{name}.excel.csv")
+        _to_csv(frame, paths[1], encoding="utf-8-sig", line_end="\r\n")
+    return paths
+
+
+def _to_csv(frame: pd.DataFrame, path: Path, *, encoding: str, line_end: str) -> None:
+    out = frame.copy()
+    for column, dtype in out.dtypes.items():
+        if dtype.kind == "M":
+            out[column] = out[column].map(lambda t: t.isoformat() if pd.notna(t) else None)
+        elif dtype.kind not in "iufb":
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    out.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, encoding=encoding, lineterminator=line_end, na_rep="")
+
+
+def report_files_metadata(paths: list[Path], name: str = "csv") -> dict[str, dg.RawMetadataValue]:
+    """The report files for the asset's page: `name` (the CSV's path) and `name_link` (a file://
+    link to open it); the Excel-friendly copy, if written, as `excel_name` and `excel_name_link`."""
+    metadata: dict[str, dg.RawMetadataValue] = {}
+    for path in paths:
+        label = f"excel_{name}" if path.name.endswith(".excel.csv") else name
+        resolved = path.resolve()
+        metadata[label] = dg.MetadataValue.path(str(resolved))
+        metadata[f"{label}_link"] = dg.MetadataValue.url(resolved.as_uri())
+    return metadata

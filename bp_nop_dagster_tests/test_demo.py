@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -40,6 +41,13 @@ def test_headless_demo_materializes_every_asset_prints_a_summary_and_runs_again_
     assert re.search(r"nopcommerce/orders\s+\d+", out) and re.search(r"brightpearl/stock\s+\d+", out)
     assert (tmp_path / "home" / "dagster.yaml").exists()
     assert " - DEBUG - " not in out
+    # the partitions start at the shop's first order (the generator's history: 35 days up to today's midnight UTC)
+    exported = dict(re.findall(r"^export (\w+)=(.*)$", (tmp_path / "home" / "demo.env").read_text(), re.M))
+    first = datetime.fromisoformat(exported["BP_NOP_HISTORY_START"]).date()
+    assert timedelta(days=34) <= datetime.now(UTC).date() - first <= timedelta(days=36)
+    day = re.search(r"nopCommerce orders of ([\d-]+) queued", out).group(1)
+    assert (tmp_path / "home" / "reports" / f"order_sync_{day}.csv").exists()
+    assert "PreviewWarning" not in out + result.stderr
     again = subprocess.run(demo_command(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]  # a new sandbox, a new ledger
     assert f"assets materialized: {every_asset}" in again.stdout
@@ -79,3 +87,17 @@ def test_demo_ui_serves_every_asset_materialized_and_ctrl_c_stops_everything_wit
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_busy_ui_port_stops_the_demo_at_once_with_a_clear_message(tmp_path):
+    """As the sandbox ports do: nothing is started, the message names the port and how to choose another."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(demo_command(tmp_path, "--ui", "--ui-port", str(port)), capture_output=True, text=True,
+                                timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"the UI port {port} is not free" in result.stderr and "--ui-port" in result.stderr
+    assert time.monotonic() - started < 30 and not (tmp_path / "home").exists()

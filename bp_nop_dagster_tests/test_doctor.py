@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +25,7 @@ from bp_nop_dagster_tests.postgres import fresh_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CHECKS = ["environment", "brightpearl", "nopcommerce", "ledger", "dagster instance", "mapping", "payment methods"]
+CHECKS = ["environment", "brightpearl", "nopcommerce", "history start", "ledger", "dagster instance", "mapping", "payment methods"]
 
 
 @pytest.fixture
@@ -132,3 +133,27 @@ def test_the_postgres_instance_and_ledger_are_checked(sandbox_env, monkeypatch, 
         code, lines = _doctor()
         assert code == 0, lines
         assert lines["dagster instance"].startswith("OK") and "PostgreSQL" in lines["dagster instance"]
+
+
+def test_history_start_is_compared_with_the_shops_first_order(sandbox, sandbox_env, monkeypatch):
+    """The shop's first order: the oldest of its first 50 order ids (nopCommerce numbers orders from 1)."""
+    seeded = sandbox.world.nopcommerce.orders
+    first = min(o["created_on_utc"] for i, o in seeded.items() if i <= 50 and not o["deleted"]).date()
+    monkeypatch.delenv(settings.BP_NOP_HISTORY_START, raising=False)
+    code, lines = _doctor()
+    assert code == 0 and lines["history start"].startswith("WARN") and f"{settings.BP_NOP_HISTORY_START}={first}" in lines["history start"]
+    monkeypatch.setenv(settings.BP_NOP_HISTORY_START, (first + timedelta(days=3)).isoformat())
+    assert _doctor()[1]["history start"].startswith("WARN")
+    monkeypatch.setenv(settings.BP_NOP_HISTORY_START, first.isoformat())
+    assert _doctor()[1]["history start"].startswith("OK")
+
+
+def test_the_doctor_writes_nothing_into_the_current_folder(sandbox_env, tmp_path):
+    """Run as a newcomer would, from an empty folder without DAGSTER_HOME or a ledger URL: the default SQLite
+    ledger is reported as not created yet, and nothing appears in the folder."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in (settings.DAGSTER_HOME, settings.BP_NOP_LEDGER_URL)}
+    result = subprocess.run([str(BIN / "bp-nop"), "doctor"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert "not created yet" in result.stdout, result.stdout + result.stderr
+    assert list(folder.iterdir()) == []

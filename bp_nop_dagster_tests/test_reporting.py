@@ -1,3 +1,4 @@
+import csv
 import html
 import re
 
@@ -5,7 +6,8 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from bp_nop_dagster.reporting import column_schema, mask_email, preview_markdown, table_metadata
+from bp_nop_dagster.reporting import column_schema, mask_email, preview_markdown, table_metadata, write_report
+from bp_nop_dagster.sync.report_table import Column, typed_frame
 
 
 def rendered_cells(preview: str) -> tuple[list[str], str]:
@@ -57,3 +59,23 @@ def test_table_metadata_has_schema_and_row_count():
     metadata = table_metadata(frame)
     assert metadata["dagster/row_count"].value == 2
     assert [(c.name, c.type) for c in column_schema(frame).columns] == [("id", "int"), ("price", "float"), ("sku", "string")]
+
+
+def test_report_csv_quotes_text_keeps_numbers_and_the_excel_copy_has_a_bom(tmp_path, monkeypatch):
+    """RFC 4180: a quoted field keeps its spaces and leading zeros; Excel reads UTF-8 only with a byte-order mark."""
+    monkeypatch.setenv("BP_NOP_REPORTS_DIR", str(tmp_path))
+    columns = [Column("sku", "str", "SKU"), Column("units", "int", "units"), Column("amount", "float", "money"),
+               Column("ok", "bool", "flag"), Column("at", "datetime", "time")]
+    frame = typed_frame([{"sku": " 007 Blue ", "units": 3, "amount": "1.10", "ok": True, "at": "2026-03-02T10:00:00Z"},
+                         {"sku": "Zoë", "units": None, "amount": None, "ok": None, "at": None}], columns)
+    plain, excel = write_report(frame, "r", excel=True)
+    assert plain.read_bytes().splitlines()[1] == b'" 007 Blue ",3,1.1,True,"2026-03-02T10:00:00+00:00"'
+    rows = list(csv.reader(plain.open(encoding="utf-8")))
+    assert rows[1][0] == " 007 Blue " and rows[2][0] == "Zoë"
+    assert excel.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in excel.read_bytes()
+    assert [str(t) for t in frame.dtypes] == ["string", "Int64", "float64", "boolean", str(frame["at"].dtype)]
+
+
+def test_column_descriptions_reach_the_schema():
+    schema = column_schema(pd.DataFrame({"a": [1]}), {"a": "what a holds"})
+    assert [(c.name, c.type, c.description) for c in schema.columns] == [("a", "int", "what a holds")]

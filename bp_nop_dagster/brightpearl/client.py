@@ -696,19 +696,48 @@ class BrightpearlClient(Transport):
         page_size: int = MAX_PAGE_SIZE,
     ) -> list[m.CustomerPayment]:
         """`customer-payment-search`; `payment_type` filters paymentType (RECEIPT, PAYMENT, ...: a
-        credit's refunds are its PAYMENTs)."""
+        credit's refunds are its PAYMENTs); with `order_ids`, those of the orders (ID sets of at most
+        200, one request per set and page)."""
         f = dict(filters or {})
         if payment_type is not None:
             f["paymentType"] = payment_type
-        if order_ids is not None:
-            ids = list(order_ids)
-            if not ids:
-                return []
-            f["orderId"] = compact_id_set(ids)
         if created_since is not None:
             f["createdOn"] = period(created_since)
         path = "/accounting-service/customer-payment-search"
-        return _parse_list(m.CustomerPayment, self.search(path, f, sort=sort, page_size=page_size), self.system, path)
+        if order_ids is None:
+            return _parse_list(m.CustomerPayment, self.search(path, f, sort=sort, page_size=page_size), self.system, path)
+        payments: list[m.CustomerPayment] = []
+        for chunk in chunk_ids(order_ids, ID_SET_CAP):
+            rows = self.search(path, {**f, "orderId": compact_id_set(chunk)}, sort=sort, page_size=page_size)
+            payments.extend(_parse_list(m.CustomerPayment, rows, self.system, path))
+        return payments
+
+    # -- journals -----------------------------------------------------------------------------
+    def journal_search(self, filters: Mapping[str, Any] | None = None, *, order_ids: Iterable[int] | None = None,
+                       page_size: int = MAX_PAGE_SIZE) -> list[m.JournalSearchRow]:
+        """`GET /accounting-service/journal-search` (one row per journal line), e.g. the Sales Receipt
+        lines of some orders: `journal_search({"journalType": "SR"}, order_ids=[...])`. Order ids
+        go in ID sets of at most 200 (one request per set and page)."""
+        path = "/accounting-service/journal-search"
+        base = dict(filters or {})
+        if order_ids is None:
+            return _parse_list(m.JournalSearchRow, self.search(path, base, sort="journalId.ASC", page_size=page_size),
+                               self.system, path)
+        rows: list[m.JournalSearchRow] = []
+        for chunk in chunk_ids(order_ids, ID_SET_CAP):
+            found = self.search(path, {**base, "orderId": compact_id_set(chunk)}, sort="journalId.ASC", page_size=page_size)
+            rows.extend(_parse_list(m.JournalSearchRow, found, self.system, path))
+        return rows
+
+    def journals(self, ids: Iterable[int]) -> list[m.Journal]:
+        """`GET /accounting-service/journal/{idset}` -> `{"response": {"journals": [...]}}` (Journal GET doc)."""
+        path = "/accounting-service/journal"
+        found: list[m.Journal] = []
+        for chunk in chunk_ids(ids, ID_SET_CAP):
+            reply = self.get(f"{path}/{compact_id_set(chunk)}")
+            items = reply.get("journals", []) if isinstance(reply, dict) else []
+            found.extend(_parse_list(m.Journal, items, self.system, path))
+        return found
 
     # -- writes -------------------------------------------------------------------------------
     # Creates are POSTs: never resent by the transport once they may have reached the server
@@ -825,6 +854,17 @@ class BrightpearlClient(Transport):
         reply = self.get_by_id_set(path, values, ID_SET_CAP)
         summaries = _parse_list(m.OrderSummary, reply, self.system, path)
         return {s.id: s for s in sorted(summaries, key=lambda s: s.id)}
+
+    def sales_orders(self, ids: Iterable[int]) -> list[m.SalesOrder]:
+        """Whole sales orders by id (`GET /order-service/sales-order/{idset}`, 200 per request),
+        ascending; ids that do not exist are absent. The sales-order shape carries `externalRef`
+        and row names (the low-level order GET does not)."""
+        values = list(ids)
+        if not values:
+            return []
+        path = "/order-service/sales-order"
+        orders = _parse_list(m.SalesOrder, self.get_by_id_set(path, values, ID_SET_CAP), self.system, path)
+        return sorted(orders, key=lambda o: o.id)
 
     def product_ids_by_sku(self, skus: Iterable[str]) -> dict[str, int]:
         """SKU -> product id for the given SKUs that exist in Brightpearl, matched exactly (case

@@ -37,6 +37,9 @@ __all__ = [
     "GoodsOutNote",
     "GoodsOutNoteEvent",
     "GoodsOutNoteSearchRow",
+    "Journal",
+    "JournalLine",
+    "JournalSearchRow",
     "Order",
     "OrderInvoice",
     "OrderParties",
@@ -58,6 +61,7 @@ __all__ = [
     "SalesCredit",
     "SalesCreditDocument",
     "SalesCreditRow",
+    "SalesOrder",
     "SalesOrderRow",
     "ShippingMethod",
     "StockLevels",
@@ -615,7 +619,11 @@ class SalesOrderRow(BrightpearlModel):
     id: int
     product_id: int | None = None
     sku: str | None = None
+    name: str | None = None
     quantity: Decimal = Decimal("0")
+    net: Decimal | None = None
+    tax: Decimal | None = None
+    tax_code: str | None = None
     external_ref: str | None = None
 
 
@@ -646,6 +654,22 @@ class OrderSummary(BrightpearlModel):
     @property
     def order_id(self) -> int:
         return self.id
+
+
+class SalesOrder(OrderSummary):
+    """A whole `GET /order-service/sales-order/{idset}` item: the POST fields plus createdOn,
+    updatedOn, total, orderPaymentStatus, shippingStatusCode (Sales Order GET doc, notes section 5)."""
+
+    ref: str | None = None
+    customer_id: int | None = Field(None, validation_alias=AliasChoices(AliasPath("customer", "id"), "customerId", "customer_id"))
+    placed_on: datetime | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+    channel_id: int | None = None
+    warehouse_id: int | None = None
+    currency_code: str | None = Field(None, validation_alias=AliasChoices(AliasPath("currency", "code"), "currency_code"))
+    net: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "net"), "net"))
+    tax: Decimal | None = Field(None, validation_alias=AliasChoices(AliasPath("total", "tax"), "tax"))
 
 
 # --- fulfilment -----------------------------------------------------------------------------
@@ -790,3 +814,56 @@ class CustomerPayment(BrightpearlModel):
     payment_date: datetime | None = None
     created_on: datetime | None = None
     journal_id: int | None = None
+
+
+# --- journals -------------------------------------------------------------------------------
+
+
+class JournalSearchRow(BrightpearlModel):
+    """A `journal-search` row: one line of a journal (Journal Search doc, columns as listed there).
+    `journal_*` amounts are in the base currency, `transaction_*` in the journal's own."""
+
+    journal_id: int
+    journal_type: str | None = None
+    order_id: int | None = None
+    invoice_reference: str | None = None
+    channel_id: int | None = None
+    nominal_code: str | None = None
+    journal_date: datetime | None = None
+    journal_debit: Decimal | None = None
+    journal_credit: Decimal | None = None
+    journal_ref: str | None = None
+    currency_id: int | None = None
+    exchange_rate: Decimal | None = None
+    transaction_debit: Decimal | None = None
+    transaction_credit: Decimal | None = None
+
+    @field_validator("journal_ref", mode="before")
+    @classmethod
+    def _ref_as_text(cls, value: Any) -> Any:
+        # documented as INTEGER, but it also carries a non-numeric orderId (the doc's own words)
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class JournalLine(BrightpearlModel):
+    """One credit or debit of a journal GET (`change.value` in the journal's currency)."""
+
+    nominal_code: str
+    value: Decimal = Field(validation_alias=AliasChoices(AliasPath("change", "value"), "value"))
+    order_id: int | None = None
+    tax_code: str | None = None
+    transaction_amount: Decimal | None = None
+
+
+class Journal(BrightpearlModel):
+    """`GET /accounting-service/journal/{idset}` item (Journal GET doc example)."""
+
+    id: int
+    contact_id: int | None = None
+    journal_type_code: str
+    tax_date: datetime | None = None
+    created_on: datetime | None = None
+    credits: list[JournalLine] = Field(default_factory=list)
+    debits: list[JournalLine] = Field(default_factory=list)
+    currency_id: int | None = None
+    exchange_rate: Decimal | None = None

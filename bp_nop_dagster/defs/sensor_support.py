@@ -125,13 +125,51 @@ def last_run_failed(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> bo
     return run is not None and run.status == dg.DagsterRunStatus.FAILURE
 
 
-def in_step_events(context: dg.SensorEvaluationContext, keys: Iterable[dg.AssetKey], note: str) -> list[dg.AssetMaterialization]:
+# Tags of a materialization that say which data it holds (data version and its provenance).
+_VERSION_TAG_PREFIXES = ("dagster/data_version", "dagster/code_version", "dagster/input_data_version/",
+                         "dagster/input_event_pointer/")
+
+
+def in_step_events(
+    context: dg.SensorEvaluationContext, keys: Iterable[dg.AssetKey], note: str
+) -> list[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     """A materialization per asset saying it is in step with its source as of this tick, for
-    those not materialized within `IN_STEP_EVERY` (so idle periods add one event per 5 minutes)."""
+    those not materialized within `IN_STEP_EVERY` (so idle periods add one event per 5 minutes).
+
+    Nothing changed, so each keeps the data version of the asset's last materialization (its
+    downstream assets, e.g. the dead-letter table and the drift report, stay in sync instead of
+    turning "unsynced"), and the asset's checks restate their last result for it (a check of
+    data that did not change still holds; without this the checks would show no result for
+    the newest materialization)."""
     now = time.time()
-    events = []
+    events: list[dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
     for key in keys:
         latest = context.instance.get_latest_materialization_event(key)
         if latest is None or now - latest.timestamp >= IN_STEP_EVERY.total_seconds():
-            events.append(dg.AssetMaterialization(asset_key=key, description=note, metadata={"in_step": dg.MetadataValue.text(note)}))
+            tags = {k: v for k, v in ((latest.tags or {}) if latest is not None else {}).items() if k.startswith(_VERSION_TAG_PREFIXES)}
+            events.append(dg.AssetMaterialization(
+                asset_key=key, description=note, metadata={"in_step": dg.MetadataValue.text(note)}, tags=tags or None))
+            events.extend(_restated_checks(context, key, note))
     return events
+
+
+def _restated_checks(context: dg.SensorEvaluationContext, key: dg.AssetKey, note: str) -> list[dg.AssetCheckEvaluation]:
+    """The last completed result of each check of `key`, restated for its in-step materialization."""
+    repository = context.repository_def
+    if repository is None:
+        return []
+    check_keys = sorted(repository.asset_graph.get_check_keys_for_assets({key}), key=lambda k: k.name)
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys) if check_keys else {}
+    restated = []
+    for check_key in check_keys:
+        record = latest.get(check_key)
+        event = record.event.dagster_event if record is not None and record.event is not None else None
+        evaluation = event.event_specific_data if event is not None else None
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue  # never completed: nothing to restate
+        restated.append(dg.AssetCheckEvaluation(
+            asset_key=key, check_name=check_key.name, passed=evaluation.passed, severity=evaluation.severity,
+            metadata={**evaluation.metadata, "in_step": dg.MetadataValue.text(f"{note}; restated from the last evaluation")},
+            description=evaluation.description,
+        ))
+    return restated

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -142,3 +143,47 @@ def test_payment_methods_parse_the_documented_and_the_recorded_shape():
     recorded, _ = _client(lambda method, path, query: _recorded("payment_method_get.json"))
     assert [(p.id, p.name, p.code) for p in recorded.payment_methods()] == [(1, "Cash", None), (2, "Credit Card", None)]
     assert m.PaymentMethod.model_validate({"name": "x", "code": "X"}).id is None
+
+
+# api-docs.brightpearl.com/accounting/journal/get.html, the example's first journal
+JOURNAL_GET_EXAMPLE = {"response": {"journals": [{
+    "id": 1, "contactId": 1434, "journalTypeCode": "SI", "taxDate": "2008-01-02T00:00:00.000Z",
+    "dueDate": "2008-02-15T00:00:00.000Z", "createdOn": "2008-01-16T00:00:00.000Z", "createdByContactId": 95,
+    "taxReconciliation": {"date": "2008-04-29T00:00:00.000+01:00", "taxPeriodId": 18},
+    "credits": [
+        {"nominalCode": "2200", "change": {"value": "15.66"}, "assignment": {"channelId": 2, "projectId": 1},
+         "orderId": 100003, "invoiceReference": "SI-1000", "taxCode": "T00", "transactionAmount": "15.66"},
+        {"nominalCode": "4001", "change": {"value": "14.50"}, "assignment": {"channelId": 2, "projectId": 1},
+         "orderId": 100003, "invoiceReference": "SI-1000", "taxCode": "T00", "transactionAmount": "14.50"},
+        {"nominalCode": "4000", "change": {"value": "75.00"}, "assignment": {"channelId": 2, "projectId": 1},
+         "orderId": 100003, "invoiceReference": "SI-1000", "taxCode": "T00", "transactionAmount": "75.00"}],
+    "debits": [
+        {"nominalCode": "1100", "change": {"value": "105.16"}, "assignment": {"channelId": 2, "projectId": 1},
+         "orderId": 100003, "invoiceReference": "SI-1000", "taxCode": "T05", "transactionAmount": "105.16"}],
+    "currencyId": 1, "exchangeRate": "1.000000"}]}}
+
+
+def test_journals_parse_the_documented_get_example():
+    client, session = _client(lambda method, path, query: _response(200, JOURNAL_GET_EXAMPLE))
+    [journal] = client.journals([1])
+    assert (journal.id, journal.journal_type_code, journal.contact_id, journal.currency_id) == (1, "SI", 1434, 1)
+    assert sum(c.value for c in journal.credits) == sum(d.value for d in journal.debits) == Decimal("105.16")
+    assert [d.nominal_code for d in journal.debits] == ["1100"] and journal.debits[0].order_id == 100003
+    assert session.asked == [("GET", "/accounting-service/journal/1", {})]
+
+
+def test_journal_search_reads_the_documented_columns_in_id_sets_of_at_most_200():
+    """Journal Search doc: orderId is an IDSET filter; journalRef is documented as INTEGER but may carry a
+    non-numeric order reference (the doc's own words), so it is read as text."""
+    columns = ["journalId", "journalType", "orderId", "nominalCode", "journalRef", "transactionDebit", "transactionCredit"]
+
+    def answer(method, path, query):
+        first = int(query["orderId"].split("-")[0].split(",")[0])
+        return _response(200, _search_reply(columns, [[3000001 + first, "SR", first, "1200", first, "24.25", "0.00"]]))
+
+    client, session = _client(answer)
+    rows = client.journal_search({"journalType": "SR"}, order_ids=range(1, 402))
+    assert [r.order_id for r in rows] == [1, 201, 401]
+    assert [q["orderId"] for _, _, q in session.asked] == ["1-200", "201-400", "401"]
+    assert {q["journalType"] for _, _, q in session.asked} == {"SR"}
+    assert (rows[0].journal_ref, rows[0].transaction_debit, rows[0].transaction_credit) == ("1", Decimal("24.25"), 0)

@@ -19,6 +19,8 @@ from bp_nop_dagster.defs.orders.dead_letters import dead_letters, replay_dead_le
 from bp_nop_dagster.defs.sync_settings import OrderFlowKnobs, SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
+from bp_nop_dagster.defs.brightpearl.assets import brightpearl_sales_orders
+from bp_nop_dagster.defs.nopcommerce.assets import nopcommerce_orders
 from bp_nop_dagster.defs.reconciliation.order_sync import order_sync_reconciliation
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor
@@ -194,7 +196,8 @@ def test_faults_on_writes_and_token_expiry_still_give_exactly_n_orders_and_payme
     assert sum(injected.values()) > 0
 
     day = placed[0]["created_on_utc"][:10]
-    report = dg.materialize([order_sync_reconciliation], resources=flow.resources, instance=instance, partition_key=day)
+    report = dg.materialize([nopcommerce_orders, brightpearl_sales_orders, order_sync_reconciliation], resources=flow.resources,
+                            instance=instance, partition_key=day)
     frame = report.output_for_node("reconciliation__order_sync")
     ours = frame[frame["nop_order_id"].isin([o["id"] for o in placed])]
     assert set(ours["verdict"]) == {"synced"}

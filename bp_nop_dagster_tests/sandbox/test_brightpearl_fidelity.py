@@ -304,3 +304,47 @@ def test_the_installation_header_is_sent_once_authenticated(bp: BP):
     assert refused.status_code == 401 and "brightpearl-installed-integration-instance-id" not in refused.headers
     bp.control("PUT", "/fidelity", {"installed_integration_instance_id": None})
     assert "brightpearl-installed-integration-instance-id" not in bp.get("/warehouse-service/warehouse").headers
+
+
+# api-docs.brightpearl.com/accounting/journal/search.html: the columns its table lists, in order (cut after leadSourceId)
+JOURNAL_SEARCH_COLUMNS = ["journalId", "journalType", "orderId", "invoiceReference", "channelId", "nominalCode",
+                          "journalDate", "journalDebit", "journalCredit", "journalRef", "currencyId", "exchangeRate",
+                          "transactionDebit", "transactionCredit", "projectId", "leadSourceId"]
+
+
+def test_a_receipt_and_a_refund_create_sales_receipt_journals_read_by_get_and_search(bp: BP):
+    """A payment whose method exists with a bank account creates a Sales Receipt journal (Customer Payment overview);
+    taking payment and making a refund are SR journals, debtors are 1100 (brightpearl.com/support/topic/
+    accounting-for-sales); the payment method's bank account is 1200 in GBP here (the sandbox's payment-method
+    GET lists it, as the documented shape does). Journal GET and Search shapes from their doc pages."""
+    order_id = bp.sales_order()
+    assert _payment(bp, order_id, transactionRef="R-1", amountPaid="24.25").status_code == 200
+    assert _payment(bp, order_id, transactionRef="F-1", paymentType="PAYMENT", amountPaid="5.00").status_code == 200
+    payments = bp.ok("GET", f"/accounting-service/customer-payment-search?orderId={order_id}"
+                            "&columns=transactionRef,journalId")["response"]["results"]
+    journal_of = {ref: journal for ref, journal in payments}
+    body = bp.ok("GET", f"/accounting-service/journal/{min(journal_of.values())}-{max(journal_of.values())}")["response"]
+    by_id = {j["id"]: j for j in body["journals"]}
+    receipt, refund = by_id[journal_of["R-1"]], by_id[journal_of["F-1"]]
+    assert (receipt["journalTypeCode"], refund["journalTypeCode"]) == ("SR", "SR")
+    assert [(d["nominalCode"], d["change"]["value"], d["orderId"]) for d in receipt["debits"]] == [("1200", "24.25", order_id)]
+    assert [(c["nominalCode"], c["change"]["value"]) for c in receipt["credits"]] == [("1100", "24.25")]
+    assert [(d["nominalCode"], c["nominalCode"]) for d, c in zip(refund["debits"], refund["credits"])] == [("1100", "1200")]
+    search = bp.ok("GET", f"/accounting-service/journal-search?orderId={order_id}&journalType=SR")["response"]
+    assert [c["name"] for c in search["metaData"]["columns"]] == JOURNAL_SEARCH_COLUMNS
+    rows = [dict(zip(JOURNAL_SEARCH_COLUMNS, row)) for row in search["results"]]
+    assert sorted((r["journalId"], r["nominalCode"], r["transactionDebit"], r["transactionCredit"]) for r in rows) == sorted([
+        (journal_of["R-1"], "1200", "24.25", "0.00"), (journal_of["R-1"], "1100", "0.00", "24.25"),
+        (journal_of["F-1"], "1100", "5.00", "0.00"), (journal_of["F-1"], "1200", "0.00", "5.00")])
+
+
+def test_no_journal_without_a_bank_account_in_the_currency_or_when_the_payment_names_one(bp: BP):
+    """returns-refunds notes §1 (Customer Payment POST doc): a journal only if the method has a bank account for
+    the currency; sending journalId suppresses it. The sandbox's methods bank in GBP only."""
+    order_id = bp.sales_order()
+    assert _payment(bp, order_id, transactionRef="E-1", currencyIsoCode="EUR").status_code == 200
+    assert _payment(bp, order_id, transactionRef="J-1", journalId=42).status_code == 200
+    rows = bp.ok("GET", f"/accounting-service/customer-payment-search?orderId={order_id}"
+                        "&columns=transactionRef,journalId")["response"]["results"]
+    assert sorted(rows) == [["E-1", None], ["J-1", 42]]
+    assert bp.ok("GET", f"/accounting-service/journal-search?orderId={order_id}")["response"]["results"] == []

@@ -11,11 +11,16 @@ import pandas as pd
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.sync.source_tables import SALES_ORDER_DESCRIPTIONS, order_rows, sales_order_rows
 
 GROUP = "brightpearl"
 OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "pandas"}
 POOL = "brightpearl"
+# What the order flow writes, so the lineage runs from the shop to Brightpearl and on to the reports.
+CONTACTS_FROM_NOP = dg.AssetKey(["brightpearl", "contacts_from_nop"])
+SALES_ORDERS_FROM_NOP = dg.AssetKey(["brightpearl", "sales_orders_from_nop"])
+PAYMENTS_FROM_NOP = dg.AssetKey(["brightpearl", "payments_from_nop"])
 
 
 def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -27,8 +32,8 @@ def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), 
     return frame
 
 
-def _result(frame: pd.DataFrame, api_calls: int, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, api_calls=dg.MetadataValue.int(api_calls), **extra))
+def _result(frame: pd.DataFrame, api_calls: int, descriptions: dict[str, str] | None = None, **extra) -> dg.MaterializeResult:
+    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, descriptions, api_calls=dg.MetadataValue.int(api_calls), **extra))
 
 
 @dg.asset(key=["brightpearl", "products"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
@@ -72,7 +77,7 @@ def brightpearl_stock(context: dg.AssetExecutionContext, brightpearl: Brightpear
     return _result(frame, client.call_count - before, products_with_stock=dg.MetadataValue.int(len(availability)))
 
 
-@dg.asset(key=["brightpearl", "contacts"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=["brightpearl", "contacts"], deps=[CONTACTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_contacts(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every contact (customers, suppliers, staff flagged) with primary email and names, from
     contact-search: one request per 500 contacts."""
@@ -89,39 +94,6 @@ def brightpearl_contacts(brightpearl: BrightpearlResource) -> dg.MaterializeResu
     return _result(_frame(rows, columns, times=("created_on", "updated_on")), client.call_count - before)
 
 
-SALES_ORDER_COLUMNS = [
-    "order_id", "reference", "external_ref", "created_on", "placed_on", "contact_id", "status_id", "status_name",
-    "payment_status", "shipping_status_code", "channel_id", "warehouse_id", "currency", "net", "tax", "total",
-    "row_id", "product_id", "sku", "quantity", "row_net", "row_tax", "tax_code",
-]
-
-
-def sales_order_rows(orders) -> pd.DataFrame:
-    """One row per order row (an order without rows keeps one row with empty row columns)."""
-    rows = []
-    for order in orders:
-        header = {
-            "order_id": order.id, "reference": order.reference, "external_ref": order.external_ref,
-            "created_on": order.created_on, "placed_on": order.placed_on, "contact_id": order.customer_contact_id,
-            "status_id": order.status_id, "status_name": order.status_name, "payment_status": order.order_payment_status,
-            "shipping_status_code": order.shipping_status_code, "channel_id": order.channel_id,
-            "warehouse_id": order.warehouse_id, "currency": order.currency_code,
-            "net": float(order.totals.net) if order.totals else None,
-            "tax": float(order.totals.tax_amount) if order.totals else None,
-            "total": float(order.totals.total) if order.totals else None,
-        }
-        for row in order.rows or [None]:
-            rows.append({
-                **header,
-                "row_id": row.id if row else None, "product_id": row.product_id if row else None,
-                "sku": row.product_sku if row else None, "quantity": float(row.quantity) if row else None,
-                "row_net": float(row.row_net) if row else None, "row_tax": float(row.row_tax) if row else None,
-                "tax_code": row.tax_code if row else None,
-            })
-    return _frame(rows, SALES_ORDER_COLUMNS, ints=("contact_id", "channel_id", "warehouse_id", "row_id", "product_id"),
-                  times=("created_on", "placed_on"))
-
-
 @dg.asset(
     key=["brightpearl", "sales_orders"],
     group_name=GROUP,
@@ -129,18 +101,22 @@ def sales_order_rows(orders) -> pd.DataFrame:
     kinds=KINDS,
     pool=POOL,
     partitions_def=daily_partitions,
+    deps=[SALES_ORDERS_FROM_NOP],
 )
 def brightpearl_sales_orders(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource) -> dg.MaterializeResult:
-    """Sales orders created on the partition's day (UTC), one row per order row, with status,
-    payment and shipping status and totals. order-search finds the ids (createdOn window,
-    sales orders only), then one ID-set GET per 200 orders."""
+    """Sales orders created on the partition's day (UTC), one row per order row, with externalRef,
+    status (id and name), payment and shipping status, currency and totals. order-search finds
+    the ids (createdOn window, sales orders only), then one sales-order GET per 200 orders (the
+    shape that carries externalRef and row names); status names from the account's order
+    statuses (cached per run)."""
     client = brightpearl.get_client()
     before = client.call_count
     window = context.partition_time_window
     ids = client.sales_order_ids_created_between(window.start, window.end)
     context.log.info(f"Brightpearl: {len(ids):,} sales orders created {context.partition_key}")
-    frame = sales_order_rows(client.orders(ids))
-    return _result(frame, client.call_count - before, orders=dg.MetadataValue.int(len(ids)))
+    names = {s.id: s.name for s in client.order_statuses()}
+    frame = sales_order_rows(client.sales_orders(ids), names)
+    return _result(frame, client.call_count - before, SALES_ORDER_DESCRIPTIONS, orders=dg.MetadataValue.int(len(ids)))
 
 
 @dg.asset(key=["brightpearl", "goods_out_notes"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
@@ -164,7 +140,7 @@ def brightpearl_goods_out_notes(brightpearl: BrightpearlResource) -> dg.Material
     return _result(_frame(rows, columns, times=("shipped_on", "created_on")), client.call_count - before)
 
 
-@dg.asset(key=["brightpearl", "customer_payments"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=["brightpearl", "customer_payments"], deps=[PAYMENTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_customer_payments(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every customer payment (RECEIPT, AUTH, CAPTURE, PAYMENT = refund, VOID) with its order,
     method, transaction reference and amounts, from customer-payment-search."""
@@ -176,12 +152,18 @@ def brightpearl_customer_payments(brightpearl: BrightpearlResource) -> dg.Materi
          "currency_code": p.currency_code,
          "amount_authorized": float(p.amount_authorized) if p.amount_authorized is not None else None,
          "amount_paid": float(p.amount_paid) if p.amount_paid is not None else None,
-         "payment_date": p.payment_date, "created_on": p.created_on}
+         "payment_date": p.payment_date, "created_on": p.created_on, "journal_id": p.journal_id}
         for p in client.customer_payment_search()
     ]
     columns = ["payment_id", "order_id", "payment_type", "payment_method_code", "transaction_ref", "currency_code",
-               "amount_authorized", "amount_paid", "payment_date", "created_on"]
-    return _result(_frame(rows, columns, ints=("order_id",), times=("payment_date", "created_on")), client.call_count - before)
+               "amount_authorized", "amount_paid", "payment_date", "created_on", "journal_id"]
+    descriptions = {
+        "payment_type": "RECEIPT and CAPTURE bring money in, PAYMENT pays it out (a refund), AUTH and VOID move none",
+        "amount_authorized": "AUTH / VOID amount, in currency_code", "amount_paid": "RECEIPT / CAPTURE / PAYMENT amount, in currency_code",
+        "journal_id": "the Sales Receipt journal Brightpearl made for the payment (empty: none, e.g. the method has no bank account)",
+    }
+    frame = _frame(rows, columns, ints=("order_id", "journal_id"), times=("payment_date", "created_on"))
+    return _result(frame, client.call_count - before, descriptions)
 
 
 @dg.asset(key=["brightpearl", "sales_credits"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
@@ -191,7 +173,7 @@ def brightpearl_sales_credits(brightpearl: BrightpearlResource) -> dg.Materializ
     client = brightpearl.get_client()
     before = client.call_count
     credits = client.sales_credits()
-    frame = sales_order_rows(credits)
+    frame = order_rows(credits)
     frame.insert(1, "parent_order_id", pd.array([c.parent_order_id for c in credits for _ in (c.rows or [None])], dtype="Int64"))
     return _result(frame, client.call_count - before)
 

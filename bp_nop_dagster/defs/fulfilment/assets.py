@@ -18,10 +18,12 @@ from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, Fulf
 GROUP = "fulfilment"
 SHIPMENTS = dg.AssetKey(["nopcommerce", "shipments_from_brightpearl"])
 DEAD_LETTERED_CHECK = "fulfilment_dead_letters"
+GOODS_OUT_NOTES = dg.AssetKey(["brightpearl", "goods_out_notes"])  # the source table it reads (lineage: Brightpearl -> shop)
 
 
 @dg.asset(
     key=SHIPMENTS,
+    deps=[GOODS_OUT_NOTES],
     group_name=GROUP,
     owners=["team:integrations"],
     kinds={"brightpearl", "nopcommerce"},

@@ -20,6 +20,30 @@ from bp_nop_dagster.reporting import table_metadata
 GROUP = "nopcommerce"
 OWNERS = ["team:integrations"]
 KINDS = {"nopcommerce", "pandas"}
+# What the flows from Brightpearl write into the shop, so the lineage comes back to nopCommerce.
+STOCK_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
+SHIPMENTS_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "shipments_from_brightpearl"])
+PAYMENT_DESCRIPTIONS = {
+    "order_id": "nopCommerce order id",
+    "payment_method_system_name": "the payment plugin's system name (mapped to a Brightpearl payment method code)",
+    "payment_status_id": "10 Pending, 20 Authorized, 30 Paid, 35 PartiallyRefunded, 40 Refunded, 50 Voided",
+    "order_total": "order total in the store's primary currency (nopCommerce keeps every amount in it)",
+    "refunded_amount": "refunded so far, in the store's primary currency",
+    "currency": "the currency the customer saw (customer_currency_code); amounts are in the primary currency",
+    "paid_date_utc": "when the payment was taken (UTC)",
+    "authorization_transaction_id": "the gateway's authorization id (no card data)",
+    "capture_transaction_id": "the gateway's capture id (no card data)",
+}
+ORDER_DESCRIPTIONS = {
+    **PAYMENT_DESCRIPTIONS,
+    "custom_order_number": "the order number the shopper sees",
+    "created_on_utc": "when the shopper placed the order (UTC); the partition's day",
+    "order_status_id": "10 Pending, 20 Processing, 30 Complete, 40 Cancelled",
+    "shipping_status_id": "10 not required, 20 not yet shipped, 25 partially shipped, 30 shipped, 40 delivered",
+    "item_id": "order item id (one row per order line)",
+    "product_id": "nopCommerce product id of the line",
+    "attributes_xml": "the line's product attributes (selects an attribute combination and its SKU)",
+}
 
 ORDER_COLUMNS = [
     "order_id", "custom_order_number", "created_on_utc", "customer_id", "billing_email", "billing_country",
@@ -105,6 +129,7 @@ def nopcommerce_orders(context: dg.AssetExecutionContext, nopcommerce: NopCommer
         value=frame,
         metadata=table_metadata(
             frame,
+            ORDER_DESCRIPTIONS,
             orders=dg.MetadataValue.int(len(orders)),
             api_calls=dg.MetadataValue.int(client.call_count - calls_before),
         ),
@@ -128,7 +153,7 @@ def nopcommerce_payments(orders: pd.DataFrame) -> dg.MaterializeResult:
         "currency", "paid_date_utc", "authorization_transaction_id", "capture_transaction_id",
     ]
     frame = orders.drop_duplicates("order_id")[columns].reset_index(drop=True)
-    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame))
+    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, PAYMENT_DESCRIPTIONS))
 
 
 @dg.asset(key=["nopcommerce", "customers"], group_name=GROUP, owners=OWNERS, kinds=KINDS)
@@ -171,7 +196,7 @@ PRODUCT_COLUMNS = [
 ]
 
 
-@dg.asset(key=["nopcommerce", "products"], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=["nopcommerce", "products"], deps=[STOCK_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every product with its inventory method and the stock the shop sells from:
     `stock_quantity` is the product's own for simple tracked products, the sum of
@@ -216,7 +241,7 @@ def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopComm
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, api_calls=dg.MetadataValue.int(client.call_count - calls_before)))
 
 
-@dg.asset(key=["nopcommerce", "shipments"], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=["nopcommerce", "shipments"], deps=[SHIPMENTS_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_shipments(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every shipment with its items (one row per shipment item), tracking number and the shipped
     and delivered dates. The integration creates these from Brightpearl goods-out notes."""

@@ -24,20 +24,24 @@ CONTACTS = dg.AssetKey(["brightpearl", "contacts_from_nop"])
 SALES_ORDERS = dg.AssetKey(["brightpearl", "sales_orders_from_nop"])
 PAYMENTS = dg.AssetKey(["brightpearl", "payments_from_nop"])
 NEEDS_REVIEW_CHECK = "orders_needing_review"
+# The source tables the step reads from (lineage: shop -> Brightpearl).
+NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
+NOP_CUSTOMERS = dg.AssetKey(["nopcommerce", "customers"])
+NOP_PAYMENTS = dg.AssetKey(["nopcommerce", "payments"])
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            CONTACTS, group_name=GROUP, owners=OWNERS, kinds=KINDS,
+            CONTACTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[NOP_CUSTOMERS, NOP_ORDERS],
             description="Brightpearl contacts for nopCommerce customers: matched by normalised email, created only when none matches.",
         ),
         dg.AssetSpec(
-            SALES_ORDERS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[CONTACTS],
+            SALES_ORDERS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[CONTACTS, NOP_ORDERS],
             description="Brightpearl sales orders for nopCommerce orders (externalRef `nop-<id>`), created exactly once; status kept in step.",
         ),
         dg.AssetSpec(
-            PAYMENTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[SALES_ORDERS],
+            PAYMENTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[SALES_ORDERS, NOP_PAYMENTS],
             description="Brightpearl customer payments for paid or authorized nopCommerce orders, deduplicated by transactionRef.",
         ),
     ],

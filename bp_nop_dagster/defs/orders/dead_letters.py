@@ -1,15 +1,26 @@
 """The dead-letter queue in the UI, and the job that replays it."""
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field, model_validator
 
 from bp_nop_dagster.defs.orders.assets import GROUP, OWNERS, SALES_ORDERS
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.ledger import DEAD_LETTER_REASONS
 from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.sync.report_table import Column, described, typed_frame
 
 DEAD_LETTERS = dg.AssetKey(["order_flow", "dead_letters"])
+DEAD_LETTER_COLUMNS = [
+    Column("id", "int", "dead letter id (what replay_dead_letters takes in `ids`)"),
+    Column("kind", "str", "what the record is: order, goods_out_note, bp_order_status, ..."),
+    Column("nop_key", "str", "the record's key: the nopCommerce order id, the goods-out note id, ..."),
+    Column("reason", "str", "why it stopped, one of the typed reasons (unknown_sku, invalid_address, validation_error, gave_up, ...)"),
+    Column("error_code", "str", "the server's error code, where it gave one (e.g. Brightpearl's ORDC-...)"),
+    Column("last_error", "str", "the last error message, in words"),
+    Column("first_seen", "datetime", "when it was first dead-lettered (UTC)"),
+    Column("last_seen", "datetime", "when it last failed (UTC)"),
+    Column("attempts", "int", "failed attempts so far"),
+]
 
 
 @dg.asset(key=DEAD_LETTERS, deps=[SALES_ORDERS], group_name=GROUP, owners=OWNERS, kinds={"pandas"})
@@ -18,16 +29,14 @@ def dead_letters(ledger: LedgerResource) -> dg.MaterializeResult:
     server's error code and message, first and last seen, attempts. Replay with the
     `replay_dead_letters` job once the cause is fixed (mapping, product, address)."""
     letters = ledger.get_ledger().dead_letters()
-    frame = pd.DataFrame(
-        [
-            {"id": d.id, "kind": d.kind, "nop_key": d.nop_key, "reason": d.reason, "error_code": d.error_code,
-             "last_error": d.message, "first_seen": d.first_seen, "last_seen": d.last_seen, "attempts": d.attempts}
-            for d in letters
-        ],
-        columns=["id", "kind", "nop_key", "reason", "error_code", "last_error", "first_seen", "last_seen", "attempts"],
+    frame = typed_frame(
+        ({"id": d.id, "kind": d.kind, "nop_key": d.nop_key, "reason": d.reason, "error_code": d.error_code,
+          "last_error": d.message, "first_seen": d.first_seen, "last_seen": d.last_seen, "attempts": d.attempts} for d in letters),
+        DEAD_LETTER_COLUMNS,
     )
     by_reason = {f"reason/{reason}": dg.MetadataValue.int(int((frame["reason"] == reason).sum())) for reason in DEAD_LETTER_REASONS}
-    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, dead_letters=dg.MetadataValue.int(len(frame)), **by_reason))
+    return dg.MaterializeResult(value=frame, metadata=table_metadata(
+        frame, described(DEAD_LETTER_COLUMNS), dead_letters=dg.MetadataValue.int(len(frame)), **by_reason))
 
 
 class ReplayConfig(dg.Config):

@@ -6,12 +6,12 @@ import dagster as dg
 import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.reconciliation.order_sync import write_report
+from bp_nop_dagster.defs.reconciliation.common import GROUP, KINDS, OWNERS, ReportConfig
 from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.reporting import report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync.stock import (
     AMBIGUOUS,
     BRIGHTPEARL_ONLY,
@@ -24,8 +24,34 @@ from bp_nop_dagster.sync.stock import (
 )
 
 STOCK_DRIFT = dg.AssetKey(["reconciliation", "stock_drift"])
+BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])
+NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
 DRIFT = "drift"
 VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
+
+
+def column_descriptions(warehouses: list[int]) -> dict[str, str]:
+    """What each drift column holds (shown in the UI's column schema)."""
+    return {
+        "sku": "the SKU (exact text; the CSV quotes it, so spaces and leading zeros survive)",
+        "location": "where nopCommerce holds this SKU's stock: product (the product's own stock_quantity), warehouse (a "
+                    "per-warehouse inventory record of a multi-warehouse product) or combination (an attribute combination); "
+                    "empty for a SKU found on one side only",
+        "nop_product_id": "nopCommerce product id",
+        "nop_record_id": "id of the nopCommerce record compared, by location: the product id, the warehouse-inventory "
+                         "record id or the attribute-combination id",
+        "nop_warehouse_id": "nopCommerce warehouse id of a per-warehouse record",
+        "bp_product_id": "Brightpearl product id",
+        **{f"bp_on_hand_wh{w}": f"Brightpearl on hand in warehouse {w} (units)" for w in warehouses},
+        "bp_on_hand": "Brightpearl on hand over the counted warehouses (units)",
+        "in_flight": "units of nopCommerce orders Brightpearl does not hold or has not allocated yet",
+        "buffer": "units held back (the mapping's stock.buffer)",
+        "target": "what nopCommerce should show: max(0, on hand - in flight - buffer)",
+        "nop_stock": "what nopCommerce shows (units)",
+        "difference": "nopCommerce stock minus target (0: in step)",
+        "verdict": "in_sync, drift (needs the next push or a person), not_tracked_in_nop, not_tracked_in_brightpearl, "
+                   "nop_only, brightpearl_only, ambiguous_sku",
+    }
 
 
 def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.DataFrame:
@@ -48,19 +74,22 @@ def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.D
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns[2:-1]:
         frame[column] = frame[column].astype("Int64")
+    for column in ("sku", "location", "verdict"):
+        frame[column] = frame[column].astype("string")
     return frame
 
 
 @dg.asset(
     key=STOCK_DRIFT,
-    deps=[STOCK],
-    group_name="reconciliation",
-    owners=["team:finance-ops"],
-    kinds={"pandas", "csv"},
+    deps=[STOCK, BRIGHTPEARL_STOCK, NOP_PRODUCTS],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds=KINDS,
     pool="brightpearl",
 )
 def stock_drift(
-    nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings
+    config: ReportConfig, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource,
+    sync_settings: SyncSettings,
 ) -> dg.MaterializeResult:
     """Every SKU now: Brightpearl on-hand per counted warehouse (units), nopCommerce's sellable
     stock, in-flight units (nopCommerce orders Brightpearl does not hold yet or has not allocated), the target, the
@@ -69,13 +98,15 @@ def stock_drift(
     match); ambiguous_sku (held by several products). Reads only, writes nothing. CSV in the
     reports folder too (one file per day, replaced on rerun)."""
     engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
-    frame = drift_frame(engine.plan(), engine.stock.brightpearl_warehouses, engine.stock.buffer)
-    path = write_report(frame, f"stock_drift_{datetime.now(UTC).date().isoformat()}")
+    warehouses = engine.stock.brightpearl_warehouses
+    frame = drift_frame(engine.plan(), warehouses, engine.stock.buffer)
+    paths = write_report(frame, f"stock_drift_{datetime.now(UTC).date().isoformat()}", excel=config.excel_copy)
     counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}
     return dg.MaterializeResult(
         value=frame,
-        metadata=table_metadata(
-            frame, csv=dg.MetadataValue.path(str(path.resolve())), skus=dg.MetadataValue.int(int(frame["sku"].nunique())),
-            unexplained_differences=dg.MetadataValue.int(int((frame["verdict"] == DRIFT).sum())), **counts,
-        ),
+        metadata={
+            **table_metadata(frame, column_descriptions(warehouses), skus=dg.MetadataValue.int(int(frame["sku"].nunique())),
+                             unexplained_differences=dg.MetadataValue.int(int((frame["verdict"] == DRIFT).sum())), **counts),
+            **report_files_metadata(paths),
+        },
     )

@@ -13,6 +13,7 @@ GROUP = "stock_flow"
 OWNERS = ["team:integrations"]
 STOCK = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
 WRITES_COMPLETE_CHECK = "stock_writes_complete"
+BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])  # the source table it reads (lineage: Brightpearl -> shop)
 
 
 class StockSyncConfig(dg.Config):
@@ -23,6 +24,7 @@ class StockSyncConfig(dg.Config):
 
 @dg.asset(
     key=STOCK,
+    deps=[BRIGHTPEARL_STOCK],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"brightpearl", "nopcommerce"},

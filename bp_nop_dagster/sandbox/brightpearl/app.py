@@ -237,6 +237,7 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
     search("order-service", "sales-order", "sales-order")
     search("contact-service", "contact", "contact")
     search("accounting-service", "customer-payment", "customer-payment")
+    search("accounting-service", "journal", "journal")
     search("accounting-service", "currency", "currency")
     search("warehouse-service", "goods-note/goods-out", "goods-out")
 
@@ -338,6 +339,7 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         lambda b, r, _: accounting(b).api_delete_payment(_pp(r, "paymentId")))
     add("GET", "/accounting-service/sale-payment-total/{idset}",
         lambda b, r, _: accounting(b).api_sale_payment_total(_pp(r, "idset")))
+    add("GET", "/accounting-service/journal/{idset}", lambda b, r, _: accounting(b).api_get_journals(_pp(r, "idset")))
 
     # integration-service
     add("POST", "/integration-service/webhook", lambda b, r, body: integration(b).api_create_webhook(body), body=True)

@@ -252,6 +252,15 @@ ROUTES: list[Fact] = [
           "confirmed"),
     *_search("accounting-service", "customer-payment", "columns as recorded (paymentId, transactionRef, ..., journalId)",
              REC + "customer_payment__search__simple_search.json", "recorded"),
+    _fact("GET /accounting-service/journal/{idset}", "{response: {journals: [{id, contactId, journalTypeCode, taxDate, "
+          "createdOn, credits: [{nominalCode, change: {value}, assignment, orderId, transactionAmount}], debits, "
+          "currencyId, exchangeRate}]}}; unknown ids left out (not found: no source)", DOC + "accounting/journal/get.html "
+          "(example)", "confirmed"),
+    *_search("accounting-service", "journal", "one row per journal line; the documented columns journalId, journalType, "
+             "orderId, invoiceReference, channelId, nominalCode, journalDate (created), journalDebit / journalCredit (base "
+             "currency), journalRef, currencyId, exchangeRate, transactionDebit / transactionCredit (the journal's "
+             "currency), projectId, leadSourceId (the page's table is cut after leadSourceId)",
+             DOC + "accounting/journal/search.html", "confirmed"),
     *_search("accounting-service", "currency", "columns id, title, code, symbol, exchangeRate, isDefault, "
              "exchangeRateVarianceNominalCode", REC + "currency_search.json, currency_search_by_code.json", "recorded"),
     # ---------------------------------------------------------------- integration-service
@@ -441,6 +450,13 @@ BEHAVIOURS: list[Fact] = [
           "paymentMethodCode not checked against the payment methods; a Sales Receipt journal (journalId) only for "
           "RECEIPT, PAYMENT, CAPTURE with a known method", DOC + "accounting/customer-payment/post.html, "
           "accounting/customer-payment (overview)", "confirmed"),
+    _fact("sales receipt journal", "a RECEIPT, CAPTURE or PAYMENT whose method exists with a bank account in the "
+          "payment's currency creates an SR journal (its id in the payment's journalId): money in debits the bank "
+          "nominal and credits debtors 1100, a PAYMENT the reverse; a payment posted with journalId creates none; "
+          "deleting a payment leaves its journal", DOC + "accounting/customer-payment (overview); "
+          "brightpearl.com/support/topic/accounting-for-sales (Taking payment SR, Make a refund SR, debtors 1100); "
+          "docs/reference/returns-refunds.md §1 (journalId suppresses it); HELP 4409025353361 (delete vs cancel)",
+          "confirmed"),
     _fact("payment-method shape", "items {id, name} (recorded) merged with {name, code, isActive, bankAccounts, "
           "installedIntegrationId} (documented)", DOC + "accounting/payment-method/get.html; " + REC +
           "payment_method_get.json", "inferred", _option("payment_method_shape")),

@@ -1,5 +1,5 @@
-"""accounting-service: customer payments (POST, DELETE, search), payment methods, tax codes,
-nominal codes and currency-search.
+"""accounting-service: customer payments (POST, DELETE, search), the Sales Receipt journals they
+create (journal GET, journal-search), payment methods, tax codes, nominal codes and currency-search.
 
 Sources: Customer Payment POST (api-docs.brightpearl.com/accounting/customer-payment/post.html:
 paymentMethodCode, paymentType, orderId, currencyIsoCode and paymentDate required;
@@ -11,6 +11,19 @@ Payment method GET: documented items `{name, code, isActive, bankAccounts, insta
 (…/accounting/payment-method/get.html), recorded `{id, name}` (payment_method_get.json): which
 one an account answers is `FidelityOptions.payment_method_shape`. currency-search as recorded
 (currency_search.json). Tax codes spelled as recorded (tax_code_get.json).
+
+Journals. A RECEIPT, CAPTURE or PAYMENT whose method exists with a bank account for the payment's
+currency creates a Sales Receipt journal (type SR: "Taking payment SR", "Make a refund SR",
+brightpearl.com/support/topic/accounting-for-sales) and the payment carries its `journalId`; a
+payment posted with a `journalId` creates none (docs/reference/returns-refunds.md section 1, from the
+Customer Payment POST doc). Money in debits the method's bank nominal and credits the debtors
+control account 1100; a PAYMENT (money out) the other way round (the accounting-for-sales page:
+debtors are always 1100). Journal GET shape as the Journal GET doc example
+(…/accounting/journal/get.html: `{"response": {"journals": [...]}}`, lines under `credits` and
+`debits` with `nominalCode`, `change.value`, `orderId`, `transactionAmount`); journal-search columns
+as the Journal Search doc lists them (…/accounting/journal/search.html; one row per journal line,
+its table is cut after leadSourceId). Deleting a payment leaves its journal (help 4409025353361:
+deleting the payment and cancelling its journal are separate steps).
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from bp_nop_dagster.sandbox.brightpearl.backend.common import (
     as_object,
     as_text,
     bad,
+    fmt_dt,
     idset_ids,
     m2,
     not_found,
@@ -46,7 +60,6 @@ from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
 from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
 from bp_nop_dagster.transport.transport import json_bytes as exact_json  # Decimals as exact JSON numbers
 
-PAYMENT_METHOD_CODES = {code for code, _ in PAYMENT_METHODS}
 # Both shapes merged; `_payment_method_view` answers the one the account is configured for.
 PAYMENT_METHOD_ITEMS = [
     {"id": number, "name": name, "code": code, "isActive": True,
@@ -55,6 +68,11 @@ PAYMENT_METHOD_ITEMS = [
     for number, (code, name) in enumerate(PAYMENT_METHODS, start=1)
 ]
 JOURNAL_TYPES = ("RECEIPT", "CAPTURE", "PAYMENT")
+DEBTORS_NOMINAL = "1100"  # the debtors control account, fixed (accounting-for-sales page)
+SALES_RECEIPT = "SR"
+BANK_ACCOUNTS = {item["code"]: {b["currencyIsoCode"]: b["bankAccountNominalCode"] for b in item["bankAccounts"]}
+                 for item in PAYMENT_METHOD_ITEMS}
+CURRENCY_RATES = {row["code"]: Decimal(row["exchangeRate"]) for row in CURRENCY_ROWS}
 
 
 @dataclass(slots=True)
@@ -75,12 +93,43 @@ class Payment:
     journal_ref: str | None = None
 
 
+@dataclass(slots=True)
+class JournalLine:
+    """One debit or credit line of a journal, in the journal's currency."""
+
+    nominal_code: str
+    value: Decimal
+    order_id: int | None
+    channel_id: int
+
+
+@dataclass(slots=True)
+class Journal:
+    id: int
+    type_code: str
+    contact_id: int | None
+    tax_date: datetime
+    created_on: datetime
+    currency: str
+    debits: list[JournalLine]
+    credits: list[JournalLine]
+
+    @property
+    def exchange_rate(self) -> Decimal:
+        return CURRENCY_RATES[self.currency]
+
+    def lines(self) -> list[tuple[JournalLine, bool]]:
+        """(line, is_debit) in the order the journal lists them: debits first."""
+        return [(line, True) for line in self.debits] + [(line, False) for line in self.credits]
+
+
 class AccountingService(Service):
-    """Customer payments and the accounting reference data."""
+    """Customer payments, their Sales Receipt journals and the accounting reference data."""
 
     def __init__(self, account) -> None:
         super().__init__(account)
         self.payments: dict[int, Payment] = {}
+        self.journals: dict[int, Journal] = {}
         self._by_order: dict[int, list[int]] = {}
         self._refs: dict[tuple[str, str], int] = {}
 
@@ -150,12 +199,15 @@ class AccountingService(Service):
                 # The uniqueness check is documented; this code and text are inferred.
                 raise bad("PYMC-010", f"A payment with transactionRef {ref} already exists for payment method {method}: {existing}")
         payment_id = self.next_id("payment")
-        journal = payment_type in JOURNAL_TYPES and method in PAYMENT_METHOD_CODES
+        given_journal = as_int(body["journalId"], "journalId", "PYMC-011") if body.get("journalId") is not None else None
+        bank = BANK_ACCOUNTS.get(method, {}).get(currency)
+        journal_id = given_journal
+        if given_journal is None and payment_type in JOURNAL_TYPES and bank is not None:
+            journal_id = self._sales_receipt(order, payment_type, paid.quantize(Q2), currency, bank, payment_date)
         self.payments[payment_id] = Payment(
             id=payment_id, transaction_ref=ref, transaction_code=code, method=method, type=payment_type,
             order_id=order_id, currency=currency, amount_authorized=authorized.quantize(Q2), amount_paid=paid.quantize(Q2),
-            expires=expires, payment_date=payment_date, created_on=self.now(),
-            journal_id=self.next_id("journal") if journal else None,
+            expires=expires, payment_date=payment_date, created_on=self.now(), journal_id=journal_id,
             journal_ref=as_text(body.get("journalRef"), "journalRef", 255, "PYMC-006"),
         )
         self._by_order.setdefault(order_id, []).append(payment_id)
@@ -163,6 +215,36 @@ class AccountingService(Service):
             self._refs[(method, ref)] = payment_id
         self.account.order_service.touch(order, "payment")
         return payment_id
+
+    def _sales_receipt(self, order, payment_type: str, amount: Decimal, currency: str, bank: str, on: datetime) -> int:
+        """The SR journal of a payment: bank and debtors, the direction by who pays whom."""
+        bank_line = JournalLine(bank, amount, order.id, order.channel_id)
+        debtors_line = JournalLine(DEBTORS_NOMINAL, amount, order.id, order.channel_id)
+        money_in = payment_type != "PAYMENT"
+        journal = Journal(
+            id=self.next_id("journal"), type_code=SALES_RECEIPT, contact_id=order.customer_id, tax_date=on,
+            created_on=self.now(), currency=currency,
+            debits=[bank_line if money_in else debtors_line], credits=[debtors_line if money_in else bank_line],
+        )
+        self.journals[journal.id] = journal
+        return journal.id
+
+    def api_get_journals(self, idset: str) -> dict:
+        """`GET /accounting-service/journal/{idset}`: the journals of the set (unknown ids left out)."""
+        wanted = idset_ids(idset, 200)
+        return {"response": {"journals": [self._journal_view(self.journals[i]) for i in wanted if i in self.journals]}}
+
+    @staticmethod
+    def _journal_view(journal: Journal) -> dict:
+        def line(item: JournalLine) -> dict:
+            return {"nominalCode": item.nominal_code, "change": {"value": m2(item.value)},
+                    "assignment": {"channelId": item.channel_id}, "orderId": item.order_id,
+                    "transactionAmount": m2(item.value)}
+
+        return {"id": journal.id, "contactId": journal.contact_id, "journalTypeCode": journal.type_code,
+                "taxDate": fmt_dt(journal.tax_date), "createdOn": fmt_dt(journal.created_on),
+                "credits": [line(c) for c in journal.credits], "debits": [line(d) for d in journal.debits],
+                "currencyId": CURRENCIES[journal.currency], "exchangeRate": f"{journal.exchange_rate:.6f}"}
 
     def api_delete_payment(self, payment_id: str) -> dict:
         pid = as_int(payment_id, "paymentId", "CMNC-011")
@@ -235,7 +317,31 @@ class AccountingService(Service):
         currency_cols = [Col(name, type_, (lambda key: lambda c: c[key])(name)) for name, type_ in (
             ("id", "IDSET"), ("title", "STRING"), ("code", "STRING"), ("symbol", "STRING"), ("exchangeRate", "STRING"),
             ("isDefault", "BOOLEAN"), ("exchangeRateVarianceNominalCode", "STRING"))]
+        def base(line: JournalLine, journal: Journal) -> Decimal:
+            return (line.value / journal.exchange_rate).quantize(Q2)
+
+        # One row per journal line: (journal, line, is_debit).
+        journal_cols = [
+            Col("journalId", "IDSET", lambda r: r[0].id),
+            Col("journalType", "STRING", lambda r: r[0].type_code),
+            Col("orderId", "IDSET", lambda r: r[1].order_id or 0),
+            Col("invoiceReference", "SEARCH_STRING", lambda r: None),
+            Col("channelId", "INTEGER", lambda r: r[1].channel_id),
+            Col("nominalCode", "STRING", lambda r: r[1].nominal_code),
+            Col("journalDate", "PERIOD", lambda r: r[0].created_on),
+            Col("journalDebit", "STRING", lambda r: m2(base(r[1], r[0])) if r[2] else "0.00"),
+            Col("journalCredit", "STRING", lambda r: "0.00" if r[2] else m2(base(r[1], r[0]))),
+            Col("journalRef", "INTEGER", lambda r: r[1].order_id or 0),
+            Col("currencyId", "INTEGER", lambda r: CURRENCIES[r[0].currency]),
+            Col("exchangeRate", "STRING", lambda r: f"{r[0].exchange_rate:.6f}"),
+            Col("transactionDebit", "STRING", lambda r: m2(r[1].value) if r[2] else "0.00"),
+            Col("transactionCredit", "STRING", lambda r: "0.00" if r[2] else m2(r[1].value)),
+            Col("projectId", "INTEGER", lambda r: 0),
+            Col("leadSourceId", "INTEGER", lambda r: 0),
+        ]
         return {
             "customer-payment": SearchSpec(payment_cols, lambda: list(self.payments.values())),
+            "journal": SearchSpec(journal_cols, lambda: [(j, line, debit) for j in self.journals.values()
+                                                          for line, debit in j.lines()]),
             "currency": SearchSpec(currency_cols, lambda: list(CURRENCY_ROWS)),
         }
