@@ -29,8 +29,13 @@ T = TypeVar("T")
 
 
 class Deferred(Exception):
-    """The record cannot be finished in this run (outcome still unknown, or another run holds
-    it): it stays pending for the next run."""
+    """The record cannot be finished in this run (its create's outcome is still unknown, or it
+    waits on another record): a failed attempt, retried by a later run (`sync/fate.py`)."""
+
+
+class Held(Deferred):
+    """Another run holds the record's intent (or took it over after this run's lease lapsed):
+    that run settles it; this one leaves it without charging it an attempt."""
 
 
 class LeaseKeeper:
@@ -100,10 +105,11 @@ class WriteAhead:
         (nothing was written); anything else (a transient error, `Deferred`, a crash being
         unwound) keeps it open, so the next attempt looks the record up by its natural key
         before writing, but ends its lease, so that attempt need not wait. `LeaseLost` (another
-        owner took the record over after this one's lease lapsed) becomes `Deferred`."""
+        owner took the record over after this one's lease lapsed) becomes `Held`, as does an
+        intent another run holds."""
         claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.lease_seconds)
         if not claim.acquired:
-            raise Deferred(f"{kind} {key!r} is being handled by {claim.owner}")
+            raise Held(f"{kind} {key!r} is being handled by {claim.owner}")
         try:
             with LeaseKeeper(self.ledger, kind, key, self.owner, self.lease_seconds, every=self.renew_every):
                 yield claim
@@ -111,7 +117,7 @@ class WriteAhead:
             self.ledger.abandon_intent(kind, key, self.owner)
             raise
         except LeaseLost as error:
-            raise Deferred(str(error)) from error
+            raise Held(str(error)) from error
         except BaseException:
             self._release(kind, key)
             raise
@@ -137,10 +143,12 @@ class WriteAhead:
         natural-key lookup before any new attempt. A refusal is too, once: if the record is found
         by its natural key, the refusal was the target's way of saying it exists already (no source
         gives the codes of such refusals, so none is relied on); otherwise the refusal stands."""
+        unknown: OutcomeUnknownError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return create()
             except OutcomeUnknownError as error:
+                unknown = error
                 log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
             except ValidationError as error:
                 found = lookup()
@@ -151,4 +159,4 @@ class WriteAhead:
             found = lookup()
             if found is not None:
                 return found
-        raise Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts")
+        raise Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts") from unknown

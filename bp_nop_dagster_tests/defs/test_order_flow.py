@@ -85,11 +85,17 @@ class Flow:
         return dg.materialize([order_sync, dead_letters], resources=self.resources, instance=instance, raise_on_error=raise_on_error)
 
     def sync_until_drained(self, instance, runs: int = 6) -> None:
+        """Sync runs until every order is settled. Failed orders wait out their backoff before
+        the next run; here the wait is skipped (`requeue`: due now, attempts kept): the waiting
+        itself is tested with a fake clock (sync/test_fate.py), not on the real clock."""
+        ledger = self.resources["ledger"].get_ledger()
         for _ in range(runs):
             self.sync(instance)
-            if not self.resources["ledger"].get_ledger().pending("order"):
+            unsettled = ledger.unsettled("order")
+            if not unsettled:
                 return
-        raise AssertionError(f"still pending after {runs} runs: {self.resources['ledger'].get_ledger().pending('order')}")
+            ledger.requeue("order", unsettled)
+        raise AssertionError(f"still unsettled after {runs} runs: {ledger.unsettled('order')}")
 
     # -- Brightpearl side
     def bp_client(self) -> BrightpearlClient:

@@ -17,6 +17,7 @@ from bp_nop_dagster.mapping.config import load_mapping_config
 from bp_nop_dagster.nopcommerce.client import ABSENT_FROM_GET_BY_IDS, NopCommerceClient
 from bp_nop_dagster.sync.discovery import requeue_open_orders
 from bp_nop_dagster.sync.orders import ORDER, OrderSync
+from bp_nop_dagster.transport.parsing import Items
 
 ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
 
@@ -69,7 +70,7 @@ def test_an_order_a_short_get_by_ids_reply_left_out_is_still_synced(sandbox, cli
     live = place(sandbox)
     ledger.enqueue(ORDER, [str(live)])
     nop, _ = clients
-    monkeypatch.setattr(nop, "orders_by_ids", lambda ids, chunk_size=100: [])  # GetByIds answered without it
+    monkeypatch.setattr(nop, "orders_by_ids", lambda ids, chunk_size=100: Items())  # GetByIds answered without it
     report = run(clients, ledger)
     assert report.orders.created == 1 and report.orders.skipped == 0
     assert ledger.status(ORDER, str(live)).status == "synced"
