@@ -848,9 +848,9 @@ class BrightpearlClient(Transport):
         from `body`: the oldest payment with the same `transactionRef` and `paymentMethodCode`
         that also books the same order, payment type and amount (`amountAuthorized` for an
         AUTH, else `amountPaid`; customer-payment-search columns orderId, paymentType,
-        amountAuthorized, amountPaid: api-docs accounting/customer-payment/search.html). A
+        amountAuthorized, amountPaid). A
         gateway reference reused by another order, or by another step of the same order, is
-        not taken for this one."""
+        not taken for this one (the columns as recorded: customer_payment__search__simple_search.json)."""
         amount_field = "amountAuthorized" if body.get("paymentType") == "AUTH" else "amountPaid"
         amount = _decimal_or_none(body.get(amount_field))
         matches = [

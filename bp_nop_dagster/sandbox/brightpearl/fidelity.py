@@ -125,8 +125,10 @@ ROUTES: list[Fact] = [
     # ---------------------------------------------------------------- contact-service
     _fact("POST /contact-service/postal-address", "creates an address -> {response: id}; only addressLine1 required; "
           "country by countryIsoCode or countryId, optional", DOC + "contact/postal-address/post.html", "confirmed"),
-    _fact("GET /contact-service/postal-address/{idset}", "addresses of the ID set (addressId, countryIsoCode, "
-          "countryIsoCode2, countryId)", "NOTES §6", "confirmed"),
+    _fact("GET /contact-service/postal-address/{idset}", "addresses of the ID set (addressId, contactId of the contact "
+          "using it, lines, postalCode, countryIsoCode, countryIsoCode2, countryId); a range returns only the ids that "
+          "exist; the ID set is mandatory (no address search)", "NOTES §6; " + DOC + "contact/postal-address/get.html "
+          "(examples 1 and 2)", "confirmed"),
     _fact("POST /contact-service/contact", "creates a contact -> {response: id}; emails in communication.emails."
           "{PRI,SEC,TER}.email; see 'contact POST with a top-level emails'", "NOTES §6; " + REC +
           "customer__get__simple_get.json (the nested shape)", "confirmed"),
