@@ -229,7 +229,7 @@ class Fates:
         finds the same reason."""
         outcome = Outcome(RecordKind(kind).value, key, reason=reason)
         record = None if confirmed else self.ledger.status(kind, key)
-        if confirmed or (record is not None and record.status == "failed" and record.last_error == reason):
+        if confirmed or (record is not None and record.status in ("pending", "failed") and record.last_error == reason):
             self.ledger.mark_skipped(kind, key, reason)
             outcome.fate = "skipped"
             self.tally["skipped"] += 1
