@@ -425,3 +425,17 @@ def test_an_idle_sensor_reports_the_order_assets_in_step_at_most_every_five_minu
         assert new_nopcommerce_orders(context).asset_events == []  # reported less than 5 minutes ago
     flow.place(1)
     assert isinstance(flow.tick(instance), dg.RunRequest)
+
+
+def test_a_failed_order_waiting_out_its_backoff_asks_for_no_run(flow, instance):
+    """Issue 12, item 4: the sensor asked for a run every 10 s while anything had failed. Now a
+    failed order is due again only after its backoff (sync/fate.py), and the sensor asks for a
+    run only when work is due."""
+    (order,) = flow.place(1)
+    flow.faults(flow.bp_root, {"method": "POST", "path": "/order-service/sales-order", "error_rate": 1.0, "error_status": 500})
+    assert isinstance(flow.tick(instance), dg.RunRequest)
+    flow.sync(instance)
+    record = flow.resources["ledger"].get_ledger().status("order", str(order["id"]))
+    assert (record.status, record.attempts) == ("failed", 1) and record.next_attempt_at > datetime.now(UTC)
+    waiting = flow.tick(instance)
+    assert isinstance(waiting, dg.SkipReason) and "nothing due" in waiting.skip_message, waiting
