@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, IntentClaim, LeaseLost, Ledger
@@ -35,7 +36,12 @@ class Deferred(Exception):
 
 class Held(Deferred):
     """Another run holds the record's intent (or took it over after this run's lease lapsed):
-    that run settles it; this one leaves it without charging it an attempt."""
+    that run settles it; this one leaves it without charging it an attempt, until `until` (the
+    holder's lease end, when known): if the holder died, the record is due once its lease ends."""
+
+    def __init__(self, message: str, until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class LeaseKeeper:
@@ -109,7 +115,8 @@ class WriteAhead:
         intent another run holds."""
         claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.lease_seconds)
         if not claim.acquired:
-            raise Held(f"{kind} {key!r} is being handled by {claim.owner}")
+            holder = self.ledger.intent(kind, key)
+            raise Held(f"{kind} {key!r} is being handled by {claim.owner}", until=holder.lease_until if holder else None)
         try:
             with LeaseKeeper(self.ledger, kind, key, self.owner, self.lease_seconds, every=self.renew_every):
                 yield claim

@@ -11,7 +11,7 @@ decides the record's fate here, and only here:
 | `NotFoundError`                                   | dead-lettered `not_found`                              |
 | `MalformedError` (the source record will not parse) | dead-lettered `malformed_record`, the problem        |
 | `AuthError`                                       | the run stops (no record can succeed without credentials) |
-| `Held` (another run holds the record)             | postponed one lease, not charged: its holder settles it |
+| `Held` (another run holds the record)             | postponed to the end of the holder's lease, not charged |
 | `TransientError`, `Deferred`                      | a failed attempt: `Ledger.mark_failed` with the policy |
 | anything else                                     | dead-lettered `unexpected`, the exception's type as code |
 
@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, DeadLetterReason, Ledger, RecordKind, RetryPolicy
-from bp_nop_dagster.mapping.config import MappingError
+from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.fulfilment import FulfilmentMappingError
 from bp_nop_dagster.sync.exactly_once import Deferred, Held
 from bp_nop_dagster.transport.errors import (
@@ -199,7 +199,8 @@ class Fates:
         except (AuthError, SystemicOutage):
             raise
         except Held as error:
-            self._postpone(kind, key, self.clock() + timedelta(seconds=self.lease_seconds), str(error), outcome)
+            until = error.until or self.clock() + timedelta(seconds=self.lease_seconds)
+            self._postpone(kind, key, max(until, self.clock()), str(error), outcome)
             return
         except (MappingError, FulfilmentMappingError) as error:
             self._dead_letter(kind, key, error.reason, None, error.message, payload, outcome)
@@ -347,6 +348,18 @@ class Fates:
         outcome.fate, outcome.reason = DEAD_LETTERED, str(reason)
         self.tally[DEAD_LETTERED] += 1
         log.warning("%s %s dead-lettered: %s %s %s", kind, key, reason, code or "", message)
+
+
+def mapping_of(config: MappingConfig | Callable[[], MappingConfig], fates: Fates) -> MappingConfig:
+    """The run's mapping: `config`, or what the function returns; a transient failure of its reads
+    (checking the mapping against the account) goes through `Fates.read_failed`."""
+    if isinstance(config, MappingConfig):
+        return config
+    try:
+        return config()
+    except TransientError as error:
+        fates.read_failed(error)
+        raise  # unreachable: read_failed raises
 
 
 class _Recheck(Exception):

@@ -60,7 +60,7 @@ from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderLookup, Ord
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.sync.fate import DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome
+from bp_nop_dagster.sync.fate import DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import MalformedError, OutcomeUnknownError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.fulfilment")
@@ -112,16 +112,16 @@ class FulfilmentSync:
         nop: NopCommerceClient,
         bp: BrightpearlClient,
         ledger: Ledger,
-        config: MappingConfig,
+        config: MappingConfig | Callable[[], MappingConfig],
         owner: str,
         intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        """`config`: the mapping, or a function that reads and checks it (see `OrderSync`)."""
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
-        self.config = config
-        self.notify = config.fulfilment.notify_customer
+        self._config = config
         self.report = FulfilmentReport()
         self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, FulfilmentMappingError))
         self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy,
@@ -135,7 +135,8 @@ class FulfilmentSync:
         SystemicOutage (after recording its counts) when the run stopped on an outage."""
         with calls_into(self.report, self.bp, self.nop):
             try:
-                self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
+                self.config = mapping_of(self._config, self.fates).with_instance_id(self.bp.installed_integration_instance_id)
+                self.notify = self.config.fulfilment.notify_customer
                 notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
                 if notes:
                     self._sync_notes(notes)

@@ -49,7 +49,7 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import WriteAhead
-from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
@@ -120,16 +120,19 @@ class OrderSync:
         nop: NopCommerceClient,
         bp: BrightpearlClient,
         ledger: Ledger,
-        config: MappingConfig,
+        config: MappingConfig | Callable[[], MappingConfig],
         owner: str,
         intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
         progress: Callable[[int, int], None] | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        """`config`: the mapping, or a function that reads and checks it against the account
+        (called when the run has work, so an outage during its reads pauses the flow as any
+        other outage does)."""
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
-        self.config = config
+        self._config = config
         self.progress = progress
         self.report = SyncReport()
         self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, MappingError))
@@ -146,7 +149,7 @@ class OrderSync:
             try:
                 keys = self.ledger.pending(ORDER, limit)
                 if keys:
-                    self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
+                    self.config = mapping_of(self._config, self.fates).with_instance_id(self.bp.installed_integration_instance_id)
                     self._sync(keys)
                 self.fates.finish()
             finally:

@@ -46,7 +46,7 @@ def shipments_from_brightpearl(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=sync_settings.mapping(bp, flow="fulfilment"),
+        config=lambda: sync_settings.mapping(bp, flow="fulfilment"),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.fulfilment.intent_lease_seconds,
     )
