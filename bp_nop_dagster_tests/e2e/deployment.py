@@ -27,12 +27,6 @@ from bp_nop_dagster_tests.test_demo import free_port
 
 SETTLED = ("synced", "skipped", "dead_lettered")
 ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
-#: The issue's storm on Brightpearl writes: 20 % 503, 10 % 500, 10 % committed then the reply dropped.
-WRITE_STORM = (
-    {"method": "POST", "path": "*", "error_rate": 0.2, "error_status": 503},
-    {"method": "POST", "path": "*", "error_rate": 0.1, "error_status": 500},
-    {"method": "POST", "path": "*", "drop_reply_rate": 0.1, "drop_reply_mode": "502"},
-)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, logs: list[Path] = (), every: float = 0.5):

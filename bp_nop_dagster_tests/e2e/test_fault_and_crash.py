@@ -22,8 +22,9 @@ import pytest
 import requests
 
 from bp_nop_dagster.ledger import Ledger, RecordKind
+from bp_nop_dagster.sandbox.instrumentation import WRITE_STORM
 from bp_nop_dagster.sync.fate import active_pause
-from bp_nop_dagster_tests.e2e.deployment import WRITE_STORM, Deployment, Shop, wait_for
+from bp_nop_dagster_tests.e2e.deployment import Deployment, Shop, wait_for
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 TARGET_SECONDS = 60
@@ -141,9 +142,8 @@ def test_two_deployments_on_one_ledger_under_a_storm_create_everything_once(sand
     url, ledger = pg_ledger
     shop = Shop(sandbox, ledger)
     shop.place(30, customers=6, prefix="twins")
-    storm = [*WRITE_STORM]
-    shop.faults(*storm)
-    shop.faults(*storm, root=shop.nop_root)
+    shop.faults(*WRITE_STORM)
+    shop.faults(*WRITE_STORM, root=shop.nop_root)
     deployments = [Deployment.create(tmp_path, name, sandbox, url) for name in ("east", "west")]
     for deployment in deployments:
         deployment.start()
