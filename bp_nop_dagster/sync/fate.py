@@ -4,16 +4,16 @@
 (synced through the ledger, or skipped with a reason through `Fates.skip`); whatever it raises
 decides the record's fate here, and only here:
 
-| raised                                            | fate                                                   |
-|---------------------------------------------------|--------------------------------------------------------|
-| `MappingError`, `FulfilmentMappingError`          | dead-lettered with the error's reason                  |
-| `ValidationError` (a 4xx refusal)                 | dead-lettered `validation_error`, the server's code    |
-| `NotFoundError`                                   | dead-lettered `not_found`                              |
-| `MalformedError` (the source record will not parse) | dead-lettered `malformed_record`, the problem        |
-| `AuthError`                                       | the run stops (no record can succeed without credentials) |
-| `Held` (another run holds the record)             | postponed to the end of the holder's lease, not charged |
-| `TransientError`, `Deferred`                      | a failed attempt: `Ledger.mark_failed` with the policy |
-| anything else                                     | dead-lettered `unexpected`, the exception's type as code |
+| raised                                               | fate                                                      |
+|------------------------------------------------------|-----------------------------------------------------------|
+| `MappingError`, `FulfilmentMappingError`             | dead-lettered with the error's reason                     |
+| `ValidationError` (a 4xx refusal)                    | dead-lettered `validation_error`, the server's code       |
+| `NotFoundError`                                      | dead-lettered `not_found`                                 |
+| `MalformedError` (the source record will not parse)  | dead-lettered `malformed_record`, the problem             |
+| `AuthError`                                          | the run stops (no record can succeed without credentials) |
+| `Held` (another run holds the record)                | postponed to the end of the holder's lease, not charged   |
+| `TransientError`, `Deferred`                         | a failed attempt: `Ledger.mark_failed` with the policy    |
+| anything else                                        | dead-lettered `unexpected`, the exception's type as code  |
 
 The policy (`ledger/fate.py`, `DEFAULT_POLICY`): a failed record waits 5 s, 10 s, then 20 s
 between attempts (up to 20 % less), and its 10th failed attempt dead-letters it (`gave_up`, the
@@ -36,6 +36,12 @@ Any answer from the other system (a success, a refusal) ends a run of failures: 
 are charged then (the system was answering, so they were the records' own). So after an outage
 ends, no record waits longer than the policy's 20 s cap or the pause's 20 s, whichever it is
 in, before the flow's sensor starts a run for it.
+
+Work that is not one record's: a read the whole run depends on (the mapping check, the product
+catalogue) that fails transiently goes through the same probe (`Fates.read_failed`: an outage
+pauses the flow, anything else fails the run; no record is charged), and work for several records
+at once that fails as a whole (a stock push) charges each of them one attempt unless the probe
+finds an outage (`Fates.failed_together`).
 
 Skips: `Fates.skip(kind, key, reason, confirmed=False)` records a skip whose cause may be
 temporary (a read that did not find the record) as a failed attempt first; the record is
@@ -76,7 +82,8 @@ OUTAGE_PAUSE_CAP = timedelta(seconds=20)
 _PAUSE_PREFIX = "outage/"
 
 # What `settle` decided for a record (`Outcome.fate`).
-DONE = "done"  # the work ended the record itself (synced or skipped)
+DONE = "done"  # the work ended the record itself (synced)
+SKIPPED = "skipped"
 DEAD_LETTERED = "dead_lettered"
 RETRYING = "retrying"  # charged a failed attempt; due again after the policy's delay
 HELD = "held"  # a transient failure waiting for the breaker's verdict (charged or postponed later)
@@ -232,8 +239,8 @@ class Fates:
         record = None if confirmed else self.ledger.status(kind, key)
         if confirmed or (record is not None and record.status in ("pending", "failed") and record.last_error == reason):
             self.ledger.mark_skipped(kind, key, reason)
-            outcome.fate = "skipped"
-            self.tally["skipped"] += 1
+            outcome.fate = SKIPPED
+            self.tally[SKIPPED] += 1
         else:
             self._charge(kind, key, _Recheck(reason), {}, outcome)
         return outcome

@@ -60,7 +60,7 @@ from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderLookup, Ord
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.sync.fate import DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import MalformedError, OutcomeUnknownError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.fulfilment")
@@ -148,7 +148,7 @@ class FulfilmentSync:
                 fates = [outcome.fate for outcome in self._outcomes]
                 self.report.dead_lettered = fates.count(DEAD_LETTERED)
                 self.report.pending = fates.count(RETRYING) + fates.count(POSTPONED)
-                self.report.skipped = fates.count("skipped")
+                self.report.skipped = fates.count(SKIPPED)
         return self.report
 
     # ------------------------------------------------------------------ goods-out notes

@@ -49,7 +49,7 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import WriteAhead
-from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
@@ -160,7 +160,7 @@ class OrderSync:
         fates = [outcome.fate for outcome in self._outcomes]
         self.report.orders.dead_lettered = fates.count(DEAD_LETTERED)
         self.report.orders.pending = fates.count(RETRYING) + fates.count(POSTPONED)
-        self.report.orders.skipped = fates.count("skipped")
+        self.report.orders.skipped = fates.count(SKIPPED)
 
     def _sync(self, keys: list[str]) -> None:
         """Chunk by chunk, reading the next chunk from nopCommerce in the background while this

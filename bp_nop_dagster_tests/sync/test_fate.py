@@ -256,3 +256,35 @@ def _deferred_by(cause: BaseException) -> Deferred:
         raise Deferred("create still unconfirmed after 3 attempts") from cause
     except Deferred as error:
         return error
+
+
+def test_a_held_record_is_due_when_its_holders_lease_ends(ledger, clock, probe):
+    """A run killed while holding a record keeps it for the rest of its lease, no longer."""
+    ledger.enqueue(ORDER, ["1"])
+    lease_end = T0 + timedelta(seconds=17)
+    settle(fates(ledger, clock, probe), "1", Held("order '1' is being handled by run-dead", until=lease_end))
+    assert ledger.status(ORDER, "1").next_attempt_at == lease_end
+    clock.now = lease_end
+    assert ledger.pending(ORDER) == ["1"]
+
+
+def test_work_for_several_records_that_fails_as_a_whole_charges_each_unless_it_is_an_outage(ledger, clock, probe):
+    run = fates(ledger, clock, probe)
+    run.failed_together(RecordKind.STOCK_RETRY, ["11", "12"], transient())  # Brightpearl answers the probe
+    assert [r.attempts for r in ledger.statuses(RecordKind.STOCK_RETRY)] == [1, 1]
+    probe.down = True
+    with pytest.raises(SystemicOutage):
+        fates(ledger, clock, probe).failed_together(RecordKind.STOCK_RETRY, ["11", "12"], transient())
+    assert [r.attempts for r in ledger.statuses(RecordKind.STOCK_RETRY)] == [1, 1]  # the outage charged nothing
+    fates(ledger, clock, probe).failed_together(RecordKind.STOCK_RETRY, ["13"], KeyError("a bug"))
+    assert ledger.status(RecordKind.STOCK_RETRY, "13").attempts == 1  # not a probe question: charged
+
+
+def test_a_read_the_run_needs_pauses_the_flow_on_an_outage_and_otherwise_stands(ledger, clock, probe):
+    with pytest.raises(TransientError):
+        fates(ledger, clock, probe).read_failed(transient())
+    assert active_pause(ledger, "orders", clock.now) is None
+    probe.down = True
+    with pytest.raises(SystemicOutage):
+        fates(ledger, clock, probe).read_failed(transient())
+    assert active_pause(ledger, "orders", clock.now).until == T0 + timedelta(seconds=5)
