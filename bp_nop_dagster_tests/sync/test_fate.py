@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from bp_nop_dagster.ledger import DEFAULT_POLICY, Ledger, RecordKind
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind
 from bp_nop_dagster.mapping.config import MappingError
 from bp_nop_dagster.mapping.fulfilment import FulfilmentMappingError
 from bp_nop_dagster.sync.exactly_once import Deferred, Held
@@ -117,7 +117,7 @@ def test_a_record_another_run_holds_is_postponed_one_lease_without_an_attempt(le
     ledger.enqueue(ORDER, ["1"])
     assert settle(run, "1", Held("order '1' is being handled by run-b")).fate == POSTPONED
     record = ledger.status(ORDER, "1")
-    assert (record.status, record.attempts, record.next_attempt_at) == ("failed", 0, T0 + timedelta(seconds=60))
+    assert (record.status, record.attempts, record.next_attempt_at) == ("failed", 0, T0 + timedelta(seconds=DEFAULT_LEASE_SECONDS))
 
 
 def test_a_transient_failure_is_charged_once_the_other_system_answers_and_waits_its_backoff(ledger, clock, probe):
