@@ -60,7 +60,7 @@ from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderLookup, Ord
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.sync.fate import DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import MalformedError, OutcomeUnknownError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.fulfilment")
@@ -152,15 +152,17 @@ class FulfilmentSync:
         return self.report
 
     # ------------------------------------------------------------------ goods-out notes
-    def _sync_notes(self, keys: list[str]) -> None:
-        self.report.notes_seen += len(keys)
+    def _sync_notes(self, keys: list[str]) -> bool:
+        """The notes of `keys`; False when they could not be read (see `_one_by_one`)."""
         try:
             notes = self.bp.goods_out_notes("*", note_ids=[int(k) for k in keys])
             summaries = self.bp.order_summaries({n.order_id for n in notes.values()})
             nop_ids = self._nop_order_ids(summaries.values())
             orders = self._nop_orders(nop_ids)
         except TransientError as error:
-            self.fates.read_failed(error)
+            self._one_by_one(GOODS_OUT_NOTE, keys, self._sync_notes, error)
+            return False
+        self.report.notes_seen += len(keys)
         for key in keys:
             if int(key) in notes.malformed_ids:
                 self._malformed(GOODS_OUT_NOTE, key, self.bp.system, f"goods-out note {key}: {notes.malformed_ids[int(key)]}",
@@ -189,6 +191,7 @@ class FulfilmentSync:
                     if order.id not in items:
                         items[order.id] = self._order_items(order.id)
                     self._sync_note(note, summaries[note.order_id], order, items[order.id])
+        return True
 
     def _sync_note(self, note: GoodsOutNote, summary: OrderSummary, order: Order, items: list[OrderItem]) -> None:
         key = str(note.id)
@@ -255,8 +258,8 @@ class FulfilmentSync:
         return {item.id: products.get(item.product_id) for item in items}
 
     # ------------------------------------------------------------------ order statuses
-    def _sync_statuses(self, keys: list[str]) -> None:
-        self.report.status_changes_seen += len(keys)
+    def _sync_statuses(self, keys: list[str]) -> bool:
+        """The status changes of `keys`; False when they could not be read (see `_one_by_one`)."""
         try:
             summaries = self.bp.order_summaries(int(k) for k in keys)
             nop_ids = self._nop_order_ids(summaries.values())
@@ -269,7 +272,9 @@ class FulfilmentSync:
                 for note in self.bp.goods_out_notes(delivering).values():
                     notes_by_order.setdefault(note.order_id, []).append(note.id)
         except TransientError as error:
-            self.fates.read_failed(error)
+            self._one_by_one(BP_ORDER_STATUS, keys, self._sync_statuses, error)
+            return False
+        self.report.status_changes_seen += len(keys)
         for key in keys:
             bp_id = int(key)
             order = orders.found.get(nop_ids.get(bp_id, 0))
@@ -294,6 +299,26 @@ class FulfilmentSync:
                         self._cancel(order, bp_id)
                     else:
                         self._deliver(bp_id, notes_by_order.get(bp_id, []))
+        return True
+
+    def _one_by_one(self, kind: str, keys: list[str], sync: Callable[[list[str]], bool], error: TransientError) -> None:
+        """The reads for `keys` failed after the retry policy: a single key gets its fate from
+        the failure (`sync/fate.py`: the circuit breaker decides whether it is the record's own
+        or an outage); several are synced one by one, so one record the other system cannot
+        serve delays only itself; after `BREAKER_THRESHOLD` in a row fail, the rest wait for the
+        next run."""
+        if len(keys) == 1:
+            payload = {"goods_out_note_id" if kind == GOODS_OUT_NOTE else "bp_order_id": int(keys[0])}
+            with self.fates.settle(kind, keys[0], payload=payload) as outcome:
+                self._outcomes.append(outcome)
+                raise error
+            return
+        log.warning("reading %d %s records failed (%s): reading them one by one", len(keys), kind, error)
+        in_a_row = 0
+        for key in keys:
+            if in_a_row >= BREAKER_THRESHOLD:
+                return
+            in_a_row = 0 if sync([key]) else in_a_row + 1
 
     def _cancel(self, order: Order, bp_order_id: int) -> None:
         self._once(

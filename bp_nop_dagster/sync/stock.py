@@ -481,12 +481,14 @@ class StockSync:
 
     def _in_flight(self) -> Counter:
         """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl's `onHand`
-        does not reflect: not held by Brightpearl, or held but not allocated."""
+        does not reflect: not held by Brightpearl, or held but not allocated. Orders are read only
+        as far as this needs (`OrderRef`), so one whose other fields are malformed (and is
+        dead-lettered by the order flow) still counts."""
         now = self.clock()
-        recent = {o.id: o for o in self.nop.orders_created_between(now - self.in_flight_lookback, now)}
+        recent = {o.id: o for o in self.nop.order_refs_created_between(now - self.in_flight_lookback, now)}
         unsynced = set(self.ledger.unsettled(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
         older = [int(k) for k in unsynced | self._unallocated if k.isdigit() and int(k) not in recent]
-        orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
+        orders = list(recent.values()) + (self.nop.order_refs_by_ids(older) if older else [])
         flying = [o for o in orders if not o.deleted and o.order_status_id != OrderStatus.CANCELLED and str(o.id) not in self._held]
         units: Counter = Counter()
         for items in self._parallel(self.nop.order_items, [o.id for o in flying]):

@@ -12,6 +12,7 @@ import pytest
 import requests
 import yaml
 
+from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.defs.fulfilment.assets import shipments_from_brightpearl
 from bp_nop_dagster.defs.sync_settings import FulfilmentKnobs, OrderFlowKnobs, SyncSettings
 from bp_nop_dagster.defs.fulfilment.sensors import (
@@ -26,6 +27,7 @@ from bp_nop_dagster.sandbox.nopcommerce.wire import new_entity
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.ledger import DEFAULT_POLICY
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, NOTE_NOT_FOUND
+from bp_nop_dagster.transport.errors import TransientError
 from bp_nop_dagster_tests.defs.test_order_flow import Flow, linked_orders
 
 SHIP = "GET /OrderProcessing/Ship/{shipmentId}"
@@ -431,3 +433,27 @@ def test_the_hourly_sweep_finds_a_note_whose_shipping_was_posted_before_the_sens
     assert isinstance(request, dg.RunRequest)
     assert fulfilment.sync()["shipments_created"] == 1
     assert [s["tracking_number"] for s in fulfilment.shipments(order)] == ["1ZPOSTED"]
+
+
+def test_a_note_brightpearl_cannot_serve_delays_only_itself(fulfilment, monkeypatch):
+    """One bad record stops nothing (issue 12, item 3): the bulk read of the notes fails whenever it
+    includes the poison note (a reply Brightpearl cannot build for it); the flow reads the notes
+    one by one, ships the others, and retries the poison one under the policy."""
+    orders = fulfilment.booked_orders(3)
+    notes = [fulfilment.fulfil(order, f"1Z{n}") for n, order in enumerate(orders)]
+    poison = notes[1]
+    fulfilment.tick()
+    real = BrightpearlClient.goods_out_notes
+
+    def fails_with_the_poison(self, order_ids="*", note_ids=None):
+        if note_ids is not None and poison in list(note_ids):
+            raise TransientError("Brightpearl", "server error", status=500, method="GET", path="/warehouse-service/order/*/goods-note/goods-out")
+        return real(self, order_ids, note_ids)
+
+    monkeypatch.setattr(BrightpearlClient, "goods_out_notes", fails_with_the_poison)
+    metadata = fulfilment.sync()
+    assert (metadata["shipments_created"], metadata["pending"]) == (2, 1)
+    ledger = fulfilment.resources["ledger"].get_ledger()
+    assert {key: ledger.status(GOODS_OUT_NOTE, str(key)).status for key in notes} == {
+        notes[0]: "synced", poison: "failed", notes[2]: "synced"}
+    assert ledger.status(GOODS_OUT_NOTE, str(poison)).attempts == 1
