@@ -139,30 +139,40 @@ class WriteAhead:
         except Exception as error:  # noqa: BLE001 - never hide the error being unwound; the lease lapses by itself
             log.warning("could not release the lease on %s %r (it expires by itself): %s", kind, key, error)
 
-    def resume_or_create(self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
+    def resume_or_create(
+        self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False
+    ) -> T:
         """What an earlier, interrupted attempt created (found by its natural key), else a new
         record through `create_once`."""
         found = lookup() if claim.previous_attempt else None
-        return found if found is not None else self.create_once(create, lookup)
+        return found if found is not None else self.create_once(create, lookup, target_dedupes=target_dedupes)
 
-    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
+    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False) -> T:
         """Create under an intent the caller holds. An unknown outcome is answered by the
         natural-key lookup before any new attempt. A refusal is too, once: if the record is found
         by its natural key, the refusal was the target's way of saying it exists already (no source
-        gives the codes of such refusals, so none is relied on); otherwise the refusal stands."""
+        gives the codes of such refusals, so none is relied on); otherwise the refusal stands.
+
+        `target_dedupes`: the target itself never creates the record twice (a repeat is answered
+        with the existing record, or refused), so after an unknown outcome the create is simply
+        sent again, and the lookup runs only when that answer is a refusal or unknown again, or
+        after the last attempt. Most faults write nothing (a 503 or 500 in front of the service),
+        so this saves a lookup per fault; the lookup still settles the rest."""
         unknown: OutcomeUnknownError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return create()
             except OutcomeUnknownError as error:
                 unknown = error
-                log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
+                log.warning("create outcome unknown (%s) before attempt %d", error, attempt + 1)
             except ValidationError as error:
                 found = lookup()
                 if found is None:
                     raise
                 log.warning("create refused (%s), but the record exists already: taking it", error.code)
                 return found
+            if target_dedupes and attempt == 1:
+                continue  # the repeat is safe: the target answers it with the record or a refusal
             found = lookup()
             if found is not None:
                 return found

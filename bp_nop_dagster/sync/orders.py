@@ -331,10 +331,13 @@ class OrderSync:
         reference = external_ref(order.id, self.config)
         instance_id = self.config.installed_integration_instance_id
         with self.writes.intent(ORDER, key) as claim:
+            # Brightpearl answers a repeat of externalRef + installation with the order it has
+            # (Sales Order POST doc), so with an installation id a repeat is safe to send.
             bp_order_id = self.writes.resume_or_create(
                 claim,
                 lambda: self.bp.create_sales_order(mapping.body),
                 lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
+                target_dedupes=instance_id is not None,
             )
             self.writes.complete(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
@@ -368,10 +371,13 @@ class OrderSync:
                 self.report.payments.unchanged += 1
                 continue
             with self.writes.intent(PAYMENT, key) as claim:
+                # transactionRef is unique per payment method (Customer Payment POST doc): a repeat
+                # is refused, never booked twice, so it is safe to send.
                 payment_id = self.writes.resume_or_create(
                     claim,
                     lambda body=body: self.bp.create_customer_payment(body),
                     lambda body=body: self.bp.find_customer_payment(body),
+                    target_dedupes=True,
                 )
                 self.writes.complete(PAYMENT, key, payment_id)
             self.report.payments.created += 1
