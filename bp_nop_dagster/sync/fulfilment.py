@@ -60,7 +60,7 @@ from bp_nop_dagster.nopcommerce.models import Order, OrderItem, OrderLookup, Ord
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import MalformedError, OutcomeUnknownError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.fulfilment")
@@ -72,6 +72,7 @@ SHIPMENT_DELIVERED = RecordKind.SHIPMENT_DELIVERED
 BP_ORDER_STATUS = RecordKind.BP_ORDER_STATUS
 ORDER_CANCELLED = RecordKind.ORDER_CANCELLED
 FLOW = "fulfilment"
+MAX_PASSES = 3  # passes of one run over the due records (see `FulfilmentSync.run`)
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOKBACK = timedelta(hours=24)
 SWEEP_LOOKBACK = timedelta(hours=24)
@@ -131,21 +132,26 @@ class FulfilmentSync:
     # ------------------------------------------------------------------ entry point
     def run(self, limit: int | None = None) -> FulfilmentReport:
         """Up to `limit` due notes, then up to `limit` due status changes (never-attempted first):
-        notes first, so a status that delivers finds the shipments of this run's notes. Raises
+        notes first, so a status that delivers finds the shipments of this run's notes; up to
+        `MAX_PASSES` such passes, so records that came due meanwhile need no other run. Raises
         SystemicOutage (after recording its counts) when the run stopped on an outage."""
         with calls_into(self.report, self.bp, self.nop):
             try:
                 self.config = mapping_of(self._config, self.fates).with_instance_id(self.bp.installed_integration_instance_id)
                 self.notify = self.config.fulfilment.notify_customer
-                notes = self.ledger.pending(GOODS_OUT_NOTE, limit)
-                if notes:
-                    self._sync_notes(notes)
-                statuses = self.ledger.pending(BP_ORDER_STATUS, limit)
-                if statuses:
-                    self._sync_statuses(statuses)
+                for _ in range(MAX_PASSES):  # records that came due meanwhile: the next pass takes them
+                    held = {(o.kind, o.key) for o in self._outcomes if o.fate == HELD}  # judged at the end
+                    notes = [k for k in self.ledger.pending(GOODS_OUT_NOTE, limit) if (GOODS_OUT_NOTE, k) not in held]
+                    statuses = [k for k in self.ledger.pending(BP_ORDER_STATUS, limit) if (BP_ORDER_STATUS, k) not in held]
+                    if not notes and not statuses:
+                        break
+                    if notes:
+                        self._sync_notes(notes)
+                    if statuses:
+                        self._sync_statuses(statuses)
                 self.fates.finish()
             finally:
-                fates = [outcome.fate for outcome in self._outcomes]
+                fates = [outcome.fate for outcome in {(o.kind, o.key): o for o in self._outcomes}.values()]
                 self.report.dead_lettered = fates.count(DEAD_LETTERED)
                 self.report.pending = fates.count(RETRYING) + fates.count(POSTPONED)
                 self.report.skipped = fates.count(SKIPPED)

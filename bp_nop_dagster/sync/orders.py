@@ -49,7 +49,7 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import WriteAhead
-from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
@@ -58,6 +58,7 @@ ORDER, CONTACT, POSTAL_ADDRESS, PAYMENT, PRODUCT = (
     RecordKind.ORDER, RecordKind.CONTACT, RecordKind.POSTAL_ADDRESS, RecordKind.PAYMENT, RecordKind.PRODUCT)
 FLOW = "orders"
 READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
+MAX_PASSES = 3  # passes of one run over the due orders (see `OrderSync.run`)
 
 
 @dataclass
@@ -143,21 +144,32 @@ class OrderSync:
 
     # ------------------------------------------------------------------ entry point
     def run(self, limit: int | None = None) -> SyncReport:
-        """Sync up to `limit` due orders (never-attempted ones first). Raises SystemicOutage
+        """Sync up to `limit` due orders (never-attempted ones first), in up to `MAX_PASSES`
+        passes: orders that came due while a pass ran (new ones, retries whose backoff ended)
+        are taken by the next pass instead of waiting for another run. Raises SystemicOutage
         (after recording its counts) when the run stopped on an outage (`sync/fate.py`)."""
         with calls_into(self.report, self.bp, self.nop):
             try:
-                keys = self.ledger.pending(ORDER, limit)
+                keys, taken = self.ledger.pending(ORDER, limit), 0
                 if keys:
                     self.config = mapping_of(self._config, self.fates).with_instance_id(self.bp.installed_integration_instance_id)
+                for _ in range(MAX_PASSES):
+                    if not keys:
+                        break
                     self._sync(keys)
+                    taken += len(keys)
+                    if limit is not None and taken >= limit:
+                        break
+                    held = {outcome.key for outcome in self._outcomes if outcome.fate == HELD}  # judged at the end
+                    keys = [k for k in self.ledger.pending(ORDER, None if limit is None else limit - taken) if k not in held]
                 self.fates.finish()
             finally:
                 self._count_fates()
         return self.report
 
     def _count_fates(self) -> None:
-        fates = [outcome.fate for outcome in self._outcomes]
+        """The fate counts of the orders this run worked on (each order's last outcome)."""
+        fates = [outcome.fate for outcome in {outcome.key: outcome for outcome in self._outcomes}.values()]
         self.report.orders.dead_lettered = fates.count(DEAD_LETTERED)
         self.report.orders.pending = fates.count(RETRYING) + fates.count(POSTPONED)
         self.report.orders.skipped = fates.count(SKIPPED)

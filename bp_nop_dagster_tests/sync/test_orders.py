@@ -196,3 +196,20 @@ def test_a_postal_address_and_a_contact_without_email_are_created_once_after_los
     contact_id = ledger.bp_id("contact", f"customer:{customer}")
     assert backend.addresses[ledger.bp_id("postal_address", f"customer:{customer}")]["contactId"] == contact_id
     assert ledger.status(ORDER, str(guest)).status == "synced"
+
+
+def test_orders_that_come_due_during_a_run_are_taken_by_its_next_pass(sandbox, clients, ledger, monkeypatch):
+    """A run makes up to MAX_PASSES passes, so an order handed on (or whose backoff ended) while
+    it ran waits for no other run (a new run costs a sensor tick and a launch: the settle target)."""
+    first, second = place(sandbox), place(sandbox)
+    ledger.enqueue(ORDER, [str(first)])
+    nop, bp = clients
+    real = BrightpearlClient.create_sales_order
+
+    def sensor_meanwhile(self, body):
+        ledger.enqueue(ORDER, [str(second)])  # the sensor hands on a new order while the run writes
+        return real(self, body)
+
+    monkeypatch.setattr(BrightpearlClient, "create_sales_order", sensor_meanwhile)
+    report = run(clients, ledger)
+    assert report.orders.created == 2 and ledger.counts(ORDER)["synced"] == 2
