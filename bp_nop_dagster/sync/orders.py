@@ -128,8 +128,8 @@ class OrderSync:
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         """`config`: the mapping, or a function that reads and checks it against the account
-        (called when the run has work, so an outage during its reads pauses the flow as any
-        other outage does)."""
+        (called inside the run, so an outage during its reads pauses the flow as any other
+        outage does)."""
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
@@ -150,9 +150,10 @@ class OrderSync:
         (after recording its counts) when the run stopped on an outage (`sync/fate.py`)."""
         with calls_into(self.report, self.bp, self.nop):
             try:
+                self.config = mapping_of(self._config, self.fates)  # checked against the account even with nothing to do
                 keys, taken = self.ledger.pending(ORDER, limit), 0
                 if keys:
-                    self.config = mapping_of(self._config, self.fates).with_instance_id(self.bp.installed_integration_instance_id)
+                    self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
                 for _ in range(MAX_PASSES):
                     if not keys:
                         break
