@@ -72,16 +72,18 @@ def test_kill_9_mid_run_under_a_write_storm_with_poison_orders(sandbox, tmp_path
     shop = Shop(sandbox, ledger)
     shop.place(36, customers=8, prefix="crash")
     poison = poison_orders(shop)
-    shop.faults(*WRITE_STORM)
+    # Until the kill, Brightpearl's writes are also slow (0.4 s), so the first run is surely mid-way.
+    shop.faults(*WRITE_STORM, {"method": "POST", "path": "*", "latency_ms": 400})
     first = Deployment.create(tmp_path, "home", sandbox, url)
     first.start()
     try:
-        wait_for(lambda: shop.linked() >= 8 and first.started_run(), START_SECONDS, "a run mid-way through the orders", [first.log])
+        wait_for(lambda: shop.linked() >= 4 and first.started_run(), START_SECONDS, "a run mid-way through the orders", [first.log])
     finally:
         first.kill_9()
     killed_at = time.monotonic()
     unsettled_at_kill = sum(1 for status in shop.statuses().values() if status not in ("synced", "skipped", "dead_lettered"))
-    assert unsettled_at_kill, "the kill came too late to be mid-run"
+    assert unsettled_at_kill >= len(shop.placed) // 2, f"the kill came too late to be mid-run ({unsettled_at_kill} unsettled)"
+    shop.faults(*WRITE_STORM)
 
     second = Deployment(first.home, first.env, tmp_path / "restart.log")
     second.start()
