@@ -67,6 +67,7 @@ bench: setup
 	$(BIN)/python -m bench.order_latency
 	$(BIN)/python -m bench.stock_sync
 	$(BIN)/python -m bench.stock_latency
+	$(BIN)/python -m bench.recovery
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -10,6 +10,10 @@ docs/reference/brightpearl-api.md (section numbers below refer to it).
     products = client.products([1007, 1532])
     for row in client.order_search({"customerRef": "#0001"}): ...
 
+Lists are parsed item by item (`transport/parsing.py`): a row or record the models reject is left
+out of the result and named, with its id, in the result's `malformed`, so the flows park that
+record and carry on with the rest.
+
 Every method issues as few requests as the API allows: ID-set GETs chunked at the resource's
 cap (200, goods-out 500) with compact ranges, searches paged at 500, reference data cached for
 the life of the client (one client per Dagster run, see `resource.py`).
@@ -23,11 +27,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
 
 from bp_nop_dagster.brightpearl import models as m
 from bp_nop_dagster.brightpearl.pacing import NEXT_PERIOD_HEADER, QuotaPacer
@@ -42,6 +49,7 @@ from bp_nop_dagster.transport.errors import (
     ValidationError,
 )
 from bp_nop_dagster.transport.limits import PageGuard, server_wait
+from bp_nop_dagster.transport.parsing import ById, Items, Malformed, describe, item_id, parse_items
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.transport import Transport
 
@@ -56,6 +64,8 @@ GOODS_OUT_ID_SET_CAP = 500  # goods-out note ids
 # (UNCONFIRMED); order ID sets are capped at 200 everywhere else, so 200 is the safe reading.
 GOODS_OUT_ORDER_ID_SET_CAP = 200
 MAX_PAGE_SIZE = 500
+# Address ids read after an unknown postal-address create (`find_unused_postal_address`).
+POSTAL_ADDRESS_SCAN = 1000
 # Page size of the product-search scan behind `product_ids_by_sku` (the API's maximum).
 SKU_SCAN_PAGE_SIZE = MAX_PAGE_SIZE
 
@@ -549,8 +559,42 @@ class BrightpearlClient(Transport):
         return [row for row in self.contact_search(primary_email=wanted) if _normalise_email(row.primary_email) == wanted]
 
     def postal_addresses(self, ids: Iterable[int]) -> list[m.PostalAddress]:
+        """Postal addresses by id (the ID set is mandatory: there is no address search, api-docs
+        contact/postal-address/get.html); ids that do not exist are left out."""
         path = "/contact-service/postal-address"
         return _parse_list(m.PostalAddress, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
+
+    def postal_address_contact(self, address_id: int) -> int | None:
+        """The contact using postal address `address_id` (its `contactId`, as the Postal Address
+        GET shows it), or None while no contact uses it. The natural key of a contact created
+        with an address no one else uses: the contact POST after an unknown outcome is found
+        through its address."""
+        found = [a for a in self.postal_addresses([address_id]) if a.id == address_id]
+        return (found[0].contact_id or None) if found else None
+
+    def find_unused_postal_address(self, body: Mapping[str, Any], *, after_id: int, scan: int = POSTAL_ADDRESS_SCAN) -> int | None:
+        """The natural-key lookup of a postal address whose create had an unknown outcome.
+        Brightpearl has no postal-address search (the Postal Address GET needs an ID set), but
+        ids grow: the address, if it was created, has an id above `after_id` (an address id
+        this integration created earlier). The ids after it are read by ID-set ranges (200 per
+        request, up to `scan` ids) and the lowest one that no contact uses and that holds
+        exactly `body` (lines, postcode, country) is returned; None if there is none."""
+        wanted = _address_fields(body)
+        for start in range(after_id + 1, after_id + 1 + scan, ID_SET_CAP):
+            path = f"/contact-service/postal-address/{start}-{start + ID_SET_CAP - 1}"
+            try:
+                reply = self.get(path)
+            except NotFoundError:
+                return None  # no address at all in this range: none was created after it either
+            for address in sorted(_parse_list(m.PostalAddress, reply, self.system, path), key=lambda a: a.id):
+                if not address.contact_id and _address_fields(address.model_dump(by_alias=True)) == wanted:
+                    return address.id
+        return None
+
+    def ping(self) -> None:
+        """One cheap read (the order statuses, never cached), to tell whether Brightpearl answers
+        at all: the circuit breaker's probe (`sync/fate.py`)."""
+        self.get("/order-service/order-status")
 
     # -- orders -------------------------------------------------------------------------------
     def orders(self, ids: Iterable[int], *, include_custom_fields: bool = False) -> list[m.Order]:
@@ -607,9 +651,10 @@ class BrightpearlClient(Transport):
         return _parse_list(m.SalesCredit, self.get_by_id_set(path, ids, ID_SET_CAP), self.system, path)
 
     # -- fulfilment ---------------------------------------------------------------------------
-    def goods_out_notes(self, order_ids: Iterable[int] | str = "*", note_ids: Iterable[int] | None = None) -> dict[int, m.GoodsOutNote]:
-        """Goods-out notes by sales order ids and/or note ids (`"*"` = any order), keyed by note id.
-        Note ids are chunked at 500 (section 8), order ids at 200 (see GOODS_OUT_ORDER_ID_SET_CAP)."""
+    def goods_out_notes(self, order_ids: Iterable[int] | str = "*", note_ids: Iterable[int] | None = None) -> ById:
+        """Goods-out notes by sales order ids and/or note ids (`"*"` = any order), keyed by note id;
+        notes the model rejects are in `malformed`. Note ids are chunked at 500 (section 8),
+        order ids at 200 (see GOODS_OUT_ORDER_ID_SET_CAP)."""
         if isinstance(order_ids, str):
             if order_ids != "*":
                 raise ValueError('order_ids must be ids or "*"')
@@ -620,6 +665,7 @@ class BrightpearlClient(Transport):
             order_parts = [compact_id_set(c) for c in chunk_ids(order_ids, GOODS_OUT_ORDER_ID_SET_CAP)]
         note_parts = [""] if note_ids is None else [compact_id_set(c) for c in chunk_ids(note_ids, GOODS_OUT_ID_SET_CAP)]
         notes: dict[int, m.GoodsOutNote] = {}
+        rejected: list[Malformed] = []
         for order_part in order_parts:
             for note_part in note_parts:
                 if note_ids is not None and not note_part:
@@ -630,8 +676,14 @@ class BrightpearlClient(Transport):
                 except NotFoundError:
                     continue
                 for note_id, value in _as_map(reply, self.system, path).items():
-                    notes[int(note_id)] = m.GoodsOutNote.model_validate({**value, "id": note_id})
-        return dict(sorted(notes.items()))
+                    try:
+                        notes[int(note_id)] = m.GoodsOutNote.model_validate({**value, "id": note_id})
+                    except (PydanticValidationError, TypeError, ValueError) as error:
+                        problem = describe(error) if isinstance(error, PydanticValidationError) else str(error)
+                        rejected.append(Malformed(item_id({"id": note_id}), problem))
+        if rejected:
+            log.warning("Brightpearl goods-out notes the model rejects: %s", [bad.id for bad in rejected])
+        return ById(sorted(notes.items()), rejected)
 
     def goods_out_note_ids(self, filters: Mapping[str, Any] | None = None) -> list[int]:
         """Goods-out note ids from `goods-note/goods-out-search` (one request per 500 notes); the id
@@ -838,7 +890,24 @@ class BrightpearlClient(Transport):
             if p.transaction_ref == transaction_ref and (payment_method_code is None or p.payment_method_code == payment_method_code)
         ]
 
-    def order_summaries(self, ids: Iterable[int]) -> dict[int, m.OrderSummary]:
+    def find_customer_payment(self, body: Mapping[str, Any]) -> int | None:
+        """The natural-key lookup of a customer payment about to be (or maybe already) created
+        from `body`: the oldest payment with the same `transactionRef` and `paymentMethodCode`
+        that also books the same order, payment type and amount (`amountAuthorized` for an
+        AUTH, else `amountPaid`; customer-payment-search columns orderId, paymentType,
+        amountAuthorized, amountPaid). A
+        gateway reference reused by another order, or by another step of the same order, is
+        not taken for this one (the columns as recorded: customer_payment__search__simple_search.json)."""
+        amount_field = "amountAuthorized" if body.get("paymentType") == "AUTH" else "amountPaid"
+        amount = _decimal_or_none(body.get(amount_field))
+        matches = [
+            p.payment_id for p in self.find_customer_payments(str(body.get("transactionRef") or ""), body.get("paymentMethodCode"))
+            if p.order_id == body.get("orderId") and p.payment_type == body.get("paymentType")
+            and _decimal_or_none(p.amount_authorized if amount_field == "amountAuthorized" else p.amount_paid) == amount
+        ]
+        return min(matches, default=None)
+
+    def order_summaries(self, ids: Iterable[int]) -> ById:
         """Order id -> `OrderSummary` (status id, payment status, shipping status code, gross total,
         externalRef) for existing sales orders; ids that do not exist (or are not sales orders)
         are absent. One request per 200 ids.
@@ -849,11 +918,11 @@ class BrightpearlClient(Transport):
         `externalRef` (section 5), so one request gives the whole summary."""
         values = list(ids)
         if not values:
-            return {}
+            return ById()
         path = "/order-service/sales-order"
         reply = self.get_by_id_set(path, values, ID_SET_CAP)
         summaries = _parse_list(m.OrderSummary, reply, self.system, path)
-        return {s.id: s for s in sorted(summaries, key=lambda s: s.id)}
+        return ById(((s.id, s) for s in sorted(summaries, key=lambda s: s.id)), summaries.malformed)
 
     def sales_orders(self, ids: Iterable[int]) -> list[m.SalesOrder]:
         """Whole sales orders by id (`GET /order-service/sales-order/{idset}`, 200 per request),
@@ -1262,12 +1331,40 @@ def _as_map(reply: Any, system: str, path: str) -> dict[str, Any]:
     return reply
 
 
-def _parse_list(model: type[ModelT], items: Any, system: str, path: str) -> list[ModelT]:
+def _parse_list(model: type[ModelT], items: Any, system: str, path: str) -> Items[ModelT]:
+    """A reply's list item by item: the items that parse, and `malformed` (with their ids) for
+    the others."""
     if items is None:
-        return []
+        return Items()
     if not isinstance(items, list):
         raise ApiError(system, f"expected a list of {model.__name__}", method="GET", path=path)
-    return [model.model_validate(item) for item in items]
+    return parse_items(model, items, where=f"{system} GET {path}", id_fields=_id_fields(model))
+
+
+def _id_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Where a model's id is on the wire: its first field's camelCase name and aliases."""
+    name, info = next(iter(model.model_fields.items()))
+    fields = [to_camel(name), name]
+    choices = getattr(info.validation_alias, "choices", None)
+    if choices:
+        fields[:0] = [c for c in choices if isinstance(c, str)]
+    return tuple(dict.fromkeys(fields))
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _address_fields(address: Mapping[str, Any]) -> tuple:
+    """An address as compared by `find_unused_postal_address`: lines, postcode and country."""
+    lines = tuple(" ".join(str(address.get(f"addressLine{n}") or "").split()) for n in range(1, 5))
+    country = str(address.get("countryIsoCode") or "").upper()
+    return lines + (" ".join(str(address.get("postalCode") or "").split()), country)
 
 
 def _one(items: list[ModelT], what: str, item_id: int, system: str) -> ModelT:

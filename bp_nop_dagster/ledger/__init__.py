@@ -3,7 +3,7 @@ letters and watermarks, on SQLite or PostgreSQL (see `ledger.py` for the model, 
 the tables and their versioned migration, `kinds.py` for the record kinds and dead-letter
 reasons, `fate.py` for the retry policy, `resource.py` for the Dagster resource)."""
 
-from bp_nop_dagster.ledger.fate import DEFAULT_POLICY, RETRY_EVERY_RUN, Fate, RetryPolicy
+from bp_nop_dagster.ledger.fate import DEFAULT_POLICY, Fate, RetryPolicy
 from bp_nop_dagster.ledger.kinds import DEAD_LETTER_REASONS, KINDS, DeadLetterReason, RecordKind
 from bp_nop_dagster.ledger.ledger import (
     DEFAULT_LEASE_SECONDS,
@@ -28,7 +28,6 @@ __all__ = [
     "DEFAULT_POLICY",
     "KINDS",
     "MAX_KEY_LENGTH",
-    "RETRY_EVERY_RUN",
     "SCHEMA_VERSION",
     "STATUSES",
     "DeadLetter",

@@ -61,8 +61,9 @@ MAX_KEY_LENGTH = 255
 _HASHED_KEY_PREFIX = MAX_KEY_LENGTH - 1 - 64  # kept characters, then "#" and 64 hex digits
 
 #: An intent's lease when the caller names none: `WriteAhead` renews it every third of it while
-#: its owner works, so it only bounds how long a killed owner blocks the record.
-DEFAULT_LEASE_SECONDS = 60.0
+#: its owner works, so it only bounds how long a killed owner blocks the record: 30 s, so that
+#: after a kill -9 every record settles within the 60 s target (`sync/fate.py`).
+DEFAULT_LEASE_SECONDS = 30.0
 
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _BUSY_TIMEOUT_S = 30
@@ -369,11 +370,14 @@ class Ledger:
 
     # ------------------------------------------------------------- per-record status
     def enqueue(
-        self, kind: str, nop_keys: Iterable[str], *, source_time: datetime | None = None, requeue: bool = False
+        self, kind: str, nop_keys: Iterable[str], *, source_time: datetime | None = None, requeue: bool = False,
+        reopen_skipped: bool = False,
     ) -> int:
         """Add the keys not yet known as "pending" (in the given order, so `pending` returns them
         oldest first); returns how many were new. Known records are left alone, except that with
-        `requeue=True` synced and failed ones go back to pending (see `requeue`)."""
+        `requeue=True` synced and failed ones go back to pending (see `requeue`), and with
+        `reopen_skipped=True` skipped ones do (the source shows the record again: the cause of
+        the skip is gone, see `reopen_skipped`)."""
         kind, keys, r = _check_kind(kind), _keys(nop_keys), s.records
         if source_time is not None and source_time.tzinfo is None:
             raise ValueError("source_time must be timezone-aware")
@@ -390,7 +394,26 @@ class Ledger:
                 added += len(result.all())
                 if requeue:
                     self._requeue(conn, kind, chunk, now)
+                if reopen_skipped:
+                    self._reopen(conn, kind, chunk, now)
         return added
+
+    def reopen_skipped(self, kind: str, nop_keys: Iterable[str]) -> int:
+        """Skipped records back to pending, due at once, with a fresh attempt count; returns how
+        many moved. For a sweep that sees a skipped record live again in its source (a skip is
+        final only as long as its cause lasts). Other records are untouched."""
+        kind, keys = _check_kind(kind), _keys(nop_keys)
+        now = self._now()
+        with self._write() as conn:
+            return sum(self._reopen(conn, kind, chunk, now) for chunk in _chunks(keys))
+
+    def _reopen(self, conn: Connection, kind: str, keys: Sequence[str], now: datetime) -> int:
+        r = s.records
+        return conn.execute(
+            sa.update(r)
+            .where(r.c.kind == kind, r.c.nop_key.in_(keys), r.c.status == "skipped")
+            .values(status="pending", attempts=0, last_error=None, next_attempt_at=None, updated_at=now)
+        ).rowcount
 
     def requeue(self, kind: str, nop_keys: Iterable[str]) -> int:
         """Synced or failed records back to pending, due at once (a later change was detected);
@@ -555,6 +578,23 @@ class Ledger:
             conn.execute(this_record.values(next_attempt_at=retry_at))
         return Fate(attempts=attempts, retry_at=retry_at)
 
+    def postpone(self, kind: str, nop_key: str, until: datetime, note: str) -> bool:
+        """Not attempted for a reason that is not the record's own (another run holds it, or
+        the other system is down): due again at `until`, its attempts NOT counted, `note` kept
+        as its last error. Only a record still to do (pending or failed) moves, so one settled
+        meanwhile (by the run holding it) stays settled; returns whether it moved."""
+        if until.tzinfo is None:
+            raise ValueError("until must be timezone-aware")
+        kind, nop_key, r = _check_kind(kind), stored_key(nop_key), s.records
+        now = self._now()
+        with self._write() as conn:
+            moved = conn.execute(
+                sa.update(r)
+                .where(r.c.kind == kind, r.c.nop_key == nop_key, r.c.status.in_(("pending", "failed")))
+                .values(status="failed", next_attempt_at=until.astimezone(UTC), last_error=clean_text(str(note)), updated_at=now)
+            ).rowcount
+        return moved == 1
+
     def mark_skipped(self, kind: str, nop_key: str, reason: str) -> None:
         """The record is deliberately not synced (e.g. deleted in nopCommerce); the reason is kept
         in `last_error`."""
@@ -684,6 +724,13 @@ class Ledger:
         i = s.intents
         with self._write() as conn:
             conn.execute(sa.delete(i).where(i.c.kind == _check_kind(kind), i.c.nop_key == stored_key(nop_key), i.c.owner == owner))
+
+    def intent(self, kind: str, nop_key: str) -> Intent | None:
+        """The record's open intent, or None."""
+        i = s.intents
+        with self._read() as conn:
+            row = conn.execute(sa.select(i).where(i.c.kind == _check_kind(kind), i.c.nop_key == stored_key(nop_key))).first()
+        return _intent(row) if row is not None else None
 
     def open_intents(self, kind: str | None = None) -> list[Intent]:
         i = s.intents

@@ -12,6 +12,10 @@ taxonomy):
 - **Errors.** 400 → ValidationError; 401 on GetToken / 401 twice → AuthError; 403 → AuthError
   naming the missing "Access Web API Backend" permission; 404 → NotFoundError; 5xx, timeouts,
   malformed JSON → TransientError (retried for idempotent requests only).
+- **Lists, item by item.** Every list reply is parsed one item at a time
+  (`transport/parsing.py`): an item the model rejects (a malformed `tax_rates`, a quantity of 1.5)
+  never fails the others; it is handed back in the result's `malformed` with its id and the
+  problem, so the flows park that record and sync the rest.
 - **Paging.** Every list read sends an explicit `pageSize` (the API defaults to int.MaxValue) and
   walks `pageIndex=0,1,…` until `has_next_page` is false, de-duplicating by id. If the total changes
   during a walk (orders placed or deleted meanwhile), the walk is repeated (see `_read_all`).
@@ -36,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
@@ -55,6 +60,7 @@ from bp_nop_dagster.nopcommerce.models import (
     OrderDetails,
     OrderItem,
     OrderLookup,
+    OrderRef,
     PagedList,
     Product,
     ProductAttributeCombination,
@@ -72,6 +78,7 @@ from bp_nop_dagster.transport.errors import (
     ApiError,
     AuthError,
     ConfigurationError,
+    MalformedError,
     NotFoundError,
     OutcomeUnknownError,
     ThrottledError,
@@ -79,6 +86,7 @@ from bp_nop_dagster.transport.errors import (
     ValidationError,
 )
 from bp_nop_dagster.transport.limits import PageGuard, server_wait
+from bp_nop_dagster.transport.parsing import Items, Malformed, describe, item_id, parse_items
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.transport import Transport
 
@@ -99,6 +107,18 @@ PERMISSION_MESSAGE = (
     'access denied: the API user lacks the "Access Web API Backend" permission (AccessWebApi); '
     "grant it to one of the customer's roles in Configuration → Access control list"
 )
+
+
+@dataclass(frozen=True)
+class OrderDetailsRead:
+    """What `read_order_details` read: the orders in full (`details`, in the order asked), and per
+    order id what kept the others out: `malformed` (the problem), `failed` (the error after the
+    retry policy), `untried` (reads cancelled after repeated failures)."""
+
+    details: list[OrderDetails]
+    malformed: dict[int, str]
+    failed: dict[int, ApiError]
+    untried: list[int]
 
 
 class NopCommerceClient(Transport):
@@ -304,25 +324,30 @@ class NopCommerceClient(Transport):
         return self.request("GET", path, params=params).body
 
     def _parse(self, model: type[M], body: Any, path: str) -> M:
+        """One object; one the model rejects raises MalformedError (naming its id if readable)."""
         try:
             return model.model_validate(body)
         except PydanticValidationError as error:
-            raise ApiError(self.system, f"unexpected reply shape: {_describe(error)}", method="GET", path=path) from None
+            raise MalformedError(self.system, f"unexpected reply shape: {describe(error)}", record_id=item_id(body),
+                                 method="GET", path=path) from None
 
-    def _parse_list(self, model: type[M], body: Any, path: str) -> list[M]:
+    def _parse_list(self, model: type[M], body: Any, path: str) -> Items[M]:
+        """A JSON array item by item: the items that parse, and `malformed` for the others."""
         if body is None:
-            return []
+            return Items()
         if isinstance(body, dict) and isinstance(body.get("items"), list):  # tolerate a paged envelope
             body = body["items"]
         if not isinstance(body, list):
             raise ApiError(self.system, f"expected a JSON array, got {type(body).__name__}", method="GET", path=path)
-        return [self._parse(model, entry, path) for entry in body]
+        return parse_items(model, body, where=f"{self.system} GET {path}")
 
-    def _read_pages(self, path: str, params: dict[str, Any], model: type[M], page_size: int) -> tuple[list[M], bool]:
-        """One walk over every page. Returns the items (de-duplicated by id, first seen wins) and
-        whether the list stayed still (the same total_count on every page)."""
-        envelope = PagedList[model]  # type: ignore[valid-type]
+    def _read_pages(self, path: str, params: dict[str, Any], model: type[M], page_size: int) -> tuple[Items[M], bool]:
+        """One walk over every page. Returns the items (de-duplicated by id, first seen wins; the
+        ones the model rejects in `malformed`) and whether the list stayed still (the same
+        total_count on every page)."""
+        envelope = PagedList[Any]
         seen: dict[int, M] = {}
+        rejected: dict[int | None, Malformed] = {}
         index = 0
         first_total: int | None = None
         stable = True
@@ -333,20 +358,24 @@ class NopCommerceClient(Transport):
                 first_total = page.total_count
             elif page.total_count != first_total:
                 stable = False
-            known = len(seen)
-            for item in page.items:
+            known = len(seen) + len(rejected)
+            parsed = parse_items(model, page.items, where=f"{self.system} GET {path}")
+            for item in parsed:
                 seen.setdefault(item.id, item)  # type: ignore[attr-defined]
+            for bad in parsed.malformed:
+                rejected.setdefault(bad.id, bad)
             if not page.has_next_page or not page.items:
                 break
-            if len(seen) == known and not stable:
+            progressed = len(seen) + len(rejected) > known
+            if not progressed and not stable:
                 break  # the list moved under the walk: read it again (see `_read_all`)
-            guard.page(progressed=len(seen) > known)  # a repeated page, or one page too many, raises
+            guard.page(progressed=progressed)  # a repeated page, or one page too many, raises
             index += 1
-        if first_total is not None and len(seen) < first_total and stable:
+        if first_total is not None and len(seen) + len(rejected) < first_total and stable:
             stable = False  # fewer distinct ids than the total: something moved between pages
-        return list(seen.values()), stable
+        return Items(seen.values(), rejected.values()), stable
 
-    def _read_all(self, path: str, params: dict[str, Any] | None = None, *, model: type[M], page_size: int | None = None) -> list[M]:
+    def _read_all(self, path: str, params: dict[str, Any] | None = None, *, model: type[M], page_size: int | None = None) -> Items[M]:
         """Every item of a paged list. Sends an explicit `pageSize` and reads pageIndex 0,1,… until
         `has_next_page` is false. If the total changed during the walk (a row inserted or
         deleted shifts the following pages, so one could be skipped), the list is read again, up
@@ -355,15 +384,18 @@ class NopCommerceClient(Transport):
         if size < 1:
             raise ValueError("page_size must be at least 1")
         union: dict[int, M] = {}
+        rejected: dict[int | None, Malformed] = {}
         for attempt in range(1, MAX_READ_PASSES + 1):
             items, stable = self._read_pages(path, dict(params or {}), model, size)
             if stable:
                 return items
             for item in items:
                 union.setdefault(item.id, item)  # type: ignore[attr-defined]
+            for bad in items.malformed:
+                rejected.setdefault(bad.id, bad)
             log.info("nopCommerce %s changed while being paged (walk %d): reading it again", path, attempt)
         log.warning("nopCommerce %s kept changing during %d walks: returning the union of them", path, MAX_READ_PASSES)
-        return list(union.values())
+        return Items(union.values(), rejected.values())
 
     # ------------------------------------------------------------------------------ orders
     def search_orders(
@@ -376,7 +408,7 @@ class NopCommerceClient(Transport):
         shipping_status_ids: Iterable[int] = (),
         store_id: int = 0,
         page_size: int | None = None,
-    ) -> list[Order]:
+    ) -> Items[Order]:
         """`GET Order/Search` over every page, oldest first (the server sorts newest first).
         Both date bounds are inclusive; deleted orders are excluded by the server."""
         params: dict[str, Any] = {"storeId": store_id}
@@ -389,9 +421,9 @@ class NopCommerceClient(Transport):
             if ids:
                 params[name] = ";".join(str(v) for v in ids)
         orders = self._read_all("/Order/Search", params, model=Order, page_size=page_size)
-        return sorted(orders, key=lambda o: (o.created_on_utc, o.id))
+        return Items(sorted(orders, key=lambda o: (o.created_on_utc, o.id)), orders.malformed)
 
-    def orders_created_between(self, start_utc: datetime, end_utc: datetime, *, page_size: int | None = None) -> list[Order]:
+    def orders_created_between(self, start_utc: datetime, end_utc: datetime, *, page_size: int | None = None) -> Items[Order]:
         """Orders created in the CLOSED window `[start_utc, end_utc]` (both ends inclusive, as
         `OrderService.SearchOrdersAsync` filters), oldest first. Naive datetimes are UTC.
 
@@ -402,48 +434,84 @@ class NopCommerceClient(Transport):
             raise ValueError(f"start_utc {start.isoformat()} is after end_utc {end.isoformat()}")
         return self.search_orders(created_from_utc=start, created_to_utc=end, page_size=page_size)
 
+    def order_refs_created_between(self, start_utc: datetime, end_utc: datetime) -> Items[OrderRef]:
+        """Like `orders_created_between`, but each order parsed only as far as finding work
+        needs (`OrderRef`), so a sensor or a sweep never stops on an order whose other fields are
+        malformed; an order without even a readable id or created time is in `malformed` (with
+        its id when readable)."""
+        start, end = _as_utc(start_utc), _as_utc(end_utc)
+        if start > end:
+            raise ValueError(f"start_utc {start.isoformat()} is after end_utc {end.isoformat()}")
+        params = {"storeId": 0, "createdFromUtc": format_utc(start), "createdToUtc": format_utc(end)}
+        refs = self._read_all("/Order/Search", params, model=OrderRef)
+        return Items(sorted(refs, key=lambda o: (o.created_on_utc or start, o.id)), refs.malformed)
+
+    def ping(self) -> None:
+        """One cheap read (one order of the list, unparsed), to tell whether nopCommerce answers
+        at all: the circuit breaker's probe (`sync/fate.py`)."""
+        self._get("/Order/Search", {"storeId": 0, "pageIndex": 0, "pageSize": 1})
+
     def order(self, order_id: int) -> Order:
         """`GET Order/GetById/{id}`; soft-deleted orders come back with `deleted=True`."""
         path = f"/Order/GetById/{_positive(order_id)}"
         return self._parse(Order, self._get(path), path)
 
-    def orders_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> list[Order]:
+    def orders_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> Items[Order]:
         """`GET Order/GetByIds/{a;b;c}` in chunks. Soft-deleted and unknown orders are both simply
         absent: core calls `GetByIdsAsync(orderIds, includeDeleted: false)` (notes, corrections).
-        Use `lookup_orders` to tell a deleted order from a missing reply."""
+        Use `lookup_orders` to tell a deleted order from a missing reply. Orders the model
+        rejects are in `malformed`."""
+        return self._by_ids(Order, ids, chunk_size)
+
+    def order_refs_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> Items[OrderRef]:
+        """`orders_by_ids`, each order parsed only as an `OrderRef` (id, created time, status)."""
+        return self._by_ids(OrderRef, ids, chunk_size)
+
+    def _by_ids(self, model: type[M], ids: Iterable[int], chunk_size: int) -> Items[M]:
         wanted = list(dict.fromkeys(_positive(i) for i in ids))
-        found: dict[int, Order] = {}
+        found: dict[int, M] = {}
+        rejected: list[Malformed] = []
         for chunk in _chunks(wanted, chunk_size):
             path = "/Order/GetByIds/" + ";".join(str(i) for i in chunk)
-            for order in self._parse_list(Order, self._get(path), path):
-                found.setdefault(order.id, order)
-        return [found[i] for i in wanted if i in found]
+            parsed = self._parse_list(model, self._get(path), path)
+            for order in parsed:
+                found.setdefault(order.id, order)  # type: ignore[attr-defined]
+            rejected.extend(parsed.malformed)
+        return Items([found[i] for i in wanted if i in found], rejected)
 
     def lookup_orders(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> OrderLookup:
         """The orders with these ids, live ones in `found`; every id `Order/GetByIds` leaves out is
         confirmed with `Order/GetById` (which returns soft-deleted orders, flagged) before it is
         reported in `absent` with its reason, so one short GetByIds reply never makes a live
-        order look gone. A live order only GetById returns is kept in `found`."""
+        order look gone. A live order only GetById returns is kept in `found`. An order either
+        read returns but the model rejects is in `malformed` with the problem."""
         wanted = list(dict.fromkeys(_positive(i) for i in ids))
-        found = {order.id: order for order in self.orders_by_ids(wanted, chunk_size=chunk_size)}
+        listed = self.orders_by_ids(wanted, chunk_size=chunk_size)
+        found = {order.id: order for order in listed}
+        malformed = {bad.id: bad.problem for bad in listed.malformed if bad.id is not None}
         absent: dict[int, str] = {}
         for order_id in wanted:
-            if order_id in found:
+            if order_id in found or order_id in malformed:
                 continue
             try:
                 order = self.order(order_id)
             except NotFoundError:
                 absent[order_id] = f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById answers 404"
                 continue
+            except MalformedError as error:
+                malformed[order_id] = str(error)
+                continue
             if order.deleted:
                 absent[order_id] = f"{ABSENT_FROM_GET_BY_IDS}: Order/GetById says deleted"
             else:
                 log.warning("nopCommerce Order/GetByIds left out order %d, which Order/GetById returns live", order_id)
                 found[order_id] = order
-        return OrderLookup(found={i: found[i] for i in wanted if i in found}, absent=absent)
+        return OrderLookup(found={i: found[i] for i in wanted if i in found}, absent=absent,
+                           malformed={i: malformed[i] for i in wanted if i in malformed})
 
-    def order_items(self, order_id: int) -> list[OrderItem]:
-        """`GET OrderItem/GetOrderItems/{orderId}` (a plain array)."""
+    def order_items(self, order_id: int) -> Items[OrderItem]:
+        """`GET OrderItem/GetOrderItems/{orderId}` (a plain array); items the model rejects are in
+        `malformed`."""
         path = f"/OrderItem/GetOrderItems/{_positive(order_id)}"
         return self._parse_list(OrderItem, self._get(path), path)
 
@@ -463,39 +531,99 @@ class NopCommerceClient(Transport):
         The API has no bulk endpoint, so this costs one item read per order plus one read per
         distinct address id, run on at most `max_concurrency` threads (default: the client's).
         An address that no longer exists (404) comes back as None; any other failure (after the
-        retry policy) is raised and the remaining reads are cancelled. `on_progress(done, total)`
-        is called from the worker threads as reads complete."""
+        retry policy) is raised and the remaining reads are cancelled, as is an item or address
+        the model rejects (MalformedError). `on_progress(done, total)` is called from the worker
+        threads as reads complete. `read_order_details` reads the same way but keeps going past
+        one order's failure."""
+        read = self.read_order_details(orders, max_concurrency=max_concurrency, on_progress=on_progress, stop_after_failures=1)
+        if read.failed:
+            raise next(iter(read.failed.values()))
+        if read.malformed:
+            order_id, problem = next(iter(read.malformed.items()))
+            raise MalformedError(self.system, f"order {order_id}: {problem}", record_id=order_id)
+        return read.details
+
+    def read_order_details(
+        self,
+        orders: Sequence[Order],
+        *,
+        max_concurrency: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        stop_after_failures: int | None = None,
+    ) -> OrderDetailsRead:
+        """Each order with its items and addresses, one order's trouble kept to that order: an
+        item or address the model rejects puts the order in `malformed`, a read that failed
+        (after the retry policy) in `failed`. After `stop_after_failures` failed reads the
+        reads not started yet are cancelled (the other system is likely down: waiting out
+        every remaining read would take minutes) and their orders are in `untried`. An address
+        that no longer exists (404) comes back as None. AuthError is raised (nothing else can
+        work either)."""
         workers = max_concurrency or self.max_concurrency
         if workers < 1:
             raise ValueError("max_concurrency must be at least 1")
         orders = list(orders)
         if not orders:
-            return []
+            return OrderDetailsRead([], {}, {}, [])
         order_ids = list(dict.fromkeys(o.id for o in orders))
         address_ids = list(dict.fromkeys(a for o in orders for a in o.address_ids))
+        failures: list[BaseException] = []
+        lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nop-details") as pool:
             item_futures = {oid: pool.submit(self.order_items, oid) for oid in order_ids}
             address_futures = {aid: pool.submit(self._address_or_none, aid) for aid in address_ids}
             futures: list[Future] = [*item_futures.values(), *address_futures.values()]
+
+            def on_done(future: Future) -> None:
+                if future.cancelled() or future.exception() is None:
+                    return
+                with lock:
+                    failures.append(future.exception())
+                    stop = isinstance(future.exception(), AuthError) or (
+                        stop_after_failures is not None and len(failures) >= stop_after_failures)
+                if stop:
+                    for other in futures:
+                        other.cancel()
+
+            for future in futures:
+                future.add_done_callback(on_done)
             if on_progress is not None:
                 _report_progress(futures, on_progress)
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
-            if failed is not None:
-                for future in pending:
-                    future.cancel()
-                raise failed.exception()  # type: ignore[misc]
-        items = {oid: f.result() for oid, f in item_futures.items()}
-        addresses = {aid: f.result() for aid, f in address_futures.items()}
-        return [
-            OrderDetails(
-                order=o,
-                items=items[o.id],
-                billing_address=addresses.get(o.billing_address_id) if o.billing_address_id else None,
-                shipping_address=addresses.get(o.shipping_address_id) if o.shipping_address_id else None,
-            )
-            for o in orders
-        ]
+            wait(futures)
+        auth = next((f for f in failures if isinstance(f, AuthError)), None)
+        if auth is not None:
+            raise auth
+        details: list[OrderDetails] = []
+        malformed: dict[int, str] = {}
+        failed: dict[int, ApiError] = {}
+        untried: list[int] = []
+        for order in orders:
+            reads = {"items": item_futures[order.id]}
+            reads.update({f"address {a}": address_futures[a] for a in order.address_ids})
+            if any(f.cancelled() for f in reads.values()):
+                untried.append(order.id)
+                continue
+            errors = {what: f.exception() for what, f in reads.items() if f.exception() is not None}
+            if errors:
+                what, error = next(iter(errors.items()))
+                if isinstance(error, MalformedError):
+                    malformed[order.id] = f"{what}: {error}"
+                elif isinstance(error, ApiError):
+                    failed[order.id] = error
+                else:
+                    raise error
+                continue
+            items = item_futures[order.id].result()
+            if items.malformed:
+                malformed[order.id] = "; ".join(f"order item {bad.id}: {bad.problem}" for bad in items.malformed)
+                continue
+            addresses = {aid: address_futures[aid].result() for aid in order.address_ids}
+            details.append(OrderDetails(
+                order=order,
+                items=list(items),
+                billing_address=addresses.get(order.billing_address_id) if order.billing_address_id else None,
+                shipping_address=addresses.get(order.shipping_address_id) if order.shipping_address_id else None,
+            ))
+        return OrderDetailsRead(details, malformed, failed, untried)
 
     def _address_or_none(self, address_id: int) -> Address | None:
         try:
@@ -821,7 +949,7 @@ class NopCommerceClient(Transport):
         try:
             return model.model_validate(reply.body)
         except PydanticValidationError as error:
-            raise OutcomeUnknownError(self.system, f"unexpected reply shape: {_describe(error)}", status=reply.status,
+            raise OutcomeUnknownError(self.system, f"unexpected reply shape: {describe(error)}", status=reply.status,
                                       method="POST", path=path) from None
 
     def _process(self, path: str, notify_customer: bool) -> None:
@@ -1123,12 +1251,6 @@ def _chunks_by_length(values: list[str], size: int, max_chars: int) -> Iterator[
 def _retry_after(response: requests.Response) -> float:
     wait = server_wait(response.headers.get("Retry-After"))
     return 1.0 if wait is None else wait
-
-
-def _describe(error: PydanticValidationError) -> str:
-    first = error.errors()[0] if error.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    return f"{error.error_count()} problem(s), first at {where or 'top level'}: {first.get('msg', '')}"
 
 
 def _report_progress(futures: list[Future], on_progress: Callable[[int, int], None]) -> None:

@@ -366,14 +366,27 @@ class Address(NopModel):
     created_on_utc: OptionalUtcDatetime = None
 
 
+class OrderRef(NopModel):
+    """The least of an `OrderDto` that finding work needs (id, created time, status, deleted),
+    so one order whose other fields do not parse (a malformed `tax_rates`) never stops a sensor
+    or a sweep: it is handed on by id and the sync parks it."""
+
+    id: int
+    created_on_utc: OptionalUtcDatetime = None
+    order_status_id: int | None = None
+    deleted: bool = False
+
+
 class OrderLookup(BaseModel):
-    """Orders asked for by id: the live ones (`found`, in the order asked) and, for each other
-    id, why nopCommerce has no live order for it (`absent`)."""
+    """Orders asked for by id: the live ones (`found`, in the order asked), for each id with no
+    live order why not (`absent`), and the ones nopCommerce returned but our model rejects
+    (`malformed`: order id -> the validation problem)."""
 
     model_config = ConfigDict(frozen=True)
 
     found: dict[int, Order]
     absent: dict[int, str]
+    malformed: dict[int, str] = {}
 
 
 class OrderDetails(BaseModel):
@@ -637,6 +650,7 @@ __all__ = [
     "OrderDetails",
     "OrderItem",
     "OrderLookup",
+    "OrderRef",
     "OrderStatus",
     "PagedList",
     "PaymentStatus",

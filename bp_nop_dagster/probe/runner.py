@@ -25,7 +25,7 @@ from pydantic import ValidationError as ModelValidationError
 
 from bp_nop_dagster.brightpearl.pacing import QuotaPacer
 from bp_nop_dagster.contracts.conformance import Findings, check, contract_sources
-from bp_nop_dagster.nopcommerce.client import _describe
+from bp_nop_dagster.transport.parsing import describe
 from bp_nop_dagster.probe.cassettes import Recorded
 from bp_nop_dagster.probe.endpoints import BRIGHTPEARL, SEPARATOR, Endpoint
 from bp_nop_dagster.transport.errors import ApiError, NotFoundError, ValidationError
@@ -180,7 +180,7 @@ def _model_problems(endpoint: Endpoint, body: Any) -> list[str]:
     try:
         endpoint.parse(body)
     except ModelValidationError as error:
-        return [f"client model: {_describe(error)}"]
+        return [f"client model: {describe(error)}"]
     except (KeyError, TypeError, ValueError, AttributeError, ApiError) as error:
         return [f"client model: {type(error).__name__}: {error}"]
     return []

@@ -48,6 +48,16 @@ class FaultRule(BaseModel):
         return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.path)
 
 
+#: The fault storm of issue 12 on a server's writes, as `PUT /__sandbox__/faults` rules: 20 % of
+#: POSTs answer 503, 10 % answer 500, 10 % are committed and their reply replaced by a 502. Used by
+#: the fault-and-crash suite and `bench/recovery.py`.
+WRITE_STORM: tuple[dict, ...] = (
+    {"method": "POST", "path": "*", "error_rate": 0.2, "error_status": 503},
+    {"method": "POST", "path": "*", "error_rate": 0.1, "error_status": 500},
+    {"method": "POST", "path": "*", "drop_reply_rate": 0.1, "drop_reply_mode": "502"},
+)
+
+
 @dataclass
 class FaultDecision:
     latency_s: float = 0.0

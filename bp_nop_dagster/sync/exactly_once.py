@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, IntentClaim, LeaseLost, Ledger
@@ -29,8 +30,18 @@ T = TypeVar("T")
 
 
 class Deferred(Exception):
-    """The record cannot be finished in this run (outcome still unknown, or another run holds
-    it): it stays pending for the next run."""
+    """The record cannot be finished in this run (its create's outcome is still unknown, or it
+    waits on another record): a failed attempt, retried by a later run (`sync/fate.py`)."""
+
+
+class Held(Deferred):
+    """Another run holds the record's intent (or took it over after this run's lease lapsed):
+    that run settles it; this one leaves it without charging it an attempt, until `until` (the
+    holder's lease end, when known): if the holder died, the record is due once its lease ends."""
+
+    def __init__(self, message: str, until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class LeaseKeeper:
@@ -100,10 +111,12 @@ class WriteAhead:
         (nothing was written); anything else (a transient error, `Deferred`, a crash being
         unwound) keeps it open, so the next attempt looks the record up by its natural key
         before writing, but ends its lease, so that attempt need not wait. `LeaseLost` (another
-        owner took the record over after this one's lease lapsed) becomes `Deferred`."""
+        owner took the record over after this one's lease lapsed) becomes `Held`, as does an
+        intent another run holds."""
         claim = self.ledger.begin_intent(kind, key, owner=self.owner, lease_seconds=self.lease_seconds)
         if not claim.acquired:
-            raise Deferred(f"{kind} {key!r} is being handled by {claim.owner}")
+            holder = self.ledger.intent(kind, key)
+            raise Held(f"{kind} {key!r} is being handled by {claim.owner}", until=holder.lease_until if holder else None)
         try:
             with LeaseKeeper(self.ledger, kind, key, self.owner, self.lease_seconds, every=self.renew_every):
                 yield claim
@@ -111,7 +124,7 @@ class WriteAhead:
             self.ledger.abandon_intent(kind, key, self.owner)
             raise
         except LeaseLost as error:
-            raise Deferred(str(error)) from error
+            raise Held(str(error)) from error
         except BaseException:
             self._release(kind, key)
             raise
@@ -126,29 +139,41 @@ class WriteAhead:
         except Exception as error:  # noqa: BLE001 - never hide the error being unwound; the lease lapses by itself
             log.warning("could not release the lease on %s %r (it expires by itself): %s", kind, key, error)
 
-    def resume_or_create(self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
+    def resume_or_create(
+        self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False
+    ) -> T:
         """What an earlier, interrupted attempt created (found by its natural key), else a new
         record through `create_once`."""
         found = lookup() if claim.previous_attempt else None
-        return found if found is not None else self.create_once(create, lookup)
+        return found if found is not None else self.create_once(create, lookup, target_dedupes=target_dedupes)
 
-    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None]) -> T:
+    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False) -> T:
         """Create under an intent the caller holds. An unknown outcome is answered by the
         natural-key lookup before any new attempt. A refusal is too, once: if the record is found
         by its natural key, the refusal was the target's way of saying it exists already (no source
-        gives the codes of such refusals, so none is relied on); otherwise the refusal stands."""
+        gives the codes of such refusals, so none is relied on); otherwise the refusal stands.
+
+        `target_dedupes`: the target itself never creates the record twice (a repeat is answered
+        with the existing record, or refused), so after an unknown outcome the create is simply
+        sent again, and the lookup runs only when that answer is a refusal or unknown again, or
+        after the last attempt. Most faults write nothing (a 503 or 500 in front of the service),
+        so this saves a lookup per fault; the lookup still settles the rest."""
+        unknown: OutcomeUnknownError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return create()
             except OutcomeUnknownError as error:
-                log.warning("create outcome unknown (%s): looking it up before attempt %d", error, attempt + 1)
+                unknown = error
+                log.warning("create outcome unknown (%s) before attempt %d", error, attempt + 1)
             except ValidationError as error:
                 found = lookup()
                 if found is None:
                     raise
                 log.warning("create refused (%s), but the record exists already: taking it", error.code)
                 return found
+            if target_dedupes and attempt == 1:
+                continue  # the repeat is safe: the target answers it with the record or a refusal
             found = lookup()
             if found is not None:
                 return found
-        raise Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts")
+        raise Deferred(f"create still unconfirmed after {CREATE_ATTEMPTS} attempts") from unknown

@@ -2,24 +2,34 @@
 Brightpearl exactly once (DESIGN principles 1, 2 and 4).
 
 nopCommerce is the master of orders and payments; Brightpearl receives them. Work comes from the
-ledger (`pending("order")`), put there by the new-order sensor, the catch-up sweep or a replay.
+ledger (`pending(RecordKind.ORDER)`), put there by the new-order sensor, the catch-up sweep or a replay.
 For each order, in this order:
 
 1. contact: the ledger's link for the customer's normalised email, else an exact primary-email
-   match from `contact-search`, else a new postal address and contact;
+   match from `contact-search`, else a new postal address and contact, each under its own
+   write-ahead intent with a natural-key lookup: the address (Brightpearl has no address
+   search) by reading the address ids after the highest one this integration created before the
+   intent, for an address no contact uses with the same lines; the contact by its email, or,
+   without one, through its address (the contact a Postal Address GET names);
 2. sales order: the ledger's link, else (under a write-ahead intent) a lookup by `externalRef` when
    an earlier attempt's outcome is unknown, then one atomic `POST /order-service/sales-order`;
 3. payments: one per mapped payment step (RECEIPT, or AUTH then CAPTURE), each under its own intent,
-   deduplicated by `transactionRef`;
+   deduplicated by `transactionRef` and payment method, on the same order, payment type and
+   amount (a gateway reference another order reused is never taken for this one);
 4. later changes from the shop: a cancellation, or the payment of an order booked as awaiting
    payment, gets a status PUT; Brightpearl owns every other status change after the create.
 
 Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
 (absent from Order/GetByIds, which leaves soft-deleted orders out, and confirmed deleted or unknown
-by Order/GetById), dead-lettered with a typed reason (a permanent 4xx or an unmappable order), or
-left pending after transient failures for the next run. An order deleted in nopCommerce after it
-reached Brightpearl stays synced: Brightpearl owns it from its creation on. Nothing is remembered in memory between
-runs: state lives in the ledger, so a killed run resumes where it stopped.
+by Order/GetById; the catch-up sweep re-opens it if nopCommerce lists it again), or dead-lettered
+with a typed reason; `sync/fate.py` decides which from what the order's work raised (one rule
+for every flow), including the retries of transient failures and the circuit breaker. One bad
+order stops nothing: nopCommerce is read item by item (an order, item or address the models
+reject is dead-lettered `malformed_record`), a bulk read that fails is retried order by order,
+and any other error is that order's alone (`unexpected`). An order deleted in nopCommerce after
+it reached Brightpearl stays synced: Brightpearl owns it from its creation on. Nothing is
+remembered in memory between runs: state lives in the ledger, so a killed run resumes where it
+stopped.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, RETRY_EVERY_RUN, Ledger
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
 from bp_nop_dagster.mapping.orders import MappingError, external_ref, order_status_id, sales_order_body
@@ -38,13 +48,17 @@ from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
-from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.transport.errors import AuthError, TransientError, ValidationError
+from bp_nop_dagster.sync.exactly_once import WriteAhead
+from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
+from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
 
-ORDER, CONTACT, PAYMENT, PRODUCT = "order", "contact", "payment", "product"
+ORDER, CONTACT, POSTAL_ADDRESS, PAYMENT, PRODUCT = (
+    RecordKind.ORDER, RecordKind.CONTACT, RecordKind.POSTAL_ADDRESS, RecordKind.PAYMENT, RecordKind.PRODUCT)
+FLOW = "orders"
 READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
+MAX_PASSES = 3  # passes of one run over the due orders (see `OrderSync.run`)
 
 
 @dataclass
@@ -75,13 +89,27 @@ class SyncReport:
 
 @dataclass
 class _NopChunk:
-    """One chunk of pending orders as read from nopCommerce: the live orders with their details,
-    and why each other key has no live order (deleted or not found, confirmed by Order/GetById)."""
+    """One chunk of pending orders as read from nopCommerce: the live orders with their details;
+    why each other key has no live order (deleted or not found, confirmed by Order/GetById);
+    the keys whose order, items or addresses the models reject (the problem); the keys whose
+    reads failed (the error); and the keys not read at all (reads stopped after repeated
+    failures: left as they are)."""
 
     keys: list[str]
-    absent: dict[str, str]
-    details: list[OrderDetails]
-    line_skus: dict[int, str | None]
+    absent: dict[str, str] = field(default_factory=dict)
+    details: list[OrderDetails] = field(default_factory=list)
+    line_skus: dict[int, str | None] = field(default_factory=dict)
+    malformed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, ApiError] = field(default_factory=dict)
+    untried: list[str] = field(default_factory=list)
+
+    def add(self, other: _NopChunk) -> None:
+        self.absent.update(other.absent)
+        self.details.extend(other.details)
+        self.line_skus.update(other.line_skus)
+        self.malformed.update(other.malformed)
+        self.failed.update(other.failed)
+        self.untried.extend(other.untried)
 
 
 class OrderSync:
@@ -93,35 +121,68 @@ class OrderSync:
         nop: NopCommerceClient,
         bp: BrightpearlClient,
         ledger: Ledger,
-        config: MappingConfig,
+        config: MappingConfig | Callable[[], MappingConfig],
         owner: str,
         intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
         progress: Callable[[int, int], None] | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        """`config`: the mapping, or a function that reads and checks it against the account
+        (called inside the run, so an outage during its reads pauses the flow as any other
+        outage does)."""
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
-        self.config = config
+        self._config = config
         self.progress = progress
         self.report = SyncReport()
         self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, MappingError))
+        self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy,
+                           lease_seconds=intent_lease_seconds)
+        self._outcomes: list[Outcome] = []
         self._iso_codes: dict[int, tuple[str | None, str | None]] | None = None
 
     # ------------------------------------------------------------------ entry point
     def run(self, limit: int | None = None) -> SyncReport:
-        """Sync up to `limit` pending orders (oldest first)."""
+        """Sync up to `limit` due orders (never-attempted ones first), in up to `MAX_PASSES`
+        passes: orders that came due while a pass ran (new ones, retries whose backoff ended)
+        are taken by the next pass instead of waiting for another run. Raises SystemicOutage
+        (after recording its counts) when the run stopped on an outage (`sync/fate.py`)."""
         with calls_into(self.report, self.bp, self.nop):
-            keys = self.ledger.pending(ORDER, limit)
-            if keys:
-                self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
-                self._sync(keys)
+            try:
+                self.config = mapping_of(self._config, self.fates)  # checked against the account even with nothing to do
+                keys, taken = self.ledger.pending(ORDER, limit), 0
+                if keys:
+                    self.config = self.config.with_instance_id(self.bp.installed_integration_instance_id)
+                for _ in range(MAX_PASSES):
+                    if not keys:
+                        break
+                    self._sync(keys)
+                    taken += len(keys)
+                    if limit is not None and taken >= limit:
+                        break
+                    held = {outcome.key for outcome in self._outcomes if outcome.fate == HELD}  # judged at the end
+                    keys = [k for k in self.ledger.pending(ORDER, None if limit is None else limit - taken) if k not in held]
+                self.fates.finish()
+            finally:
+                self._count_fates()
         return self.report
+
+    def _count_fates(self) -> None:
+        """The fate counts of the orders this run worked on (each order's last outcome)."""
+        fates = [outcome.fate for outcome in {outcome.key: outcome for outcome in self._outcomes}.values()]
+        self.report.orders.dead_lettered = fates.count(DEAD_LETTERED)
+        self.report.orders.pending = fates.count(RETRYING) + fates.count(POSTPONED)
+        self.report.orders.skipped = fates.count(SKIPPED)
 
     def _sync(self, keys: list[str]) -> None:
         """Chunk by chunk, reading the next chunk from nopCommerce in the background while this
         one is written to Brightpearl, so a long backlog keeps Brightpearl's quota busy."""
         chunks = [keys[i : i + READ_CHUNK] for i in range(0, len(keys), READ_CHUNK)]
-        self._iso2(None)  # country codes once, before the reader thread shares the client
+        try:
+            self._iso2(None)  # country codes once, before the reader thread shares the client
+        except TransientError as error:
+            self.fates.read_failed(error)
         done = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nop-read-ahead") as reader:
             ahead = reader.submit(self._read_chunk, chunks[0])
@@ -135,24 +196,60 @@ class OrderSync:
                         self.progress(done, len(keys))
 
     def _read_chunk(self, keys: list[str]) -> _NopChunk:
-        """Everything nopCommerce says about these orders (no ledger or Brightpearl access)."""
+        """Everything nopCommerce says about these orders (no ledger or Brightpearl access). A
+        bulk read that fails is read again order by order, so one order nopCommerce cannot
+        serve does not take its chunk down with it; after `BREAKER_THRESHOLD` orders in a row
+        fail, the rest are left untried (nopCommerce is likely down)."""
+        try:
+            return self._read(keys)
+        except AuthError:
+            raise
+        except ApiError as error:
+            if len(keys) == 1:
+                return _NopChunk(keys, failed={keys[0]: error})
+            log.warning("reading %d orders from nopCommerce failed (%s): reading them one by one", len(keys), error)
+        chunk, failures = _NopChunk(keys), 0
+        for index, key in enumerate(keys):
+            if failures >= BREAKER_THRESHOLD:
+                chunk.untried.extend(keys[index:])
+                break
+            one = self._read_chunk([key])
+            failures = failures + 1 if one.failed else 0
+            chunk.add(one)
+        return chunk
+
+    def _read(self, keys: list[str]) -> _NopChunk:
         lookup = self.nop.lookup_orders(int(k) for k in keys)
-        details = self.nop.orders_with_details(list(lookup.found.values()))
-        return _NopChunk(keys=keys, absent={str(i): reason for i, reason in lookup.absent.items()}, details=details,
-                         line_skus=self._line_skus(details))
+        read = self.nop.read_order_details(list(lookup.found.values()), stop_after_failures=BREAKER_THRESHOLD)
+        malformed = {**lookup.malformed, **read.malformed}
+        return _NopChunk(
+            keys=keys, absent={str(i): reason for i, reason in lookup.absent.items()}, details=read.details,
+            line_skus=self._line_skus(read.details), malformed={str(i): problem for i, problem in malformed.items()},
+            failed={str(i): error for i, error in read.failed.items()}, untried=[str(i) for i in read.untried],
+        )
 
     def _write_chunk(self, chunk: _NopChunk) -> Iterator[OrderDetails]:
         for key, reason in chunk.absent.items():
-            if self.ledger.bp_id(ORDER, key) is None:
-                self.ledger.mark_skipped(ORDER, key, reason)
-                self.report.orders.skipped += 1
+            if self.ledger.bp_id(ORDER, key) is None:  # confirmed by Order/GetById: final
+                self._outcomes.append(self.fates.skip(ORDER, key, reason, confirmed=True))
             else:  # deleted after it reached Brightpearl, which owns the order from then on
                 self.ledger.mark_synced(ORDER, key, unchanged=True)
                 self.report.orders.unchanged += 1
+        for key, problem in chunk.malformed.items():
+            with self.fates.settle(ORDER, key, payload={"order_id": int(key)}) as outcome:
+                self._outcomes.append(outcome)
+                raise MalformedError(self.nop.system, f"order {key}: {problem}", record_id=int(key))
+        for key, error in chunk.failed.items():
+            with self.fates.settle(ORDER, key, payload={"order_id": int(key)}) as outcome:
+                self._outcomes.append(outcome)
+                raise error
         wanted_skus = {sku for sku in chunk.line_skus.values() if sku} | {self.config.placeholder_sku}
-        sku_ids = self._brightpearl_product_ids(wanted_skus)
         linked = self.ledger.bp_ids(ORDER, [str(d.order.id) for d in chunk.details])
-        summaries = self.bp.order_summaries(linked.values()) if linked else {}
+        try:
+            sku_ids = self._brightpearl_product_ids(wanted_skus)
+            summaries = self.bp.order_summaries(linked.values()) if linked else {}
+        except TransientError as error:
+            self.fates.read_failed(error)
         for detail in chunk.details:
             self._sync_one(detail, chunk.line_skus, sku_ids, linked.get(str(detail.order.id)), summaries)
             self.report.processed += 1
@@ -160,7 +257,8 @@ class OrderSync:
 
     def _sync_one(self, detail: OrderDetails, line_skus, sku_ids, bp_order_id, summaries) -> None:
         key = str(detail.order.id)
-        try:
+        with self.fates.settle(ORDER, key, payload=self._payload(detail)) as outcome:
+            self._outcomes.append(outcome)
             if bp_order_id is None:
                 contact_id = self._contact(detail)
                 bp_order_id, needs_review = self._create_order(detail, contact_id, line_skus, sku_ids)
@@ -172,20 +270,6 @@ class OrderSync:
             self._payments(detail, bp_order_id)
             # Synced only now: an order whose payment failed or was cut off stays pending.
             self.ledger.mark_synced(ORDER, key, needs_review=needs_review)
-        except MappingError as error:
-            self._dead_letter(ORDER, key, error.reason, None, error.message, detail)
-            self.report.orders.dead_lettered += 1
-        except ValidationError as error:
-            self._dead_letter(ORDER, key, "validation_error", error.code, error.server_message, detail)
-            self.report.orders.dead_lettered += 1
-        except Deferred as error:
-            self.ledger.mark_failed(ORDER, key, str(error), policy=RETRY_EVERY_RUN)
-            self.report.orders.pending += 1
-        except AuthError:
-            raise
-        except TransientError as error:
-            self.ledger.mark_failed(ORDER, key, str(error), policy=RETRY_EVERY_RUN)
-            self.report.orders.pending += 1
 
     # ------------------------------------------------------------------ contacts
     def _contact(self, detail: OrderDetails) -> int:
@@ -200,14 +284,20 @@ class OrderSync:
             self.report.contacts.unchanged += 1
             return known
         address_body = postal_address_body(address, country_iso3(self._iso2(address.country_id), self.config))
-        lookup = (lambda: lowest(row.contact_id for row in self.bp.find_contacts_by_email(address.email or ""))) if email else (lambda: None)
-        with self.writes.intent(CONTACT, key):
-            match = lookup()
+        with self.writes.intent(CONTACT, key) as claim:
+            if email:  # an existing customer is matched by email before anything is created
+                lookup = lambda: lowest(row.contact_id for row in self.bp.find_contacts_by_email(address.email or ""))  # noqa: E731
+                address_id = None
+            else:  # no email: the contact is found through its address, which only it uses
+                address_id = self._postal_address(key, address_body)
+                lookup = lambda: self.bp.postal_address_contact(address_id)  # noqa: E731
+            match = lookup() if email or claim.previous_attempt else None
             if match is not None:
                 self.writes.complete(CONTACT, key, match)
                 self.report.contacts.unchanged += 1
                 return match
-            address_id = self.bp.create_postal_address(address_body)
+            if address_id is None:
+                address_id = self._postal_address(key, address_body)
             contact_id = self.writes.create_once(
                 lambda: self.bp.create_contact(contact_body(
                     first_name=address.first_name, last_name=address.last_name, email=address.email,
@@ -218,6 +308,28 @@ class OrderSync:
             self.writes.complete(CONTACT, key, contact_id)
         self.report.contacts.created += 1
         return contact_id
+
+    def _postal_address(self, contact_key: str, body: dict) -> int:
+        """The contact's postal address (keyed like the contact): the ledger's link, else created
+        once under its own intent. After an unknown outcome it is looked up among the address
+        ids after the highest one this integration created before the intent began (ids grow;
+        Brightpearl has no address search), as an address no contact uses with the same lines."""
+        known = self.ledger.bp_id(POSTAL_ADDRESS, contact_key)
+        if known is not None:
+            return known
+        with self.writes.intent(POSTAL_ADDRESS, contact_key) as claim:
+            address_id = self.writes.resume_or_create(
+                claim, lambda: self.bp.create_postal_address(body), lambda: self._find_address(contact_key, body))
+            self.writes.complete(POSTAL_ADDRESS, contact_key, address_id)
+        return address_id
+
+    def _find_address(self, contact_key: str, body: dict) -> int | None:
+        intent = self.ledger.intent(POSTAL_ADDRESS, contact_key)
+        before = [link.bp_id for link in self.ledger.links(POSTAL_ADDRESS) if intent is None or link.created_at < intent.created_at]
+        if not before:
+            log.warning("postal address for %s: no earlier address id to search after; a new one is created", contact_key)
+            return None
+        return self.bp.find_unused_postal_address(body, after_id=max(before))
 
     # ------------------------------------------------------------------ sales orders
     def _create_order(self, detail: OrderDetails, contact_id: int, line_skus, sku_ids) -> tuple[int, bool]:
@@ -232,10 +344,13 @@ class OrderSync:
         reference = external_ref(order.id, self.config)
         instance_id = self.config.installed_integration_instance_id
         with self.writes.intent(ORDER, key) as claim:
+            # Brightpearl answers a repeat of externalRef + installation with the order it has
+            # (Sales Order POST doc), so with an installation id a repeat is safe to send.
             bp_order_id = self.writes.resume_or_create(
                 claim,
                 lambda: self.bp.create_sales_order(mapping.body),
                 lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
+                target_dedupes=instance_id is not None,
             )
             self.writes.complete(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
@@ -269,12 +384,13 @@ class OrderSync:
                 self.report.payments.unchanged += 1
                 continue
             with self.writes.intent(PAYMENT, key) as claim:
+                # transactionRef is unique per payment method (Customer Payment POST doc): a repeat
+                # is refused, never booked twice, so it is safe to send.
                 payment_id = self.writes.resume_or_create(
                     claim,
                     lambda body=body: self.bp.create_customer_payment(body),
-                    lambda body=body: lowest(
-                        p.payment_id for p in self.bp.find_customer_payments(body["transactionRef"], body["paymentMethodCode"])
-                    ),
+                    lambda body=body: self.bp.find_customer_payment(body),
+                    target_dedupes=True,
                 )
                 self.writes.complete(PAYMENT, key, payment_id)
             self.report.payments.created += 1
@@ -285,15 +401,15 @@ class OrderSync:
         if needs_review:
             counts.needs_review += 1
 
-    def _dead_letter(self, kind: str, key: str, reason: str, code: str | None, message: str, detail: OrderDetails) -> None:
-        payload = {
+    @staticmethod
+    def _payload(detail: OrderDetails) -> dict:
+        """What a dead letter of the order keeps (no personal data)."""
+        return {
             "order_id": detail.order.id,
             "custom_order_number": detail.order.custom_order_number,
             "order_total": str(detail.order.order_total),
             "items": [{"id": i.id, "product_id": i.product_id, "quantity": i.quantity} for i in detail.items],
         }
-        self.ledger.dead_letter(kind, key, reason=reason, error_code=code, message=message, payload=payload)
-        log.warning("order %s dead-lettered: %s %s %s", key, reason, code or "", message)
 
     def _iso2(self, country_id: int | None) -> str | None:
         if self._iso_codes is None:
@@ -331,3 +447,4 @@ class OrderSync:
 def lowest(ids: Iterable[int]) -> int | None:
     """The oldest of several matches (Brightpearl ids grow), or None."""
     return min(ids, default=None)
+

@@ -15,6 +15,10 @@ Finding work (`changed_products`, every sensor tick), two kinds of change to on 
   others' rows by ID sets for their product ids: phone and marketplace orders, manual
   allocations, cancellations.
 
+Both watermarks come from Brightpearl's timestamps and go through `cap_watermark` (never more
+than 1 minute ahead of our clock), so one movement or order dated in the future cannot hide the
+changes still to come.
+
 Quota per tick: 1 goods-movement search + 2 order searches (one more of each per 500 rows), plus
 ceil(orders from other channels / 200) order GETs: 3 requests on a quiet tick, 12 a minute at one
 tick per 15 s, 6 % of the 200-per-minute quota.
@@ -60,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.ledger import RETRY_EVERY_RUN, Ledger, LedgerConflict, Link
+from bp_nop_dagster.ledger import DEFAULT_POLICY, Ledger, LedgerConflict, Link, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import StockMapping
 from bp_nop_dagster.mapping.stock import (
     attributes_key,
@@ -74,15 +78,19 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, OrderStatus, Product, ProductAttributeCombination
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.cursor import SensorCursor, cap_watermark, utcnow
+from bp_nop_dagster.sync.exactly_once import Deferred
+from bp_nop_dagster.sync.fate import Fates
 from bp_nop_dagster.transport.errors import ApiError, AuthError
 
 log = logging.getLogger("bp_nop_dagster.sync.stock")
 
-PRODUCT, ORDER, ALLOCATION = "product", "order", "allocation"
+PRODUCT, ORDER, ALLOCATION = RecordKind.PRODUCT, RecordKind.ORDER, RecordKind.ALLOCATION
+FLOW = "stock"
 ORDER_OVERLAP = timedelta(minutes=2)
-#: Ledger kind of Brightpearl product ids whose last push failed (key: the product id).
-RETRY = "stock_retry"
-RETRY_AFTER = timedelta(minutes=5)
+#: Ledger kind of Brightpearl product ids still to push (key: the product id): a push that
+#: failed, or products that moved while the flow was paused after an outage. Retried by the
+#: sensor when due (the one retry policy, `sync/fate.py`).
+RETRY = RecordKind.STOCK_RETRY
 #: Brightpearl order codes that mean the order's units are out of `onHand` (or never were in it).
 SETTLED_ALLOCATION, SETTLED_SHIPPING, NO_STOCK_ROWS = "AAA", "ASS", "NON"
 MOVEMENT_OVERLAP = timedelta(minutes=2)
@@ -137,7 +145,7 @@ def ordered_products(bp: BrightpearlClient, ledger: Ledger, cursor: SensorCursor
     others = [order_id for order_id in new if order_id not in ours]
     products = sorted({row.product_id for order in bp.orders(others) for row in order.rows if row.product_id}) if others else []
     stamps = [stamp(r) for r in rows if stamp(r) is not None]
-    watermark = max([*stamps, cursor.watermark or now])
+    watermark = cap_watermark(max([*stamps, cursor.watermark or now]), now)
     keep_from = watermark - ORDER_OVERLAP
     seen = {token(r) for r in rows if stamp(r) is not None and stamp(r) >= keep_from}
     return products, SensorCursor(watermark=watermark, seen=seen)
@@ -154,34 +162,6 @@ def moved_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -
     keep_from = watermark - MOVEMENT_OVERLAP
     seen = {m.goods_movement_id for m in movements if m.updated_on is not None and m.updated_on >= keep_from}
     return sorted({m.product_id for m in new}), SensorCursor(watermark=watermark, seen=seen)
-
-
-# ---------------------------------------------------------------------------------- retries
-def record_push(ledger: Ledger, product_ids: Iterable[int] | None, report: StockReport) -> None:
-    """After a push of `product_ids` (None: every SKU): products with a value that failed or kept
-    moving are kept for a retry; the others, and earlier failures now pushed, are done. Nothing
-    that moved in Brightpearl is lost when a write fails."""
-    failed = {row.bp_product_id for row in report.rows if row.verdict in (FAILED, MOVED) and row.bp_product_id is not None}
-    for product_id in sorted(failed):
-        ledger.mark_failed(RETRY, str(product_id), "a stock value could not be written", policy=RETRY_EVERY_RUN)
-    waiting = {int(key) for key in ledger.unsettled(RETRY)}
-    pushed = waiting if product_ids is None else waiting & set(product_ids)
-    for product_id in sorted(pushed - failed):
-        ledger.mark_synced(RETRY, str(product_id))
-
-
-def record_failed_push(ledger: Ledger, product_ids: Iterable[int], error: Exception) -> None:
-    """A push that stopped with an error: all of its products are kept for a retry."""
-    for product_id in sorted(set(product_ids)):
-        ledger.mark_failed(RETRY, str(product_id), f"{type(error).__name__}: {error}"[:500], policy=RETRY_EVERY_RUN)
-
-
-def due_retries(ledger: Ledger, now: datetime) -> tuple[list[int], int]:
-    """Product ids whose failed push is due again (`RETRY_AFTER` since the failure), and how many
-    wait longer."""
-    waiting = ledger.statuses(RETRY, ledger.pending(RETRY))
-    due = sorted(int(r.nop_key) for r in waiting if now - r.updated_at >= RETRY_AFTER)
-    return due, len(waiting) - len(due)
 
 
 # ---------------------------------------------------------------------------------- the push
@@ -206,6 +186,7 @@ class StockRow:
     current: int | None = None
     wanted: int | None = None
     reserved: int = 0
+    error: ApiError | None = None  # why a FAILED row's write failed
 
     @property
     def difference(self) -> int | None:
@@ -259,6 +240,7 @@ class StockSync:
         stock: StockMapping,
         in_flight_lookback: timedelta = IN_FLIGHT_LOOKBACK,
         clock=utcnow,
+        policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.nop = nop
         self.bp = bp
@@ -266,6 +248,7 @@ class StockSync:
         self.stock = stock
         self.in_flight_lookback = in_flight_lookback
         self.clock = clock
+        self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy, clock=clock)
         self._unallocated: set[str] = set()
         self._held: set[str] = set()
 
@@ -277,6 +260,31 @@ class StockSync:
     def plan(self, product_ids: Iterable[int] | None = None) -> StockReport:
         """The same reads and comparison without writing (the drift report)."""
         return self._measured(lambda: self._push(product_ids, write=False))
+
+    # ------------------------------------------------------------------ retries
+    def record_push(self, product_ids: Iterable[int] | None, report: StockReport) -> None:
+        """After a push of `product_ids` (None: every SKU): each product with a value that could
+        not be written, or kept moving, gets its fate (`sync/fate.py`: a refusal is
+        dead-lettered, a transient failure retried with the policy); the others, and earlier
+        failures now pushed, are done. Nothing that moved in Brightpearl is lost when a write
+        fails. Raises SystemicOutage when the failures were an outage's."""
+        failed: dict[int, StockRow] = {}
+        for row in report.rows:
+            if row.verdict in (FAILED, MOVED) and row.bp_product_id is not None:
+                failed.setdefault(row.bp_product_id, row)
+        for product_id, row in sorted(failed.items()):
+            with self.fates.settle(RETRY, str(product_id), payload={"bp_product_id": product_id, "sku": row.sku}):
+                raise row.error or Deferred(f"the stock of {row.sku} kept moving in nopCommerce during the push")
+        waiting = {int(key) for key in self.ledger.unsettled(RETRY)}
+        pushed = waiting if product_ids is None else waiting & set(product_ids)
+        for product_id in sorted(pushed - set(failed)):
+            self.ledger.mark_synced(RETRY, str(product_id))
+        self.fates.finish()
+
+    def record_failed_push(self, product_ids: Iterable[int], error: Exception) -> None:
+        """A push that stopped with an error: all of its products are kept for a retry (an
+        outage charges them nothing, see `Fates.failed_together`)."""
+        self.fates.failed_together(RETRY, [str(p) for p in sorted(set(product_ids))], error)
 
     def _measured(self, work) -> StockReport:
         report = StockReport()
@@ -473,12 +481,14 @@ class StockSync:
 
     def _in_flight(self) -> Counter:
         """(nop product id, attributes key) -> units of nopCommerce orders Brightpearl's `onHand`
-        does not reflect: not held by Brightpearl, or held but not allocated."""
+        does not reflect: not held by Brightpearl, or held but not allocated. Orders are read only
+        as far as this needs (`OrderRef`), so one whose other fields are malformed (and is
+        dead-lettered by the order flow) still counts."""
         now = self.clock()
-        recent = {o.id: o for o in self.nop.orders_created_between(now - self.in_flight_lookback, now)}
+        recent = {o.id: o for o in self.nop.order_refs_created_between(now - self.in_flight_lookback, now)}
         unsynced = set(self.ledger.unsettled(ORDER)) | {d.nop_key for d in self.ledger.dead_letters() if d.kind == ORDER}
         older = [int(k) for k in unsynced | self._unallocated if k.isdigit() and int(k) not in recent]
-        orders = list(recent.values()) + (self.nop.orders_by_ids(older) if older else [])
+        orders = list(recent.values()) + (self.nop.order_refs_by_ids(older) if older else [])
         flying = [o for o in orders if not o.deleted and o.order_status_id != OrderStatus.CANCELLED and str(o.id) not in self._held]
         units: Counter = Counter()
         for items in self._parallel(self.nop.order_items, [o.id for o in flying]):
@@ -510,7 +520,7 @@ class StockSync:
                 raise
             except ApiError as error:
                 log.warning("stock of %s not written: %s", row.sku, error)
-                row.verdict = FAILED
+                row.verdict, row.error = FAILED, error
                 continue
             row.verdict = WRITTEN if done else MOVED
             if not done:

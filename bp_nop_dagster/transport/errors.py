@@ -40,6 +40,17 @@ class ValidationError(ApiError):
         super().__init__(system, f"{code}: {server_message}" if code else server_message, **kwargs)
 
 
+class MalformedError(ApiError):
+    """A record the other system sent that our model rejects (a field of the wrong type, a tax
+    string that does not parse): the record is malformed at its source, so retrying does not
+    help; the caller parks that record (`malformed_record`) and carries on with the rest.
+    `record_id` names it when known."""
+
+    def __init__(self, system: str, message: str, *, record_id: int | None = None, **kwargs) -> None:
+        self.record_id = record_id
+        super().__init__(system, message, **kwargs)
+
+
 class TransientError(ApiError):
     """Connection error, timeout, 5xx or a malformed reply: worth retrying later."""
 

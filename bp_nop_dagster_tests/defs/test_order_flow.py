@@ -87,11 +87,17 @@ class Flow:
         return dg.materialize([order_sync, dead_letters], resources=self.resources, instance=instance, raise_on_error=raise_on_error)
 
     def sync_until_drained(self, instance, runs: int = 6) -> None:
+        """Sync runs until every order is settled. Failed orders wait out their backoff before
+        the next run; here the wait is skipped (`requeue`: due now, attempts kept): the waiting
+        itself is tested with a fake clock (sync/test_fate.py), not on the real clock."""
+        ledger = self.resources["ledger"].get_ledger()
         for _ in range(runs):
             self.sync(instance)
-            if not self.resources["ledger"].get_ledger().pending("order"):
+            unsettled = ledger.unsettled("order")
+            if not unsettled:
                 return
-        raise AssertionError(f"still pending after {runs} runs: {self.resources['ledger'].get_ledger().pending('order')}")
+            ledger.requeue("order", unsettled)
+        raise AssertionError(f"still unsettled after {runs} runs: {ledger.unsettled('order')}")
 
     # -- Brightpearl side
     def bp_client(self) -> BrightpearlClient:
@@ -422,3 +428,17 @@ def test_an_idle_sensor_reports_the_order_assets_in_step_at_most_every_five_minu
         assert new_nopcommerce_orders(context).asset_events == []  # reported less than 5 minutes ago
     flow.place(1)
     assert isinstance(flow.tick(instance), dg.RunRequest)
+
+
+def test_a_failed_order_waiting_out_its_backoff_asks_for_no_run(flow, instance):
+    """Issue 12, item 4: the sensor asked for a run every 10 s while anything had failed. Now a
+    failed order is due again only after its backoff (sync/fate.py), and the sensor asks for a
+    run only when work is due."""
+    (order,) = flow.place(1)
+    flow.faults(flow.bp_root, {"method": "POST", "path": "/order-service/sales-order", "error_rate": 1.0, "error_status": 500})
+    assert isinstance(flow.tick(instance), dg.RunRequest)
+    flow.sync(instance)
+    record = flow.resources["ledger"].get_ledger().status("order", str(order["id"]))
+    assert (record.status, record.attempts) == ("failed", 1) and record.next_attempt_at > datetime.now(UTC)
+    waiting = flow.tick(instance)
+    assert isinstance(waiting, dg.SkipReason) and "nothing due" in waiting.skip_message, waiting

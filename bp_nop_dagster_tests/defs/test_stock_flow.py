@@ -170,7 +170,7 @@ def test_an_idle_stock_sensor_reports_the_asset_in_step_at_most_every_five_minut
     assert flow.tick(instance).asset_events == []  # reported less than 5 minutes ago
 
 
-def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_step_meanwhile(flow, instance, monkeypatch):
+def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_step_meanwhile(flow, instance):
     sku = flow.skus(multi=False, count=1)[0]
     product_id = flow.move(sku, 1, 4)
     request = flow.tick(instance)
@@ -179,11 +179,12 @@ def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_ste
                             run_config=request.run_config)
     assert not failed.success
     ledger = flow.resources["ledger"].get_ledger()
-    assert ledger.pending(RETRY) == [str(product_id)]
+    assert ledger.unsettled(RETRY) == [str(product_id)] and ledger.waiting(RETRY) == 1
     waiting = flow.tick(instance)
     assert isinstance(waiting, dg.SkipReason) and "retry" in waiting.skip_message  # within the backoff, not "in step"
     flow.faults(flow.bp_root)
-    monkeypatch.setattr("bp_nop_dagster.sync.stock.RETRY_AFTER", timedelta(0))
+    # Its backoff is over (waited out with a fake clock in sync/test_fate.py, not here on the real one).
+    ledger.requeue(RETRY, [str(product_id)])
     retry = flow.tick(instance)
     assert retry.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"] == [product_id]
     assert retry.tags["bp_nop/retried_products"] == "1"
@@ -193,7 +194,9 @@ def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_ste
     assert flow.tick(instance).skip_reason  # in step again
 
 
-def test_a_value_that_cannot_be_written_is_retried_while_the_others_land(flow, instance, monkeypatch):
+def test_a_value_nopcommerce_refuses_is_dead_lettered_while_the_others_land(flow, instance):
+    """The one fate rule (sync/fate.py): a 4xx refusal is permanent, so the product goes to the
+    dead-letter queue (validation_error, the server's code) instead of being retried."""
     one, two = flow.skus(multi=False, count=2)
     bad = flow.move(one, 1, 3)
     flow.move(two, 1, 3)
@@ -201,7 +204,10 @@ def test_a_value_that_cannot_be_written_is_retried_while_the_others_land(flow, i
     flow.faults(flow.nop_root, {"path": f"/Product/GetById/{bad_nop_id}", "error_rate": 1.0, "error_status": 400})
     metadata = flow.sync_moved(instance)
     assert metadata["failed"].value == 1 and metadata["written"].value == 1
-    assert flow.resources["ledger"].get_ledger().pending(RETRY) == [str(bad)]
+    ledger = flow.resources["ledger"].get_ledger()
+    (letter,) = ledger.dead_letters()
+    assert (letter.kind, letter.nop_key, letter.reason, letter.error_code) == (RETRY, str(bad), "validation_error", "400")
+    assert ledger.unsettled(RETRY) == []
 
 
 def flow_rows(flow: StockFlow, instance) -> list[dict]:

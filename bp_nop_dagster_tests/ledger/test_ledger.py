@@ -13,17 +13,19 @@ import sqlalchemy as sa
 
 from bp_nop_dagster.ledger import (
     DEAD_LETTER_REASONS,
-    RETRY_EVERY_RUN,
     SCHEMA_VERSION,
     STATUSES,
     IntentClaim,
     Ledger,
     LedgerConflict,
     LedgerSchemaError,
+    RetryPolicy,
 )
 from bp_nop_dagster.ledger.resource import LedgerResource, default_ledger_url
 from bp_nop_dagster.settings import BP_NOP_LEDGER_URL as LEDGER_URL_ENV
 from bp_nop_dagster_tests.ledger.clock import T0
+
+IMMEDIATE = RetryPolicy(first_delay=timedelta(0), cap=timedelta(0), give_up_after=100, jitter=0.0)
 
 def _aware_utc(value: datetime) -> bool:
     return value.tzinfo is not None and value.utcoffset() == timedelta(0)
@@ -119,7 +121,7 @@ def test_pending_is_oldest_first_with_limit(timed, clock):
 
     clock.advance(1)
     timed.mark_synced("order", "30", bp_id=1)
-    timed.mark_failed("order", "10", "timeout", policy=RETRY_EVERY_RUN)  # failed stays pending work (due at once here)
+    timed.mark_failed("order", "10", "timeout", policy=IMMEDIATE)  # failed stays pending work (due at once here)
     timed.mark_skipped("order", "20", "deleted in nopCommerce")
     assert timed.pending("order") == ["5", "10"]  # never-attempted records first
     assert timed.pending("contact") == ["x@example.com"]

@@ -20,6 +20,7 @@ from bp_nop_dagster.nopcommerce.client import ABSENT_FROM_GET_BY_IDS, NopCommerc
 from bp_nop_dagster.nopcommerce.models import Order
 from bp_nop_dagster.transport.errors import AuthError, ConfigurationError, NotFoundError, TransientError, ValidationError
 from bp_nop_dagster.transport.retry import RetrySettings
+from bp_nop_dagster.transport.parsing import Items
 
 UTC = timezone.utc
 FAST_RETRY = RetrySettings(max_attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.0)
@@ -354,7 +355,7 @@ def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by
 def test_lookup_orders_keeps_an_order_only_get_by_id_returns(client, monkeypatch):
     """One short Order/GetByIds reply must not make a live order look gone: GetById settles it."""
     live = client.search_orders()[0].id
-    monkeypatch.setattr(client, "orders_by_ids", lambda ids, chunk_size=100: [])  # a reply that left it out
+    monkeypatch.setattr(client, "orders_by_ids", lambda ids, chunk_size=100: Items())  # a reply that left it out
     lookup = client.lookup_orders([live])
     assert list(lookup.found) == [live] and lookup.absent == {}
 

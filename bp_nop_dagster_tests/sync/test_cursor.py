@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from bp_nop_dagster.brightpearl.models import GoodsMovement
+from bp_nop_dagster.brightpearl.models import GoodsMovement, OrderSearchRow
+from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.sync.cursor import WATERMARK_SKEW, SensorCursor, cap_watermark
-from bp_nop_dagster.sync.stock import MOVEMENT_OVERLAP, moved_products
+from bp_nop_dagster.sync.stock import MOVEMENT_OVERLAP, moved_products, ordered_products
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -64,3 +66,36 @@ def test_a_movement_dated_in_the_future_does_not_hide_later_movements():
     bp.add(4, 104, later + timedelta(seconds=10))
     moved, _ = moved_products(bp, cursor, later + timedelta(seconds=15))
     assert moved == [104]
+
+
+class SalesOrders:
+    """`sales_orders_changed_since` and `orders` over a fixed list (the client's contract: rows
+    created or updated at or after `since`; orders by id with their product rows)."""
+
+    def __init__(self) -> None:
+        self.rows: list[OrderSearchRow] = []
+        self.products: dict[int, int] = {}
+
+    def add(self, order_id: int, product_id: int, created_on: datetime) -> None:
+        self.rows.append(OrderSearchRow(order_id=order_id, created_on=created_on))
+        self.products[order_id] = product_id
+
+    def sales_orders_changed_since(self, since: datetime) -> list[OrderSearchRow]:
+        return [r for r in self.rows if (r.updated_on or r.created_on) >= since]
+
+    def orders(self, ids) -> list[SimpleNamespace]:
+        return [SimpleNamespace(id=i, rows=[SimpleNamespace(product_id=self.products[i])]) for i in ids]
+
+
+def test_a_sales_order_dated_in_the_future_does_not_hide_later_orders(tmp_path):
+    """The stock sensor's second watermark (sales orders from other channels) is capped too."""
+    bp = SalesOrders()
+    bp.add(1, 201, NOW - timedelta(seconds=20))
+    bp.add(2, 202, datetime(2099, 1, 1, tzinfo=UTC))  # a wrong date in Brightpearl
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
+        products, cursor = ordered_products(bp, ledger, SensorCursor(watermark=NOW - timedelta(minutes=1)), NOW)
+        assert products == [201, 202] and cursor.watermark <= NOW + WATERMARK_SKEW
+        later = NOW + timedelta(seconds=15)
+        bp.add(3, 203, later - timedelta(seconds=5))  # a phone order after the first tick
+        products, _ = ordered_products(bp, ledger, cursor, later)
+        assert products == [203]

@@ -12,7 +12,7 @@ import pytest
 
 from bp_nop_dagster.ledger import IntentClaim, Ledger
 from bp_nop_dagster.sync.exactly_once import Deferred, LeaseKeeper, WriteAhead
-from bp_nop_dagster.transport.errors import TransientError, ValidationError
+from bp_nop_dagster.transport.errors import OutcomeUnknownError, TransientError, ValidationError
 from bp_nop_dagster_tests.ledger.clock import T0, Clock
 
 LEASE = 60.0
@@ -142,3 +142,51 @@ def test_renewals_share_an_in_memory_ledger_with_the_owner_s_writes(clock):
         assert spy.beats.acquire(timeout=5)
     assert book.counts("order")["synced"] == 300
     book.close()
+
+
+class Target:
+    """A create endpoint: `replies` in order (an exception, or the new id); counts the calls, and
+    what a natural-key lookup finds (`exists`)."""
+
+    def __init__(self, *replies) -> None:
+        self.replies = list(replies)
+        self.creates = self.lookups = 0
+        self.exists: int | None = None
+
+    def create(self) -> int:
+        self.creates += 1
+        reply = self.replies.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    def lookup(self) -> int | None:
+        self.lookups += 1
+        return self.exists
+
+
+def unknown() -> OutcomeUnknownError:
+    return OutcomeUnknownError("Brightpearl", "server error: the request may have been applied", status=500)
+
+
+def test_an_unknown_outcome_is_looked_up_before_the_create_is_sent_again(ledger):
+    target = Target(unknown(), 7001)
+    assert writes(ledger, "run-a").create_once(target.create, target.lookup) == 7001
+    assert (target.creates, target.lookups) == (2, 1)
+
+
+def test_a_target_that_dedupes_gets_the_create_again_before_any_lookup(ledger):
+    """The sales-order POST with externalRef + installation, and a payment's transactionRef, are
+    never booked twice by Brightpearl (Sales Order POST, Customer Payment POST docs): the create is
+    sent again at once, which saves a lookup for every fault that wrote nothing."""
+    target = Target(unknown(), 7001)
+    assert writes(ledger, "run-a").create_once(target.create, target.lookup, target_dedupes=True) == 7001
+    assert (target.creates, target.lookups) == (2, 0)
+    written = Target(unknown(), unknown())  # the first was written, the repeat's reply carries no id
+    written.exists = 7002
+    assert writes(ledger, "run-a").create_once(written.create, written.lookup, target_dedupes=True) == 7002
+    assert (written.creates, written.lookups) == (2, 1)
+    refused = Target(unknown(), ValidationError("Brightpearl", "PYMC-001", "transactionRef already used", status=400))
+    refused.exists = 7003
+    assert writes(ledger, "run-a").create_once(refused.create, refused.lookup, target_dedupes=True) == 7003
+    assert (refused.creates, refused.lookups) == (2, 1)

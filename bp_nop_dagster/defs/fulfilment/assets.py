@@ -13,6 +13,7 @@ from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import escape_markdown
+from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, FulfilmentSync
 
 GROUP = "fulfilment"
@@ -47,11 +48,16 @@ def shipments_from_brightpearl(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=sync_settings.mapping(bp, flow="fulfilment"),
+        config=lambda: sync_settings.mapping(bp, flow="fulfilment"),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.fulfilment.intent_lease_seconds,
     )
-    report = engine.run(limit=sync_settings.fulfilment.batch_size)
+    try:
+        engine.run(limit=sync_settings.fulfilment.batch_size)
+    except SystemicOutage as outage:
+        context.log.warning(f"stopped early: {outage}; so far: {engine.report}")
+        raise
+    report = engine.report
     context.log.info(
         f"{report.notes_seen} goods-out notes: {report.shipments_created} shipments created, {report.ship_calls} Ship calls, "
         f"{report.dead_lettered} dead-lettered, {report.pending} left pending; {report.brightpearl_calls} Brightpearl calls"

@@ -14,7 +14,8 @@ from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.progress import ProgressLog
-from bp_nop_dagster.sync.orders import OrderSync
+from bp_nop_dagster.sync.fate import SystemicOutage
+from bp_nop_dagster.sync.orders import ORDER, OrderSync
 
 GROUP = "order_flow"
 OWNERS = ["team:integrations"]
@@ -62,12 +63,17 @@ def order_sync(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=sync_settings.mapping(bp, flow="orders"),
+        config=lambda: sync_settings.mapping(bp, flow="orders"),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.orders.intent_lease_seconds,
         progress=ProgressLog(context.log.info, "orders synced"),
     )
-    report = engine.run(limit=sync_settings.orders.batch_size)
+    try:
+        engine.run(limit=sync_settings.orders.batch_size)
+    except SystemicOutage as outage:
+        context.log.warning(f"stopped early: {outage}; so far: {engine.report}")
+        raise
+    report = engine.report
     context.log.info(
         f"{report.processed} orders: {report.orders.created} created, {report.orders.dead_lettered} dead-lettered, "
         f"{report.orders.pending} left pending; {report.brightpearl_calls} Brightpearl calls"
@@ -76,7 +82,7 @@ def order_sync(
     yield dg.MaterializeResult(asset_key=CONTACTS, metadata=report.contacts.as_metadata())
     yield dg.MaterializeResult(asset_key=SALES_ORDERS, metadata={**report.orders.as_metadata(), **calls, "processed": report.processed})
     yield dg.MaterializeResult(asset_key=PAYMENTS, metadata=report.payments.as_metadata())
-    review = [r for r in ledger.get_ledger().statuses("order") if r.needs_review]
+    review = [r for r in ledger.get_ledger().statuses(ORDER) if r.needs_review]
     yield dg.AssetCheckResult(
         check_name=NEEDS_REVIEW_CHECK,
         asset_key=SALES_ORDERS,

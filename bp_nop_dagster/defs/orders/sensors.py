@@ -10,6 +10,8 @@ from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, s
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.discovery import discover_new_orders, requeue_open_orders, sweep_recent_orders
+from bp_nop_dagster.sync.fate import active_pause, work_due
+from bp_nop_dagster.sync.orders import FLOW, ORDER
 
 ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 
@@ -23,22 +25,28 @@ ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
     fail_dead_runs(context)
     book = ledger.get_ledger()
-    new, cursor = discover_new_orders(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), utcnow())
+    now = utcnow()
+    new, cursor = discover_new_orders(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    pending = len(book.pending("order"))
-    if pending == 0:
+    # A run only when work is due: failed orders waiting out their backoff, or a flow paused
+    # after an outage, ask for none (sync/fate.py).
+    due, why = work_due(book, FLOW, (ORDER,), now)
+    if due:
+        return sync_run_request(context, order_sync_job.name, due, f"{len(new)} new orders")
+    if not book.unsettled(ORDER) and active_pause(book, FLOW, now) is None:
         # Nothing to do: the order assets are reported in step (every 5 minutes at most), which
         # keeps them fresh while the shop is quiet and lets them go stale when this sensor stops.
         note = f"{len(new)} new orders; nothing pending: Brightpearl is in step with nopCommerce"
         return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, ORDER_ASSETS, note))
-    return sync_run_request(context, order_sync_job.name, pending, f"{len(new)} new orders")
+    return dg.SkipReason(f"{len(new)} new orders; {why}")
 
 
 @dg.schedule(
     cron_schedule="7 * * * *",
     job=order_sync_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly safety net: every order of the last 24 h into the ledger, open orders re-polled for changes.",
+    description="Hourly safety net: every order of the last 24 h into the ledger (skipped ones nopCommerce lists again "
+    "re-opened), open orders re-polled for changes.",
 )
 def orders_catch_up_sweep(context: dg.ScheduleEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
     book = ledger.get_ledger()
@@ -46,4 +54,5 @@ def orders_catch_up_sweep(context: dg.ScheduleEvaluationContext, nopcommerce: No
     now = utcnow()
     added = sweep_recent_orders(client, book, now)
     requeued = requeue_open_orders(client, book, now)
-    return sync_run_request(context, order_sync_job.name, len(book.pending("order")), f"sweep: {added} missed, {requeued} re-polled")
+    due, why = work_due(book, FLOW, (ORDER,), now)
+    return sync_run_request(context, order_sync_job.name, due, f"sweep: {added} missed, {requeued} re-polled" + (f"; {why}" if why else ""))

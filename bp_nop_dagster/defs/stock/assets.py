@@ -7,7 +7,6 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.stock import record_failed_push, record_push
 
 GROUP = "stock_flow"
 OWNERS = ["team:integrations"]
@@ -44,7 +43,8 @@ def stock_from_brightpearl(
     orders Brightpearl does not hold or has not allocated yet, minus the buffer, floored at 0.
     Brightpearl is the master. Only values that differ are written, as absolute values
     (idempotent), each re-read just before the write so a checkout in between is never
-    overwritten. Products whose push failed are kept in the ledger and retried by the sensor.
+    overwritten. Products whose push failed are kept in the ledger and retried by the sensor
+    under the one retry policy (`sync/fate.py`).
     Started by the `brightpearl_stock_changes` sensor for the products that moved, nightly for
     every SKU."""
     book = ledger.get_ledger()
@@ -53,9 +53,9 @@ def stock_from_brightpearl(
     try:
         report = engine.run(product_ids)
     except Exception as error:
-        record_failed_push(book, product_ids or [], error)
+        engine.record_failed_push(product_ids or [], error)
         raise
-    record_push(book, product_ids, report)
+    engine.record_push(product_ids, report)
     counts = report.as_metadata()
     context.log.info(", ".join(f"{name} {value}" for name, value in counts.items()))
     return dg.MaterializeResult(

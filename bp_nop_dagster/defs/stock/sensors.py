@@ -10,7 +10,8 @@ from bp_nop_dagster.defs.stock.assets import STOCK
 from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.cursor import utcnow
-from bp_nop_dagster.sync.stock import StockCursor, changed_products, due_retries
+from bp_nop_dagster.sync.fate import active_pause, describe_pause
+from bp_nop_dagster.sync.stock import FLOW, RETRY, StockCursor, changed_products
 
 STOCK_OP = "__".join(STOCK.path)
 
@@ -22,15 +23,24 @@ STOCK_OP = "__".join(STOCK.path)
     description="Brightpearl on-hand changes: goods movements since an updatedOn watermark and sales orders created "
     "or modified since a watermark on other channels (phone, marketplace: they allocate stock without a goods "
     "movement), both with overlap and de-duplicated -> one stock push for just those products, with those whose "
-    "last push failed (retried every 5 minutes). 3 Brightpearl requests per quiet tick.",
+    "last push failed once they are due again (the one retry policy). 3 Brightpearl requests per quiet tick.",
 )
 def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     fail_dead_runs(context)
     now = utcnow()
     book = ledger.get_ledger()
     changed, cursor = changed_products(brightpearl.get_client(), book, StockCursor.parse(context.cursor), now)
+    pause = active_pause(book, FLOW, now)
+    if pause is not None:
+        # No push while the flow is paused after an outage: what moved is kept in the ledger
+        # (handed on before the cursor moves) and pushed once the pause is over.
+        if changed:
+            book.enqueue(RETRY, [str(p) for p in changed], requeue=True)
+        context.update_cursor(cursor.dumps())
+        return dg.SkipReason(f"{len(changed)} products moved, kept for after the pause; {describe_pause(pause)}")
     context.update_cursor(cursor.dumps())
-    retries, waiting = due_retries(book, now)
+    retries = [int(key) for key in book.pending(RETRY)]  # due again under the one retry policy
+    waiting = book.waiting(RETRY)
     product_ids = sorted(set(changed) | set(retries))
     if product_ids:
         return dg.RunRequest(

@@ -161,8 +161,10 @@ ROUTES: list[Fact] = [
     # ---------------------------------------------------------------- contact-service
     _fact("POST /contact-service/postal-address", "creates an address -> {response: id}; only addressLine1 required; "
           "country by countryIsoCode or countryId, optional", DOC + "contact/postal-address/post.html", "confirmed"),
-    _fact("GET /contact-service/postal-address/{idset}", "addresses of the ID set (addressId, countryIsoCode, "
-          "countryIsoCode2, countryId)", "NOTES §6", "confirmed"),
+    _fact("GET /contact-service/postal-address/{idset}", "addresses of the ID set (addressId, contactId of the contact "
+          "using it, lines, postalCode, countryIsoCode, countryIsoCode2, countryId); a range returns only the ids that "
+          "exist; the ID set is mandatory (no address search)", "NOTES §6; " + DOC + "contact/postal-address/get.html "
+          "(examples 1 and 2)", "confirmed"),
     _fact("PUT /contact-service/postal-address/{addressId}", "replaces the address's fields (addressLine1 required, "
           "country by countryIsoCode or countryId) -> {}; unknown: 404; see 'contact updatedOn by an address PUT'",
           DOC + "contact/postal-address/put.html", "confirmed"),
