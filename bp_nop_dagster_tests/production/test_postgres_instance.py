@@ -40,6 +40,7 @@ from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster_tests.clocks import wait_until
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 pytestmark = pytest.mark.postgres
@@ -128,9 +129,15 @@ class Deployment:
             ids.append(response.json()["id"])
         return ids
 
-    def slow_brightpearl(self, latency_ms: int) -> None:
-        rule = {"method": "GET", "path": "*", "latency_ms": latency_ms}
+    def hold_first_brightpearl_read(self, seconds: float) -> None:
+        """Hold the next order-status read (the first Brightpearl read of an order sync step: its
+        mapping check) for `seconds` before answering; later reads are not held."""
+        rule = {"method": "GET", "path": "/order-service/order-status*", "latency_ms": int(seconds * 1000), "max_hits": 1}
         requests.put(f"{self.sandbox.urls.brightpearl_root}/__sandbox__/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+
+    def step_started(self, run_id: str, step_key: str) -> bool:
+        records = self.instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_START).records
+        return any(r.event_log_entry.step_key == step_key for r in records)
 
 
 def _wait_for_port(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -287,12 +294,14 @@ def _launch_from_cli(deployment: Deployment) -> subprocess.Popen:
 
 def test_two_runs_launched_at_once_never_call_brightpearl_at_the_same_time(deployment):
     """Two runs submitted together: the queue launches one and holds the other, since the
-    `brightpearl` pool (limit 1, dagster.yaml) has no free slot. The held run is then launched
-    past the queue while the first is still working: its sync step must wait for the slot
-    (Dagster's step-level claim). Brightpearl GETs are slowed so that the first step lasts several
-    seconds: without the pool the two steps would overlap."""
+    `brightpearl` pool (limit 1, dagster.yaml) has no free slot. Once the first run's sync step
+    has started (so it holds the slot), the held run is launched past the queue: its sync step
+    must wait for the slot (Dagster's step-level claim). The first step's first Brightpearl read is
+    held 20 s, far longer than a run worker takes to start, so the second step asks for the slot
+    while the first still holds it, on a slow machine too; without the pool the two steps would
+    overlap."""
     before = run_ids(deployment)
-    deployment.slow_brightpearl(latency_ms=700)
+    deployment.hold_first_brightpearl_read(seconds=20)
     launches = [_launch_from_cli(deployment), _launch_from_cli(deployment)]
     for launch in launches:
         output, _ = launch.communicate(timeout=60)
@@ -303,6 +312,8 @@ def test_two_runs_launched_at_once_never_call_brightpearl_at_the_same_time(deplo
     deployment.launch_queued()
     held = [run for run in runs if deployment.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.QUEUED]
     assert len(held) == 1, "the queue holds the second run back while the pool's slot is taken"
+    [launched] = [run for run in runs if run.run_id != held[0].run_id]
+    wait_until(lambda: deployment.step_started(launched.run_id, "order_sync"), 60, "the first run's sync step to start")
     deployment.instance.launch_run(held[0].run_id, deployment.workspace.create_request_context())
     deployment.wait_until_finished([run.run_id for run in runs], timeout=60)
 
