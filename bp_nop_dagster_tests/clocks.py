@@ -3,11 +3,9 @@
 - `VirtualSeconds`: monotonic seconds that move only when someone sleeps on it or `advance`s it.
   Shared by the Brightpearl simulator's throttle (`use_virtual_throttle`) and a client's pacer
   and retry waits, a wait for the throttle window takes no wall time and is exact.
-- `ShiftedUtc`: the real UTC time plus an offset that `advance` grows: for code that also stamps
-  real times elsewhere (the flows against the sandbox), where only the ledger's leases and
-  backoff must jump ahead. The `ledger_clock` fixture (conftest) hands it to every ledger a test
-  builds through `LedgerResource`.
-A fixed, settable UTC clock is `bp_nop_dagster_tests.ledger.clock.Clock`.
+- A fixed, settable UTC clock is `bp_nop_dagster_tests.ledger.clock.Clock`: the simulators'
+  clocks (`world.nopcommerce.clock`, tokens' nbf/exp), a client's `clock=`, and, through the
+  `ledger_clock` fixture (conftest), every ledger a test builds through `LedgerResource`.
 
 What no fake clock can drive (another process starting or stopping, a server thread finishing a
 request) is waited for with `wait_until`: a condition polled until it holds or a deadline passes,
@@ -18,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from bp_nop_dagster.sandbox.brightpearl.throttle import Throttle
@@ -56,19 +53,6 @@ class VirtualSeconds:
 
     def advance(self, seconds: float) -> None:
         self.now += max(0.0, seconds)
-
-
-class ShiftedUtc:
-    """The real UTC time plus `offset`; `advance` moves it ahead without waiting."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
 
 def use_virtual_throttle(sandbox) -> VirtualSeconds:
