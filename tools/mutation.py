@@ -124,8 +124,24 @@ def _survivor(name: str, source: Path) -> Survivor:
         candidates = [i + 1 for i, t in enumerate(text) if t.strip() == wanted]
         if candidates:
             line = min(candidates, key=lambda n: abs(n - guess))
-    change = f"`{' / '.join(r.strip() for r in removed)}` → `{' / '.join(a.strip() for a in added)}`"
-    return Survivor(f"{source}:{line}", change.replace("|", "\\|"))
+    before, after = _changed_part(" / ".join(r.strip() for r in removed), " / ".join(a.strip() for a in added))
+    return Survivor(f"{source}:{line}", f"`{before}` → `{after}`".replace("|", "\\|"))
+
+
+def _changed_part(before: str, after: str, context: int = 25) -> tuple[str, str]:
+    """The two texts cut to what differs plus `context` characters either side (… marks a cut)."""
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(before), len(after)) - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+
+    def cut(text: str) -> str:
+        start, end = max(0, prefix - context), min(len(text), len(text) - suffix + context)
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+    return cut(before), cut(after)
 
 
 def report(packages: list[str], every: dict[str, int]) -> None:
