@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # read ./dagster.yaml, the production (PostgreSQL) instance.
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup demo demo-headless sandbox test bench validate postgres browser clean
+.PHONY: setup demo demo-headless sandbox test bench validate postgres browser mutation mutation-report clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml
 
 # The web UI's port: `make demo UI_PORT=3001` when 3000 is taken.
 UI_PORT ?= 3000
+
+MUTATION_STAMP := $(VENV)/.installed-mutation
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	touch $(MUTATION_STAMP)
 
 demo: setup
 	$(BIN)/bp-nop demo --ui --ui-port $(UI_PORT)
@@ -57,8 +62,24 @@ browser:
 		fi; \
 	fi
 
+# Both cores (pytest-xdist, one worker per core, at most 2; a test file stays on one worker),
+# tests in random order (pytest-randomly; the seed is printed: rerun one with
+# `--randomly-seed=N`, or keep file order with `-p no:randomly`), every test under a time limit
+# (pytest-timeout, pyproject). `slow` end-to-end tests are included.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && echo $$n || echo 2)
 test: setup postgres validate browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Mutation testing of one package (docs/mutation.md): `make mutation PACKAGE=ledger`, or a
+# deterministic sample with EVERY=k (every k-th mutant). Not part of `make test` nor CI.
+PACKAGE ?= ledger
+EVERY ?= 1
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py run $(PACKAGE) --every $(EVERY)
+	$(BIN)/python tools/mutation.py report $(PACKAGE):$(EVERY)
+
+mutation-report: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py report
 
 bench: setup
 	$(BIN)/python -m bench.sandbox_throughput
@@ -70,4 +91,4 @@ bench: setup
 	$(BIN)/python -m bench.recovery
 
 clean:
-	rm -rf $(VENV) .dagster_home .pytest_cache
+	rm -rf $(VENV) .dagster_home .pytest_cache mutants

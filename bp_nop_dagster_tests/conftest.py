@@ -1,13 +1,31 @@
-"""Shared fixtures: one sandbox (both simulators over real HTTP on loopback) per test session,
-reset to the seeded small shop before each test that asks for `sandbox`."""
+"""Shared fixtures: one sandbox (both simulators over real HTTP on loopback, ports chosen by the
+OS) per test process, so each pytest-xdist worker has its own; reset to the seeded small shop
+before each test that asks for `sandbox`. Every test gets its own Dagster home, so no test sees
+another's runs, sensor cursors or ledger, whatever the order (pytest-randomly) or the worker."""
 
 from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
+from bp_nop_dagster import settings
+from bp_nop_dagster.ledger import resource as ledger_resource
+from bp_nop_dagster.ledger.ledger import Ledger
 from bp_nop_dagster.sandbox.server import RunningSandbox
 from bp_nop_dagster.sandbox.world import SandboxWorld
+from bp_nop_dagster_tests.ledger.clock import Clock
+
+
+@pytest.fixture(autouse=True)
+def own_dagster_home(tmp_path_factory, monkeypatch):
+    """`DAGSTER_HOME` is a new empty folder for each test, and `BP_NOP_LEDGER_URL` unset: an
+    instance or a default ledger (`$DAGSTER_HOME/ledger.sqlite`) a test builds is its own, never
+    the developer's `.dagster_home` nor a folder another test wrote to."""
+    monkeypatch.setenv(settings.DAGSTER_HOME, str(tmp_path_factory.mktemp("dagster_home")))
+    monkeypatch.delenv(settings.BP_NOP_LEDGER_URL, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +40,13 @@ def sandbox(running_sandbox: RunningSandbox) -> RunningSandbox:
     response = requests.post(f"{running_sandbox.urls.brightpearl_root}/__sandbox__/reset", json={"seed": 42, "scale": "small"}, timeout=30)
     response.raise_for_status()
     return running_sandbox
+
+
+@pytest.fixture
+def ledger_clock(monkeypatch) -> Clock:
+    """The clock of every ledger built through `LedgerResource` in this test (its `clock=`): it
+    stands at the time the test started and moves only when the test `advance`s it, so an
+    intent's lease or a backoff expires exactly when the test says, never because a run was slow."""
+    clock = Clock(datetime.now(UTC))
+    monkeypatch.setattr(ledger_resource, "Ledger", functools.partial(Ledger, clock=clock))
+    return clock

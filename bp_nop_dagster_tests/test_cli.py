@@ -3,10 +3,12 @@ with the default credentials, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -16,21 +18,37 @@ from bp_nop_dagster.cli import build_parser
 
 
 def _start(*extra: str) -> tuple[subprocess.Popen, str]:
+    """Start `bp-nop sandbox` and return it with its banner, once it says it is ready. Its output
+    is read by a thread into a queue, so a silent or hung process fails after 60 s instead of
+    blocking the test in `readline()`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bp_nop_dagster.cli", "sandbox", "--brightpearl-port", "0", "--nopcommerce-port", "0", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    lines = []
+    lines: queue.Queue[str] = queue.Queue()
+    banner: list[str] = []
+
+    def read_until_ready() -> None:
+        for line in process.stdout:
+            lines.put(line)
+            if "press Ctrl-C" in line:
+                return  # the rest is read by communicate() when the test stops the process
+        lines.put("")  # end of output
+
+    threading.Thread(target=read_until_ready, daemon=True).start()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
         if not line:
             break
-        lines.append(line)
+        banner.append(line)
         if "press Ctrl-C" in line:
-            return process, "".join(lines)
+            return process, "".join(banner)
     process.kill()
-    pytest.fail("sandbox did not report ready:\n" + "".join(lines))
+    pytest.fail("sandbox did not report ready within 60 s:\n" + "".join(banner))
 
 
 def test_sandbox_command_serves_both_apis_and_stops_on_ctrl_c():

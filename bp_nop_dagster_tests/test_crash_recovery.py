@@ -75,6 +75,7 @@ def set_faults(sandbox, *rules: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # its own bounds add up to 240 + 30 + 30 + 120 s
 def test_after_kill_9_and_a_restart_a_new_sync_run_succeeds_within_two_minutes(sandbox, tmp_path, capsys):
     home = tmp_path / "home"
     home.mkdir()

@@ -6,7 +6,11 @@ from bp_nop_dagster.definitions import defs
 
 
 def test_definitions_are_loadable():
-    dg.Definitions.validate_loadable(defs())
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)  # raises on any definition that does not resolve
+    graph = definitions.resolve_asset_graph()
+    assert graph.materializable_asset_keys and graph.asset_check_keys
+    assert definitions.resolve_all_job_defs() and definitions.sensors and definitions.schedules
 
 
 def test_order_flow_is_wired_as_the_issue_asks():

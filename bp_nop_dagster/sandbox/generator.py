@@ -35,7 +35,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -101,9 +101,13 @@ NOP_WAREHOUSES = ["Main warehouse", "3PL Leeds"]
 TAX = [(1, "T1", 80), (2, "T5", 15), (3, "T0", 5)]  # (nop tax category, Brightpearl tax code, weight)
 
 
-def default_anchor() -> datetime:
-    """Today's midnight UTC: generated history ends just before it."""
-    return datetime.combine(date.today(), time.min, tzinfo=UTC)
+def default_anchor(now: datetime | None = None) -> datetime:
+    """Today's midnight UTC (today in UTC, whatever the machine's time zone): generated history
+    ends just before it. `now` (aware) stands for the current time."""
+    now = datetime.now(UTC) if now is None else now
+    if now.tzinfo is None:
+        raise ValueError("default_anchor needs a timezone-aware time")
+    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
 def generate_shop(

@@ -7,7 +7,6 @@ sandbox's own statistics, waits from an injected sleep recorder.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,6 +23,7 @@ from bp_nop_dagster.transport.errors import (
     ValidationError,
 )
 from bp_nop_dagster.transport.retry import RetrySettings
+from bp_nop_dagster_tests.clocks import VirtualSeconds, use_virtual_throttle
 
 APP_REF = "sandbox_bpnop"
 ACCOUNT_TOKEN = "sandbox-token"
@@ -31,16 +31,17 @@ PRODUCT_GET = "GET /product-service/product/{idset}"
 
 
 class SleepRecorder:
-    """Records every wait; sleeps for real only when asked (tests against the real throttle window)."""
+    """Records every wait, without waiting; given the sandbox throttle's virtual clock
+    (`use_virtual_throttle`), each wait moves that clock, so the throttle window passes at once."""
 
-    def __init__(self, real: bool = False) -> None:
+    def __init__(self, clock: VirtualSeconds | None = None) -> None:
         self.waits: list[float] = []
-        self.real = real
+        self.clock = clock
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-        if self.real:
-            time.sleep(seconds)
+        if self.clock is not None:
+            self.clock.advance(seconds)
 
 
 class Exchanges:
@@ -185,7 +186,8 @@ def test_base_url_must_be_https_unless_loopback(url):
     "url", ["https://use1.brightpearlconnect.com/public-api/acct", "http://127.0.0.1:8080/public-api/acct/", "http://localhost/public-api/a"]
 )
 def test_https_or_loopback_base_urls_are_accepted(url):
-    BrightpearlClient(url, app_ref=APP_REF, account_token=ACCOUNT_TOKEN)
+    client = BrightpearlClient(url, app_ref=APP_REF, account_token=ACCOUNT_TOKEN)
+    assert client.base_url == url.rstrip("/")  # kept as given, without the trailing slash
 
 
 @pytest.mark.parametrize("url", ["https://use1.brightpearlconnect.com", "https://use1.brightpearlconnect.com/public-api/acct/order-service"])
@@ -383,11 +385,12 @@ def test_injected_503_storm_is_retried_until_it_passes(sandbox):
 def test_throttle_503_waits_the_servers_period(sandbox):
     """Another app of the account exhausts the shared quota: our first request is refused with
     503 + brightpearl-next-throttle-period, the retry waits at least that long, then succeeds."""
+    clock = use_virtual_throttle(sandbox)
     control(sandbox, "PUT", "throttle", {"quota": 5, "window_seconds": 2})
     other_app = {"brightpearl-app-ref": APP_REF, "brightpearl-account-token": ACCOUNT_TOKEN}
     for _ in range(5):
         requests.get(f"{sandbox.urls.brightpearl_base_url}/warehouse-service/warehouse", headers=other_app, timeout=5)
-    sleep = SleepRecorder(real=True)
+    sleep = SleepRecorder(clock)
     client, exchanges = make_client(sandbox, sleep=sleep, pacer=QuotaPacer(5, 2, 0.0, sleep=lambda s: None))
     assert client.products([1001])
     throttled = [item for item in exchanges.items if item[2] == 503]
@@ -473,11 +476,11 @@ def test_no_token_in_errors_or_logs_across_failures(sandbox, caplog):
     client, _ = make_client(sandbox)
     errors = []
     for call in (client.warehouses, lambda: client.products([1001]), lambda: client.order_search({"orderStatusId": "x"})):
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(TransientError) as caught:  # 503 on every attempt
             call()
         errors.append(caught.value)
     faults(sandbox)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ValidationError) as caught:  # the sandbox's CMNC-018 for a bad search value
         client.order_search({"orderStatusId": "x"})
     errors.append(caught.value)
     for error in errors:
@@ -491,13 +494,14 @@ def test_no_token_in_errors_or_logs_across_failures(sandbox, caplog):
 def test_pacer_drains_without_a_503(sandbox):
     """Quota 20 / 2 s on the sandbox: a client configured the same sends 45 requests, paced to
     at most 18 per window, and the sandbox throttles none of them."""
+    clock = use_virtual_throttle(sandbox)  # one virtual clock for the sandbox's window and the client's pacer
     control(sandbox, "PUT", "throttle", {"quota": 20, "window_seconds": 2})
-    client, _ = make_client(sandbox, sleep=time.sleep, quota=20, window_seconds=2, headroom=0.10)
-    started = time.monotonic()
+    client, _ = make_client(sandbox, sleep=clock.sleep, clock=clock, quota=20, window_seconds=2, headroom=0.10)
+    started = clock()
     for _ in range(45):
         client.get("/warehouse-service/warehouse")
-    elapsed = time.monotonic() - started
+    elapsed = clock() - started
     snapshot = stats(sandbox)
     assert snapshot["total"] == 45 and snapshot["throttled"] == 0 and client.throttled_count == 0
-    assert elapsed >= 3.5  # 45 requests at <= 18 per 2 s need at least two full windows
-    assert client.pacer.waits > 0
+    assert elapsed >= 4.0  # 45 requests at <= 18 per 2 s: the 19th waits one window, the 37th two
+    assert client.pacer.waits == 2

@@ -36,8 +36,12 @@ def test_env_var_resource_resolves_in_a_run(sandbox, monkeypatch):
 def test_definitions_are_loadable_without_the_environment(monkeypatch):
     for name in (settings.BRIGHTPEARL_BASE_URL, settings.BRIGHTPEARL_APP_REF, settings.BRIGHTPEARL_ACCOUNT_TOKEN):
         monkeypatch.delenv(name, raising=False)
-    defs = dg.Definitions(assets=[warehouse_count], resources={"brightpearl": brightpearl_resource_from_env()})
-    dg.Definitions.validate_loadable(defs)
+    resource = brightpearl_resource_from_env()
+    defs = dg.Definitions(assets=[warehouse_count], resources={"brightpearl": resource})
+    dg.Definitions.validate_loadable(defs)  # raises if loading needed a variable's value
+    # the variables are named, not read: they are resolved when a run starts
+    assert (resource.base_url, resource.app_ref, resource.account_token) == (
+        dg.EnvVar(settings.BRIGHTPEARL_BASE_URL), dg.EnvVar(settings.BRIGHTPEARL_APP_REF), dg.EnvVar(settings.BRIGHTPEARL_ACCOUNT_TOKEN))
 
 
 def test_missing_env_var_fails_the_run_naming_the_variable(monkeypatch, sandbox):
@@ -45,7 +49,7 @@ def test_missing_env_var_fails_the_run_naming_the_variable(monkeypatch, sandbox)
     monkeypatch.setenv(settings.BRIGHTPEARL_BASE_URL, env[settings.BRIGHTPEARL_BASE_URL])
     monkeypatch.setenv(settings.BRIGHTPEARL_APP_REF, env[settings.BRIGHTPEARL_APP_REF])
     monkeypatch.delenv(settings.BRIGHTPEARL_ACCOUNT_TOKEN, raising=False)
-    with pytest.raises(Exception, match=settings.BRIGHTPEARL_ACCOUNT_TOKEN):
+    with pytest.raises(dg.DagsterInvalidConfigError, match=settings.BRIGHTPEARL_ACCOUNT_TOKEN):
         dg.materialize([warehouse_count], resources={"brightpearl": brightpearl_resource_from_env()})
 
 

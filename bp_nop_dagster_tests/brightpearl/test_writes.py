@@ -6,7 +6,6 @@ sandbox's state counts), request counts come from the sandbox's own statistics.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -17,6 +16,7 @@ from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.brightpearl.naive import NaiveBrightpearlClient
 from bp_nop_dagster.transport.errors import NotFoundError, OutcomeUnknownError, ValidationError
 from bp_nop_dagster.transport.retry import RetrySettings
+from bp_nop_dagster_tests.clocks import VirtualSeconds, use_virtual_throttle
 
 APP_REF = "sandbox_bpnop"
 ACCOUNT_TOKEN = "sandbox-token"
@@ -26,14 +26,16 @@ PAYMENT_POST = "POST /accounting-service/customer-payment"
 
 
 class SleepRecorder:
-    def __init__(self, real: bool = False) -> None:
+    """Records every wait, without waiting; given the sandbox throttle's virtual clock, each wait moves it."""
+
+    def __init__(self, clock: VirtualSeconds | None = None) -> None:
         self.waits: list[float] = []
-        self.real = real
+        self.clock = clock
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-        if self.real:
-            time.sleep(seconds)
+        if self.clock is not None:
+            self.clock.advance(seconds)
 
 
 def make_client(sandbox, cls=BrightpearlClient, *, sleep=None, **kwargs) -> BrightpearlClient:
@@ -343,7 +345,8 @@ def test_refused_payment_is_a_validation_error_after_one_request(sandbox, client
 
 
 def test_throttled_post_is_retried_after_the_period_and_creates_exactly_one_order(sandbox, shop):
-    sleep = SleepRecorder(real=True)
+    clock = use_virtual_throttle(sandbox)  # the retry's wait moves the sandbox's window: no real sleep
+    sleep = SleepRecorder(clock)
     client = make_client(sandbox, sleep=sleep)
     control(sandbox, "PUT", "throttle", {"quota": 2, "window_seconds": 1.5})
     for _ in range(2):  # another app of the account uses up the window: our pacer cannot know
@@ -354,7 +357,7 @@ def test_throttled_post_is_retried_after_the_period_and_creates_exactly_one_orde
     snapshot = stats(sandbox)
     assert snapshot["throttled"] >= 1 and client.throttled_count >= 1
     assert snapshot["by_status"].get("200") == 1  # exactly one POST went through
-    assert any(wait >= 0.5 for wait in sleep.waits)  # waited for the server's period
+    assert any(wait >= 1.5 for wait in sleep.waits)  # waited for the server's whole period (both requests at one instant)
     control(sandbox, "PUT", "throttle", {"quota": 200, "window_seconds": 60})
     assert client.find_sales_orders_by_external_ref("NOP-9001", INSTANCE) == [order_id]
 

@@ -132,9 +132,11 @@ class Flow:
 
 
 @pytest.fixture
-def flow(sandbox, tmp_path, monkeypatch) -> Flow:
+def flow(sandbox, tmp_path, monkeypatch, ledger_clock) -> Flow:
     monkeypatch.setenv("BP_NOP_REPORTS_DIR", str(tmp_path / "reports"))
-    return Flow(sandbox, tmp_path)
+    flow = Flow(sandbox, tmp_path)
+    flow.ledger_clock = ledger_clock  # the ledger's clock: `advance` expires a lease without sleeping
+    return flow
 
 
 @pytest.fixture
@@ -224,10 +226,10 @@ def test_a_run_killed_after_a_create_and_rerun_creates_exactly_once(flow, instan
         return order_id
 
     monkeypatch.setattr(BrightpearlClient, "create_sales_order", create_then_die)
-    with pytest.raises(BaseException):
+    with pytest.raises(SystemExit, match="killed right after Brightpearl committed the order"):
         flow.sync(instance)
     monkeypatch.setattr(BrightpearlClient, "create_sales_order", real_create)
-    time.sleep(1.2)  # the dead run's intent lease expires
+    # No wait: the unwound run released its intent's lease (WriteAhead.intent); the ledger's clock stands still.
     flow.sync_until_drained(instance)
     in_bp = flow.nop_orders_in_brightpearl()
     assert sorted(in_bp) == sorted(f"nop-{o['id']}" for o in placed)
@@ -385,13 +387,14 @@ def test_a_run_killed_between_the_order_and_its_payment_books_the_payment_on_rer
     def die(self, body):
         raise SystemExit("killed after the order, before its payment")
 
+    real_payment = BrightpearlClient.create_customer_payment
     monkeypatch.setattr(BrightpearlClient, "create_customer_payment", die)
-    with pytest.raises(BaseException):
+    with pytest.raises(SystemExit, match="killed after the order, before its payment"):
         flow.sync(instance)
-    monkeypatch.undo()
+    monkeypatch.setattr(BrightpearlClient, "create_customer_payment", real_payment)  # only this: undo() would drop the ledger clock
     ledger = flow.resources["ledger"].get_ledger()
     assert str(placed[0]["id"]) in ledger.pending("order")  # linked, but not synced without its payment
-    time.sleep(1.2)
+    # No wait: the unwound run released its intent's lease (WriteAhead.intent); the ledger's clock stands still.
     flow.sync_until_drained(instance)
     assert set(flow.nop_orders_in_brightpearl().values()) == {1}
     flow.assert_paid_exactly_once(placed)

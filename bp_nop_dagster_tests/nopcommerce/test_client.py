@@ -18,11 +18,30 @@ import requests
 
 from bp_nop_dagster.nopcommerce.client import ABSENT_FROM_GET_BY_IDS, NopCommerceClient, decode_jwt_claims, format_utc
 from bp_nop_dagster.nopcommerce.models import Order
+from bp_nop_dagster.sandbox.generator import default_anchor
+from bp_nop_dagster_tests.ledger.clock import Clock
 from bp_nop_dagster.transport.errors import AuthError, ConfigurationError, NotFoundError, TransientError, ValidationError
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.parsing import Items
 
 UTC = timezone.utc
+# Days the seeded shop has no orders on: its history is the 35 days before today (UTC), so tests
+# that place their own orders and read a window put them a month after today (never a fixed year,
+# which the seeded history would one day reach).
+QUIET_DAY = default_anchor().replace(tzinfo=None) + timedelta(days=30)
+
+
+def quiet(days: int = 0, at: str = "00:00:00") -> str:
+    """The naive UTC timestamp `at` on the quiet day plus `days`, as the control API takes it."""
+    return f"{(QUIET_DAY + timedelta(days=days)).date().isoformat()}T{at}"
+
+
+def quiet_dt(days: int = 0, *time_fields: int, tzinfo=None) -> datetime:
+    """datetime(quiet day + `days`, *time_fields)."""
+    day = QUIET_DAY + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, *time_fields, tzinfo=tzinfo)
+
+
 FAST_RETRY = RetrySettings(max_attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.0)
 SECRET_PASSWORD = "Zz-very-secret-Pa55word!"
 
@@ -133,12 +152,19 @@ def test_get_token_then_bearer(sandbox):
 
 
 def test_token_renewed_before_expiry(sandbox):
+    """One fake clock for the simulator (which stamps nbf/exp and checks them) and the client:
+    3.2 s after a 4 s token was issued, the client is within its 1 s margin and renews first."""
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
+    sandbox.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator's naive UTC
     control(sandbox, "PUT", "/token-lifetime", {"seconds": 4})
-    with make_client(sandbox, token_renew_margin=1.0) as nop:
+    with make_client(sandbox, token_renew_margin=1.0, clock=lambda: clock().timestamp()) as nop:
         nop.order(1)
         nop.order(1)
         assert nop.token_fetches == 1
-        time.sleep(3.2)  # now within 1 s of exp (or past it): renew before sending
+        clock.advance(2.9)  # 1.1 s before exp: not yet
+        nop.order(1)
+        assert nop.token_fetches == 1
+        clock.advance(0.3)  # 0.8 s before exp: within the margin, renew before sending
         nop.order(1)
         assert nop.token_fetches == 2
     assert count(sandbox, "POST /Authenticate/GetToken") == 2
@@ -254,16 +280,16 @@ def test_paging_empty_result(sandbox, client):
 
 @pytest.fixture
 def six_orders(sandbox):
-    """Six orders an hour apart on 2031-03-01, 00:00 to 05:00 UTC."""
+    """Six orders an hour apart on the quiet day, 00:00 to 05:00 UTC."""
     sku = clean_sku(sandbox)
-    return [place_order(sandbox, f"2031-03-01T0{h}:00:00", sku=sku) for h in range(6)]
+    return [place_order(sandbox, quiet(0, f"0{h}:00:00"), sku=sku) for h in range(6)]
 
 
 @pytest.mark.parametrize(("page_size", "requests_expected"), [(6, 1), (250, 1), (3, 2), (4, 2), (5, 2), (1, 6)])
 def test_paging_request_counts(sandbox, client, six_orders, page_size, requests_expected):
     client.order(1)
     clear_stats(sandbox)
-    orders = client.orders_created_between(datetime(2031, 3, 1), datetime(2031, 3, 1, 23, 59, 59), page_size=page_size)
+    orders = client.orders_created_between(quiet_dt(0), quiet_dt(0, 23, 59, 59), page_size=page_size)
     assert [o.id for o in orders] == six_orders  # oldest first, despite the server's newest-first sort
     assert count(sandbox, "GET /Order/Search") == requests_expected
 
@@ -285,7 +311,7 @@ def test_every_list_read_sends_page_size(sandbox):
 def test_total_changing_between_pages_rereads(sandbox):
     """An order deleted while the list is paged shifts the later pages: the walk is repeated."""
     sku = clean_sku(sandbox)
-    ids = [place_order(sandbox, f"2032-01-01T0{h}:00:00", sku=sku) for h in range(6)]
+    ids = [place_order(sandbox, quiet(1, f"0{h}:00:00"), sku=sku) for h in range(6)]
     session = requests.Session()
     deleted = []
 
@@ -296,7 +322,7 @@ def test_total_changing_between_pages_rereads(sandbox):
 
     session.hooks["response"].append(delete_after_first_page)
     with make_client(sandbox, session=session) as nop:
-        orders = nop.orders_created_between(datetime(2032, 1, 1), datetime(2032, 1, 1, 23), page_size=2)
+        orders = nop.orders_created_between(quiet_dt(1), quiet_dt(1, 23), page_size=2)
     assert [o.id for o in orders] == ids[:-1]  # nothing skipped, the deleted one gone
 
 
@@ -306,31 +332,32 @@ def test_total_changing_between_pages_rereads(sandbox):
 
 def test_closed_window_includes_both_ends(sandbox, client):
     sku = clean_sku(sandbox)
-    before = place_order(sandbox, "2031-05-31T23:59:59", sku=sku)
-    start = place_order(sandbox, "2031-06-01T00:00:00", sku=sku)
-    middle = place_order(sandbox, "2031-06-01T12:00:00.250", sku=sku)
-    end = place_order(sandbox, "2031-06-02T00:00:00", sku=sku)
-    after = place_order(sandbox, "2031-06-02T00:00:01", sku=sku)
-    got = client.orders_created_between(datetime(2031, 6, 1), datetime(2031, 6, 2))
+    before = place_order(sandbox, quiet(-1, "23:59:59"), sku=sku)
+    start = place_order(sandbox, quiet(0, "00:00:00"), sku=sku)
+    middle = place_order(sandbox, quiet(0, "12:00:00.250"), sku=sku)
+    end = place_order(sandbox, quiet(1, "00:00:00"), sku=sku)
+    after = place_order(sandbox, quiet(1, "00:00:01"), sku=sku)
+    got = client.orders_created_between(quiet_dt(0), quiet_dt(1))
     assert [o.id for o in got] == [start, middle, end]
     assert before not in {o.id for o in got} and after not in {o.id for o in got}
     # aware bounds in another zone mean the same instants
     plus_one = timezone(timedelta(hours=1))
-    aware = client.orders_created_between(datetime(2031, 6, 1, 1, tzinfo=plus_one), datetime(2031, 6, 2, 1, tzinfo=plus_one))
+    aware = client.orders_created_between(quiet_dt(0, 1, tzinfo=plus_one), quiet_dt(1, 1, tzinfo=plus_one))
     assert [o.id for o in aware] == [start, middle, end]
-    assert got[1].created_on_utc == datetime(2031, 6, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    assert got[1].created_on_utc == quiet_dt(0, 12, 0, 0, 250000, tzinfo=UTC)
     with pytest.raises(ValueError):
-        client.orders_created_between(datetime(2031, 6, 2), datetime(2031, 6, 1))
+        client.orders_created_between(quiet_dt(1), quiet_dt(0))
 
 
 def test_window_parameters_are_naive_utc_strings(sandbox):
+    """Only the query string is checked: a past date, nothing is placed."""
     session = CountingSession()
     with make_client(sandbox, session=session) as nop:
-        nop.orders_created_between(datetime(2031, 6, 1, 2, tzinfo=timezone(timedelta(hours=2))), datetime(2031, 6, 1, 23, 59, 59))
+        nop.orders_created_between(datetime(2021, 6, 1, 2, tzinfo=timezone(timedelta(hours=2))), datetime(2021, 6, 1, 23, 59, 59))
     search = next(r for r in session.sent if "/Order/Search" in r.url)
-    assert "createdFromUtc=2031-06-01T00%3A00%3A00&" in search.url
-    assert "createdToUtc=2031-06-01T23%3A59%3A59&" in search.url
-    assert format_utc(datetime(2031, 6, 1, 0, 0, 0, 5000)) == "2031-06-01T00:00:00.005000"
+    assert "createdFromUtc=2021-06-01T00%3A00%3A00&" in search.url
+    assert "createdToUtc=2021-06-01T23%3A59%3A59&" in search.url
+    assert format_utc(datetime(2021, 6, 1, 0, 0, 0, 5000)) == "2021-06-01T00:00:00.005000"
 
 
 def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by_id(sandbox, client):
@@ -338,10 +365,10 @@ def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by
     GetByIdsAsync(orderIds, includeDeleted: false), GetOrderByIdAsync includes them (notes,
     corrections). `lookup_orders` confirms each id GetByIds leaves out with GetById."""
     sku = clean_sku(sandbox)
-    kept = place_order(sandbox, "2031-07-01T10:00:00", sku=sku)
-    gone = place_order(sandbox, "2031-07-01T11:00:00", sku=sku)
+    kept = place_order(sandbox, quiet(2, "10:00:00"), sku=sku)
+    gone = place_order(sandbox, quiet(2, "11:00:00"), sku=sku)
     control(sandbox, "POST", f"/orders/{gone}/delete")
-    found = client.orders_created_between(datetime(2031, 7, 1), datetime(2031, 7, 2))
+    found = client.orders_created_between(quiet_dt(2), quiet_dt(3))
     assert [o.id for o in found] == [kept]
     by_ids = client.orders_by_ids([gone, kept, 999_999, gone])
     assert [(o.id, o.deleted) for o in by_ids] == [(kept, False)]
@@ -554,15 +581,15 @@ def test_shipments_and_items(sandbox, client):
     order = client.search_orders()[0]
     item = client.order_items(order.id)[0]
     shipment = client.request("POST", "/Shipment/Create", json_body={"order_id": order.id, "tracking_number": "TRK1",
-                                                                     "created_on_utc": "2031-08-01T10:00:00"}).body
+                                                                     "created_on_utc": quiet(3, "10:00:00")}).body
     client.request("POST", "/ShipmentItem/Create", json_body={"shipment_id": shipment["id"], "order_item_id": item.id,
                                                               "quantity": 1, "warehouse_id": 0})
-    found = client.shipments(datetime(2031, 8, 1), datetime(2031, 8, 1, 10))
+    found = client.shipments(quiet_dt(3), quiet_dt(3, 10))
     assert [s.id for s in found] == [shipment["id"]] and found[0].tracking_number == "TRK1"
-    assert found[0].created_on_utc == datetime(2031, 8, 1, 10, tzinfo=UTC)
+    assert found[0].created_on_utc == quiet_dt(3, 10, tzinfo=UTC)
     items = client.shipment_items(shipment["id"])
     assert [(i.order_item_id, i.quantity) for i in items] == [(item.id, 1)]
-    assert client.shipments(datetime(2031, 8, 2), datetime(2031, 8, 3)) == []
+    assert client.shipments(quiet_dt(4), quiet_dt(5)) == []
 
 
 def test_return_requests(sandbox, client):

@@ -40,6 +40,7 @@ from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster_tests.clocks import wait_until
 from bp_nop_dagster_tests.postgres import fresh_databases
 
 pytestmark = pytest.mark.postgres
@@ -61,8 +62,9 @@ def _free_port() -> int:
 class Deployment:
     """The instance, the code server, a workspace on it, and the two databases."""
 
-    def __init__(self, home: Path, dagster_db, ledger_db, sandbox) -> None:
+    def __init__(self, home: Path, dagster_db, ledger_db, sandbox, environment: dict[str, str]) -> None:
         self.home = home
+        self.environment = environment
         self.dagster_db = dagster_db
         self.ledger_db = ledger_db
         self.sandbox = sandbox
@@ -127,9 +129,15 @@ class Deployment:
             ids.append(response.json()["id"])
         return ids
 
-    def slow_brightpearl(self, latency_ms: int) -> None:
-        rule = {"method": "GET", "path": "*", "latency_ms": latency_ms}
+    def hold_first_brightpearl_read(self, seconds: float) -> None:
+        """Hold the next order-status read (the first Brightpearl read of an order sync step: its
+        mapping check) for `seconds` before answering; later reads are not held."""
+        rule = {"method": "GET", "path": "/order-service/order-status*", "latency_ms": int(seconds * 1000), "max_hits": 1}
         requests.put(f"{self.sandbox.urls.brightpearl_root}/__sandbox__/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
+
+    def step_started(self, run_id: str, step_key: str) -> bool:
+        records = self.instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_START).records
+        return any(r.event_log_entry.step_key == step_key for r in records)
 
 
 def _wait_for_port(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -167,7 +175,7 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
         workspace_config = yaml.safe_load((ROOT / "workspace.yaml").read_text())
         workspace_config["load_from"][0]["grpc_server"].update(host="127.0.0.1", port=port)
         workspace_file.write_text(yaml.safe_dump(workspace_config))
-        for name, value in {
+        environment = {
             "DAGSTER_HOME": str(home),
             "DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_USERNAME": dagster_db.user,
             "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": dagster_db.name,
@@ -175,11 +183,12 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
             settings.BP_NOP_ENV: "local",
             "BP_NOP_REPORTS_DIR": str(home / "reports"),
             **settings.sandbox_environment(running_sandbox),
-        }.items():
+        }
+        for name, value in environment.items():
             env.setenv(name, value)
         env.delenv(settings.BP_NOP_ALERT_WEBHOOK_URL, raising=False)
 
-        deployment = Deployment(home, dagster_db, ledger_db, running_sandbox)
+        deployment = Deployment(home, dagster_db, ledger_db, running_sandbox, environment)
         compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
         setup_command = compose["instance-setup"]["command"]
         setup = subprocess.Popen([str(BIN / setup_command[0]), *setup_command[1:]], cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -204,6 +213,27 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
             requests.delete(f"{running_sandbox.urls.brightpearl_root}/__sandbox__/faults", timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def each_test_on_the_deployment(deployment, own_dagster_home, monkeypatch) -> Iterator[None]:
+    """Each test, in any order: the deployment's environment (over the per-test DAGSTER_HOME of
+    conftest: the CLI a test starts must find this instance), and no sandbox fault left behind."""
+    for name, value in deployment.environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(settings.BP_NOP_ALERT_WEBHOOK_URL, raising=False)
+    yield
+    requests.delete(f"{deployment.sandbox.urls.brightpearl_root}/__sandbox__/faults", timeout=10).raise_for_status()
+
+
+def new_runs(deployment: Deployment, before: set[str], **filters) -> list[dg.DagsterRun]:
+    """The order-sync runs created since `before` (run ids), oldest first: what this test made."""
+    runs = deployment.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name, **filters))
+    return [run for run in reversed(runs) if run.run_id not in before]
+
+
+def run_ids(deployment: Deployment) -> set[str]:
+    return {run.run_id for run in deployment.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name))}
+
+
 def test_the_instance_from_dagster_yaml_keeps_everything_in_postgres(deployment):
     instance = deployment.instance
     assert isinstance(instance.run_storage, PostgresRunStorage)
@@ -217,11 +247,12 @@ def test_the_instance_from_dagster_yaml_keeps_everything_in_postgres(deployment)
 
 
 def test_the_sensor_queues_a_sync_whose_run_events_and_freshness_land_in_postgres(deployment):
+    before = run_ids(deployment)
     placed = deployment.place_orders(3)
     deployment.only_sensor_running(new_nopcommerce_orders.name)
     deployment.sensor_tick()
 
-    [queued] = deployment.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name))
+    [queued] = new_runs(deployment, before)
     assert queued.status == dg.DagsterRunStatus.QUEUED
     sensor = deployment.remote_repository().get_sensor(new_nopcommerce_orders.name)
     state = deployment.instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
@@ -263,21 +294,26 @@ def _launch_from_cli(deployment: Deployment) -> subprocess.Popen:
 
 def test_two_runs_launched_at_once_never_call_brightpearl_at_the_same_time(deployment):
     """Two runs submitted together: the queue launches one and holds the other, since the
-    `brightpearl` pool (limit 1, dagster.yaml) has no free slot. The held run is then launched
-    past the queue while the first is still working: its sync step must wait for the slot
-    (Dagster's step-level claim). Brightpearl GETs are slowed so that the first step lasts several
-    seconds: without the pool the two steps would overlap."""
-    deployment.slow_brightpearl(latency_ms=700)
+    `brightpearl` pool (limit 1, dagster.yaml) has no free slot. Once the first run's sync step
+    has started (so it holds the slot), the held run is launched past the queue: its sync step
+    must wait for the slot (Dagster's step-level claim). The first step's first Brightpearl read is
+    held 20 s, far longer than a run worker takes to start, so the second step asks for the slot
+    while the first still holds it, on a slow machine too; without the pool the two steps would
+    overlap."""
+    before = run_ids(deployment)
+    deployment.hold_first_brightpearl_read(seconds=20)
     launches = [_launch_from_cli(deployment), _launch_from_cli(deployment)]
     for launch in launches:
         output, _ = launch.communicate(timeout=60)
         assert launch.returncode == 0, output
-    runs = deployment.instance.get_runs(dg.RunsFilter(job_name=order_sync_job.name, statuses=[dg.DagsterRunStatus.QUEUED]))
-    assert len(runs) == 2, "both runs go through the queue"
+    runs = new_runs(deployment, before)
+    assert [run.status for run in runs] == [dg.DagsterRunStatus.QUEUED] * 2, "both runs go through the queue"
 
     deployment.launch_queued()
     held = [run for run in runs if deployment.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.QUEUED]
     assert len(held) == 1, "the queue holds the second run back while the pool's slot is taken"
+    [launched] = [run for run in runs if run.run_id != held[0].run_id]
+    wait_until(lambda: deployment.step_started(launched.run_id, "order_sync"), 60, "the first run's sync step to start")
     deployment.instance.launch_run(held[0].run_id, deployment.workspace.create_request_context())
     deployment.wait_until_finished([run.run_id for run in runs], timeout=60)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from bp_nop_dagster.sandbox.generator import HISTORY_DAYS, SCALE_SPECS
+from bp_nop_dagster.sandbox.generator import HISTORY_DAYS, SCALE_SPECS, default_anchor
 
 BP_HEADERS = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-account-token": "sandbox-token"}
 
@@ -176,3 +177,32 @@ def test_a_second_store_and_registrations_without_orders(sandbox, snapshot):
     assert len(without_orders) >= 3
     assert {c["registered_in_store_id"] for c in without_orders} == {1, 2}
     assert all(c["username"] == c["email"] for c in without_orders)
+
+
+# -- the anchor is today's midnight in UTC (README: "35 days of history ending at today's midnight UTC")
+def test_the_anchor_is_midnight_of_the_utc_date_for_a_given_time():
+    late_evening_in_honolulu = datetime(2024, 5, 1, 23, 30, tzinfo=timezone(timedelta(hours=-10)))  # 2024-05-02 09:30 UTC
+    assert default_anchor(late_evening_in_honolulu) == datetime(2024, 5, 2, tzinfo=UTC)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        default_anchor(datetime(2024, 5, 2, 9, 30))
+
+
+@pytest.fixture
+def local_zone_on_another_date(monkeypatch):
+    """The process's local time zone set so that the local date differs from the UTC date right
+    now: UTC+14 in the UTC afternoon (local date tomorrow), UTC-12 in the morning (yesterday)."""
+    zone = "Etc/GMT-14" if datetime.now(UTC).hour >= 12 else "Etc/GMT+12"  # POSIX names: the sign is reversed
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_default_anchor_ignores_the_machines_time_zone(local_zone_on_another_date):
+    before = datetime.now(UTC).date()
+    anchor = default_anchor()
+    after = datetime.now(UTC).date()
+    assert anchor.tzinfo == UTC and anchor.time() == datetime.min.time()
+    assert anchor.date() in {before, after}  # both reads agree except across a UTC midnight
+    assert time.localtime().tm_mday != before.day or after != before  # the local date really is another

@@ -6,10 +6,12 @@ import base64
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import requests
 
+from bp_nop_dagster_tests.ledger.clock import Clock
 from bp_nop_dagster_tests.sandbox.test_nopcommerce_support import ADDRESS, Nop, nop  # noqa: F401
 
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$")
@@ -51,11 +53,16 @@ def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
 
 
 def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
+    """A token is refused from its exp on (ClockSkew 0, fidelity table), on the simulator's clock."""
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
+    nop.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator keeps naive UTC
     assert nop.controlled("GET", "/token-lifetime") == {"seconds": 7 * 86400}
     assert nop.controlled("PUT", "/token-lifetime", {"seconds": 1}) == {"seconds": 1}
     short = nop.get_token()
     assert nop.call("GET", "/Country/GetAllCountries", token=short).status_code == 200
-    time.sleep(2.05)
+    clock.advance(0.99)
+    assert nop.call("GET", "/Country/GetAllCountries", token=short).status_code == 200
+    clock.advance(0.01)  # now == exp
     response = nop.call("GET", "/Country/GetAllCountries", token=short)
     assert response.status_code == 401 and response.json() == {"message": "Unauthorized"}
     assert nop.control("PUT", "/token-lifetime", {"seconds": 0}).status_code == 400
@@ -260,7 +267,8 @@ def test_paging_semantics(nop: Nop) -> None:
     assert everything["page_size"] == 2147483647 and len(everything["items"]) == 7
     clamped = nop.ok("GET", "/Order/Search", params={"pageSize": 0})
     assert clamped["page_size"] == 1 and clamped["total_pages"] == 7
-    empty = nop.ok("GET", "/Order/Search", params={"createdFromUtc": "2030-01-01T00:00:00", "pageSize": 10})
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")  # after every order placed above
+    empty = nop.ok("GET", "/Order/Search", params={"createdFromUtc": tomorrow, "pageSize": 10})
     assert empty == {"page_index": 0, "page_size": 10, "total_count": 0, "total_pages": 0, "has_previous_page": False,
                      "has_next_page": False, "items": []}
 
@@ -279,7 +287,8 @@ def test_order_lookups_update_and_notes(nop: Nop) -> None:
     updated = nop.ok("GET", f"/Order/GetById/{order['id']}")
     assert updated["shipping_method"] == "Next Day" and updated["customer_ip"] is None  # full replace
     assert nop.call("PUT", "/Order/Update", json=dict(order, id=999)).json() == "Order is not found"
-    # OrderNote/Create is a plain insert (WAPI OrderNoteController.Create): the date is the one sent.
+    # OrderNote/Create is a plain insert (WAPI OrderNoteController.Create): the date is the one sent
+    # (a deliberately far-future date, which nothing could have stamped by itself).
     note = nop.ok("POST", "/OrderNote/Create", json={"order_id": order["id"], "note": "ERP ref 42", "display_to_customer": False,
                                                       "created_on_utc": "2099-01-01T00:00:00"})
     assert note["id"] > 0 and note["note"] == "ERP ref 42" and note["created_on_utc"] == "2099-01-01T00:00:00"

@@ -92,7 +92,7 @@ def test_shipment_get_all_filters_and_paging(nop: Nop) -> None:
     assert [s["id"] for s in nop.ok("GET", "/Shipment/GetAll", params={"loadNotShipped": "true"})["items"]] == [second["id"]]
     assert [s["id"] for s in nop.ok("GET", "/Shipment/GetAll", params={"trackingNumber": "AAA"})["items"]] == [first["id"]]
     assert nop.ok("GET", "/Shipment/GetAll", params={"orderId": order["id"], "loadNotDelivered": "true"})["total_count"] == 2
-    assert nop.ok("GET", "/Shipment/GetAll", params={"createdFromUtc": "2099-01-01T00:00:00"})["total_count"] == 0
+    assert nop.ok("GET", "/Shipment/GetAll", params={"createdFromUtc": "2099-01-01T00:00:00"})["total_count"] == 0  # deliberately far future: after every shipment
     shipped = nop.ok("GET", f"/Shipment/GetByOrderId/{order['id']}", params={"shipped": "true"})
     assert [s["id"] for s in shipped] == [first["id"]]
 
@@ -213,7 +213,7 @@ def test_return_requests(nop: Nop) -> None:
     created = nop.ok("POST", "/ReturnRequest/Create", json={
         "store_id": 1, "order_item_id": items[1]["id"], "customer_id": order["customer_id"], "quantity": 1,
         "reason_for_return": "Wrong size", "requested_action": "Replacement", "return_request_status_id": 10,
-        "created_on_utc": "2099-01-01T00:00:00",
+        "created_on_utc": "2099-01-01T00:00:00",  # deliberately far future: a date only the caller could have set
     })
     # ReturnRequest/Create is a plain insert (WAPI ReturnRequestController.Create): no number assigned, the date as sent
     assert created["id"] > via_control["id"] and created["custom_number"] is None and created["created_on_utc"] == "2099-01-01T00:00:00"
