@@ -21,6 +21,11 @@ BP_NOP_DAGSTER_UI_URL = "BP_NOP_DAGSTER_UI_URL"
 BP_NOP_MAPPING_FILE = "BP_NOP_MAPPING_FILE"
 BP_NOP_REPORTS_DIR = "BP_NOP_REPORTS_DIR"
 BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
+# Many pairs from one deployment (README, "Many pairs and scale"): the pair this code location
+# serves (unset: the single-pair deployment, unchanged), and the Brightpearl account it books into
+# when two pairs share one account (they then share its quota pool; default: the pair's name).
+BP_NOP_PAIR = "BP_NOP_PAIR"
+BP_NOP_BRIGHTPEARL_ACCOUNT = "BP_NOP_BRIGHTPEARL_ACCOUNT"
 # Dagster's own: the instance folder, and the production instance's PostgreSQL (dagster.yaml).
 DAGSTER_HOME = "DAGSTER_HOME"
 DAGSTER_PG_HOST = "DAGSTER_PG_HOST"

@@ -22,10 +22,11 @@ from bp_nop_dagster.sync.stock import (
     NOT_TRACKED_IN_NOP,
     StockReport,
 )
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-STOCK_DRIFT = dg.AssetKey(["reconciliation", "stock_drift"])
-BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])
-NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
+STOCK_DRIFT = asset_key("reconciliation", "stock_drift")
+BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")
+NOP_PRODUCTS = asset_key("nopcommerce", "products")
 DRIFT = "drift"
 VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
 
@@ -85,7 +86,7 @@ def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.D
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
 )
 def stock_drift(
     config: ReportConfig, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource,
