@@ -18,6 +18,11 @@ What the name changes, so pairs sharing one Dagster instance never mix:
   pair's own PostgreSQL database in production), reports go to `reports/<name>/`;
 - alerts start with the pair's name.
 
+Where one environment holds several pairs' settings (the Docker run launcher's daemon hands each
+run container only its own pair's variables), a pair's variable `X` may be given as
+`BP_NOP_<PAIR>__X` (`BP_NOP_ACME__BRIGHTPEARL_ACCOUNT_TOKEN`): `apply_pair_environment` copies it
+to `X` when the code location loads, before anything reads `X`.
+
 Without `BP_NOP_PAIR` (the single-pair deployment) nothing changes: keys, the `brightpearl` pool,
 tags, ledger and report paths and alert texts stay what they were.
 """
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from bp_nop_dagster import settings
@@ -37,6 +42,8 @@ from bp_nop_dagster.transport.errors import ConfigurationError
 PAIR_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PAIR_TAG = "bp_nop/pair"
 SINGLE_PAIR_POOL = "brightpearl"
+# What a pair may set for itself: everything but the pair's name and the Dagster instance's own.
+PAIR_VARIABLES = tuple(v for v in settings.VARIABLES if v != settings.BP_NOP_PAIR and not v.startswith("DAGSTER_"))
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,26 @@ class Pair:
             return text
         named = f"bp-nop [pair {self.name}]:"
         return text.replace("bp-nop:", named, 1) if "bp-nop:" in text else f"{named} {text}"
+
+
+def pair_variable(pair: str, variable: str) -> str:
+    """The name under which `pair`'s value of `variable` may be given: `BP_NOP_<PAIR>__<variable>`."""
+    return f"BP_NOP_{pair.upper()}__{variable}"
+
+
+def apply_pair_environment(environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Copy this pair's `BP_NOP_<PAIR>__X` values to `X` for every pair variable (settings.py);
+    the names set (never their values). Nothing without `BP_NOP_PAIR`."""
+    pair = current_pair(environ)
+    if not pair.name:
+        return []
+    copied = []
+    for variable in PAIR_VARIABLES:
+        value = environ.get(pair_variable(pair.name, variable))
+        if value is not None:
+            environ[variable] = value
+            copied.append(variable)
+    return copied
 
 
 def current_pair(environ: Mapping[str, str] = os.environ) -> Pair:

@@ -34,6 +34,8 @@ DAGSTER_PG_USERNAME = "DAGSTER_PG_USERNAME"
 DAGSTER_PG_PASSWORD = "DAGSTER_PG_PASSWORD"
 DAGSTER_PG_DB = "DAGSTER_PG_DB"
 DAGSTER_PG_VARIABLES = (DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USERNAME, DAGSTER_PG_PASSWORD, DAGSTER_PG_DB)
+# Every variable named above (bp_nop_dagster/pairs.py reads a pair's own values of them).
+VARIABLES = tuple(value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str))
 # Values never to show: alerts and `bp-nop doctor` mask them wherever they might appear.
 SECRET_VARIABLES = (
     BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, DAGSTER_PG_PASSWORD, BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,
