@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import requests
+import yaml
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.defs import sensor_support
@@ -119,6 +120,8 @@ def test_two_pairs_share_one_instance_and_keep_their_orders_ledgers_tags_pools_a
     home = Path(os.environ[settings.DAGSTER_HOME])
     # One instance for both pairs, every pool limited (dagster.yaml's own setting).
     (home / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\ntelemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(home)):
+        pass  # its SQLite storage created once, not by two processes at the same moment
     with RunningSandbox(SandboxWorld(seed=42, scale="small")) as other:
         sandboxes = {"north": sandbox, "south": other}
         place_order(other, "first@pairs.test")  # south's order gets another id than north's (same seed)
@@ -191,3 +194,27 @@ def test_a_sensor_never_fails_another_pairs_started_run(monkeypatch):
         failed = sensor_support.fail_dead_runs(dg.build_sensor_context(instance=instance))
         assert failed == [north.run_id]
         assert instance.get_run_by_id(south.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+@pytest.mark.parametrize("instance_file", ["dagster.yaml", "deploy/docker/dagster.yaml"])
+def test_the_run_queue_holds_a_pairs_fourth_run_but_never_another_pairs_run(instance_file):
+    """The rule (README, "Many pairs and scale"): at most 3 runs of one pair at once. Checked with
+    the run queue daemon's own counter on the limits Dagster reads from the instance file: with 3
+    runs of p1 in progress, a 4th of p1 waits, while p2's run and an untagged single-pair run go."""
+    from dagster._utils.tags import TagConcurrencyLimitsCounter
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / instance_file).read_text())
+    overrides = {"run_coordinator": config["run_coordinator"], "concurrency": {"runs": config["concurrency"]["runs"]}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+
+    def run(tags: dict[str, str]) -> dg.DagsterRun:
+        return dg.DagsterRun(job_name="order_sync_job", run_id=str(uuid.uuid4()), tags=tags)
+
+    in_progress = [run({PAIR_TAG: "p1", "dagster/code_location": "bp_nop_p1"}) for _ in range(3)]
+    counter = TagConcurrencyLimitsCounter(limits, in_progress)
+    assert counter.is_blocked(run({PAIR_TAG: "p1", "dagster/code_location": "bp_nop_p1"}))
+    assert not counter.is_blocked(run({PAIR_TAG: "p2", "dagster/code_location": "bp_nop_p2"}))
+    assert not counter.is_blocked(run({})), "the single pair's runs carry no pair tag"
+    two = TagConcurrencyLimitsCounter(limits, in_progress[:2])
+    assert not two.is_blocked(run({PAIR_TAG: "p1", "dagster/code_location": "bp_nop_p1"}))
