@@ -23,7 +23,7 @@ from typing import TextIO
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.alerts import redact, secret_values
-from bp_nop_dagster.pairs import current_pair
+from bp_nop_dagster.pairs import apply_pair_environment, current_pair
 from bp_nop_dagster.environment import Environment, current_environment, environment_problems
 from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -48,6 +48,10 @@ class Doctor:
 
     def __init__(self) -> None:
         self.environ = os.environ
+        try:  # a pair's own BP_NOP_<PAIR>__X values, as the code location applies them when it loads
+            apply_pair_environment(self.environ)
+        except ConfigurationError:
+            pass  # check_environment names the malformed pair
         self._brightpearl = None
         self._first_order_day = None
 

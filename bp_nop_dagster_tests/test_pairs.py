@@ -218,3 +218,17 @@ def test_the_run_queue_holds_a_pairs_fourth_run_but_never_another_pairs_run(inst
     assert not counter.is_blocked(run({})), "the single pair's runs carry no pair tag"
     two = TagConcurrencyLimitsCounter(limits, in_progress[:2])
     assert not two.is_blocked(run({PAIR_TAG: "p1", "dagster/code_location": "bp_nop_p1"}))
+
+
+def test_doctor_sees_the_pairs_own_values_and_names_a_malformed_pair(monkeypatch):
+    from bp_nop_dagster.doctor import FAIL, Doctor
+
+    monkeypatch.setenv(settings.BP_NOP_PAIR, "acme")
+    monkeypatch.setenv("BP_NOP_ACME__BRIGHTPEARL_BASE_URL", "https://use1.brightpearlconnect.com/public-api/acme")
+    # Set here so that monkeypatch restores it after the doctor overwrote it (no leak to other tests).
+    monkeypatch.setenv(settings.BRIGHTPEARL_BASE_URL, "https://example.invalid/not-this-pair")
+    doctor = Doctor()
+    assert doctor.environ[settings.BRIGHTPEARL_BASE_URL] == "https://use1.brightpearlconnect.com/public-api/acme"
+    monkeypatch.setenv(settings.BP_NOP_PAIR, "Acme-UK")
+    status, text = Doctor().check_environment()
+    assert status == FAIL and settings.BP_NOP_PAIR in text
