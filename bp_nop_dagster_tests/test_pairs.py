@@ -232,3 +232,27 @@ def test_doctor_sees_the_pairs_own_values_and_names_a_malformed_pair(monkeypatch
     monkeypatch.setenv(settings.BP_NOP_PAIR, "Acme-UK")
     status, text = Doctor().check_environment()
     assert status == FAIL and settings.BP_NOP_PAIR in text
+
+
+def test_a_pairs_alert_and_report_name_the_pair(monkeypatch, tmp_path):
+    """What the alert webhook receives starts `bp-nop [pair acme]:`; the report lands in the
+    pair's own folder. Unchanged for the single pair."""
+    import pandas as pd
+
+    from bp_nop_dagster.alerts import dead_letter_growth_message
+    from bp_nop_dagster.defs.alerts import resources as alert_resources
+    from bp_nop_dagster.reporting import write_report
+    from bp_nop_dagster_tests.capture_server import capture_server
+
+    text = dead_letter_growth_message(asset="acme/order_flow/dead_letters", previous=1, current=2, new_by_reason={"mapping": 1},
+                                      run_id="r1", ui_base_url="http://localhost:3000")
+    monkeypatch.setenv(settings.BP_NOP_REPORTS_DIR, str(tmp_path))
+    for pair, prefix, folder in ((Pair(), ":warning: bp-nop: ", tmp_path), (Pair("acme"), ":warning: bp-nop [pair acme]: ", tmp_path / "acme")):
+        monkeypatch.setattr(alert_resources, "PAIR", pair)
+        if pair.name:
+            monkeypatch.setenv(settings.BP_NOP_PAIR, pair.name)
+        with capture_server() as server:
+            assert alert_resources.AlertWebhook(webhook_url=server.url).send(text)
+            [received] = server.received
+        assert json.loads(received.body)["text"].startswith(prefix)
+        assert write_report(pd.DataFrame({"a": [1]}), "order_sync") == [folder / "order_sync.csv"]
