@@ -6,7 +6,6 @@ One step does both directions (they share each order's refund watermark, `sync/r
 the `brightpearl` pool like every other Brightpearl writer; it is safe to rerun at any time
 (exactly once through the ledger's intents and Brightpearl's natural keys)."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +30,7 @@ OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "nopcommerce"}
 
 NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-RETURN_REQUESTS = dg.AssetKey(["nopcommerce", "return_requests"])
+RETURN_REQUESTS = dg.AssetKey(["nopcommerce", "return_requests"])  # defs/nopcommerce/assets.py
 SHOP_REFUNDS = dg.AssetKey(["nopcommerce", "refunds"])
 CREDITS = dg.AssetKey(["brightpearl", "credits_from_nop"])
 RETURNS_RECEIVED = dg.AssetKey(["brightpearl", "returns_received"])
@@ -39,18 +38,6 @@ STAFF_CREDITS = dg.AssetKey(["brightpearl", "staff_credits"])
 REFUNDS_FROM_BP = dg.AssetKey(["nopcommerce", "refunds_from_brightpearl"])
 REFUNDS_REPORT = dg.AssetKey(["reconciliation", "refunds"])
 REFUNDS_RECONCILED_CHECK = "refunds_reconciled"
-
-
-@dg.asset(key=RETURN_REQUESTS, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce"}, deps=[NOP_ORDERS])
-def nopcommerce_return_requests(nopcommerce: NopCommerceResource, sync_settings: SyncSettings) -> dg.MaterializeResult:
-    """The shop's return requests of the watched window (`returns.lookback_days`) by status: one
-    per returned order item; the refunds flow reads them to explain refunds and to receive goods."""
-    days = sync_settings.mapping().returns.lookback_days
-    requests = nopcommerce.get_client().return_requests(created_from_utc=datetime.now(UTC) - timedelta(days=days))
-    by_status: dict[str, int] = {}
-    for request in requests:
-        by_status[str(request.return_request_status_id)] = by_status.get(str(request.return_request_status_id), 0) + 1
-    return dg.MaterializeResult(metadata={"return_requests": len(requests), **{f"status/{k}": v for k, v in sorted(by_status.items())}})
 
 
 @dg.asset(key=SHOP_REFUNDS, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce"}, deps=[NOP_ORDERS])
