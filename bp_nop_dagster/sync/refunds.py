@@ -73,8 +73,8 @@ from bp_nop_dagster.mapping.refunds import (
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.exactly_once import Deferred, WriteAhead
-from bp_nop_dagster.sync.fate import Fates, mapping_of
-from bp_nop_dagster.transport.errors import OutcomeUnknownError, TransientError, ValidationError
+from bp_nop_dagster.sync.fate import Fates, GatewayRefused, mapping_of
+from bp_nop_dagster.transport.errors import NotFoundError, OutcomeUnknownError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.refunds")
 
@@ -274,7 +274,7 @@ class RefundSync:
     def _sales_order(self, so_id: int):
         found = self.bp.sales_orders([so_id])
         if not found:
-            raise MappingError("not_found", f"Brightpearl sales order {so_id} is gone")
+            raise NotFoundError(self.bp.system, f"Brightpearl sales order {so_id} is gone")
         return found[0]
 
     @staticmethod
@@ -447,7 +447,7 @@ class RefundSync:
             self._save_state(order_id, state)
             message = "; ".join(errors)
             self.report.gateway_refusals.append(f"credit {credit_id} / order {order_id}: {message}")
-            raise MappingError("gateway_refused", f"the payment gateway refused to refund {money_text(amount)} on nop order "
+            raise GatewayRefused(f"the payment gateway refused to refund {money_text(amount)} on nop order "
                                f"{order_id} for credit {credit_id}: {message}")
         self._own_done(order_id, credit_id, state, online, amount)
 

@@ -9,17 +9,23 @@ module docstring), from the order as the shop and Brightpearl hold it, never fro
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import dagster as dg
-import pytest
 import requests
+import yaml
 
+from bp_nop_dagster.defs.sync_settings import OrderFlowKnobs, SyncSettings
+
+import bp_nop_dagster.mapping as mapping_package
 from bp_nop_dagster.defs.orders.dead_letters import dead_letters
-from bp_nop_dagster.defs.returns.assets import refund_sync, refunds_reconciliation
+from bp_nop_dagster.defs.returns.assets import REFUNDS_REPORT, refund_sync, refunds_reconciliation
 from bp_nop_dagster_tests.defs.test_order_flow import ADDRESS, Flow, flow, instance, linked_orders  # noqa: F401 (fixtures)
 
 CENT = Decimal("0.01")
+DEFAULT_MAPPING = Path(mapping_package.__file__).with_name("default_mapping.yaml")
 
 
 def half_up(value: Decimal) -> Decimal:
@@ -27,6 +33,10 @@ def half_up(value: Decimal) -> Decimal:
 
 
 def place(flow: Flow, items: list[dict], *, method: str = "Payments.Manual") -> dict:
+    """A paid shop order; Brightpearl holds stock for it (so it can be shipped there)."""
+    for item in items:
+        requests.post(f"{flow.bp_root}/__sandbox__/stock", json={"sku": item["sku"], "warehouse_id": 1, "quantity": item["quantity"]},
+                      timeout=10).raise_for_status()
     body = {"email": "refunds@flow.test", "first_name": "Rita", "last_name": "Refund", "address": ADDRESS,
             "items": items, "payment_method_system_name": method, "paid": True}
     response = requests.post(f"{flow.nop_root}/__sandbox__/orders", json=body, timeout=10)
@@ -121,3 +131,109 @@ def test_a_partial_refund_with_a_return_request_is_credited_closed_and_paid_once
     refunds_run(flow, instance)
     [note] = flow.bp_client().goods_in_notes([credit.id]).values()
     assert [(m.purchase_order_row_id, m.quantity) for m in note.goods_moved] == [(by_ref[f"return-{request_id}"].id, 2)]
+
+
+def staff_credit(flow: Flow, so_id: int, *, amount: str | None, net: str, tax: str, close: bool = True) -> int:
+    body = {"parent_order_id": so_id, "rows": [{"name": "Goodwill", "quantity": 1, "net": net, "tax": tax, "tax_code": "T1"}],
+            "close": close} | ({"refund": {"amount": amount}} if amount else {})
+    response = requests.post(f"{flow.bp_root}/__sandbox__/sales-credits", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["credit_id"]
+
+
+def report(flow: Flow, instance) -> object:
+    day = datetime.now(UTC).date().isoformat()
+    result = dg.materialize([refunds_reconciliation], resources=flow.resources, instance=instance, partition_key=day)
+    return result.asset_value(REFUNDS_REPORT)
+
+
+def test_a_full_refund_before_shipping_reverses_the_payment_and_cancels_the_sales_order(flow, instance):
+    """Brightpearl's Shopify app (help 360003894411): a full refund before any goods-out action cancels the
+    order and reverses the payment. Expected: one PAYMENT of the order total on the sales order (amountPaid
+    RECEIPT + CAPTURE - PAYMENT = 0, sale-payment-total doc), status Cancelled (the mapping's nop Cancelled
+    -> 5), no credit; the report matches it."""
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    shop_refund(flow, placed["id"])  # full, offline
+    refunds_run(flow, instance)
+    refunds_run(flow, instance)
+    total = Decimal(str(placed["order_total"]))
+    assert credits_of(flow, so_id) == []
+    refunds = [p for p in payments_on(flow, so_id) if p["paymentType"] == "PAYMENT"]
+    assert [Decimal(str(p["amountPaid"])) for p in refunds] == [total]
+    assert flow.bp_client().sale_payment_totals([so_id])[so_id].amount_paid == 0
+    assert flow.bp_client().order_summaries([so_id])[so_id].status_id == 5
+    frame = report(flow, instance)
+    assert frame.set_index("nop_order_id").loc[placed["id"], "verdict"] == "matched"
+
+
+def test_a_full_refund_after_shipping_credits_every_row_and_a_shipping_only_refund_credits_the_shipping_row(flow, instance):
+    """Full refund after shipping: every sales-order row credited as booked (clone to credit), so the credit's
+    tax equals the order's tax. Shipping-only refund (the refund equals the shipping row's gross): one row, the
+    shipping row's net and tax, no difference row."""
+    whole = place(flow, [{"sku": "BPN-00001", "quantity": 2}, {"sku": "BPN-00002", "quantity": 1}])
+    shipping = place(flow, [{"sku": "BPN-00002", "quantity": 1}])
+    links = sync_orders(flow, instance)
+    for order in (whole, shipping):
+        ship_in_brightpearl(flow, links[str(order["id"])])
+    shop_refund(flow, whole["id"])
+    ship_row = so_rows(flow, links[str(shipping["id"])])["shipping"]
+    shop_refund(flow, shipping["id"], str(ship_row.net + ship_row.tax))
+    refunds_run(flow, instance)
+    [full] = credits_of(flow, links[str(whole["id"])])
+    [order] = flow.bp_client().sales_orders([links[str(whole["id"])]])
+    assert (full.total_net, full.total_tax, full.total_gross) == (order.net, order.tax, Decimal(str(whole["order_total"])))
+    [only] = credits_of(flow, links[str(shipping["id"])])
+    assert [(r.net, r.tax, r.tax_code, r.external_ref) for r in only.rows] == [(ship_row.net, ship_row.tax, ship_row.tax_code, "shipping")]
+    frame = report(flow, instance)
+    assert set(frame["verdict"]) == {"matched"}, frame.to_dict("records")
+
+
+def test_a_staff_credit_paid_out_in_brightpearl_is_refunded_once_in_the_shop_and_not_credited_back(flow, instance):
+    """returns-refunds.md §5 (reverse): a staff credit (not ours) with a PAYMENT becomes
+    PartiallyRefundOffline of the money paid out, capped at order total - refunded amount; the rise of
+    refunded_amount it causes is ours, never a new shop refund (no credit of ours follows)."""
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    ship_in_brightpearl(flow, so_id)
+    staff_credit(flow, so_id, amount="6.00", net="5.00", tax="1.00")
+    # a dropped reply on the refund GET: the refund happened; the retry re-reads refunded_amount and does not repeat it
+    flow.faults(flow.nop_root, {"method": "GET", "path": "/OrderProcessing/PartiallyRefundOffline/*", "drop_reply_rate": 1.0,
+                                "drop_reply_mode": "502", "max_hits": 1})
+    refunds_run(flow, instance)
+    flow.faults(flow.nop_root)
+    ledger = flow.resources["ledger"].get_ledger()
+    ledger.requeue("staff_credit", ledger.unsettled("staff_credit"))
+    for _ in range(3):
+        refunds_run(flow, instance)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    assert [c.external_ref for c in credits_of(flow, so_id)] == [None]  # only the staff credit, none of ours
+    frame = report(flow, instance)
+    row = frame.set_index("nop_order_id").loc[placed["id"]]
+    assert (row["verdict"], row["nop_refunded"], row["bp_credited"], row["bp_paid_out"]) == ("matched", "6.00", "6.00", "6.00")
+
+
+def test_a_gateway_refusal_is_dead_lettered_with_the_gateways_message(flow, instance, tmp_path):
+    """Issue 14: "payment gateway error during refund: alert, refund status updated in both systems". A closed
+    staff credit without a PAYMENT, with refund_unpaid_credits_online, is refunded through the gateway
+    (PartiallyRefund); the gateway refuses: dead letter `gateway_refused` carrying its message, nothing
+    refunded, no PAYMENT booked, the report says dead_lettered."""
+    requests.put(f"{flow.nop_root}/__sandbox__/payment-gateways", json={
+        "system_name": "Payments.PayPalCommerce", "supports_refund": True, "supports_partial_refund": True,
+        "refund_errors": ["PayPal: INSTRUMENT_DECLINED"]}, timeout=10).raise_for_status()
+    data = yaml.safe_load(DEFAULT_MAPPING.read_text())
+    data["returns"]["refund_unpaid_credits_online"] = True
+    data["payment_methods"]["Payments.PayPalCommerce"] = "PAYPAL"
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text(yaml.safe_dump(data))
+    flow.resources["sync_settings"] = SyncSettings(mapping_file=str(mapping_file), orders=OrderFlowKnobs(intent_lease_seconds=1.0))
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}], method="Payments.PayPalCommerce")
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    credit_id = staff_credit(flow, so_id, amount=None, net="5.00", tax="1.00")
+    refunds_run(flow, instance)
+    [letter] = [d for d in flow.resources["ledger"].get_ledger().dead_letters() if d.kind == "staff_credit"]
+    assert (letter.nop_key, letter.reason) == (str(credit_id), "gateway_refused")
+    assert "PayPal: INSTRUMENT_DECLINED" in letter.message
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == 0
+    assert payments_on(flow, credit_id) == []
+    assert report(flow, instance).set_index("nop_order_id").loc[placed["id"], "verdict"] == "dead_lettered"
