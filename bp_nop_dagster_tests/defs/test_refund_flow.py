@@ -280,16 +280,18 @@ def test_mixed_refunds_under_dropped_replies_and_errors_give_one_credit_and_one_
         (c["id"], 1): Decimal("5.00"),
         (c["id"], 2): Decimal(str(c["order_total"])) - Decimal("5.00"),
     }
+    staff_credit(flow, links[str(d["id"])], amount="2.40", net="2.00", tax="0.40")
+    # what Brightpearl answers a repeated credit POST is UNCONFIRMED: the harshest variant, a refusal
+    requests.put(f"{flow.bp_root}/__sandbox__/fidelity", json={"duplicate_sales_credit_reply": "error"}, timeout=10).raise_for_status()
+    flow.faults(flow.bp_root, {"method": "POST", "path": "*", "drop_reply_rate": 0.3, "drop_reply_mode": "502"},
+                {"method": "POST", "path": "*", "error_rate": 0.2, "error_status": 503},
+                {"method": "PUT", "path": "*", "drop_reply_rate": 0.3, "drop_reply_mode": "502"})
+    flow.faults(flow.nop_root, {"method": "GET", "path": "/OrderProcessing/PartiallyRefund*", "drop_reply_rate": 1.0,
+                                "drop_reply_mode": "502", "max_hits": 1})
     for (order_id, n), amount in sorted(refunds.items()):
         if n == 2:
             drain(flow, instance)  # the first partial is booked before the second is made
         shop_refund(flow, order_id, str(amount))
-    staff_credit(flow, links[str(d["id"])], amount="2.40", net="2.00", tax="0.40")
-
-    flow.faults(flow.bp_root, {"method": "POST", "path": "*", "drop_reply_rate": 0.3, "drop_reply_mode": "502"},
-                {"method": "POST", "path": "*", "error_rate": 0.2, "error_status": 503},
-                {"method": "PUT", "path": "*", "drop_reply_rate": 0.3, "drop_reply_mode": "502"})
-    flow.faults(flow.nop_root, {"method": "GET", "path": "/OrderProcessing/*", "drop_reply_rate": 0.5, "drop_reply_mode": "502"})
     drain(flow, instance)
     injected = {root: requests.get(f"{root}/__sandbox__/faults", timeout=10).json()["injected"] for root in (flow.bp_root, flow.nop_root)}
     assert all(sum(counts.values()) > 0 for counts in injected.values()), injected
