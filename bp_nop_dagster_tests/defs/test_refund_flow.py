@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import requests
 import yaml
 
@@ -189,6 +190,7 @@ def test_a_full_refund_after_shipping_credits_every_row_and_a_shipping_only_refu
     assert set(frame["verdict"]) == {"matched"}, frame.to_dict("records")
 
 
+@pytest.mark.slow
 def test_a_staff_credit_paid_out_in_brightpearl_is_refunded_once_in_the_shop_and_not_credited_back(flow, instance):
     """returns-refunds.md §5 (reverse): a staff credit (not ours) with a PAYMENT becomes
     PartiallyRefundOffline of the money paid out, capped at order total - refunded amount; the rise of
@@ -255,6 +257,7 @@ def drain(flow: Flow, instance, runs: int = 12) -> None:
     raise AssertionError(f"refunds still unsettled: {waiting}")
 
 
+@pytest.mark.slow
 def test_mixed_refunds_under_dropped_replies_and_errors_give_one_credit_and_one_payment_each(flow, instance):
     """Drop-reply (committed, reply lost) and 503s on every Brightpearl write and dropped replies on the
     shop's refund GETs. Expected per refund (amounts stated here): exactly one credit whose gross is the
