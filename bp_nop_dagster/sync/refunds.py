@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.brightpearl.client import BrightpearlClient, period
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.orders import cents, money_text
@@ -143,6 +143,12 @@ class RefundSync:
         self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy,
                            lease_seconds=intent_lease_seconds, clock=clock)
         self._requests_by_item: dict[int, list] | None = None
+        # read in batches at the start of each step for every due record (ID sets of 200), not per record
+        self._sales_orders: dict[int, object] = {}
+        self._nop_orders: dict[int, object] = {}
+        self._shipped: set[int] = set()  # sales orders with a goods-out note
+        self._credit_docs: dict[int, object] = {}
+        self._credit_totals: dict[int, object] = {}
 
     # ------------------------------------------------------------------ entry point
     def run(self) -> RefundReport:
@@ -150,13 +156,17 @@ class RefundSync:
             self.config = mapping_of(self._config, self.fates)
             self._staff_credits()
             self.detect()
-            for key in self.ledger.pending(REFUND):
+            due = self.ledger.pending(REFUND)
+            self._prefetch_refunds(due)
+            for key in due:
                 with self.fates.settle(REFUND, key, payload={"refund": key}):
                     self._refund(key)
             for key in self.ledger.pending(RETURN_RECEIVED):
                 with self.fates.settle(RETURN_RECEIVED, key, payload={"return": key}):
                     self._receive(key)
-            for key in self.ledger.pending(STAFF_CREDIT):
+            staff = self.ledger.pending(STAFF_CREDIT)
+            self._prefetch_credits([int(key) for key in staff])
+            for key in staff:
                 with self.fates.settle(STAFF_CREDIT, key, payload={"credit_id": int(key)}):
                     self._refund_in_shop(int(key))
             self.fates.finish()
@@ -177,6 +187,42 @@ class RefundSync:
         if not raw:
             raise MappingError("validation_error", f"refund {key} has no recorded amount")
         return json.loads(raw)
+
+    # ------------------------------------------------------------------ batched reads
+    def _prefetch_refunds(self, keys: list[str]) -> None:
+        """The shop orders, sales orders and (for full refunds not planned yet) goods-out notes
+        the due refunds need, in ID-set reads. A transient failure pauses or stops the run
+        (`Fates.read_failed`): no refund is charged for it."""
+        unplanned = {}
+        for key in keys:
+            raw = self.ledger.get_watermark(plan_name(key))
+            if raw and "plan" not in json.loads(raw):
+                unplanned[key] = json.loads(raw)
+        order_ids = sorted({parse_refund_key(key)[0] for key in unplanned})
+        links = self.ledger.bp_ids(ORDER, [str(i) for i in {parse_refund_key(k)[0] for k in keys}])
+        try:
+            if order_ids:
+                self._nop_orders.update({o.id: o for o in self.nop.orders_by_ids(order_ids)})
+            if links:
+                self._sales_orders.update({so.id: so for so in self.bp.sales_orders(links.values())})
+            full = [links[str(o)] for o in order_ids if str(o) in links and o in self._nop_orders and any(
+                parse_refund_key(k)[0] == o and int(d["before"]) == 0 and int(d["amount"]) == cents(self._nop_orders[o].order_total)
+                for k, d in unplanned.items())]
+            if full:
+                self._shipped.update(note.order_id for note in self.bp.goods_out_notes(full).values())
+        except TransientError as error:
+            self.fates.read_failed(error)
+
+    def _prefetch_credits(self, credit_ids: list[int]) -> None:
+        """The due staff credits and their payment totals, in ID-set reads."""
+        missing = [i for i in credit_ids if i not in self._credit_docs]
+        try:
+            if missing:
+                self._credit_docs.update({c.id: c for c in self.bp.sales_credit_documents(missing)})
+            if credit_ids:
+                self._credit_totals.update(self.bp.sale_payment_totals(credit_ids))
+        except TransientError as error:
+            self.fates.read_failed(error)
 
     # ------------------------------------------------------------------ detection
     def detect(self) -> int:
@@ -243,7 +289,7 @@ class RefundSync:
 
     def _make_plan(self, key: str, order_id: int, n: int, so_id: int, data: dict) -> dict:
         """Decide the refund's rows and path once and store them before any write."""
-        order = self.nop.order(order_id)
+        order = self._nop_orders.get(order_id) or self.nop.order(order_id)
         items = {item.id for item in self.nop.order_items(order_id)}
         sales_order = self._sales_order(so_id)
         earlier = [self._plan_data(refund_key(order_id, i)) for i in range(1, n)]
@@ -255,9 +301,7 @@ class RefundSync:
             order_rows=self._order_rows(sales_order), open_requests=open_requests,
             shipping_credited_before=any(e.get("plan", {}).get("shipping") for e in earlier),
         )
-        path = "credit"
-        if plan.full and not self.bp.goods_out_notes([so_id]):
-            path = "cancel"
+        path = "cancel" if plan.full and so_id not in self._shipped else "credit"
         data = {**data, "plan": plan.as_json(), "path": path, "payment_method": order.payment_method_system_name}
         self.ledger.set_watermark(plan_name(key), json.dumps(data))
         return data
@@ -272,10 +316,12 @@ class RefundSync:
         return self._requests_by_item.get(order_item_id, [])
 
     def _sales_order(self, so_id: int):
-        found = self.bp.sales_orders([so_id])
-        if not found:
-            raise NotFoundError(self.bp.system, f"Brightpearl sales order {so_id} is gone")
-        return found[0]
+        if so_id not in self._sales_orders:
+            found = self.bp.sales_orders([so_id])
+            if not found:
+                raise NotFoundError(self.bp.system, f"Brightpearl sales order {so_id} is gone")
+            self._sales_orders[so_id] = found[0]
+        return self._sales_orders[so_id]
 
     @staticmethod
     def _order_rows(sales_order) -> list[OrderRow]:
@@ -379,23 +425,24 @@ class RefundSync:
 
     # ------------------------------------------------------------------ Brightpearl -> nop
     def _staff_credits(self) -> None:
-        """Queue the staff-made credits on sales orders of nop orders (one order-search, one GET
-        per 200 credits) changed since the last look."""
+        """Queue the staff-made credits on sales orders of nop orders changed since the last look
+        (one order-search with the externalRef and parent columns: ours are left out by their
+        externalRef without reading them)."""
         now = self.clock()
         raw = self.ledger.get_watermark(STAFF_SINCE)
         since = datetime.fromisoformat(raw) if raw else now - timedelta(days=self.config.returns.lookback_days)
         try:
-            ids = self.bp.sales_credit_ids(updated_since=since - timedelta(minutes=5))
-            credits = self.bp.sales_credit_documents(ids) if ids else []
+            rows = self.bp.order_search({"orderTypeId": 3, "updatedOn": period(since - timedelta(minutes=5))},
+                                        columns=["orderId", "parentOrderId", "externalRef"])
         except TransientError as error:
             self.fates.read_failed(error)
-        parents = self.ledger.nop_keys(ORDER, [c.parent_id for c in credits if c.parent_id])
-        theirs = [str(c.id) for c in credits if not is_our_credit(c.external_ref, self.config) and c.parent_id in parents]
+        parents = self.ledger.nop_keys(ORDER, [r.parent_order_id for r in rows if r.parent_order_id])
+        theirs = [str(r.order_id) for r in rows if not is_our_credit(r.external_ref, self.config) and r.parent_order_id in parents]
         self.ledger.enqueue(STAFF_CREDIT, theirs)  # known credits are left as they are
         self.ledger.set_watermark(STAFF_SINCE, now.isoformat())
 
     def _refund_in_shop(self, credit_id: int) -> None:
-        [credit] = self.bp.sales_credit_documents([credit_id]) or [None]
+        credit = self._credit_docs.get(credit_id)
         if credit is None or not credit.parent_id:
             self.fates.skip(STAFF_CREDIT, str(credit_id), "the credit is gone or has no sales order", confirmed=False)
             return
@@ -404,7 +451,7 @@ class RefundSync:
             self.fates.skip(STAFF_CREDIT, str(credit_id), "the credit's sales order is not a nopCommerce order", confirmed=True)
             return
         order_id = int(order_key)
-        totals = self.bp.sale_payment_totals([credit_id])
+        totals = self._credit_totals
         paid_out = -cents(totals[credit_id].amount_paid) if credit_id in totals else 0
         online = paid_out <= 0 and self.config.returns.refund_unpaid_credits_online and self._is_closed(credit_id)
         if paid_out <= 0 and not online:
