@@ -42,6 +42,7 @@ import requests
 from bench.sandbox_throughput import save_results
 from bench.source_reads import APP_REF, TOKEN, Sandbox, running_sandboxes
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.mapping.config import load_mapping_config
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
@@ -76,7 +77,8 @@ def clients(sandbox: Sandbox) -> tuple[NopCommerceClient, BrightpearlClient]:
 
 def refund_run(sandbox: Sandbox, ledger: Ledger) -> None:
     nop, bp = clients(sandbox)
-    RefundSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(None), owner="bench").run()
+    settings = SyncSettings()  # as the asset runs it: the mapping checked against the account once per run
+    RefundSync(nop=nop, bp=bp, ledger=ledger, config=lambda: settings.mapping(bp, flow="orders"), owner="bench").run()
 
 
 def main() -> dict:
