@@ -9,7 +9,9 @@ module docstring), from the order as the shop and Brightpearl hold it, never fro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -109,8 +111,12 @@ def test_a_partial_refund_with_a_return_request_is_credited_closed_and_paid_once
     refund = net + tax + Decimal("1.00")  # the goods plus a 1.00 goodwill amount
     shop_refund(flow, placed["id"], str(refund))
 
+    requests.delete(f"{flow.nop_root}/__sandbox__/stats", timeout=10)
     refunds_run(flow, instance)
     refunds_run(flow, instance)  # a rerun writes nothing new
+    # restock in one place (Brightpearl): the flow never writes to the shop (no ReturnedQuantity, no refund call)
+    shop_calls = flow.stats(flow.nop_root)["requests"]
+    assert not [k for k in shop_calls if (not k.startswith("GET") and "/Authenticate/" not in k) or "/OrderProcessing/" in k], shop_calls
     [credit] = credits_of(flow, so_id)
     assert credit.external_ref == f"nop-{placed['id']}-refund-1"
     assert credit.total_gross == refund
@@ -349,3 +355,48 @@ def test_a_run_killed_between_the_credit_and_its_payment_resumes_with_one_credit
     [credit] = credits_of(flow, so_id)
     assert len(payments_on(flow, credit.id)) == 1
     assert ledger.status("refund", key).status == "synced"
+
+
+def test_returned_goods_go_to_the_quarantine_location_when_the_mapping_says_so(flow, instance, tmp_path):
+    """returns.location: quarantine -> the goods-in line's destinationLocationId is the warehouse's quarantine
+    location (GET warehouse/{id}/location/quarantine), so the units are in stock but not on hand (quarantine
+    location doc: 'not available for sale, allocation or Reservation')."""
+    data = yaml.safe_load(DEFAULT_MAPPING.read_text())
+    data["returns"]["location"] = "quarantine"
+    data["returns"]["recheck_minutes"] = 0
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text(yaml.safe_dump(data))
+    flow.resources["sync_settings"] = SyncSettings(mapping_file=str(mapping_file), orders=OrderFlowKnobs(intent_lease_seconds=1.0))
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 2}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    ship_in_brightpearl(flow, so_id)
+    [item] = nop_order(flow, placed["id"])["items"]
+    request_id = return_request(flow, placed["id"], item["id"], 1)
+    row = so_rows(flow, so_id)[str(item["id"])]
+    shop_refund(flow, placed["id"], str(half_up(row.net / 2) + half_up(row.tax / 2)))
+    requests.post(f"{flow.nop_root}/__sandbox__/return-requests/{request_id}/staff", json={"status": "Received"}, timeout=10)
+    bp = flow.bp_client()
+    before = bp.product_availability([row.product_id])[row.product_id]
+    refunds_run(flow, instance)
+    [credit] = credits_of(flow, so_id)
+    [note] = bp.goods_in_notes([credit.id]).values()
+    assert [(m.destination_location_id, m.quantity) for m in note.goods_moved] == [(bp.quarantine_location(1), 1)]
+    bp.clear_reference_cache()
+    after = bp.product_availability([row.product_id])[row.product_id]
+    assert (after.total.on_hand, after.total.in_stock) == (before.total.on_hand, before.total.in_stock + 1)
+
+
+def test_the_refunds_sensor_asks_for_one_run_per_slot_and_none_while_the_flow_is_paused(flow, instance):
+    """One run per 5-minute slot (run key), none while the flow is paused after an outage (sync/fate.py)."""
+    from bp_nop_dagster.defs.returns.sensors import refunds_sensor
+    from bp_nop_dagster.sync.fate import pause_name
+
+    resources = {"ledger": flow.resources["ledger"]}
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        request = refunds_sensor(context)
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("refunds-")
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    flow.resources["ledger"].get_ledger().set_watermark(pause_name("refunds"), json.dumps(
+        {"until": until.isoformat(), "outages": 1, "systems": ["brightpearl"]}))
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        assert isinstance(refunds_sensor(context), dg.SkipReason)
