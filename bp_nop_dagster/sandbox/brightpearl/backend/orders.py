@@ -684,7 +684,7 @@ class OrderService(Service):
             if self.account.goods_out_service.notes_of(order.id):
                 raise bad("ORDC-032", "The order cannot be cancelled: it has goods-out notes")
             if self._net_paid(order.id):
-                raise bad("ORDC-033", "The order cannot be cancelled: it is paid (reverse the payment first)")
+                raise bad("ORDC-033", "The order cannot be cancelled: it has payments (reverse them first)")
             if order.status_id == INVOICED_STATUS:
                 raise bad("ORDC-034", "The order cannot be cancelled: it is invoiced")
             self.account.warehouse_service.release_reservations(order.id)
