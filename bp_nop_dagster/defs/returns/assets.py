@@ -7,6 +7,7 @@ the `brightpearl` pool like every other Brightpearl writer; it is safe to rerun 
 (exactly once through the ledger's intents and Brightpearl's natural keys)."""
 
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -15,7 +16,7 @@ import pandas as pd
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
 from bp_nop_dagster.defs.partitions import daily_partitions
-from bp_nop_dagster.defs.reconciliation.common import actions_markdown, inputs_metadata, safe_url, verdict_counts
+from bp_nop_dagster.defs.reconciliation.common import ReportConfig, actions_markdown, inputs_metadata, safe_url, verdict_counts
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.mapping.orders import cents
@@ -96,15 +97,15 @@ def refund_sync(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResou
     check_specs=[dg.AssetCheckSpec(REFUNDS_RECONCILED_CHECK, asset=REFUNDS_REPORT,
                                    description="Every refunded or credited order matches in both systems; fails (ERROR) otherwise.")],
 )
-def refunds_reconciliation(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource,
-                           ledger: LedgerResource, sync_settings: SyncSettings):
+def refunds_reconciliation(context: dg.AssetExecutionContext, config: ReportConfig, nopcommerce: NopCommerceResource,
+                           brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings):
     """Per nopCommerce order with a refund in the shop or a credit in Brightpearl (orders of the
     watched window, as of the report's run): refunded in the shop against credited and paid out
     in Brightpearl, with a verdict (matched, amount_differs, missing_credit, missing_refund,
     dead_lettered), the reason in words and what to do. Written as CSV to the reports folder."""
-    config = sync_settings.mapping()
+    mapping = sync_settings.mapping()
     nop, bp, book = nopcommerce.get_client(), brightpearl.get_client(), ledger.get_ledger()
-    since = datetime.now(UTC) - timedelta(days=config.returns.lookback_days)
+    since = datetime.now(UTC) - timedelta(days=mapping.returns.lookback_days)
     refunded = {o.id: cents(o.refunded_amount) for o in nop.search_orders(created_from_utc=since, payment_status_ids=REFUNDED_PAYMENT_STATUSES)}
     order_links = {int(k): v for k, v in book.bp_ids("order", [str(i) for i in refunded]).items()}
     staff = {int(r.nop_key) for r in book.statuses("staff_credit")}
@@ -131,12 +132,12 @@ def refunds_reconciliation(context: dg.AssetExecutionContext, nopcommerce: NopCo
             row.bp_credited += cents(documents[credit_id].total_gross or 0) if credit_id in documents else 0
             row.bp_paid_out += -cents(totals[credit_id].amount_paid) if credit_id in totals else 0
         state = book.get_watermark(order_state_name(order_id))
-        n = int(__import__("json").loads(state)["n"]) if state else 0
+        n = int(json.loads(state)["n"]) if state else 0
         for i in range(1, n + 1):
             key = f"{order_id}:{i}"
             status = book.status("refund", key)
             if book.bp_id("refund_cancelled", key) is not None:  # reversed on the sales order, then cancelled
-                reversed_amount = int(__import__("json").loads(book.get_watermark(plan_name(key)))["amount"])
+                reversed_amount = int(json.loads(book.get_watermark(plan_name(key)))["amount"])
                 row.bp_credited += reversed_amount
                 row.bp_paid_out += reversed_amount
             elif status is not None and status.status not in ("synced", "dead_lettered"):
@@ -147,7 +148,7 @@ def refunds_reconciliation(context: dg.AssetExecutionContext, nopcommerce: NopCo
                 row.dead_letters.append(f"{letter.kind} {letter.nop_key} dead-lettered ({letter.reason}): {letter.message}")
         rows.append(row)
     frame = pd.DataFrame(report_rows(rows), columns=list(COLUMNS))
-    paths = write_report(frame, f"refunds_{context.partition_key}")
+    paths = write_report(frame, f"refunds_{context.partition_key}", excel=config.excel_copy)
     unexplained = frame[frame["verdict"].isin(UNEXPLAINED)]
     return dg.MaterializeResult(
         value=frame,
