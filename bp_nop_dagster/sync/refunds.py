@@ -3,8 +3,9 @@ rules for the money are in `mapping/refunds.py`).
 
 **nopCommerce -> Brightpearl.** nopCommerce has no refund entity and no updated timestamp, so a
 refund is found as the rise of an order's `refunded_amount` (`detect`: one `Order/Search` of the
-PartiallyRefunded and Refunded orders created in the last `returns.lookback_days`, compared with
-the amount this integration last saw, kept per order in the ledger's watermarks). Each rise is
+PartiallyRefunded and Refunded orders created in the last `returns.lookback_days` that the order
+flow follows, compared with the amount this integration last saw, kept per order in the ledger's
+watermarks). Each rise is
 refund `n` of its order (ledger kind `refund`, key `<order>:<n>`), worked in steps, each with its
 own ledger record so that a crash resumes at the step it stopped in:
 
@@ -66,7 +67,6 @@ from bp_nop_dagster.mapping.refunds import (
     plan_refund,
     refund_key,
     refund_payment_body,
-    refund_ref,
     return_batch_ref,
     sales_credit_body,
 )
@@ -115,11 +115,6 @@ class RefundReport:
     brightpearl_calls: int = 0
     nopcommerce_calls: int = 0
     fates: dict = field(default_factory=dict)
-
-    def as_metadata(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
-        data["gateway_refusals"] = len(self.gateway_refusals)
-        return data
 
 
 class RefundSync:
@@ -232,9 +227,13 @@ class RefundSync:
             orders = self.nop.search_orders(created_from_utc=since, payment_status_ids=REFUNDED_PAYMENT_STATUSES)
         except TransientError as error:
             self.fates.read_failed(error)
+        # only orders this integration follows (the order flow has them in the ledger); one it has
+        # not reached yet is detected once it has, its whole refunded amount against nothing seen
+        followed = {r.nop_key for r in self.ledger.statuses(ORDER, [str(o.id) for o in orders])}
         found = 0
         for order in orders:
-            found += self._detect_one(order.id, cents(order.refunded_amount))
+            if str(order.id) in followed:
+                found += self._detect_one(order.id, cents(order.refunded_amount))
         self.report.detected += found
         return found
 
@@ -519,4 +518,4 @@ class RefundSync:
         self.report.shop_refunds += 1
 
 
-__all__ = ["FLOW", "WORK_KINDS", "RefundReport", "RefundSync", "order_state_name", "plan_name", "refund_ref"]
+__all__ = ["FLOW", "WORK_KINDS", "RefundReport", "RefundSync", "order_state_name", "plan_name"]

@@ -99,14 +99,16 @@ def refund_sync(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResou
 )
 def refunds_reconciliation(context: dg.AssetExecutionContext, config: ReportConfig, nopcommerce: NopCommerceResource,
                            brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings):
-    """Per nopCommerce order with a refund in the shop or a credit in Brightpearl (orders of the
-    watched window, as of the report's run): refunded in the shop against credited and paid out
+    """Per nopCommerce order with a refund in the shop or a staff credit in Brightpearl (orders of
+    the watched window the integration follows, as of the report's run): refunded in the shop against credited and paid out
     in Brightpearl, with a verdict (matched, amount_differs, missing_credit, missing_refund,
     dead_lettered), the reason in words and what to do. Written as CSV to the reports folder."""
     mapping = sync_settings.mapping()
     nop, bp, book = nopcommerce.get_client(), brightpearl.get_client(), ledger.get_ledger()
     since = datetime.now(UTC) - timedelta(days=mapping.returns.lookback_days)
-    refunded = {o.id: cents(o.refunded_amount) for o in nop.search_orders(created_from_utc=since, payment_status_ids=REFUNDED_PAYMENT_STATUSES)}
+    shop = nop.search_orders(created_from_utc=since, payment_status_ids=REFUNDED_PAYMENT_STATUSES)
+    followed = {r.nop_key for r in book.statuses("order", [str(o.id) for o in shop])}  # orders the integration follows
+    refunded = {o.id: cents(o.refunded_amount) for o in shop if str(o.id) in followed}
     order_links = {int(k): v for k, v in book.bp_ids("order", [str(i) for i in refunded]).items()}
     staff = {int(r.nop_key) for r in book.statuses("staff_credit")}
     staff_orders = set()
