@@ -21,7 +21,6 @@ refund_sync_job = dg.define_asset_job(
 refunds_reconciliation_job = dg.define_asset_job(
     "refunds_reconciliation_job",
     selection=dg.AssetSelection.assets(REFUNDS_REPORT),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description="The refunds reconciliation of the day (reads both systems itself).",
 )
