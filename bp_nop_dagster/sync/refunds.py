@@ -254,12 +254,15 @@ class RefundSync:
         return 1
 
     def _settle_own(self, order_id: int, state: dict, refunded: int) -> bool:
-        """Book the confirmed refunds of ours as seen; True while one is still unconfirmed."""
+        """Book the confirmed refunds of ours as seen (once: the marker stays until the staff-credit
+        step has finished with it); True while one is still unconfirmed."""
         unconfirmed = False
-        for credit_id, own in list(state["own"].items()):
-            if refunded >= own["before"] + own["amount"]:
+        for own in state["own"].values():
+            if own.get("seen"):
+                continue
+            if refunded >= own["before"] + own["amount"]:  # booked as seen; the staff-credit step drops the marker
                 state["seen"] += own["amount"]
-                del state["own"][credit_id]
+                own["seen"] = True
                 self._save_state(order_id, state)
             else:
                 unconfirmed = True
@@ -458,21 +461,32 @@ class RefundSync:
             self.ledger.postpone(STAFF_CREDIT, str(credit_id), self.clock() + wait, "no money paid out on the credit yet")
             return
         wanted = paid_out if paid_out > 0 else cents(credit.total_gross or 0)
+        key = str(credit_id)
+        with self.writes.intent(STAFF_CREDIT, key):  # one run at a time refunds a credit in the shop
+            if not self._shop_refund(order_id, credit_id, wanted, online):
+                self.ledger.abandon_intent(STAFF_CREDIT, key, self.writes.owner)  # skipped: nothing was sent
+                return
+            self.writes.complete(STAFF_CREDIT, key, credit_id)
+        self.report.shop_refunds += 1
+
+    def _shop_refund(self, order_id: int, credit_id: int, wanted: int, online: bool) -> bool:
+        """Refund `wanted` cents of a staff credit in the shop once; True when it is refunded (now
+        or by an earlier attempt), False when it was skipped."""
         order = self.nop.order(order_id)
         refunded = cents(order.refunded_amount)
         state = self._state(order_id)
         own = state["own"].get(str(credit_id))
         if own is not None:  # an earlier attempt: the order's refunded amount says whether it went through
             if refunded >= own["before"] + own["amount"]:
-                self._own_done(order_id, credit_id, state, online, own["amount"])
-                return
+                self._own_done(order_id, credit_id, online, own["amount"])
+                return True
             if refunded != own["before"]:
                 raise MappingError("validation_error", f"nop order {order_id}'s refunded amount moved from {money_text(own['before'])} "
                                    f"to {money_text(refunded)} since credit {credit_id}'s refund was sent: check both by hand")
         amount = nop_refund_cents(wanted, cents(order.order_total), refunded)
         if amount <= 0:
             self.fates.skip(STAFF_CREDIT, str(credit_id), f"nop order {order_id} is already fully refunded", confirmed=True)
-            return
+            return False
         decimal_amount = Decimal(money_text(amount))
         allowed = (self.nop.can_partially_refund(order_id, decimal_amount) if online
                    else self.nop.can_partially_refund_offline(order_id, decimal_amount))
@@ -485,8 +499,8 @@ class RefundSync:
                       else self.nop.partially_refund_offline(order_id, decimal_amount)) or []
         except OutcomeUnknownError:
             if cents(self.nop.order(order_id).refunded_amount) >= refunded + amount:
-                self._own_done(order_id, credit_id, state, online, amount)
-                return
+                self._own_done(order_id, credit_id, online, amount)
+                return True
             raise
         if errors:
             del state["own"][str(credit_id)]
@@ -494,14 +508,14 @@ class RefundSync:
             message = "; ".join(errors)
             self.report.gateway_refusals.append(f"credit {credit_id} / order {order_id}: {message}")
             raise GatewayRefused(f"the payment gateway refused to refund {money_text(amount)} on nop order "
-                               f"{order_id} for credit {credit_id}: {message}")
-        self._own_done(order_id, credit_id, state, online, amount)
+                                 f"{order_id} for credit {credit_id}: {message}")
+        self._own_done(order_id, credit_id, online, amount)
+        return True
 
-    def _own_done(self, order_id: int, credit_id: int, state: dict, online: bool, amount: int) -> None:
-        own = state["own"].pop(str(credit_id), None)
-        if own is not None:
-            state["seen"] += own["amount"]
-            self._save_state(order_id, state)
+    def _own_done(self, order_id: int, credit_id: int, online: bool, amount: int) -> None:
+        """The shop refunded a staff credit: an online refund's PAYMENT is booked on the credit
+        first, then the order's marker is dropped (until then a retry finds the refund made, never
+        makes it again), its amount booked as seen unless detection has done so."""
         if online:  # money went out through the gateway: Brightpearl records it on the credit
             key = f"staff:{credit_id}"
             if self.ledger.bp_id(REFUND_PAID, key) is None:
@@ -514,8 +528,11 @@ class RefundSync:
                         claim, lambda: self.bp.create_customer_payment(body), lambda: self.bp.find_customer_payment(body),
                         target_dedupes=True)
                     self.writes.complete(REFUND_PAID, key, payment_id)
-        self.ledger.mark_synced(STAFF_CREDIT, str(credit_id))
-        self.report.shop_refunds += 1
+        state = self._state(order_id)
+        own = state["own"].pop(str(credit_id), None)
+        if own is not None and not own.get("seen"):
+            state["seen"] += own["amount"]
+        self._save_state(order_id, state)
 
 
 __all__ = ["FLOW", "WORK_KINDS", "RefundReport", "RefundSync", "order_state_name", "plan_name"]

@@ -229,12 +229,7 @@ def test_a_gateway_refusal_is_dead_lettered_with_the_gateways_message(flow, inst
     requests.put(f"{flow.nop_root}/__sandbox__/payment-gateways", json={
         "system_name": "Payments.PayPalCommerce", "supports_refund": True, "supports_partial_refund": True,
         "refund_errors": ["PayPal: INSTRUMENT_DECLINED"]}, timeout=10).raise_for_status()
-    data = yaml.safe_load(DEFAULT_MAPPING.read_text())
-    data["returns"]["refund_unpaid_credits_online"] = True
-    data["payment_methods"]["Payments.PayPalCommerce"] = "PAYPAL"
-    mapping_file = tmp_path / "mapping.yaml"
-    mapping_file.write_text(yaml.safe_dump(data))
-    flow.resources["sync_settings"] = SyncSettings(mapping_file=str(mapping_file), orders=OrderFlowKnobs(intent_lease_seconds=1.0))
+    flow.resources["sync_settings"] = online_mapping(tmp_path)
     placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}], method="Payments.PayPalCommerce")
     so_id = sync_orders(flow, instance)[str(placed["id"])]
     credit_id = staff_credit(flow, so_id, amount=None, net="5.00", tax="1.00")
@@ -400,3 +395,37 @@ def test_the_refunds_sensor_asks_for_one_run_per_slot_and_none_while_the_flow_is
         {"until": until.isoformat(), "outages": 1, "systems": ["brightpearl"]}))
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         assert isinstance(refunds_sensor(context), dg.SkipReason)
+
+
+def online_mapping(tmp_path) -> SyncSettings:
+    data = yaml.safe_load(DEFAULT_MAPPING.read_text())
+    data["returns"]["refund_unpaid_credits_online"] = True
+    data["payment_methods"]["Payments.PayPalCommerce"] = "PAYPAL"
+    mapping_file = tmp_path / "online.yaml"
+    mapping_file.write_text(yaml.safe_dump(data))
+    return SyncSettings(mapping_file=str(mapping_file), orders=OrderFlowKnobs(intent_lease_seconds=1.0))
+
+
+def test_an_online_refund_whose_brightpearl_payment_fails_is_not_refunded_again(flow, instance, tmp_path):
+    """A closed, unpaid staff credit refunded through the gateway (PartiallyRefund, refund_unpaid_credits_online);
+    the PAYMENT that records it in Brightpearl then fails on every try of the run. The next runs book the
+    PAYMENT once (transactionRef nop-<order>-credit-<credit>) and never refund in the shop again: refunded_amount
+    is the credit's gross (6.00) once."""
+    requests.put(f"{flow.nop_root}/__sandbox__/payment-gateways", json={
+        "system_name": "Payments.PayPalCommerce", "supports_refund": True, "supports_partial_refund": True,
+        "refund_errors": []}, timeout=10).raise_for_status()
+    flow.resources["sync_settings"] = online_mapping(tmp_path)
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}], method="Payments.PayPalCommerce")
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    credit_id = staff_credit(flow, so_id, amount=None, net="5.00", tax="1.00")
+    flow.faults(flow.bp_root, {"method": "POST", "path": "/accounting-service/customer-payment", "error_rate": 1.0, "error_status": 500})
+    refunds_run(flow, instance, raise_on_error=False)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    assert payments_on(flow, credit_id) == []
+    flow.faults(flow.bp_root)
+    drain(flow, instance)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    [payment] = payments_on(flow, credit_id)
+    assert (payment["paymentType"], Decimal(str(payment["amountPaid"])), payment["transactionRef"]) == (
+        "PAYMENT", Decimal("6.00"), f"nop-{placed['id']}-credit-{credit_id}")
+    assert report(flow, instance).set_index("nop_order_id").loc[placed["id"], "verdict"] == "matched"
