@@ -23,6 +23,7 @@ import yaml
 from bp_nop_dagster.defs.sync_settings import OrderFlowKnobs, SyncSettings
 
 import bp_nop_dagster.mapping as mapping_package
+from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.dead_letters import dead_letters
 from bp_nop_dagster.defs.returns.assets import REFUNDS_REPORT, refund_sync, refunds_reconciliation
 from bp_nop_dagster_tests.defs.test_order_flow import ADDRESS, Flow, flow, instance, linked_orders  # noqa: F401 (fixtures)
@@ -174,6 +175,7 @@ def test_a_full_refund_before_shipping_reverses_the_payment_and_cancels_the_sale
     assert frame.set_index("nop_order_id").loc[placed["id"], "verdict"] == "matched"
 
 
+@pytest.mark.slow
 def test_a_full_refund_after_shipping_credits_every_row_and_a_shipping_only_refund_credits_the_shipping_row(flow, instance):
     """Full refund after shipping: every sales-order row credited as booked (clone to credit), so the credit's
     tax equals the order's tax. Shipping-only refund (the refund equals the shipping row's gross): one row, the
@@ -406,6 +408,7 @@ def online_mapping(tmp_path) -> SyncSettings:
     return SyncSettings(mapping_file=str(mapping_file), orders=OrderFlowKnobs(intent_lease_seconds=1.0))
 
 
+@pytest.mark.slow
 def test_an_online_refund_whose_brightpearl_payment_fails_is_not_refunded_again(flow, instance, tmp_path):
     """A closed, unpaid staff credit refunded through the gateway (PartiallyRefund, refund_unpaid_credits_online);
     the PAYMENT that records it in Brightpearl then fails on every try of the run. The next runs book the
@@ -419,6 +422,9 @@ def test_an_online_refund_whose_brightpearl_payment_fails_is_not_refunded_again(
     so_id = sync_orders(flow, instance)[str(placed["id"])]
     credit_id = staff_credit(flow, so_id, amount=None, net="5.00", tax="1.00")
     flow.faults(flow.bp_root, {"method": "POST", "path": "/accounting-service/customer-payment", "error_rate": 1.0, "error_status": 500})
+    settings = flow.settings
+    flow.resources["brightpearl"] = BrightpearlResource(base_url=settings["bp_url"], app_ref=settings["app_ref"],  # few retries: no waiting
+                                                        account_token=settings["account_token"], read_timeout=2.0, max_attempts=2)
     refunds_run(flow, instance, raise_on_error=False)
     assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
     assert payments_on(flow, credit_id) == []
