@@ -277,6 +277,10 @@ class RefundSync:
             return
         data = self._plan_data(key)
         if "plan" not in data:
+            if any("plan" not in self._plan_data(refund_key(order_id, i)) for i in range(1, n)):
+                # the earlier refunds of the order choose their return requests first
+                self.ledger.postpone(REFUND, key, self.clock() + timedelta(seconds=5), f"refund {order_id}:{n - 1} is not planned yet")
+                return
             data = self._make_plan(key, order_id, n, so_id, data)
         plan = RefundPlan.from_json(data["plan"])
         if data["path"] == "cancel":
