@@ -262,8 +262,8 @@ def drain(flow: Flow, instance, runs: int = 12) -> None:
 
 @pytest.mark.slow
 def test_mixed_refunds_under_dropped_replies_and_errors_give_one_credit_and_one_payment_each(flow, instance):
-    """Drop-reply (committed, reply lost) and 503s on every Brightpearl write and dropped replies on the
-    shop's refund GETs. Expected per refund (amounts stated here): exactly one credit whose gross is the
+    """Drop-reply (committed, reply lost) and 503s on every Brightpearl write (credits, closes, payments,
+    goods-in notes, status PUTs) and a dropped reply on the shop's refund GET. Expected per refund (amounts stated here): exactly one credit whose gross is the
     refunded amount and whose tax is not zero (reversed at the order's 20 %), exactly one PAYMENT of that
     amount on it; two partial refunds of one order are refunds 1 and 2; the staff credit is refunded once;
     the report has no unexplained difference."""
@@ -275,8 +275,11 @@ def test_mixed_refunds_under_dropped_replies_and_errors_give_one_credit_and_one_
     for order in (a, b, c, d):
         ship_in_brightpearl(flow, links[str(order["id"])])
     items = sorted(nop_order(flow, a["id"])["items"], key=lambda i: i["id"])
-    for item in items:  # multi-item return: 1 of 3 and 2 of 3 (thirds: prorating rounds)
-        return_request(flow, a["id"], item["id"], 1 if item is items[0] else 2)
+    request_ids = []
+    for item in items:  # multi-item return: 1 of 3 and 2 of 3 (thirds: prorating rounds); the goods are back already
+        request_ids.append(return_request(flow, a["id"], item["id"], 1 if item is items[0] else 2))
+        requests.post(f"{flow.nop_root}/__sandbox__/return-requests/{request_ids[-1]}/staff", json={"status": "Received"},
+                      timeout=10).raise_for_status()
     rows = so_rows(flow, links[str(a["id"])])
     goods = sum(half_up(rows[str(i["id"])].net * q / 3) + half_up(rows[str(i["id"])].tax * q / 3)
                 for i, q in zip(items, (1, 2)))
@@ -311,6 +314,9 @@ def test_mixed_refunds_under_dropped_replies_and_errors_give_one_credit_and_one_
         [payment] = payments_on(flow, ours[0].id)
         assert (payment["paymentType"], Decimal(str(payment["amountPaid"]))) == ("PAYMENT", amount)
     assert Decimal(str(nop_order(flow, d["id"])["order"]["refunded_amount"])) == Decimal("2.40")
+    [credit_a] = [cr for cr in credits_of(flow, links[str(a["id"])]) if cr.external_ref == f"nop-{a['id']}-refund-1"]
+    notes = flow.bp_client().goods_in_notes([credit_a.id]).values()  # one receipt per request, never two
+    assert sorted(m.quantity for note in notes for m in note.goods_moved) == [1, 2]
     frame = report(flow, instance)
     assert set(frame["verdict"]) == {"matched"}, frame[frame["verdict"] != "matched"].to_dict("records")
 
