@@ -242,6 +242,15 @@ def test_a_gateway_refusal_is_dead_lettered_with_the_gateways_message(flow, inst
     assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == 0
     assert payments_on(flow, credit_id) == []
     assert report(flow, instance).set_index("nop_order_id").loc[placed["id"], "verdict"] == "dead_lettered"
+    # the cause fixed (the gateway accepts), the letter replayed: refunded once in the shop, paid once in Brightpearl
+    requests.put(f"{flow.nop_root}/__sandbox__/payment-gateways", json={"system_name": "Payments.PayPalCommerce", "refund_errors": []},
+                 timeout=10).raise_for_status()
+    flow.resources["ledger"].get_ledger().release_dead_letters([letter.id])
+    refunds_run(flow, instance)
+    refunds_run(flow, instance)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    assert [Decimal(str(p["amountPaid"])) for p in payments_on(flow, credit_id)] == [Decimal("6.00")]
+    assert report(flow, instance).set_index("nop_order_id").loc[placed["id"], "verdict"] == "matched"
 
 
 def drain(flow: Flow, instance, runs: int = 12) -> None:
