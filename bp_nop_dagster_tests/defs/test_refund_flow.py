@@ -139,6 +139,10 @@ def test_a_partial_refund_with_a_return_request_is_credited_closed_and_paid_once
     refunds_run(flow, instance)
     [note] = flow.bp_client().goods_in_notes([credit.id]).values()
     assert [(m.purchase_order_row_id, m.quantity) for m in note.goods_moved] == [(by_ref[f"return-{request_id}"].id, 2)]
+    # valued at cost (returns-refunds.md §2: productValue = cost, not the sale price): the item's cost when ordered
+    raw = flow.bp_client().get(f"/warehouse-service/order/{credit.id}/goods-note/goods-in")
+    [value] = [line["productValue"]["value"] for got in raw.values() for line in got["goodsMoved"]]
+    assert Decimal(str(value)) == Decimal(str(first["original_product_cost"])) != Decimal(str(first["unit_price_excl_tax"]))
 
 
 def staff_credit(flow: Flow, so_id: int, *, amount: str | None, net: str, tax: str, close: bool = True) -> int:
