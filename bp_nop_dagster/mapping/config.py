@@ -217,6 +217,15 @@ class StockMapping(_Strict):
         return self
 
 
+class ReturnsMapping(_Strict):
+    """Returns and refunds (sync/refunds.py, README "Returns and refunds")."""
+
+    location: Literal["default", "quarantine"] = "default"  # where returned goods are received
+    lookback_days: int = Field(default=60, ge=1, le=3650)  # orders (by creation) watched for refunds
+    recheck_minutes: float = Field(default=60, ge=0)  # how often a return request not received yet is re-read
+    refund_unpaid_credits_online: bool = False  # a staff credit without a PAYMENT is refunded through the gateway
+
+
 class MappingConfig(_Strict):
     """The whole mapping. See default_mapping.yaml for what each key means."""
 
@@ -242,6 +251,7 @@ class MappingConfig(_Strict):
     external_ref_prefix: str = Field(default="nop-", max_length=32)
     fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
     stock: StockMapping
+    returns: ReturnsMapping = Field(default_factory=ReturnsMapping)
 
     @field_validator("payment_status")
     @classmethod

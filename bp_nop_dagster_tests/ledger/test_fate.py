@@ -295,7 +295,7 @@ def test_an_over_long_error_code_is_cut_to_the_column(ledger):
 
 # ------------------------------------------------------------------------------ kinds and reasons
 def test_only_record_kinds_are_accepted(ledger):
-    for kind in ("refund", "orders", "Order"):
+    for kind in ("refunds", "orders", "Order"):
         with pytest.raises(ValueError, match="RecordKind"):
             ledger.enqueue(kind, ["1"])
     for kind in RecordKind:

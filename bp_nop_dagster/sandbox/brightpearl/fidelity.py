@@ -202,8 +202,12 @@ ROUTES: list[Fact] = [
     _fact("OPTIONS /order-service/order", "getUris of every order", REC + "order_options.json", "recorded"),
     _fact("OPTIONS /order-service/order/{idset}", "getUris of the ID set's orders", REC + "order_options.json", "recorded"),
     _fact("PUT /order-service/order/{orderId}/status", "{orderStatusId, orderNote?} -> {}; cancelling needs no "
-          "goods-out notes, no payments, not invoiced, and releases the allocation",
+          "goods-out notes, not paid, not invoiced, and releases the allocation; see 'cancel after a payment reversal'",
           REC + "order_status_update_put.json; DOC order/order-status-update/put.html", "recorded"),
+    _fact("cancel after a payment reversal", "a sales order is cancellable once its payments net to zero (a PAYMENT "
+          "reversing the RECEIPT or CAPTURE) and no authorisation is left open",
+          HELP + "211131486 ('a reverse payment can be entered to set the order back to being unpaid'), "
+          "212648443 (scenario 2: allocate a negative payment, then cancel)", "confirmed"),
     _fact("POST /order-service/sales-order", "atomic order with rows -> {response: id}; see 'allocation on order "
           "create' and 'duplicate sales-order POST'", DOC + "order/sales-order/post.html; NOTES §5", "confirmed"),
     _fact("GET /order-service/sales-order/{idset}", "sales orders in the sales-order shape (rows array, total, "

@@ -101,6 +101,10 @@ class FidelityOptions(BaseModel):
         "released", description="the units of a deleted open goods-out note go back on hand, or stay allocated to "
         "the order as a reservation")
     # ---- returns and refunds (docs/reference/returns-refunds.md §1, §2)
+    cancel_after_reversal: Literal["allowed", "refused"] = Field(
+        "allowed", description="cancelling a sales order whose payments were reversed to a net zero (a RECEIPT "
+        "then a PAYMENT of the same amount): allowed (help 211131486, 212648443: reverse the payment, then "
+        "cancel), or refused like any order with payments")
     duplicate_sales_credit_reply: Literal["existing_id", "empty", "error"] = Field(
         "existing_id", description="a repeated sales-credit POST (same externalRef + installedIntegrationInstanceId, "
         "a documented unique key; the doc's sentence on the repeat is cut off): 200 with the existing credit's id "
