@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
-from bp_nop_dagster.mapping.contacts import country_iso3, normalise_email
+from bp_nop_dagster.mapping.contacts import ISO2_TO_ISO3, country_iso3, normalise_email
 from bp_nop_dagster.mapping.customers import (
     IN_STEP,
     TO_BRIGHTPEARL,
@@ -129,13 +129,19 @@ def discover_nop_changes(nop: NopCommerceClient, ledger: Ledger, cursor: SensorC
     (re-queued when synced). Returns the keys handed on and the next cursor."""
     since = (cursor.watermark or now - timedelta(days=1)) - NOP_OVERLAP
     role = nop.customer_role_id("Registered")
-    customers = nop.customers(last_activity_from_utc=since, role_ids=[role])
+    customers = [c for c in nop.customers(last_activity_from_utc=since, role_ids=[role]) if is_shopper(nop, c)]
     tokens = {f"{c.id}@{_utc(c.last_activity_date_utc).isoformat() if c.last_activity_date_utc else ''}": c for c in customers}
     fresh = [token for token in tokens if token not in cursor.seen]
     keys = list(dict.fromkeys(str(tokens[t].id) for t in fresh))
     if keys:
         ledger.enqueue(CUSTOMER, keys, requeue=True)
     return keys, SensorCursor(watermark=now, seen=set(tokens))
+
+
+def is_shopper(nop: NopCommerceClient, customer) -> bool:
+    """Not the integration's own API user (every API call moves its LastActivityDateUtc) nor a
+    system account (search engine, background task)."""
+    return not customer.is_system_account and (customer.email or "").strip().lower() != nop.email.lower()
 
 
 def discover_bp_changes(bp: BrightpearlClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[str], SensorCursor]:
@@ -189,7 +195,8 @@ def enqueue_registered(nop: NopCommerceClient, ledger: Ledger) -> int:
     """Every registered customer into the ledger (a first run, or a full catch-up); known ones
     are left as they are. Returns how many were new."""
     role = nop.customer_role_id("Registered")
-    return ledger.enqueue(CUSTOMER, [str(c.id) for c in sorted(nop.customers(role_ids=[role]), key=lambda c: c.id)])
+    shoppers = [c for c in nop.customers(role_ids=[role]) if is_shopper(nop, c)]
+    return ledger.enqueue(CUSTOMER, [str(c.id) for c in sorted(shoppers, key=lambda c: c.id)])
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -352,12 +359,11 @@ class CustomerSync:
         rows = {i: r for i, r in rows.items() if not r.is_supplier and not r.is_staff}
         if not rows:
             return []
-        address = fields.address or {}
-        new = CustomerRecord(record_id="new", source=NOPCOMMERCE, email=fields.email, first_name=fields.first_name,
-                             last_name=fields.last_name, phone=fields.phone, postcode=address.get("postcode"),
-                             street=address.get("address1"), city=address.get("city"))
-        others = [CustomerRecord(record_id=f"bp:{r.contact_id}", source=BRIGHTPEARL, email=r.primary_email, first_name=r.first_name,
-                                 last_name=r.last_name, phone=r.pri) for r in rows.values()]
+        contacts = self.bp.contacts(rows)
+        addresses = {a.id: a for a in self.bp.postal_addresses({c.default_address_id for c in contacts if c.default_address_id})} \
+            if any(c.default_address_id for c in contacts) else {}
+        new = _record("new", NOPCOMMERCE, fields)
+        others = [_record(f"bp:{c.id}", BRIGHTPEARL, bp_person(c, addresses.get(c.default_address_id or 0))) for c in contacts]
         queue = find_duplicates([new, *others]).queue
         found = []
         for row in queue.itertuples():
@@ -444,6 +450,18 @@ class CustomerSync:
         new = normalise_email(email.value)
         if old and new and self.ledger.bp_id(CONTACT, old) == contact_id:
             self.ledger.rekey(CONTACT, old, new)
+
+
+ISO3_TO_ISO2 = {three: two for two, three in ISO2_TO_ISO3.items()}
+
+
+def _record(record_id: str, source: str, fields: PersonFields) -> CustomerRecord:
+    """A person as the duplicate engine reads it (the country lets it read national phone numbers)."""
+    address = fields.address or {}
+    return CustomerRecord(record_id=record_id, source=source, email=fields.email, first_name=fields.first_name,
+                          last_name=fields.last_name, phone=fields.phone, postcode=address.get("postcode"),
+                          street=address.get("address1"), city=address.get("city"),
+                          country_iso2=ISO3_TO_ISO2.get(address.get("country_iso3") or ""))
 
 
 def _parse(value: str | None) -> datetime | None:
