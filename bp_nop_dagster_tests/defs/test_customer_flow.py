@@ -14,6 +14,8 @@ import pytest
 import requests
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+from bp_nop_dagster.defs.brightpearl.assets import brightpearl_contacts
+from bp_nop_dagster.defs.reconciliation.customers import customer_reconciliation
 from bp_nop_dagster.defs.customers.assets import CUSTOMERS_IN_STEP, customers_in_step
 from bp_nop_dagster.defs.customers.sensors import brightpearl_contact_changes, customer_address_sweep, nopcommerce_customer_changes
 from bp_nop_dagster.defs.sync_settings import SyncSettings
@@ -69,6 +71,14 @@ class CustomerFlow:
         assert result.success
         return result.asset_materializations_for_node("customers__customers_in_step")[0].metadata
 
+    def reconcile(self, instance):
+        result = dg.materialize([brightpearl_contacts, customer_reconciliation], resources=self.resources, instance=instance,
+                                selection=[customer_reconciliation, brightpearl_contacts])
+        assert result.success
+        frame = result.output_for_node("reconciliation__customers")
+        metadata = result.asset_materializations_for_node("reconciliation__customers")[0].metadata
+        return frame.set_index("nop_customer_id"), metadata
+
     def contact_of(self, customer_id: int):
         contact_id = self.ledger.bp_id("customer", str(customer_id))
         assert contact_id is not None, f"customer {customer_id} is not linked"
@@ -87,7 +97,8 @@ class CustomerFlow:
 
 
 @pytest.fixture
-def flow(sandbox, tmp_path, ledger_clock) -> CustomerFlow:
+def flow(sandbox, tmp_path, ledger_clock, monkeypatch) -> CustomerFlow:
+    monkeypatch.setenv("BP_NOP_REPORTS_DIR", str(tmp_path / "reports"))
     return CustomerFlow(sandbox, tmp_path)
 
 
@@ -143,6 +154,11 @@ def test_registration_email_in_shop_address_in_brightpearl_no_ping_pong_under_fa
     assert flow.writes(flow.bp_root) == {} and flow.writes(flow.nop_root) == {}
     assert flow.ledger.pending("customer") == []
 
+    # 4. The reconciliation: this person linked and in step; nothing unexplained anywhere.
+    frame, metadata = flow.reconcile(instance)
+    assert frame.loc[customer_id, "verdict"] == "in_step" and frame.loc[customer_id, "contact_id"] == contact.id
+    assert metadata["unexplained_differences"].value == 0, frame[frame["verdict"].isin(["differs", "missing"])]
+
 
 def test_registrations_are_synced_and_a_look_alike_is_flagged_not_merged(flow, instance):
     existing = flow.world.brightpearl.contact_service.add_contact(
@@ -171,5 +187,9 @@ def test_registrations_are_synced_and_a_look_alike_is_flagged_not_merged(flow, i
     assert status.status == "synced" and status.needs_review
     assert metadata["needs_review"].value >= 1
     assert len(flow.world.brightpearl.contacts) > before
-    check = instance.get_latest_materialization_event(CUSTOMERS_IN_STEP)
-    assert check is not None
+    assert instance.get_latest_materialization_event(CUSTOMERS_IN_STEP) is not None
+
+    frame, metadata = flow.reconcile(instance)
+    assert frame.loc[look_alike, "verdict"] == "needs_review"
+    assert f"bp:{existing}" in frame.loc[look_alike, "suspected_duplicates"]
+    assert metadata["unexplained_differences"].value == 0, frame[frame["verdict"].isin(["differs", "missing"])]

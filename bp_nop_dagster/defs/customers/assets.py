@@ -11,7 +11,7 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.sync.customers import CUSTOMER, CustomerSync
+from bp_nop_dagster.sync.customers import CUSTOMER, CustomerSync, enqueue_registered
 from bp_nop_dagster.sync.fate import SystemicOutage
 
 GROUP = "customers"
@@ -22,6 +22,13 @@ CUSTOMERS_IN_STEP = dg.AssetKey(["customers", "customers_in_step"])
 NOP_CUSTOMERS = dg.AssetKey(["nopcommerce", "customers"])
 BP_CONTACTS = dg.AssetKey(["brightpearl", "contacts"])
 REVIEW_CHECK = "customers_needing_review"
+
+
+class CustomerSyncConfig(dg.Config):
+    """`catch_up`: first put every registered customer in the ledger (customers from before the
+    flow started; those known already are left as they are)."""
+
+    catch_up: bool = False
 
 
 @dg.asset(
@@ -36,6 +43,7 @@ REVIEW_CHECK = "customers_needing_review"
 )
 def customers_in_step(
     context: dg.AssetExecutionContext,
+    config: CustomerSyncConfig,
     nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
@@ -46,6 +54,8 @@ def customers_in_step(
     edit). Idempotent: a rerun writes nothing that is in step."""
     bp = brightpearl.get_client()
     book = ledger.get_ledger()
+    if config.catch_up:
+        context.log.info(f"catch-up: {enqueue_registered(nopcommerce.get_client(), book)} customers new to the ledger")
     engine = CustomerSync(
         nop=nopcommerce.get_client(), bp=bp, ledger=book, config=lambda: sync_settings.mapping(),
         owner=context.run.run_id, intent_lease_seconds=sync_settings.orders.intent_lease_seconds,

@@ -6,7 +6,7 @@ of the linked contacts and their addresses (an address PUT may not move a contac
 import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
-from bp_nop_dagster.defs.customers.jobs import customer_sync_job
+from bp_nop_dagster.defs.customers.jobs import customer_reconciliation_job, customer_sync_job
 from bp_nop_dagster.defs.sensor_support import fail_dead_runs, sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
@@ -47,3 +47,13 @@ def customer_address_sweep(context: dg.ScheduleEvaluationContext, brightpearl: B
     keys = sweep_brightpearl(brightpearl.get_client(), book)
     due, why = work_due(book, FLOW, (CUSTOMER,), utcnow())
     return sync_run_request(context, customer_sync_job.name, due, f"sweep: {len(keys)} contacts differ" + (f"; {why}" if why else ""))
+
+
+customer_reconciliation_schedule = dg.ScheduleDefinition(
+    name="customer_reconciliation_schedule",
+    cron_schedule="45 3 * * *",
+    execution_timezone="UTC",
+    job=customer_reconciliation_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: the per-person customer reconciliation (reconciliation/customers), CSV in the reports folder.",
+)
