@@ -1050,6 +1050,15 @@ class NopCommerceClient(Transport):
         written = self._replace(path, "/Product/Update", stamped, guard)
         return None if written is None else self._parse(Product, written, path)
 
+    def product_fields(self, product_id: int, names: Iterable[str]) -> dict[str, Any]:
+        """`GET Product/GetById/{id}`: the named ProductDto properties as the wire has them (JSON
+        values), for properties the `Product` model does not carry."""
+        path = f"/Product/GetById/{_positive(product_id)}"
+        dto = self._get(path)
+        if not isinstance(dto, dict):
+            raise ApiError(self.system, "reply is not a DTO", method="GET", path=path)
+        return {name: dto.get(name) for name in names}
+
     def product_store_ids(self, product_id: int) -> list[int]:
         """`GET StoreMapping/GetStoresIdsWithAccess/{productId}?entityTypeName=Product`: the stores
         a product is mapped to (it is limited to them when `limited_to_stores` is set)."""
