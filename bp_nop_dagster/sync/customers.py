@@ -384,17 +384,21 @@ class CustomerSync:
         bp_fields = bp_person(contact, address)
         decisions = resolve_all(who.nop, bp_fields, state["values"] if state else None, self.config.customers)
         bp_updated_on = _utc(contact.updated_on) if state is None else _parse(state.get("bp_updated_on"))
+        review = bool(self.ledger.get_watermark(f"customer_suspects/{who.key}"))
+        if all(d.action == IN_STEP for d in decisions):  # nothing to write: no intent needed
+            if state is None or state["values"] != agreed(decisions):
+                write_snapshot(self.ledger, who.key, agreed(decisions), bp_updated_on=bp_updated_on)
+            self.ledger.mark_synced(CUSTOMER, who.key, bp_id=contact.id, needs_review=review, unchanged=True)
+            self.report.in_step += 1
+            return
         with self.writes.intent(CUSTOMER, who.key):
             wrote_bp = self._write_brightpearl(decisions, contact, bp_fields)
             if wrote_bp is not None:
                 bp_updated_on = wrote_bp
             wrote_nop = self._write_nopcommerce(who, decisions)
             write_snapshot(self.ledger, who.key, agreed(decisions), bp_updated_on=bp_updated_on)
-            review = bool(self.ledger.get_watermark(f"customer_suspects/{who.key}"))
             self.writes.complete(CUSTOMER, who.key, contact.id, needs_review=review)
         self._rekey_contact(decisions, who.nop, bp_fields, contact.id)
-        if wrote_bp is None and not wrote_nop:
-            self.report.in_step += 1
 
     def _write_brightpearl(self, decisions: list[FieldDecision], contact, bp_fields: PersonFields) -> datetime | None:
         """The contact PATCH and address PUT; Brightpearl's `updatedOn` after them (None: nothing written)."""
