@@ -25,10 +25,9 @@ import pandas as pd
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import Ledger
-from bp_nop_dagster.mapping.config import MappingConfig
+from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.contacts import country_iso3
 from bp_nop_dagster.mapping.customers import IN_STEP, bp_person, nop_person, resolve_all
-from bp_nop_dagster.mapping.config import MappingError
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.quality.duplicates import BRIGHTPEARL, NOPCOMMERCE, CustomerRecord, find_duplicates
 from bp_nop_dagster.sync.customers import CUSTOMER, _record, is_shopper, read_snapshot, suspects_of
@@ -77,9 +76,9 @@ def reconcile_customers(nop: NopCommerceClient, bp: BrightpearlClient, ledger: L
     people = {}
     for customer in customers:
         address = nop.customer_billing_address(customer.id) if customer.billing_address_id else None
-        iso2 = iso.get(address.country_id or 0, (None, None))[0] if address is not None else None
+        iso2, three = iso.get(address.country_id or 0, (None, None)) if address is not None else (None, None)
         try:
-            three = country_iso3(iso2, config) if iso2 else None
+            three = three or (country_iso3(iso2, config) if iso2 else None)  # as the customer flow reads it
         except MappingError:
             three = None
         people[str(customer.id)] = (customer, nop_person(customer, address, three))

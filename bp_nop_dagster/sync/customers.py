@@ -76,7 +76,8 @@ CUSTOMER, CONTACT = RecordKind.CUSTOMER, RecordKind.CONTACT
 FLOW = "customers"
 CHUNK = 200  # customers per batch of reads (Brightpearl ID sets hold 200)
 SNAPSHOT_PREFIX = "customer_fields/"
-NOP_OVERLAP = timedelta(minutes=5)
+LAST_ACTIVITY_MINUTES = timedelta(minutes=15)  # nopCommerce CustomerSettings.LastActivityMinutes, as installed
+NOP_OVERLAP = LAST_ACTIVITY_MINUTES + timedelta(minutes=5)
 BP_OVERLAP = timedelta(minutes=5)
 
 
@@ -125,17 +126,35 @@ def _utc(value: datetime | None) -> datetime | None:
 
 # ------------------------------------------------------------------------------ discovery
 def discover_nop_changes(nop: NopCommerceClient, ledger: Ledger, cursor: SensorCursor, now: datetime) -> tuple[list[str], SensorCursor]:
-    """Registered customers active since the watermark (minus an overlap), into the ledger
-    (re-queued when synced). Returns the keys handed on and the next cursor."""
+    """Registered customers active since the watermark minus `NOP_OVERLAP`, whose shop values
+    differ from the values last agreed (or that have none: a registration), into the ledger
+    (re-queued when synced). Reads nopCommerce only (no quota): the customers page and each
+    active customer's billing address. An edit is dated by LastActivityDateUtc at most
+    `LAST_ACTIVITY_MINUTES` before it (nopCommerce moves it only on GET pages, and only once
+    older than that), so the overlap covers it, and the comparison, not the date, says what
+    changed. Returns the keys handed on and the next cursor."""
     since = (cursor.watermark or now - timedelta(days=1)) - NOP_OVERLAP
     role = nop.customer_role_id("Registered")
     customers = [c for c in nop.customers(last_activity_from_utc=since, role_ids=[role]) if is_shopper(nop, c)]
-    tokens = {f"{c.id}@{_utc(c.last_activity_date_utc).isoformat() if c.last_activity_date_utc else ''}": c for c in customers}
-    fresh = [token for token in tokens if token not in cursor.seen]
-    keys = list(dict.fromkeys(str(tokens[t].id) for t in fresh))
+    iso = nop.country_iso_codes() if customers else {}
+    keys = []
+    for customer in sorted(customers, key=lambda c: c.id):
+        state = read_snapshot(ledger, str(customer.id))
+        if state is not None:
+            address = nop.customer_billing_address(customer.id) if customer.billing_address_id else None
+            now_fields = nop_person(customer, address, _iso3(iso, address.country_id) if address else None)
+            if all(same(f, now_fields.get(f), value) for f, value in state["values"].items()):
+                continue
+        keys.append(str(customer.id))
     if keys:
         ledger.enqueue(CUSTOMER, keys, requeue=True)
-    return keys, SensorCursor(watermark=now, seen=set(tokens))
+    return keys, SensorCursor(watermark=now)
+
+
+def _iso3(codes: dict[int, tuple[str | None, str | None]], country_id: int | None) -> str | None:
+    """The shop's own three-letter code for a country id, else the alpha-2 code's in `ISO2_TO_ISO3`."""
+    two, three = codes.get(country_id or 0, (None, None))
+    return three or ISO2_TO_ISO3.get((two or "").upper())
 
 
 def is_shopper(nop: NopCommerceClient, customer) -> bool:
@@ -265,8 +284,8 @@ class CustomerSync:
                 gone.append(key)
                 continue
             address = self.nop.customer_billing_address(customer.id) if customer.billing_address_id else None
-            iso2 = self._iso(address.country_id)[0] if address is not None else None
-            iso3 = country_iso3(iso2, self.config) if iso2 else None
+            iso2, iso3 = self._iso(address.country_id) if address is not None else (None, None)
+            iso3 = iso3 or (country_iso3(iso2, self.config) if iso2 else None)
             people[key] = _Person(key, customer, nop_person(customer, address, iso3), address.id if address else None)
         return people, gone
 
