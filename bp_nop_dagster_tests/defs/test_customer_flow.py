@@ -193,3 +193,27 @@ def test_registrations_are_synced_and_a_look_alike_is_flagged_not_merged(flow, i
     assert frame.loc[look_alike, "verdict"] == "needs_review"
     assert f"bp:{existing}" in frame.loc[look_alike, "suspected_duplicates"]
     assert metadata["unexplained_differences"].value == 0, frame[frame["verdict"].isin(["differs", "missing"])]
+
+
+def test_a_guest_checkout_and_a_later_registration_with_the_same_email_are_one_contact(flow, instance):
+    """The order flow makes the guest's contact (keyed by the normalised email); the registration
+    under the same email in other letter case finds it instead of creating a second one."""
+    from bp_nop_dagster.defs.orders.assets import order_sync
+
+    order = flow.control(flow.nop_root, "POST", "orders", {
+        "email": "Pat.Guest@Example.org", "first_name": "Pat", "last_name": "Guest", "guest": True,
+        "address": {"address1": "5 Dock Lane", "city": "Hull", "zip_postal_code": "HU1 1AA", "country_iso2": "GB"},
+        "items": [{"sku": "BPN-00001", "quantity": 1}]})
+    # A guest's email lives on the order's billing address; the guest record itself often has none
+    # (nopCommerce notes §7.6), which is what lets the same person register later.
+    flow.world.nopcommerce.customers[order["customer_id"]]["email"] = None
+    flow.ledger.enqueue("order", [str(order["id"])])
+    assert dg.materialize([order_sync], resources=flow.resources, instance=instance).success
+    guest_contact = flow.ledger.bp_id("contact", normalise_email("pat.guest@example.org"))
+    assert guest_contact is not None
+
+    registered = flow.register("pat.guest@example.org", "Pat", "Guest", address=ADDRESS)
+    flow.tick(instance)
+    flow.sync(instance)
+    assert flow.contact_of(registered).id == guest_contact
+    assert sum(1 for c in flow.world.brightpearl.contacts.values() if normalise_email(c.email) == "pat.guest@example.org") == 1
