@@ -320,52 +320,56 @@ class CustomerSync:
         email_key = normalise_email(who.nop.email)
         contact_key = email_key or f"customer:{who.key}"
         contact_id = self.ledger.bp_id(CONTACT, contact_key)
-        created, suspects = False, []
         if contact_id is None and email_key:
             contact_id = min((r.contact_id for r in self.bp.find_contacts_by_email(who.nop.email or "")), default=None)
         if contact_id is None:
-            suspects = self._suspects(who.nop)
-            contact_id = self._create_contact(who, contact_key)
-            created = True
+            self._create_contact(who, contact_key)
+            return
+        self._refuse_shared(who.key, contact_id)
+        self._link_contact_key(contact_key, contact_id)
+        self.ledger.link(CUSTOMER, who.key, contact_id)
+        contact = self.bp.contact(contact_id)
+        address = self.bp.postal_addresses([contact.default_address_id])[0] if contact.default_address_id else None
+        self._bring_in_step(who, contact, address)
+        self.report.linked += 1
+
+    def _refuse_shared(self, key: str, contact_id: int) -> None:
         other = self.ledger.nop_keys(CUSTOMER, [contact_id]).get(contact_id)
-        if other is not None and other != who.key:
+        if other is not None and other != key:
             raise MappingError("duplicate", f"Brightpearl contact {contact_id} is already linked to nopCommerce customer {other} "
                                             f"(same email key): review and merge by hand")
-        try:
+
+    def _link_contact_key(self, contact_key: str, contact_id: int) -> None:
+        """The order flow's email key for the contact, unless the contact has one already."""
+        if not self.ledger.nop_keys(CONTACT, [contact_id]) and self.ledger.bp_id(CONTACT, contact_key) is None:
             self.ledger.link(CONTACT, contact_key, contact_id)
-        except Exception:  # noqa: BLE001 - the contact is known under another email key already: that link stays
-            pass
-        needs_review = bool(suspects)
-        if created:
+
+    def _create_contact(self, who: _Person, contact_key: str) -> None:
+        """A new contact under the customer's write-ahead intent: an earlier attempt's contact is
+        found by its email before anything is created. Contacts that look like the same person
+        are flagged (needs review), never merged. A postal address whose create had an unknown
+        outcome may be left unused (harmless; Brightpearl has no address search)."""
+        email = who.nop.email
+        lookup = (lambda: min((r.contact_id for r in self.bp.find_contacts_by_email(email)), default=None)) if email else (lambda: None)
+        with self.writes.intent(CUSTOMER, who.key) as claim:
+            contact_id = lookup() if claim.previous_attempt else None
+            suspects = []
+            if contact_id is None:
+                suspects = self._suspects(who.nop)
+                address_id = None
+                if who.nop.address is not None:
+                    address_id = self.bp.create_postal_address(postal_address_put(who.nop.address))
+                contact_id = self.writes.create_once(lambda: self.bp.create_contact(new_contact_body(who.nop, address_id)), lookup)
+            self._refuse_shared(who.key, contact_id)
+            self._link_contact_key(contact_key, contact_id)
             contact = self.bp.contact(contact_id)
             values = {**bp_person(contact, None).as_dict(), "address": who.nop.address}  # the address was made from the shop's
             write_snapshot(self.ledger, who.key, values, bp_updated_on=_utc(contact.updated_on))
             self._remember_suspects(who.key, suspects)
-            self.writes.complete(CUSTOMER, who.key, contact_id, needs_review=needs_review)
-            self.report.created += 1
-        else:
-            self.ledger.link(CUSTOMER, who.key, contact_id)
-            contact = self.bp.contact(contact_id)
-            address = self.bp.postal_addresses([contact.default_address_id])[0] if contact.default_address_id else None
-            self._bring_in_step(who, contact, address)
-            self.report.linked += 1
-        if needs_review:
+            self.writes.complete(CUSTOMER, who.key, contact_id, needs_review=bool(suspects))
+        self.report.created += 1
+        if suspects:
             self.report.needs_review += 1
-
-    def _create_contact(self, who: _Person, contact_key: str) -> int:
-        """Under the customer's write-ahead intent (completed by the caller): an earlier attempt's
-        contact is found by its email before anything is created. A postal address whose create
-        had an unknown outcome may be left unused (harmless; Brightpearl has no address search)."""
-        email = who.nop.email
-        lookup = (lambda: min((r.contact_id for r in self.bp.find_contacts_by_email(email)), default=None)) if email else (lambda: None)
-        with self.writes.intent(CUSTOMER, who.key) as claim:
-            found = lookup() if claim.previous_attempt else None
-            if found is not None:
-                return found
-            address_id = None
-            if who.nop.address is not None:
-                address_id = self.bp.create_postal_address(postal_address_put(who.nop.address))
-            return self.writes.create_once(lambda: self.bp.create_contact(new_contact_body(who.nop, address_id)), lookup)
 
     def _suspects(self, fields: PersonFields) -> list[dict]:
         """Brightpearl contacts with the same last name or phone that the duplicate engine judges
@@ -402,7 +406,7 @@ class CustomerSync:
         state = read_snapshot(self.ledger, who.key)
         bp_fields = bp_person(contact, address)
         decisions = resolve_all(who.nop, bp_fields, state["values"] if state else None, self.config.customers)
-        bp_updated_on = _utc(contact.updated_on) if state is None else _parse(state.get("bp_updated_on"))
+        bp_updated_on = _utc(contact.updated_on)  # the contact as compared: its own row in contact-search is no news
         review = bool(self.ledger.get_watermark(f"customer_suspects/{who.key}"))
         if all(d.action == IN_STEP for d in decisions):  # nothing to write: no intent needed
             if state is None or state["values"] != agreed(decisions):
@@ -485,10 +489,6 @@ def _record(record_id: str, source: str, fields: PersonFields) -> CustomerRecord
                           last_name=fields.last_name, phone=fields.phone, postcode=address.get("postcode"),
                           street=address.get("address1"), city=address.get("city"),
                           country_iso2=ISO3_TO_ISO2.get(address.get("country_iso3") or ""))
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def suspects_of(ledger: Ledger, keys: Iterable[str]) -> dict[str, list[dict]]:

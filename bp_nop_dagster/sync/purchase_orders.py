@@ -19,7 +19,6 @@ Products with attribute combinations (stock per combination) are left alone.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +38,6 @@ from bp_nop_dagster.mapping.purchase_orders import (
 )
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 
-log = logging.getLogger("bp_nop_dagster.sync.purchase_orders")
 
 ORIGINALS = "po_backorders"  # ledger watermark: {nop product id: the back-order values before our first change}
 MANAGE_STOCK = 1  # nopCommerce ManageInventoryMethod.ManageStock
