@@ -353,6 +353,10 @@ BEHAVIOURS: list[Fact] = [
                "NOP Nop.Web.Framework/Mvc/Filters/SaveLastActivityAttribute.cs (only GET requests; "
                "LastActivityDateUtc.AddMinutes(LastActivityMinutes) < UtcNow); CORE InstallationService CustomerSettings "
                "(LastActivityMinutes = 15); Nop.Web CustomerController Info/AddressEdit"),
+    _behaviour("back-order and pre-order settings", "ProductDto carries backorder_mode_id (BackorderMode: 0 NoBackorders, 1 "
+               "AllowQtyBelow0, 2 AllowQtyBelow0AndNotifyCustomer), available_for_pre_order and "
+               "pre_order_availability_start_date_time_utc; Product/Update stores them as sent, with every other property",
+               f"{CONTRACT} (ProductDto); CORE Nop.Core/Domain/Catalog/BackorderMode.cs; {PRODUCT} Update"),
     _behaviour("admin product edits", "the admin's product Create stamps CreatedOnUtc and UpdatedOnUtc, its Edit UpdatedOnUtc = now; "
                "the API's Create/Update stamp nothing", "NOP Nop.Web Areas/Admin/Controllers/ProductController.cs Create/Edit; "
                f"{PRODUCT} Create/Update"),
