@@ -58,10 +58,10 @@ def customers_in_step(
         context.log.info(f"catch-up: {enqueue_registered(nopcommerce.get_client(), book)} customers new to the ledger")
     engine = CustomerSync(
         nop=nopcommerce.get_client(), bp=bp, ledger=book, config=lambda: sync_settings.mapping(),
-        owner=context.run.run_id, intent_lease_seconds=sync_settings.orders.intent_lease_seconds,
+        owner=context.run.run_id, intent_lease_seconds=sync_settings.customers.intent_lease_seconds,
     )
     try:
-        report = engine.run(limit=sync_settings.orders.batch_size)
+        report = engine.run(limit=sync_settings.customers.batch_size)
     except SystemicOutage as outage:
         context.log.warning(f"stopped early: {outage}; so far: {engine.report}")
         raise
