@@ -217,3 +217,29 @@ def test_a_guest_checkout_and_a_later_registration_with_the_same_email_are_one_c
     flow.sync(instance)
     assert flow.contact_of(registered).id == guest_contact
     assert sum(1 for c in flow.world.brightpearl.contacts.values() if normalise_email(c.email) == "pat.guest@example.org") == 1
+
+
+def test_an_owned_field_is_put_back_on_the_side_that_does_not_own_it(flow, instance, tmp_path):
+    """Mapping: Brightpearl owns the email, nopCommerce owns the phone. Rule: the owner's value wins
+    on both sides, whichever side changed it."""
+    import yaml
+
+    from bp_nop_dagster.mapping.config import DEFAULT_MAPPING_FILE
+
+    mapping = yaml.safe_load(DEFAULT_MAPPING_FILE.read_text(encoding="utf-8"))
+    mapping["customers"].update(email="brightpearl", phone="nopcommerce")
+    path = tmp_path / "owners.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    flow.resources["sync_settings"] = SyncSettings(mapping_file=str(path))
+
+    customer_id = flow.register("ola.berg@example.org", "Ola", "Berg", phone="+44 7700 900555", address=ADDRESS)
+    flow.tick(instance)
+    flow.sync(instance)
+    contact = flow.contact_of(customer_id)
+    flow.control(flow.nop_root, "POST", f"customers/{customer_id}/edit", {"changes": {"email": "ola@elsewhere.example"}})
+    flow.control(flow.bp_root, "PUT", f"contacts/{contact.id}", {"phone": "+44 7700 900999"})
+    flow.tick(instance)
+    flow.sync(instance)
+    shop = flow.world.nopcommerce.customers[customer_id]
+    assert shop["email"] == "ola.berg@example.org"  # Brightpearl's email put back in the shop
+    assert flow.world.brightpearl.contacts[contact.id].phone == "+44 7700 900555"  # the shop's phone put back in Brightpearl
