@@ -30,7 +30,7 @@ from bp_nop_dagster.mapping.contacts import country_iso3
 from bp_nop_dagster.mapping.customers import IN_STEP, bp_person, nop_person, resolve_all
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.quality.duplicates import BRIGHTPEARL, NOPCOMMERCE, CustomerRecord, find_duplicates
-from bp_nop_dagster.sync.customers import CUSTOMER, _record, is_shopper, read_snapshot, suspects_of
+from bp_nop_dagster.sync.customers import CUSTOMER, _record, is_shopper, read_snapshot, reviewed_distinct, suspects_of
 from bp_nop_dagster.sync.report_table import Column, typed_frame
 
 COLUMNS = [
@@ -112,6 +112,8 @@ def reconcile_customers(nop: NopCommerceClient, bp: BrightpearlClient, ledger: L
                 suspects.setdefault(me[4:], []).append(f"{pair.band} {other}")
     for key, found in flagged.items():
         suspects.setdefault(key, []).extend(f"{s['band']} bp:{s['contact_id']} (flagged at creation)" for s in found)
+    for key, distinct in reviewed_distinct(ledger, people).items():  # a person judged them someone else
+        suspects[key] = [s for s in suspects.get(key, []) if s.split(" ")[1] not in distinct]
 
     rows = []
     for key, (customer, nop_fields) in people.items():

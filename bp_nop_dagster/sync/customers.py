@@ -499,3 +499,28 @@ def suspects_of(ledger: Ledger, keys: Iterable[str]) -> dict[str, list[dict]]:
         if raw:
             found[key] = json.loads(raw)
     return found
+
+
+def reviewed_distinct(ledger: Ledger, keys: Iterable[str]) -> dict[str, set[str]]:
+    """Per customer, the records a person judged to be someone else (`mark_reviewed`)."""
+    found = {}
+    for key in keys:
+        raw = ledger.get_watermark(f"customer_reviewed/{key}")
+        if raw:
+            found[key] = set(json.loads(raw))
+    return found
+
+
+def mark_reviewed(ledger: Ledger, key: str, distinct_from: Iterable[str]) -> None:
+    """A person reviewed customer `key`'s suspected duplicates and judged them other people: the
+    flag is cleared and `reconciliation/customers` no longer lists those records for it. Record
+    ids as the report names them (`bp:<contact id>`, `nop:<customer id>`). Merging the same person
+    stays a person's job in Brightpearl."""
+    flagged = suspects_of(ledger, [key]).get(key, [])
+    judged = reviewed_distinct(ledger, [key]).get(key, set()) | set(distinct_from) | {f"bp:{s['contact_id']}" for s in flagged}
+    ledger.set_watermark(f"customer_reviewed/{key}", json.dumps(sorted(judged)))
+    ledger.set_watermark(f"customer_suspects/{key}", "")
+    record = ledger.status(CUSTOMER, key)
+    if record is not None and record.status == "synced" and record.needs_review:
+        ledger.mark_synced(CUSTOMER, key, needs_review=False, unchanged=True)
+
