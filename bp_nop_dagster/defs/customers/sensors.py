@@ -7,12 +7,13 @@ import dagster as dg
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.customers.jobs import customer_reconciliation_job, customer_sync_job
-from bp_nop_dagster.defs.sensor_support import fail_dead_runs, sync_run_request
+from bp_nop_dagster.defs.customers.assets import CUSTOMERS_IN_STEP
+from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.customers import CUSTOMER, FLOW, discover_bp_changes, discover_nop_changes, sweep_brightpearl
-from bp_nop_dagster.sync.fate import work_due
+from bp_nop_dagster.sync.fate import active_pause, work_due
 
 
 @dg.sensor(job=customer_sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -24,6 +25,11 @@ def nopcommerce_customer_changes(context: dg.SensorEvaluationContext, nopcommerc
     keys, cursor = discover_nop_changes(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
     due, why = work_due(book, FLOW, (CUSTOMER,), now)
+    if not due and not book.unsettled(CUSTOMER) and active_pause(book, FLOW, now) is None:
+        # Nothing to do: the asset is reported in step (every 5 minutes at most), so its freshness
+        # says the flow is alive while customers change nothing.
+        note = "no customer changed in the shop; nothing pending: both sides in step"
+        return dg.SensorResult(skip_reason=note, asset_events=in_step_events(context, [CUSTOMERS_IN_STEP], note))
     return sync_run_request(context, customer_sync_job.name, due, f"{len(keys)} customers active in the shop" + (f"; {why}" if why else ""))
 
 
