@@ -37,6 +37,7 @@ class RecordKind(StrEnum):
     REFUND_CANCELLED = "refund_cancelled"  # "<o>:<n>" → sales order id, once cancelled (full refund before shipping)
     RETURN_RECEIVED = "return_received"  # "<o>:<n>:<return request id>" → goods-in note id
     STAFF_CREDIT = "staff_credit"  # Brightpearl sales credit id (made by staff) → nop order id, once refunded there
+    CUSTOMER = "customer"  # registered nopCommerce customer id → Brightpearl contact id (the customer flow)
 
 
 class DeadLetterReason(StrEnum):

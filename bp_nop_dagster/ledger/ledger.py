@@ -328,6 +328,18 @@ class Ledger:
         if needs_review:
             conn.execute(sa.update(l).where(l.c.kind == kind, l.c.nop_key == nop_key).values(needs_review=True))
 
+    def rekey(self, kind: str, old_key: str, new_key: str) -> bool:
+        """Move a link to another nopCommerce key (a customer's email, the contact's key, changed):
+        True if moved; False, changing nothing, when `old_key` has no link or `new_key` has one."""
+        l, kind = s.links, _check_kind(kind)
+        old_key, new_key = stored_key(old_key), stored_key(new_key)
+        if old_key == new_key:
+            return False
+        with self._write() as conn:
+            if conn.execute(sa.select(l.c.id).where(l.c.kind == kind, l.c.nop_key == new_key)).first() is not None:
+                return False
+            return conn.execute(sa.update(l).where(l.c.kind == kind, l.c.nop_key == old_key).values(nop_key=new_key)).rowcount > 0
+
     def bp_id(self, kind: str, nop_key: str) -> int | None:
         with self._read() as conn:
             return conn.execute(
