@@ -229,6 +229,9 @@ def latencies(rows: list[dict], flow: str, path: str, launch: float, code_import
 
 
 def main() -> int:
+    global EVENTS_PER_FLOW
+    if len(sys.argv) > 1:  # a quick smoke run: `python -m bench.webhook_latency 3`
+        EVENTS_PER_FLOW = int(sys.argv[1])
     bp_port, nop_port, hook_port = free_port(), free_port(), free_port()
     sandbox_process = start_sandbox(bp_port, nop_port, scale="small")
     sandbox = Sandbox(bp_port, nop_port)
@@ -246,6 +249,7 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "bp_nop_dagster.cli", "webhooks", "sync"], env=env, check=True, capture_output=True)
         launch = process_seconds("import dagster")
         with_code = process_seconds("from bp_nop_dagster.definitions import defs; defs()")
+        (home / "instance").mkdir()
         with dg.instance_for_test(temp_dir=str(home / "instance")) as instance:
             bench = Bench(sandbox, home, instance)
             bench.materialize([stock_from_brightpearl], {"ops": {"nopcommerce__stock_from_brightpearl": {"config": {"product_ids": []}}}})

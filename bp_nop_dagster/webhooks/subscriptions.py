@@ -36,6 +36,8 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{24,128}$")
 
 def check_secret(secret: str | None) -> str:
     """The secret, if it is 24 to 128 URL-safe characters (`secrets.token_urlsafe(32)` gives 43)."""
+    if secret and "change-me" in secret:
+        raise ValueError("the webhook secret is still the .env.example placeholder")
     if not secret or not _SECRET.match(secret):
         raise ValueError("the webhook secret must be 24 to 128 characters of A-Z a-z 0-9 _ - (e.g. python -c "
                          "'import secrets; print(secrets.token_urlsafe(32))')")
