@@ -253,7 +253,10 @@ def main() -> int:
         with dg.instance_for_test(temp_dir=str(home / "instance")) as instance:
             bench = Bench(sandbox, home, instance)
             bench.materialize([stock_from_brightpearl], {"ops": {"nopcommerce__stock_from_brightpearl": {"config": {"product_ids": []}}}})
-            skus = simple_skus(bench.nop)
+            rows = bench.resources["brightpearl"].build_client().search(
+                "/product-service/product-search", columns=["productId", "SKU", "stockTracked"])
+            tracked = {r["SKU"] for r in rows if r.get("stockTracked")}
+            skus = [sku for sku in simple_skus(bench.nop) if sku in tracked]
             stock = stock_events(bench, skus)
             orders: list[dict] = []
             bp_orders = book_orders(bench, EVENTS_PER_FLOW, orders)

@@ -875,15 +875,18 @@ class Ledger:
             ).all()
         return [WebhookEvent(r.id, r.event, int(r.resource_id), r.raised_on, r.received_at) for r in rows]
 
-    def webhook_received(self, event: str, resource_ids: Iterable[int]) -> set[int]:
-        """Which of `resource_ids` a webhook of `event` has announced (ever): the reports' `found_by`."""
+    def webhook_received(self, event: str, resource_ids: Iterable[int], *, since: datetime | None = None) -> set[int]:
+        """Which of `resource_ids` a webhook of `event` announced (received at or after `since`,
+        default ever): the reports' `found_by`."""
         ids = sorted({int(i) for i in resource_ids})
         w = s.webhook_events
         found: set[int] = set()
         with self._read() as conn:
             for chunk in _chunks(ids):
-                found.update(int(i) for i in conn.execute(
-                    sa.select(w.c.resource_id).where(w.c.event == event, w.c.resource_id.in_(chunk)).distinct()).scalars())
+                query = sa.select(w.c.resource_id).where(w.c.event == event, w.c.resource_id.in_(chunk))
+                if since is not None:
+                    query = query.where(w.c.received_at >= since)
+                found.update(int(i) for i in conn.execute(query.distinct()).scalars())
         return found
 
     # ------------------------------------------------------------------------- reporting

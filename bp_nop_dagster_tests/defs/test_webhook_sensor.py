@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.defs.fulfilment.assets import shipments_from_brightpearl
+from bp_nop_dagster.defs.reconciliation.stock_drift import stock_drift
 from bp_nop_dagster.defs.stock.assets import stock_from_brightpearl
 from bp_nop_dagster.defs.webhooks.sensors import STOCK_OP, brightpearl_webhooks
 from bp_nop_dagster.ledger import Ledger
@@ -145,6 +146,11 @@ def test_brightpearl_changes_reach_nopcommerce_through_webhooks_and_the_sensor(s
         product = nop.product_by_sku(sku)
         on_hand = sum(bp.on_hand(product_id, w) for w in (1, 3))  # the default mapping's warehouses
         assert nop.total_stock_quantity(product["id"]) == on_hand  # no nop order of this SKU is in flight
+        # The drift report says which path found the change: this product by webhook, the rest by polling.
+        drift = dg.materialize([stock_drift], resources=fulfilment.resources, instance=instance)
+        frame = drift.output_for_node("reconciliation__stock_drift")
+        found = dict(zip(frame["bp_product_id"].dropna().astype(int), frame.loc[frame["bp_product_id"].notna(), "found_by"]))
+        assert found[product_id] == "webhook" and set(found.values()) == {"webhook", "poll"}
 
         # A goods-out note shipped in Brightpearl becomes a nopCommerce shipment.
         note_id = fulfilment.fulfil(nop_order, "TRACK-WH-1")
