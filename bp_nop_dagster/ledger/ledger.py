@@ -875,6 +875,12 @@ class Ledger:
             ).all()
         return [WebhookEvent(r.id, r.event, int(r.resource_id), r.raised_on, r.received_at) for r in rows]
 
+    def purge_webhook_events(self, received_before: datetime) -> int:
+        """Delete the rows received before `received_before` (retention); how many."""
+        w = s.webhook_events
+        with self._write() as conn:
+            return conn.execute(sa.delete(w).where(w.c.received_at < received_before)).rowcount or 0
+
     def webhook_received(self, event: str, resource_ids: Iterable[int], *, since: datetime | None = None) -> set[int]:
         """Which of `resource_ids` a webhook of `event` announced (received at or after `since`,
         default ever): the reports' `found_by`."""

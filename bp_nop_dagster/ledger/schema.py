@@ -181,6 +181,7 @@ webhook_events = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("event", "resource_id", "raised_on", name="uq_webhook_events_event_resource_raised"),
     sa.Index("ix_webhook_events_event_id", "event", "id"),
+    sa.Index("ix_webhook_events_received_at", "received_at"),  # the retention purge
 )
 
 LEDGER_TABLES = ("links", "records", "intents", "dead_letters", "watermarks", "webhook_events")

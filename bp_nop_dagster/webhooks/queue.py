@@ -5,7 +5,8 @@ Cursor: the highest row id handed on that no earlier row can still appear below,
 above it already handed on. Row ids are assigned at insert but become visible at commit, so on
 PostgreSQL a row may appear after a higher one; the cursor moves past a row only once it is
 `SETTLE` old (every receiver transaction has committed by then) and remembers the newer ones it
-handed on, so nothing is skipped and nothing is handed on twice.
+handed on, so nothing is skipped and nothing is handed on twice. Rows older than `RETENTION`
+are deleted as the queue is read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from bp_nop_dagster.ledger import Ledger, WebhookEvent
 from bp_nop_dagster.webhooks.subscriptions import EVENTS, GOODS_OUT_SHIPPED, ON_HAND_MODIFIED, ORDER_STATUS_MODIFIED, SALES_ORDER_CREATED
 
 SETTLE = timedelta(seconds=10)
+#: How long received events are kept (the drift report's `found_by` looks back 24 h).
+RETENTION = timedelta(days=7)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Received:
 
 def take(ledger: Ledger, cursor: QueueCursor, now: datetime) -> tuple[Received, QueueCursor]:
     """The events received since the cursor, grouped (ids de-duplicated, ascending), and the next cursor."""
+    ledger.purge_webhook_events(now - RETENTION)  # indexed on received_at: cheap when nothing is due
     rows = ledger.webhook_events(EVENTS, after_id=cursor.after_id)
     new = [row for row in rows if row.id not in cursor.handed_on]
     received = _group(new)

@@ -58,3 +58,17 @@ def test_upgrades_a_version_3_database(db_url):
         assert book.schema_version == SCHEMA_VERSION == 4
         assert book.get_watermark("kept") == "yes"
         assert book.record_webhook_events(ON_HAND, [1001], "t1") == 1
+
+
+def test_rows_past_retention_are_purged_and_the_rest_kept(db_url):
+    from datetime import UTC, datetime, timedelta
+
+    from bp_nop_dagster_tests.ledger.clock import Clock
+
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    with Ledger(db_url, clock=clock) as book:
+        book.record_webhook_events(ON_HAND, [1001], "old")
+        clock.advance(8 * 86400)
+        book.record_webhook_events(ON_HAND, [1002], "new")
+        assert book.purge_webhook_events(clock() - timedelta(days=7)) == 1
+        assert [r.resource_id for r in book.webhook_events([ON_HAND])] == [1002]
