@@ -67,11 +67,14 @@ def test_a_stock_run_for_exactly_the_products_and_orders_received(tmp_path, inst
     assert not sensor.tick(instance).run_requests
     book.record_webhook_events(ON_HAND_MODIFIED, [1005, 1001], "t1")
     book.record_webhook_events(ON_HAND_MODIFIED, [1001], "t1")  # a redelivery
-    book.record_webhook_events(SALES_ORDER_CREATED, [300777], "t1")
+    book.record_webhook_events(SALES_ORDER_CREATED, [300777, 300041], "t1")
+    book.link("order", "41", 300041)  # created by this integration: its units are in flight, not re-read
     request = by_job(sensor.tick(instance))["stock_sync_job"]
     assert request.run_config["ops"][STOCK_OP]["config"] == {"product_ids": [1001, 1005], "order_ids": [300777]}
     assert request.tags["bp_nop/trigger"] == "webhook"
     assert not sensor.tick(instance).run_requests  # handed on once
+    book.record_webhook_events(SALES_ORDER_CREATED, [300041], "t2")
+    assert not sensor.tick(instance).run_requests  # only our own order: no stock run (and no quota) for it
     book.record_webhook_events(ON_HAND_MODIFIED, [1001], "t2")  # a later change of the same product
     assert by_job(sensor.tick(instance))["stock_sync_job"].run_config["ops"][STOCK_OP]["config"]["product_ids"] == [1001]
 

@@ -43,7 +43,11 @@ def brightpearl_webhooks(context: dg.SensorEvaluationContext, ledger: LedgerReso
     requests: list[dg.RunRequest] = []
     notes: list[str] = [f"{received.count} ids received"]
 
-    if received.product_ids or received.sales_order_ids:
+    # Sales orders this integration created are left out here (ledger links, no request): their
+    # units are counted in flight until Brightpearl allocates them (sync/stock.py).
+    ours_created = set(book.nop_keys(fulfilment_flow.ORDER, received.sales_order_ids)) if received.sales_order_ids else set()
+    other_orders = [i for i in received.sales_order_ids if i not in ours_created]
+    if received.product_ids or other_orders:
         if active_pause(book, stock_flow.FLOW, now) is not None:
             # Kept for the stock sensor's retries once the pause is over (the orders' products are
             # found by its order search, the safety net).
@@ -54,9 +58,9 @@ def brightpearl_webhooks(context: dg.SensorEvaluationContext, ledger: LedgerReso
                 job_name=stock_sync_job.name,
                 run_key=f"webhook-stock-{received.last_id}",
                 run_config={"ops": {STOCK_OP: {"config": {"product_ids": received.product_ids,
-                                                          "order_ids": received.sales_order_ids}}}},
+                                                          "order_ids": other_orders}}}},
                 tags={**WEBHOOK_TAG, "bp_nop/webhook_products": str(len(received.product_ids)),
-                      "bp_nop/webhook_orders": str(len(received.sales_order_ids))},
+                      "bp_nop/webhook_orders": str(len(other_orders))},
             ))
 
     if received.goods_out_note_ids:
