@@ -23,7 +23,9 @@ Method (one run, side by side; 50 events per flow, made one after another):
   dagster/_daemon/sensor.py MIN_INTERVAL_LOOP_TIME), drawn per event (seed 17); `run_queue` = the
   wait for the QueuedRunCoordinator's next dequeue, uniform over [0, dequeue_interval_seconds]
   (1 s in dagster.yaml; 5 s is Dagster's default).
-Latency = the sum. `before_cuts` uses the same measurements with the settings before this change
+Latency = the sum. A check replaces the modelled launch with real ones: 5 stock changes each pushed
+by `dagster job execute` in a new process (`check_real_run_processes`,
+`stock_webhooks_with_real_run_processes`). `before_cuts` uses the same measurements with the settings before this change
 (dequeue every 5 s; nopCommerce orders polled every 10 s).
 
 Run: `.venv/bin/python -m bench.webhook_latency` (about six minutes); results in
@@ -32,6 +34,7 @@ bench/results/webhook_latency.json.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -204,6 +207,27 @@ def shipment_events(bench: Bench, bp_order_ids: list[int]) -> list[dict]:
     return rows
 
 
+def real_runs(bench: Bench, env: dict[str, str], skus: list[str], home: Path, count: int = 5) -> list[dict]:
+    """A check of the modelled launch: `count` stock changes, each pushed by `dagster job execute`
+    (a new process that imports the code location and runs the job, as a run worker does) with
+    the run config the webhook sensor asked for; its wall time against run_launch + code_import +
+    the in-process sync of the same change."""
+    rows = []
+    for n in range(count):
+        sku = skus[n % len(skus)]
+        started = time.perf_counter()
+        reply = bench.sandbox.control(bench.sandbox.bp_root, "POST", "/stock", {"sku": sku, "warehouse_id": 1, "quantity": 2})
+        bench.delivered(started, reply["product_id"], "product.modified.on-hand-modified")
+        request, _ = bench.webhook_run("stock_sync_job")
+        config = home / f"run-{n}.yaml"
+        config.write_text(json.dumps(request.run_config))
+        _, seconds = timed(lambda: subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "bp_nop_dagster.definitions",
+             "-j", "stock_sync_job", "-c", str(config)], env=env, check=True, capture_output=True, cwd=home))
+        rows.append({"product_id": reply["product_id"], "process_seconds": round(seconds, 3)})
+    return rows
+
+
 def latencies(rows: list[dict], flow: str, path: str, launch: float, code_import: float, when: str = "now") -> dict:
     rng = random.Random(f"17-{flow}-{path}-{when}")
     # Before the cuts: the run queue dequeued every 5 s (Dagster's default) and the nopCommerce
@@ -226,6 +250,16 @@ def latencies(rows: list[dict], flow: str, path: str, launch: float, code_import
         "sensor_tick_every_seconds": tick_every,
         "breakdown_mean_seconds": {c: round(statistics.mean(p[c] for p in parts), 3) for c in COMPONENTS},
     }
+
+
+def real_process_latencies(rows: list[dict], checks: list[dict]) -> dict:
+    """The stock webhook path with the measured run processes (`real_runs`) in place of the
+    modelled launch + import + in-process sync: delivery + sensor interval + sensor evaluation +
+    run queue per event as above, plus the real process times in turn."""
+    rng = random.Random("17-stock-real")
+    totals = [row["delivery"] + rng.uniform(0, DAEMON_LOOP_SECONDS) + row["webhook_eval"] + rng.uniform(0, DEQUEUE_SECONDS["now"])
+              + checks[n % len(checks)]["process_seconds"] for n, row in enumerate(rows)]
+    return {"p50_seconds": round(statistics.median(totals), 2), "p95_seconds": round(percentile(totals, 0.95), 2)}
 
 
 def main() -> int:
@@ -261,6 +295,7 @@ def main() -> int:
             orders: list[dict] = []
             bp_orders = book_orders(bench, EVENTS_PER_FLOW, orders)
             shipments = shipment_events(bench, bp_orders)
+            checks = real_runs(bench, env, skus, home)
     finally:
         receiver.terminate()
         receiver.wait(15)
@@ -275,6 +310,14 @@ def main() -> int:
                   "waits modelled from the daemon's loop and the dequeue interval",
         "run_launch_seconds": round(launch, 3), "code_import_seconds": round(code_import, 3),
         "targets": TARGETS,
+        "check_real_run_processes": {
+            "what": "5 stock changes each pushed by `dagster job execute` (new process: launch, code import, run) vs the "
+                    "modelled run_launch + code_import + mean in-process sync",
+            "process_seconds": [row["process_seconds"] for row in checks],
+            "median_process_seconds": round(statistics.median(row["process_seconds"] for row in checks), 3),
+            "modelled_seconds": round(launch + code_import + statistics.mean(row["sync"] for row in stock), 3),
+        },
+        "stock_webhooks_with_real_run_processes": real_process_latencies(stock, checks),
         "flows": {
             flow: {
                 "webhooks": latencies(rows, flow, "webhooks", launch, code_import),
