@@ -93,7 +93,7 @@ def _status(bp, public_url: str, secret: str, out: TextIO) -> int:
         print(f"  missing {body['subscribeTo']}", file=out)
     for webhook in existing:
         if not subs.is_ours(webhook, public_url):
-            print(f"  other  {subs.describe(webhook)}", file=out)
+            print(f"  other  {subs.describe_other(webhook)}", file=out)
     return 0 if not result.stale and not result.missing else 1
 
 

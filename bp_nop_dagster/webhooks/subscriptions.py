@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 ON_HAND_MODIFIED = "product.modified.on-hand-modified"
 GOODS_OUT_SHIPPED = "goods-out-note.modified.shipped"
@@ -103,7 +104,13 @@ def plan(existing: Iterable[Mapping[str, Any]], public_url: str, secret: str) ->
 
 
 def describe(webhook: Mapping[str, Any]) -> str:
-    """One line per subscription, its secret masked."""
+    """One line per subscription of ours, its secret masked."""
     return (f"{webhook.get('id', '-'):>6}  {webhook.get('subscribeTo')}  {webhook.get('httpMethod')} "
             f"{masked(str(webhook.get('uriTemplate', '')))}  idSetAccepted={webhook.get('idSetAccepted')} "
             f"QoS={webhook.get('qualityOfService')}")
+
+
+def describe_other(webhook: Mapping[str, Any]) -> str:
+    """Another integration's subscription: its event and host only (its URL may hold its own secret)."""
+    host = urlsplit(str(webhook.get("uriTemplate", ""))).netloc or "?"
+    return f"{webhook.get('id', '-'):>6}  {webhook.get('subscribeTo')}  -> {host} (another integration's)"

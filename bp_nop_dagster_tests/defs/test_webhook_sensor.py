@@ -169,8 +169,8 @@ def test_subscriptions_are_shown_repaired_and_removed(sandbox):
     public_url = "https://hooks.example.test"
     code, out = sync_subscriptions(sandbox, public_url, "status")
     assert code == 1 and out.count("  missing ") == 4
-    other = {"subscribeTo": "product", "httpMethod": "GET", "uriTemplate": "https://someone.else/x", "idSetAccepted": True,
-             "qualityOfService": 0}
+    other = {"subscribeTo": "product", "httpMethod": "GET", "uriTemplate": "https://someone.else/x?token=THEIRS",
+             "idSetAccepted": True, "qualityOfService": 0}
     stale = {"subscribeTo": ON_HAND_MODIFIED, "httpMethod": "POST", "uriTemplate": f"{public_url}/brightpearl/old-secret-0123456789abcdef",
              "bodyTemplate": "{}", "contentType": "application/json", "idSetAccepted": True, "qualityOfService": 1}
     integration = sandbox.world.brightpearl.integration_service
@@ -185,6 +185,7 @@ def test_subscriptions_are_shown_repaired_and_removed(sandbox):
                for w in ours)
     code, out = sync_subscriptions(sandbox, public_url, "status")
     assert code == 0 and SECRET not in out and "***" in out
+    assert "someone.else" in out and "THEIRS" not in out  # another integration's URL may hold its secret
     assert "created " not in sync_subscriptions(sandbox, public_url)[1]  # in step: nothing to do
     code, out = sync_subscriptions(sandbox, public_url, "remove")
     assert code == 0 and list(integration.webhooks) == [other_id]
