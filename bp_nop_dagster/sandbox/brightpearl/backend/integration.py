@@ -26,9 +26,9 @@ strings; a refresh token rotates; the refresh reply lacks `installation_instance
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from bp_nop_dagster.sandbox.brightpearl.backend.common import Service, as_int, as_object, as_text, bad, idset_ids, not_found
@@ -112,7 +112,7 @@ class IntegrationService(Service):
             return
         ids = [int(i) for i in resource_ids]
         with self._raised_lock:
-            raised_on, pending = self._raised.setdefault(event, (self.now(), []))
+            _, pending = self._raised.setdefault(event, (self.now(), []))
             pending.extend(i for i in ids if i not in pending)
 
     def take_deliveries(self) -> list[dict]:
