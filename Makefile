@@ -89,6 +89,7 @@ bench: setup
 	$(BIN)/python -m bench.stock_sync
 	$(BIN)/python -m bench.stock_latency
 	$(BIN)/python -m bench.customer_sync
+	$(BIN)/python -m bench.webhook_latency
 	$(BIN)/python -m bench.recovery
 	$(BIN)/python -m bench.refund_flow
 

@@ -274,6 +274,8 @@ class OrderService(Service):
         """`POST /order-service/sales-order`: `{"response": id}`; a repeat of an externalRef +
         installedIntegrationInstanceId answers 200 with the existing id or `{}` (inferred)."""
         order_id, created = self._create_order_document(body, "SO")
+        if created:  # only this POST raises it (help 212644883)
+            self.account.integration_service.raise_event("sales-order.created", [order_id])
         if not created and self.options.duplicate_sales_order_reply == "empty":
             return {}
         return {"response": order_id}
@@ -691,8 +693,11 @@ class OrderService(Service):
         if note.get("text") is not None:
             order.notes.append({"text": as_text(note["text"], "orderNote.text", 10_000, "ORDC-035"),
                                 "isPublic": bool(note.get("isPublic", False)), "addedOn": fmt_dt(self.now())})
+        changed = order.status_id != status_id
         order.status_id = status_id
         self.touch(order, "status")
+        if changed:
+            self.account.integration_service.raise_event("order.modified.order-status", [order.id])
         return {}
 
     def _net_paid(self, order_id: int) -> bool:
