@@ -1,6 +1,7 @@
 """The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo;
 `bp-nop doctor` checks a deployment's configuration; `bp-nop probe` checks the configured real
-systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table."""
+systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table;
+`bp-nop webhooks` receives Brightpearl webhooks and repairs their subscriptions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from bp_nop_dagster.pairs import apply_pair_environment
 from bp_nop_dagster.sandbox.world import PROFILES, SCALES, SandboxCredentials
+from bp_nop_dagster.transport.errors import ConfigurationError
 from bp_nop_dagster.transport.transport import is_loopback_host
 
 DEFAULTS = SandboxCredentials()
@@ -133,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_probe_arguments(probe)
     probe.set_defaults(handler=run_probe)
 
+    from bp_nop_dagster.webhooks.command import add_webhooks_arguments
+
+    webhooks = commands.add_parser("webhooks", help="Brightpearl webhooks: serve the receiver; status, sync or remove the subscriptions")
+    add_webhooks_arguments(webhooks)
+    webhooks.set_defaults(handler=run_webhooks)
+
     fidelity = commands.add_parser("fidelity", help="print the simulators' fidelity table (docs/fidelity.md with --write)")
     fidelity.add_argument("--write", action="store_true", help="write it to docs/fidelity.md (or --output)")
     fidelity.add_argument("--output", type=Path, help="where --write writes (default: docs/fidelity.md of this checkout)")
@@ -150,6 +159,12 @@ def run_probe(args: argparse.Namespace) -> int:
     from bp_nop_dagster.probe.command import run_probe_command
 
     return run_probe_command(args, sys.stdout)
+
+
+def run_webhooks(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.webhooks.command import run_webhooks_command
+
+    return run_webhooks_command(args)
 
 
 def run_fidelity(args: argparse.Namespace) -> int:
@@ -170,6 +185,11 @@ def run_fidelity(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:  # with BP_NOP_PAIR, the pair's own BP_NOP_<PAIR>__X values (README, "Many pairs and scale")
+        apply_pair_environment()
+    except ConfigurationError as error:
+        print(f"bp-nop: {error}", file=sys.stderr)
+        return 2
     return args.handler(args)
 
 

@@ -26,6 +26,10 @@ BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
 # when two pairs share one account (they then share its quota pool; default: the pair's name).
 BP_NOP_PAIR = "BP_NOP_PAIR"
 BP_NOP_BRIGHTPEARL_ACCOUNT = "BP_NOP_BRIGHTPEARL_ACCOUNT"
+# Webhooks (`bp-nop webhooks ...`): the secret path segment Brightpearl calls back on, and the
+# public base URL of the receiver as Brightpearl reaches it (https in production).
+BP_NOP_WEBHOOK_SECRET = "BP_NOP_WEBHOOK_SECRET"
+BP_NOP_WEBHOOK_PUBLIC_URL = "BP_NOP_WEBHOOK_PUBLIC_URL"
 # Dagster's own: the instance folder, and the production instance's PostgreSQL (dagster.yaml).
 DAGSTER_HOME = "DAGSTER_HOME"
 DAGSTER_PG_HOST = "DAGSTER_PG_HOST"
@@ -39,6 +43,7 @@ VARIABLES = tuple(value for name, value in dict(globals()).items() if name.isupp
 # Values never to show: alerts and `bp-nop doctor` mask them wherever they might appear.
 SECRET_VARIABLES = (
     BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, DAGSTER_PG_PASSWORD, BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,
+    BP_NOP_WEBHOOK_SECRET,
 )
 
 

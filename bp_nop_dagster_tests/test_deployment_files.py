@@ -152,7 +152,11 @@ def test_the_code_server_gets_every_variable_the_code_reads_and_nothing_else_fro
     assert "env_file" not in code_server
     read = {value for name, value in vars(settings).items() if name.isupper() and isinstance(value, str)}
     passed = set(code_server["environment"])
-    assert read - {settings.DAGSTER_HOME, settings.BP_NOP_REPORTS_DIR} <= passed  # the image sets DAGSTER_HOME; reports go under it
+    # The image sets DAGSTER_HOME; reports go under it; the webhook secret and URL go to the
+    # `webhooks` service only (the code server never calls back, so it never holds the secret).
+    receiver_only = {settings.BP_NOP_WEBHOOK_SECRET, settings.BP_NOP_WEBHOOK_PUBLIC_URL}
+    assert read - {settings.DAGSTER_HOME, settings.BP_NOP_REPORTS_DIR} - receiver_only <= passed
+    assert not receiver_only & passed
     assert passed <= read, passed - read
 
 
@@ -265,10 +269,10 @@ def overlay_environment(name: str, values: dict[str, str]) -> dict[str, str]:
     return {key: substitute(str(value), values) for key, value in merged.items()}
 
 
-def pair_services() -> dict[str, dict]:
-    """The overlay's per-pair code servers: the services that name a pair."""
+def pair_services(command: tuple[str, ...] = ("dagster", "code-server", "start")) -> dict[str, dict]:
+    """The overlay's per-pair services running `command` (default: the code servers)."""
     return {name: service for name, service in pairs_compose()["services"].items()
-            if settings.BP_NOP_PAIR in (service.get("environment") or {})}
+            if settings.BP_NOP_PAIR in (service.get("environment") or {}) and tuple(service["command"][:len(command)]) == command}
 
 
 def option(command: list[str], flag: str) -> str:
@@ -363,7 +367,8 @@ def test_each_pairs_run_containers_get_only_that_pairs_variables_by_name():
             assert not any(name.startswith(pair_variable(other, "")) for other in names - {pair}), f"{pair} would see {name}"
         from bp_nop_dagster.pairs import PAIR_VARIABLES
 
-        for secret in set(settings.SECRET_VARIABLES) & set(PAIR_VARIABLES) - {settings.BP_NOP_ALERT_WEBHOOK_URL}:
+        # The runs' secrets (the alert URL is optional; the webhook secret is the receiver's only).
+        for secret in set(settings.SECRET_VARIABLES) & set(PAIR_VARIABLES) - {settings.BP_NOP_ALERT_WEBHOOK_URL, settings.BP_NOP_WEBHOOK_SECRET}:
             assert pair_variable(pair, secret) in env_vars, f"{pair}'s runs lack {secret}"
 
 
@@ -400,6 +405,29 @@ def test_a_pairs_code_location_and_its_run_containers_get_a_valid_production_con
             assert urlsplit(environment[settings.BP_NOP_LEDGER_URL]).path == f"/{values.get('BP_NOP_LEDGER_DB', 'bp_nop_ledger')}_{pair}"
         tokens.add(code_server[settings.BRIGHTPEARL_ACCOUNT_TOKEN])
     assert len(tokens) == len(pair_services()), "each pair books with its own account's token"
+
+
+def test_each_pair_has_its_own_webhook_receiver_with_only_its_accounts_values():
+    """One receiver per pair (its account's subscriptions, its ledger's queue), on loopback only;
+    the single pair's receiver is off. With the pair's values applied, it has the Brightpearl
+    account, the webhook secret and the ledger of its own pair and nothing of another's."""
+    from bp_nop_dagster.pairs import apply_pair_environment
+
+    receivers = pair_services(("bp-nop", "webhooks", "serve"))
+    pairs = {service["environment"]["BP_NOP_PAIR"] for service in pair_services().values()}
+    assert {service["environment"]["BP_NOP_PAIR"] for service in receivers.values()} == pairs
+    assert pairs_compose()["services"]["webhooks"]["profiles"] == ["single-pair"]
+    values = pairs_env_example()
+    for name, service in receivers.items():
+        pair = service["environment"]["BP_NOP_PAIR"]
+        assert all(str(port).startswith("127.0.0.1:") for port in service["ports"])
+        environment = overlay_environment(name, values)
+        assert not any(key.startswith("BP_NOP_") and "__" in key and not key.startswith(f"BP_NOP_{pair.upper()}__") for key in environment)
+        apply_pair_environment(environment)
+        assert environment[settings.BRIGHTPEARL_ACCOUNT_TOKEN] == values[f"BP_NOP_{pair.upper()}__BRIGHTPEARL_ACCOUNT_TOKEN"]
+        assert environment[settings.BP_NOP_WEBHOOK_SECRET] == values[f"BP_NOP_{pair.upper()}__BP_NOP_WEBHOOK_SECRET"]
+        assert urlsplit(environment[settings.BP_NOP_LEDGER_URL]).path.endswith(f"_{pair}")
+        assert settings.NOPCOMMERCE_PASSWORD not in environment
 
 
 def test_the_pair_ledger_script_reads_only_what_postgres_is_given():
