@@ -97,6 +97,8 @@ import json, sys
 import dagster as dg
 from bp_nop_dagster.definitions import defs
 definitions = defs()
+for every_job in definitions.get_repository_def().get_all_jobs():
+    every_job.run_config_schema  # each job's config (defaults naming ops by the pair's keys) is valid
 job = definitions.resolve_job_def("order_sync_job")
 with dg.DagsterInstance.get() as instance:
     result = job.execute_in_process(instance=instance)

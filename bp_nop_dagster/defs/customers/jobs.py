@@ -21,7 +21,7 @@ customer_catch_up_job = dg.define_asset_job(
     tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(CUSTOMERS_IN_STEP, DEAD_LETTERS),
     executor_def=dg.in_process_executor,
-    config={"ops": {"customers__customers_in_step": {"config": {"catch_up": True}}}},
+    config={"ops": {"__".join(CUSTOMERS_IN_STEP.path): {"config": {"catch_up": True}}}},
     description="Every registered customer into the ledger (those from before the flow started), then a customer sync.",
 )
 
