@@ -29,6 +29,7 @@ class RecordKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"  # nopCommerce order id → Brightpearl order id, once cancelled
     ALLOCATION = "allocation"  # nopCommerce order id, synced once Brightpearl has allocated it
     STOCK_RETRY = "stock_retry"  # Brightpearl product id whose last stock push failed
+    CATALOGUE_PRODUCT = "catalogue_product"  # SKU → nopCommerce product id (or combination id) it was written to
 
 
 class DeadLetterReason(StrEnum):
@@ -44,6 +45,7 @@ class DeadLetterReason(StrEnum):
     NOT_FOUND = "not_found"  # the record, or what it refers to, is gone from the other system
     UNEXPECTED = "unexpected"  # an error no rule classifies (a bug or an undocumented reply)
     GAVE_UP = "gave_up"  # the retry policy's attempts are exhausted; the message is the last error
+    UNKNOWN_STORE = "unknown_store"  # a nopCommerce store the mapping's `stores:` does not list
     OTHER = "other"
 
 
