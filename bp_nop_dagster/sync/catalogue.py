@@ -346,11 +346,13 @@ class CatalogueSync:
     def _write(self, target: _Target, dto, changes: dict[str, Any]) -> bool:
         """One full-replace write guarded by what was read (a combination: the values changed; a
         product: its `updated_on_utc`, which an admin edit stamps); False when it moved meanwhile."""
-        self._writes += 1
         if target.combination:
             expected = {name: _wire_number(getattr(dto, name)) for name in changes}
-            return self.nop.update_combination(dto.id, changes, expected=expected)
-        return self.nop.update_product(dto.id, changes, if_updated_on=dto.updated_on_utc) is not None
+            written = self.nop.update_combination(dto.id, changes, expected=expected)
+        else:
+            written = self.nop.update_product(dto.id, changes, if_updated_on=dto.updated_on_utc) is not None
+        self._writes += written
+        return written
 
     def _create(self, row: CatalogueRow, bp: dict[str, Any]) -> None:
         with self.fates.settle(KIND, row.sku, payload={"sku": row.sku, "bp_product_id": row.bp_product_id}) as outcome:
