@@ -103,5 +103,6 @@ class SyncSettings(dg.ConfigurableResource):
 
     def stock_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> StockSync:
         """The stock engine with the checked mapping's `stock:` section."""
-        return StockSync(nop=nop, bp=bp, ledger=ledger, stock=self.mapping(bp, flow="stock").stock,
-                         in_flight_lookback=self.stock.in_flight_lookback)
+        mapping = self.mapping(bp, flow="stock")
+        return StockSync(nop=nop, bp=bp, ledger=ledger, stock=mapping.stock, in_flight_lookback=self.stock.in_flight_lookback,
+                         stores={store_id: mapping.for_store(store_id).stock for store_id in mapping.stores})
