@@ -1,5 +1,6 @@
 """When the catalogue flow runs: a sensor on Brightpearl products' updatedOn (every 60 s, one
-product-search request per quiet tick) and the nightly price-list run."""
+product-search request per quiet tick), a nightly full product run (the safety net), the nightly
+price-list run and the daily catalogue reconciliation."""
 
 import dagster as dg
 
@@ -61,4 +62,15 @@ daily_catalogue_reconciliation = dg.ScheduleDefinition(
     job=catalogue_reconciliation_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily, after the nightly price-list run: the catalogue reconciliation (CSV and UI metadata).",
+)
+
+nightly_product_sync = dg.ScheduleDefinition(
+    name="nightly_product_sync",
+    cron_schedule="30 1 * * *",
+    execution_timezone="UTC",
+    job=product_sync_job,
+    run_config={"ops": {PRODUCTS_OP: {"config": {"product_ids": []}}}},
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly safety net: every SKU compared and written where a Brightpearl-owned field differs (a run "
+    "that failed as a whole, or an updatedOn gap, is caught here).",
 )
