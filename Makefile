@@ -88,6 +88,7 @@ bench: setup
 	$(BIN)/python -m bench.order_latency
 	$(BIN)/python -m bench.stock_sync
 	$(BIN)/python -m bench.stock_latency
+	$(BIN)/python -m bench.catalogue_sync
 	$(BIN)/python -m bench.recovery
 
 clean:
