@@ -40,7 +40,7 @@ FLOW_CHECKS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "orders": (tuple(_REFERENCE), None),
     "fulfilment": (("order_status_ids",), "fulfilment."),
     "stock": (("warehouse_ids",), "stock."),
-    "catalogue": (("price_list_ids",), None),
+    "catalogue": ((), None),  # its price lists are checked from the product-price replies (sync/catalogue.py)
 }
 
 
@@ -98,7 +98,8 @@ class SyncSettings(dg.ConfigurableResource):
         return self._mapping
 
     def catalogue_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> CatalogueSync:
-        """The catalogue engine with the checked mapping (its price lists exist in the account)."""
+        """The catalogue engine with the mapping (its price lists are checked by the engine from the
+        product-price replies it reads anyway: no reference read per run)."""
         return CatalogueSync(nop=nop, bp=bp, ledger=ledger, mapping=self.mapping(bp, flow="catalogue"))
 
     def stock_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> StockSync:

@@ -11,7 +11,9 @@ Brightpearl's own channel apps do.
 
 One run (`CatalogueSync.run`), Brightpearl calls: product GETs by ID sets (200 per request; not
 for a prices-only run) and product-price GETs for the mapped price lists (200 per request); for
-every SKU, `product-search` pages first (500 rows each). nopCommerce: products by SKU in bulk
+every SKU, `product-search` pages first (500 rows each). The mapped price lists are checked
+against the product-price reply itself (it names every list asked for), so the run needs no
+separate reference read. nopCommerce: products by SKU in bulk
 (`GetProductsBySku`, 1 request per chunk), one combination lookup per SKU that is no product's
 (variants), every product and combination for a full run. Per product to change: one re-read
 and one `Product/Update` (full replace: the DTO is re-read just before the write and written back
@@ -49,7 +51,7 @@ from bp_nop_dagster.mapping.catalogue import (
     new_product_fields,
     nop_values,
 )
-from bp_nop_dagster.mapping.config import MappingConfig
+from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, Product, ProductAttributeCombination
 from bp_nop_dagster.sync.calls import calls_into
@@ -243,7 +245,10 @@ class CatalogueSync:
     def _prices(self, skus: dict[str, int], targets: dict[str, _Target], stores: dict[str, list[int]]) -> dict[str, Decimal]:
         """SKU -> unit price on its price list (absent: the list has no price for it)."""
         list_for = {sku: self._price_list(stores.get(sku, [])) for sku in skus}
-        found = self.bp.product_prices(sorted(skus.values()), sorted(set(list_for.values()))) if skus else {}
+        lists = sorted(set(list_for.values()))
+        found = self.bp.product_prices(sorted(skus.values()), lists) if skus else {}
+        if skus:
+            self._check_price_lists(lists, found)
         prices: dict[str, Decimal] = {}
         for sku, pid in skus.items():
             entry = found.get(pid)
@@ -251,6 +256,18 @@ class CatalogueSync:
             if plist is not None and plist.unit_price is not None:
                 prices[sku] = plist.unit_price
         return prices
+
+    def _check_price_lists(self, lists: list[int], found: dict) -> None:
+        """The mapped price lists exist: the product-price reply names each list asked for (one
+        entry per list and product, as recorded in product_price_get.json), so the check costs
+        nothing; only a reply with no product at all is settled by the price-list GET."""
+        present = {plist.price_list_id for entry in found.values() for plist in entry.price_lists}
+        if not found:
+            present = {p.id for p in self.bp.price_lists()}
+        missing = [list_id for list_id in lists if list_id not in present]
+        if missing:
+            raise MappingConfigError(f"the mapping's price list {', '.join(map(str, missing))} does not exist in Brightpearl "
+                                     "(price_list_id or stores.<id>.price_list_id)")
 
     def _price_list(self, store_ids: list[int]) -> int:
         if len(store_ids) == 1 and store_ids[0] in self.mapping.stores:

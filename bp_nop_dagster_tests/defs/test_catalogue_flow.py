@@ -235,3 +235,12 @@ def test_after_a_full_run_the_reconciliation_has_nothing_unexplained(make_flow, 
     # SKUs on one side only are reported with their verdict, never created (create_in_nop is off).
     assert after["verdict/brightpearl_only"].value == before["verdict/brightpearl_only"].value > 0
     assert after["verdict/nop_only"].value > 0
+
+
+def test_a_price_list_missing_from_brightpearl_fails_the_run_naming_the_key(make_flow, instance):
+    flow = make_flow({"price_list_id": 9})  # the sandbox account has price lists 1 (cost) and 2 (retail)
+    result = dg.materialize([prices_from_brightpearl], resources=flow.resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "price list 9 does not exist" in str(failure.event_specific_data.error) and "price_list_id" in str(
+        failure.event_specific_data.error)
