@@ -119,8 +119,12 @@ def test_a_brightpearl_edit_reaches_the_shop_through_the_sensor_under_faults(mak
                              weight="1.25", dimensions={"length": "30", "height": "2", "width": "20"})
     # The first two full-replace writes answer 503 (retried by the transport policy).
     flow.faults(flow.nop_root, {"method": "PUT", "path": "/Product/Update", "error_rate": 1.0, "error_status": 503, "max_hits": 2})
+    flow.faults(flow.bp_root, {"method": "GET", "path": "/product-service/product/*", "error_rate": 1.0, "error_status": 503,
+                               "max_hits": 1})
     metadata = flow.sync_changed(instance)
     assert metadata["written"].value == 1 and metadata["failed"].value == 0
+    for root in (flow.bp_root, flow.nop_root):  # the faults were met
+        assert sum(requests.get(f"{root}/__sandbox__/faults", timeout=10).json()["injected"].values()) >= 1
     after = flow.nop_product(sku)
     assert (after["name"], after["gtin"], after["manufacturer_part_number"], after["short_description"]) == (
         "Linen shirt", "5012345678900", "LS-1", "Pure linen")

@@ -17,6 +17,7 @@ from bp_nop_dagster.mapping.config import (
     MappingError,
     load_mapping_config,
     parse_mapping_config,
+    validate_against_reference,
 )
 
 
@@ -101,3 +102,11 @@ def test_an_unknown_catalogue_field_is_refused_by_name():
     with pytest.raises(MappingConfigError) as error:
         parse_mapping_config(data)
     assert "catalogue.owners.colour" in str(error.value)
+
+
+def test_the_stores_ids_are_checked_against_the_account():
+    data = _default()
+    data["stores"] = {2: {"channel_id": 7, "price_list_id": 2, "warehouse_id": 1, "stock": {"brightpearl_warehouses": [9]}}}
+    problems = validate_against_reference(parse_mapping_config(data), channel_ids={1, 2, 3}, warehouse_ids={1, 2, 3},
+                                          price_list_ids={1, 2})
+    assert [p.split(":")[0] for p in problems] == ["stores.2.channel_id", "stores.2.stock.brightpearl_warehouses.0"]
