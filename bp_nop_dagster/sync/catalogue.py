@@ -151,6 +151,7 @@ class CatalogueSync:
         self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy, clock=clock)
         self.write_ahead = WriteAhead(ledger, owner=owner, permanent=(ValidationError,))
         self._writes = 0
+        self._products: dict[int, dict] = {}  # product GETs read while finding the SKUs of given ids
 
     # ------------------------------------------------------------------ entry points
     def run(self, product_ids: Iterable[int] | None = None, *, prices_only: bool = False) -> CatalogueReport:
@@ -175,6 +176,7 @@ class CatalogueSync:
     # ------------------------------------------------------------------ the run
     def _sync(self, product_ids: Iterable[int] | None, *, prices_only: bool, write: bool) -> list[CatalogueRow]:
         full = product_ids is None
+        self._products = {}
         skus, ambiguous_bp = self._brightpearl_skus(None if full else sorted(set(product_ids)), prices_only)
         rows = [CatalogueRow(sku=sku, verdict=AMBIGUOUS, note="several Brightpearl products") for sku in ambiguous_bp]
         products = {} if prices_only else self._brightpearl_products(list(skus.values()))
@@ -182,6 +184,7 @@ class CatalogueSync:
         rows += nop_rows
         stores = self._store_ids(targets)
         prices = self._prices(skus, targets, stores)
+        reported = {r.sku for r in nop_rows}
         for sku, bp_id in sorted(skus.items()):
             row = CatalogueRow(sku=sku, verdict=IN_SYNC, bp_product_id=bp_id)
             rows.append(row)
@@ -190,7 +193,7 @@ class CatalogueSync:
                 bp = {name: value for name, value in bp.items() if name == "price"}
             target = targets.get(sku)
             if target is None:
-                if sku in {r.sku for r in nop_rows}:
+                if sku in reported:
                     rows.remove(row)  # reported already (ambiguous in nopCommerce)
                 elif self.catalogue.create_in_nop and write and not prices_only:
                     self._create(row, bp)
@@ -235,9 +238,8 @@ class CatalogueSync:
 
     def _brightpearl_products(self, ids: list[int]) -> dict[int, dict]:
         """Raw product GETs (already read when the run was given product ids)."""
-        known = getattr(self, "_products", {})
-        missing = [i for i in ids if i not in known]
-        found = dict(known)
+        missing = [i for i in ids if i not in self._products]
+        found = dict(self._products)
         if missing:
             found.update({p["id"]: p for p in self._get_products(missing)})
         return found
