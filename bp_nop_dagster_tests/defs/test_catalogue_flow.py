@@ -229,6 +229,7 @@ def test_a_product_in_a_store_missing_from_the_mapping_is_reported_not_written(m
     assert report["verdict/unmapped_store"].value == 1 and report["unexplained_differences"].value == 0
 
 
+@pytest.mark.slow
 def test_after_a_full_run_the_reconciliation_has_nothing_unexplained(make_flow, instance):
     flow = make_flow()
     before, _ = flow.reconcile(instance)
