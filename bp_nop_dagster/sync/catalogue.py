@@ -177,7 +177,7 @@ class CatalogueSync:
     def _sync(self, product_ids: Iterable[int] | None, *, prices_only: bool, write: bool) -> list[CatalogueRow]:
         full = product_ids is None
         self._products = {}
-        skus, ambiguous_bp = self._brightpearl_skus(None if full else sorted(set(product_ids)), prices_only)
+        skus, ambiguous_bp = self._brightpearl_skus(None if full else sorted(set(product_ids)))
         rows = [CatalogueRow(sku=sku, verdict=AMBIGUOUS, note="several Brightpearl products") for sku in ambiguous_bp]
         products = {} if prices_only else self._brightpearl_products(list(skus.values()))
         targets, nop_rows = self._nop_targets(skus, full=full)
@@ -186,16 +186,16 @@ class CatalogueSync:
         prices = self._prices(skus, targets, stores)
         reported = {r.sku for r in nop_rows}
         for sku, bp_id in sorted(skus.items()):
+            target = targets.get(sku)
+            if target is None and sku in reported:
+                continue  # reported already (ambiguous in nopCommerce)
             row = CatalogueRow(sku=sku, verdict=IN_SYNC, bp_product_id=bp_id)
             rows.append(row)
             bp = brightpearl_values(products.get(bp_id, {}), prices.get(sku), self.catalogue)
             if prices_only:
                 bp = {name: value for name, value in bp.items() if name == "price"}
-            target = targets.get(sku)
             if target is None:
-                if sku in reported:
-                    rows.remove(row)  # reported already (ambiguous in nopCommerce)
-                elif self.catalogue.create_in_nop and write and not prices_only:
+                if self.catalogue.create_in_nop and write and not prices_only:
                     self._create(row, bp)
                 else:
                     row.verdict = BRIGHTPEARL_ONLY
@@ -215,7 +215,7 @@ class CatalogueSync:
         return sorted(rows, key=lambda r: r.sku)
 
     # ------------------------------------------------------------------ Brightpearl side
-    def _brightpearl_skus(self, product_ids: list[int] | None, prices_only: bool) -> tuple[dict[str, int], list[str]]:
+    def _brightpearl_skus(self, product_ids: list[int] | None) -> tuple[dict[str, int], list[str]]:
         """SKU -> Brightpearl product id, and SKUs held by several products (left alone)."""
         if product_ids is None:
             rows = self.bp.search("/product-service/product-search", columns=["productId", "SKU"], sort="productId.ASC")
