@@ -249,3 +249,25 @@ def test_a_price_list_missing_from_brightpearl_fails_the_run_naming_the_key(make
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "price list 9 does not exist" in str(failure.event_specific_data.error) and "price_list_id" in str(
         failure.event_specific_data.error)
+
+
+@pytest.mark.slow
+def test_a_write_failing_on_every_try_is_retried_by_the_sensor_and_a_refusal_is_dead_lettered(make_flow, instance):
+    flow = make_flow()
+    refused, flaky = flow.simple_skus(2)
+    ledger = flow.resources["ledger"].get_ledger()
+    flow.edit_in_brightpearl(refused, name="Refused by the shop")
+    flow.faults(flow.nop_root, {"method": "PUT", "path": "/Product/Update", "error_rate": 1.0, "error_status": 400})
+    assert flow.sync_changed(instance)["failed"].value == 1
+    assert [(d.nop_key, d.reason) for d in ledger.dead_letters()] == [(refused, "validation_error")]
+
+    flow.edit_in_brightpearl(flaky, name="Arrives on the retry")
+    flow.faults(flow.nop_root, {"method": "PUT", "path": "/Product/Update", "error_rate": 1.0, "error_status": 503})
+    assert flow.sync_changed(instance)["failed"].value == 1
+    assert ledger.unsettled("catalogue_product") == [flaky]  # kept for a retry, not dead-lettered
+    flow.faults(flow.nop_root)
+    ledger.requeue("catalogue_product", [flaky])  # due now (the policy's wait is tested with a fake clock elsewhere)
+    metadata = flow.sync_changed(instance)  # the sensor asks for the failed SKU's product again
+    assert metadata["written"].value == 1
+    assert flow.nop_product(flaky)["name"] == "Arrives on the retry"
+    assert ledger.unsettled("catalogue_product") == []
