@@ -234,6 +234,8 @@ class CatalogueMapping(_Strict):
     owners: dict[str, FieldOwner] = Field(default_factory=dict)
     create_in_nop: bool = False
     published_statuses: list[str] = Field(default_factory=lambda: ["LIVE"])
+    # Brightpearl tax code -> nopCommerce tax_category_id, for products created in the shop.
+    tax_categories: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("owners")
     @classmethod

@@ -51,7 +51,7 @@ from bp_nop_dagster.mapping.catalogue import (
     new_product_fields,
     nop_values,
 )
-from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError
+from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError, MappingError
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import ManageInventoryMethod, Product, ProductAttributeCombination
 from bp_nop_dagster.sync.calls import calls_into
@@ -180,6 +180,7 @@ class CatalogueSync:
         skus, ambiguous_bp = self._brightpearl_skus(None if full else sorted(set(product_ids)))
         rows = [CatalogueRow(sku=sku, verdict=AMBIGUOUS, note="several Brightpearl products") for sku in ambiguous_bp]
         products = {} if prices_only else self._brightpearl_products(list(skus.values()))
+        self._products = products
         targets, nop_rows = self._nop_targets(skus, full=full)
         rows += nop_rows
         stores = self._store_ids(targets)
@@ -373,8 +374,19 @@ class CatalogueSync:
         self._writes += written
         return written
 
+    def _tax_category(self, bp_product_id: int | None) -> int:
+        """The nopCommerce tax category of a product created from Brightpearl: its tax code
+        through `catalogue.tax_categories`; MappingError when the code is not mapped."""
+        product = self._products.get(bp_product_id) or {}
+        code = ((product.get("financialDetails") or {}).get("taxCode") or {}).get("code")
+        if code not in self.catalogue.tax_categories:
+            raise MappingError("validation_error", f"no nopCommerce tax category for Brightpearl tax code {code!r} "
+                                                   "(catalogue.tax_categories): the product is not created")
+        return self.catalogue.tax_categories[code]
+
     def _create(self, row: CatalogueRow, bp: dict[str, Any]) -> None:
         with self.fates.settle(KIND, row.sku, payload={"sku": row.sku, "bp_product_id": row.bp_product_id}) as outcome:
+            tax_category_id = self._tax_category(row.bp_product_id)  # before the intent: nothing is written without it
             with self.write_ahead.intent(KIND, row.sku) as claim:
                 def lookup():
                     found = [p for p in self.nop.products_by_sku([row.sku]) if p.sku == row.sku and not p.deleted]
@@ -382,7 +394,7 @@ class CatalogueSync:
 
                 def create():
                     self._writes += 1
-                    return self.nop.create_product(new_product_fields(row.sku, bp))
+                    return self.nop.create_product(new_product_fields(row.sku, bp, tax_category_id=tax_category_id))
 
                 product = self.write_ahead.resume_or_create(claim, create, lookup)
                 self.write_ahead.complete(KIND, row.sku, product.id)

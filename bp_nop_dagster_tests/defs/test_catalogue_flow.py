@@ -149,16 +149,24 @@ def test_discontinued_unpublishes_and_a_variant_gets_its_own_fields(make_flow, i
 
 
 def test_a_product_only_in_brightpearl_is_created_once_though_the_reply_is_lost(make_flow, instance):
-    flow = make_flow({"catalogue": {"create_in_nop": True}})
-    product_id = flow.world.brightpearl.product_service.add_product("NEW-SKU-1", "Wool scarf", price=Decimal("19.99"))
+    # The sandbox's nopCommerce tax category 2 is "Reduced" (5 %), Brightpearl's T5 the reduced code.
+    flow = make_flow({"catalogue": {"create_in_nop": True, "tax_categories": {"T5": 2}}})
+    product_id = flow.world.brightpearl.product_service.add_product("NEW-SKU-1", "Wool scarf", price=Decimal("19.99"),
+                                                                    tax_code="T5")
+    flow.world.brightpearl.product_service.add_product("NEW-SKU-2", "Gift card", price=Decimal("10"), tax_code="T1")
     # The create is committed but its reply replaced by a 502: the SKU lookup finds it.
     flow.faults(flow.nop_root, {"method": "POST", "path": "/Product/Create", "drop_reply_rate": 1.0, "drop_reply_mode": "502",
                                 "max_hits": 1})
     metadata = flow.sync_changed(instance)
-    assert metadata["created"].value == 1 and metadata["failed"].value == 0
+    assert metadata["created"].value == 1 and metadata["failed"].value == 1
     created = [p for p in flow.world.nopcommerce.products.values() if p["sku"] == "NEW-SKU-1" and not p["deleted"]]
     assert len(created) == 1
-    assert (created[0]["name"], created[0]["price"], created[0]["published"]) == ("Wool scarf", Decimal("19.99"), True)
+    assert (created[0]["name"], created[0]["price"], created[0]["published"], created[0]["tax_category_id"]) == (
+        "Wool scarf", Decimal("19.99"), True, 2)
+    # T1 has no tax category in this mapping: not created (never sold untaxed), dead-lettered.
+    assert not [p for p in flow.world.nopcommerce.products.values() if p["sku"] == "NEW-SKU-2"]
+    letters = flow.resources["ledger"].get_ledger().dead_letters()
+    assert [(d.nop_key, d.reason) for d in letters] == [("NEW-SKU-2", "validation_error")] and "'T1'" in letters[0].message
     assert flow.resources["ledger"].get_ledger().bp_id("catalogue_product", "NEW-SKU-1") == created[0]["id"]
     assert product_id in flow.world.brightpearl.products
 
