@@ -44,7 +44,7 @@ NopOrderStatusId = Literal[10, 20, 30, 40]
 NopPaymentStatusId = Literal[10, 20, 30, 35, 40, 50]
 NopShippingStatusId = Literal[10, 20, 25, 30, 40]
 
-REASONS = ("malformed_order", "invalid_address", "validation_error", "unknown_store")
+REASONS = ("malformed_order", "invalid_address", "validation_error", "duplicate", "unknown_store")
 
 
 class MappingConfigError(ValueError):
@@ -217,7 +217,42 @@ class StockMapping(_Strict):
         return self
 
 
-FieldOwner = Literal["brightpearl", "nopcommerce"]
+class ReturnsMapping(_Strict):
+    """Returns and refunds (sync/refunds.py, README "Returns and refunds")."""
+
+    location: Literal["default", "quarantine"] = "default"  # where returned goods are received
+    lookback_days: int = Field(default=60, ge=1, le=3650)  # orders (by creation) watched for refunds
+    recheck_minutes: float = Field(default=60, ge=0)  # how often a return request not received yet is re-read
+    refund_unpaid_credits_online: bool = False  # a staff credit without a PAYMENT is refunded through the gateway
+FieldOwner = Literal["nopcommerce", "brightpearl", "both"]
+
+
+class CustomerMapping(_Strict):
+    """The customer flow (`mapping/customers.py`): which system owns each person field. `both`:
+    either side may edit it, and the last writer wins (by the change's timestamp: nopCommerce's
+    LastActivityDateUtc, Brightpearl's updatedOn)."""
+
+    sync_registrations: bool = True
+    email: FieldOwner = "both"
+    first_name: FieldOwner = "both"
+    last_name: FieldOwner = "both"
+    phone: FieldOwner = "both"
+    address: FieldOwner = "both"
+
+    def owner(self, field: str) -> str:
+        return getattr(self, field)
+
+
+class PurchaseOrderMapping(_Strict):
+    """Incoming stock from Brightpearl purchase orders (`mapping/purchase_orders.py`)."""
+
+    backorders_in_nopcommerce: bool = False
+    available_from_dates: bool = False
+    cover_days: int = Field(default=28, ge=1, le=365)
+    sales_window_days: int = Field(default=28, ge=1, le=365)
+
+
+CatalogueOwner = Literal["brightpearl", "nopcommerce"]
 #: Product fields the catalogue flow compares (nopCommerce ProductDto names). `sku` is the
 #: natural key, never a field with an owner.
 CATALOGUE_FIELDS: tuple[str, ...] = (
@@ -231,7 +266,7 @@ class CatalogueMapping(_Strict):
     owns each field (a field left out is Brightpearl's); only Brightpearl-owned fields are
     written to nopCommerce, nopCommerce-owned ones are left as the shop has them."""
 
-    owners: dict[str, FieldOwner] = Field(default_factory=dict)
+    owners: dict[str, CatalogueOwner] = Field(default_factory=dict)
     create_in_nop: bool = False
     published_statuses: list[str] = Field(default_factory=lambda: ["LIVE"])
     # Brightpearl tax code -> nopCommerce tax_category_id, for products created in the shop.
@@ -284,6 +319,9 @@ class MappingConfig(_Strict):
     external_ref_prefix: str = Field(default="nop-", max_length=32)
     fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
     stock: StockMapping
+    returns: ReturnsMapping = Field(default_factory=ReturnsMapping)
+    customers: CustomerMapping = Field(default_factory=CustomerMapping)
+    purchase_orders: PurchaseOrderMapping = Field(default_factory=PurchaseOrderMapping)
     catalogue: CatalogueMapping = Field(default_factory=CatalogueMapping)
     # nopCommerce store id -> its Brightpearl side. Empty: one store, the top-level keys serve
     # every store id (as before stores existed). Set: a store not listed is refused, never guessed.
