@@ -91,6 +91,11 @@ RESOLUTIONS: dict[DeadLetterReason, Resolution] = {
         DeadLetterReason.GAVE_UP,
         "{record} failed {attempts} times; the last error: {message}. Usually an outage that lasted too long: check "
         "both systems with `bp-nop doctor`, then replay."),
+    DeadLetterReason.UNKNOWN_STORE: Resolution(
+        DeadLetterReason.UNKNOWN_STORE,
+        "{record} belongs to a nopCommerce store the mapping does not list: {message}. Add the store under `stores:` "
+        "in the mapping file (its channel, price list and warehouse), then replay every unknown_store dead letter.",
+        replay_by_reason=True),
     DeadLetterReason.OTHER: Resolution(
         DeadLetterReason.OTHER,
         "{record}: {message}. Fix the cause the message names, then replay."),

@@ -20,6 +20,7 @@ from bp_nop_dagster.sync.stock import (
     NOP_ONLY,
     NOT_TRACKED_IN_BRIGHTPEARL,
     NOT_TRACKED_IN_NOP,
+    UNMAPPED_STORE,
     StockReport,
 )
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
@@ -29,7 +30,7 @@ STOCK_DRIFT = asset_key("reconciliation", "stock_drift")
 BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")
 NOP_PRODUCTS = asset_key("nopcommerce", "products")
 DRIFT = "drift"
-VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
+VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE)
 
 
 def column_descriptions(warehouses: list[int]) -> dict[str, str]:
@@ -52,7 +53,7 @@ def column_descriptions(warehouses: list[int]) -> dict[str, str]:
         "nop_stock": "what nopCommerce shows (units)",
         "difference": "nopCommerce stock minus target (0: in step)",
         "verdict": "in_sync, drift (needs the next push or a person), not_tracked_in_nop, not_tracked_in_brightpearl, "
-                   "nop_only, brightpearl_only, ambiguous_sku",
+                   "nop_only, brightpearl_only, ambiguous_sku, unmapped_store (limited to a store the mapping does not list)",
         "found_by": "how this product's stock changes of the last 24 h reached the integration: webhook (Brightpearl "
                     "announced an on-hand change, product.modified.on-hand-modified) or poll (none announced: the "
                     "polling sensor and the nightly reconcile found them)",
