@@ -145,6 +145,8 @@ def _skus(letter: DeadLetterLike) -> list[str]:
 
 def _address_fix(message: str) -> str:
     text = message.lower()
+    if "held for review" in text:
+        return "Correct the address in nopCommerce (each issue above names the field, and its suggestion where there is one)."
     if "first address line" in text:
         return "Add the street (first address line) to the customer's address in nopCommerce."
     if "postcode" in text and "longer" in text:

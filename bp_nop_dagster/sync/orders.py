@@ -48,6 +48,7 @@ from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
+from bp_nop_dagster.sync.contact_check import ContactGate
 from bp_nop_dagster.sync.exactly_once import WriteAhead
 from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
@@ -260,6 +261,8 @@ class OrderSync:
         with self.fates.settle(ORDER, key, payload=self._payload(detail)) as outcome:
             self._outcomes.append(outcome)
             if bp_order_id is None:
+                if self.config.quality.hold_invalid_contacts:  # held for review: dead-lettered invalid_address
+                    ContactGate(self.config.quality, self._iso2).check(detail)
                 contact_id = self._contact(detail)
                 bp_order_id, needs_review = self._create_order(detail, contact_id, line_skus, sku_ids)
             else:

@@ -204,6 +204,12 @@ ROUTES: list[Fact] = [
     _fact("PUT /order-service/order/{orderId}/status", "{orderStatusId, orderNote?} -> {}; cancelling needs no "
           "goods-out notes, no payments, not invoiced, and releases the allocation",
           REC + "order_status_update_put.json; DOC order/order-status-update/put.html", "recorded"),
+    _fact("POST /order-service/order/{orderId}/note", "{text (required), isPublic?, addedOn?, fileId?} -> {response: "
+          "note id}; isPublic defaults to false; the order is not otherwise changed",
+          DOC + "order/order-note/post.html", "confirmed"),
+    _fact("GET /order-service/order/{orderId}/note", "every note on the order: noteId, contactId, text, isPublic, "
+          "addedOn, orderStatusId (the status when it was added); notes added by the status PUT's orderNote included",
+          DOC + "order/order-note/get.html", "confirmed"),
     _fact("POST /order-service/sales-order", "atomic order with rows -> {response: id}; see 'allocation on order "
           "create' and 'duplicate sales-order POST'", DOC + "order/sales-order/post.html; NOTES §5", "confirmed"),
     _fact("GET /order-service/sales-order/{idset}", "sales orders in the sales-order shape (rows array, total, "
