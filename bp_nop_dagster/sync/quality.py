@@ -15,7 +15,7 @@ rule (`sync/fate.py`); an order not yet in Brightpearl is flagged by a later mat
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -153,23 +153,32 @@ def pending_orders(nop: NopCommerceClient, ledger: Ledger, limit: int | None = N
 
 # ------------------------------------------------------------------------------ customers
 def customer_records(nop: NopCommerceClient, bp: BrightpearlClient, details: Iterable[OrderDetails],
-                     iso2) -> list[CustomerRecord]:
-    """nopCommerce customers as their orders' billing addresses show them (guests included: each
-    checkout is its own customer record) and every Brightpearl contact."""
-    by_customer: dict[int, tuple[OrderDetails, int]] = {}
+                     iso2: Callable[[int | None], str | None]) -> list[CustomerRecord]:
+    """Every nopCommerce customer (`Customer/GetAll`, guests included: each guest checkout is its
+    own record), its blanks (a guest's email and name) filled from its latest order's billing
+    address among `details`, and every Brightpearl contact that is neither supplier nor staff."""
+    orders: dict[int, list[OrderDetails]] = {}
     for detail in details:
-        seen = by_customer.get(detail.order.customer_id)
-        by_customer[detail.order.customer_id] = (detail, (seen[1] if seen else 0) + 1)
+        orders.setdefault(detail.order.customer_id, []).append(detail)
     records = []
-    for customer_id, (detail, count) in sorted(by_customer.items()):
-        address = detail.billing_address
-        if address is None:
+    for customer in nop.customers():
+        if customer.deleted or customer.is_system_account:
             continue
-        records.append(CustomerRecord(
-            record_id=f"nop:{customer_id}", source="nopcommerce", email=address.email, first_name=address.first_name,
-            last_name=address.last_name, phone=address.phone_number, country_iso2=iso2(address.country_id),
-            postcode=address.zip_postal_code, city=address.city, street=address.address1, orders=count,
-            created=detail.order.created_on_utc))
+        seen = sorted(orders.get(customer.id, []), key=lambda d: d.order.created_on_utc)
+        billing = seen[-1].billing_address if seen else None
+
+        def pick(own, from_address):
+            return own if own else (getattr(billing, from_address) if billing is not None else None)
+
+        country = customer.country_id or (billing.country_id if billing is not None else None)
+        record = CustomerRecord(
+            record_id=f"nop:{customer.id}", source="nopcommerce", email=pick(customer.email, "email"),
+            first_name=pick(customer.first_name, "first_name"), last_name=pick(customer.last_name, "last_name"),
+            phone=pick(customer.phone, "phone_number"), country_iso2=iso2(country), postcode=pick(customer.zip_postal_code, "zip_postal_code"),
+            city=pick(customer.city, "city"), street=pick(customer.street_address, "address1"),
+            is_guest=not customer.username and not customer.email, orders=len(seen), created=customer.created_on_utc)
+        if record.email or record.last_name or record.phone:
+            records.append(record)
     for contact in bp.contact_search():
         if contact.is_supplier or contact.is_staff:
             continue
