@@ -30,6 +30,7 @@ from bp_nop_dagster.nopcommerce.models import Order, OrderDetails
 from bp_nop_dagster.quality.duplicates import CustomerRecord
 from bp_nop_dagster.sync.exactly_once import WriteAhead
 from bp_nop_dagster.sync.fate import DONE, Fates
+from bp_nop_dagster.transport.errors import ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.quality")
 
@@ -71,7 +72,7 @@ class AnomalyFlagger:
     def __init__(self, *, bp: BrightpearlClient, ledger: Ledger, config: MappingConfig, owner: str,
                  lease_seconds: float = 60.0) -> None:
         self.bp, self.ledger, self.quality = bp, ledger, config.quality
-        self.writes = WriteAhead(ledger, owner=owner, lease_seconds=lease_seconds)
+        self.writes = WriteAhead(ledger, owner=owner, lease_seconds=lease_seconds, permanent=(ValidationError,))
         self.fates = Fates(ledger, flow=FLAG_FLOW, probes={bp.system: bp.ping}, lease_seconds=lease_seconds)
 
     def flag(self, scores: pd.DataFrame) -> FlagReport:

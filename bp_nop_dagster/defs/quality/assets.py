@@ -59,12 +59,15 @@ def _iso2(nop):
 
 # ------------------------------------------------------------------------------ contacts
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(CONTACT_VALIDATION, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "pandas"}, deps=[NOP_ORDERS],
-                     description="The addresses of recent orders with their checked values beside the originals."),
-        dg.AssetSpec(CONTACT_ISSUES, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "pandas"}, deps=[NOP_ORDERS],
-                     description="Contact issues of recent orders: code, severity, message, suggestion."),
-    ],
+    outs={
+        "contact_validation": dg.AssetOut(
+            key=CONTACT_VALIDATION, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "pandas"},
+            description="The addresses of recent orders with their checked values beside the originals."),
+        "contact_issues": dg.AssetOut(
+            key=CONTACT_ISSUES, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "pandas"},
+            description="Contact issues of recent orders: code, severity, message, suggestion."),
+    },
+    deps=[NOP_ORDERS],
     check_specs=[dg.AssetCheckSpec(CONTACT_ERRORS_CHECK, asset=CONTACT_ISSUES,
                                    description="No recent order's address has an ERROR-level issue.")],
 )
@@ -80,9 +83,9 @@ def contact_validation(nopcommerce: NopCommerceResource, sync_settings: SyncSett
     validation = ContactValidator(contact_rules(quality)).validate(contacts_of(details, _iso2(nop)))
     checked, issues = validation.frame(), validation.issues()
     errors = issues[issues["severity"] == "ERROR"]
-    yield dg.MaterializeResult(asset_key=CONTACT_VALIDATION, value=checked, metadata=table_metadata(
+    yield dg.Output(checked, output_name="contact_validation", metadata=table_metadata(
         checked, orders=dg.MetadataValue.int(len(details)), addresses=dg.MetadataValue.int(len(checked))))
-    yield dg.MaterializeResult(asset_key=CONTACT_ISSUES, value=issues, metadata=table_metadata(
+    yield dg.Output(issues, output_name="contact_issues", metadata=table_metadata(
         issues, ISSUE_DESCRIPTIONS, errors=dg.MetadataValue.int(len(errors)),
         warnings=dg.MetadataValue.int(int((issues["severity"] == "WARN").sum()))))
     yield dg.AssetCheckResult(
