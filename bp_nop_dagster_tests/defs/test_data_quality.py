@@ -202,3 +202,21 @@ def test_an_unmapped_payment_method_fails_the_blocking_check_and_nothing_is_sent
     assert not check.passed and "Payments.Manual" in check.description
     assert not flow.nop_orders_in_brightpearl()
     assert flow.resources["ledger"].get_ledger().unsettled("order") == [str(order["id"])]  # still pending, not dead-lettered
+
+
+def test_bp_nop_init_against_the_sandbox_writes_a_mapping_bp_nop_doctor_validates(sandbox, tmp_path, monkeypatch):
+    from bp_nop_dagster import settings
+    from bp_nop_dagster.cli import main
+    from bp_nop_dagster.doctor import Doctor
+
+    output = tmp_path / "mapping.yaml"
+    assert main(["init", "--sandbox", "--output", str(output)]) == 0
+    text = output.read_text(encoding="utf-8")
+    assert "(suggested, score" in text  # every value says its score and evidence
+    assert "# Payments.PurchaseOrder: ?" in text  # a business decision names cannot settle is left to a person
+    for name, value in {**settings.sandbox_environment(sandbox), settings.BP_NOP_MAPPING_FILE: str(output),
+                        settings.BP_NOP_LEDGER_URL: f"sqlite:///{tmp_path / 'ledger.sqlite'}"}.items():
+        monkeypatch.setenv(name, value)
+    results = {r.name: r for r in Doctor().run()}
+    assert results["mapping"].status == "OK", results["mapping"].detail
+    assert str(output) in results["mapping"].detail
