@@ -89,6 +89,7 @@ bench: setup
 	$(BIN)/python -m bench.stock_sync
 	$(BIN)/python -m bench.stock_latency
 	$(BIN)/python -m bench.recovery
+	$(BIN)/python -m bench.data_quality
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache mutants
