@@ -5,6 +5,9 @@ nopCommerce is the master of orders and payments; Brightpearl receives them. Wor
 ledger (`pending(RecordKind.ORDER)`), put there by the new-order sensor, the catch-up sweep or a replay.
 For each order, in this order:
 
+0. with the mapping's `quality.hold_invalid_contacts`, a new order whose billing or shipping
+   address has an ERROR-level contact issue is held: dead-lettered `invalid_address` with each
+   issue and its suggestion (`sync/contact_check.py`), sent once corrected and replayed;
 1. contact: the ledger's link for the customer's normalised email, else an exact primary-email
    match from `contact-search`, else a new postal address and contact, each under its own
    write-ahead intent with a natural-key lookup: the address (Brightpearl has no address

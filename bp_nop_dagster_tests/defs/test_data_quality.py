@@ -220,3 +220,16 @@ def test_bp_nop_init_against_the_sandbox_writes_a_mapping_bp_nop_doctor_validate
     results = {r.name: r for r in Doctor().run()}
     assert results["mapping"].status == "OK", results["mapping"].detail
     assert str(output) in results["mapping"].detail
+
+
+def test_bp_nop_init_reads_the_orders_already_in_both_systems_as_evidence(flow, instance):
+    from bp_nop_dagster.init_mapping import suggest_from_systems
+
+    placed = [place(flow, email=f"linked{i}@flow.test") for i in range(6)]  # min_support is 5 linked orders
+    flow.tick(instance)
+    sync(flow, instance)
+    suggestions, _, linked = suggest_from_systems(flow.resources["nopcommerce"].get_client(), flow.bp_client())
+    assert linked == len(placed)
+    manual = suggestions.get("payment_method", "Payments.Manual")
+    # every placed order was paid with Payments.Manual and the mapping booked it as CARD
+    assert manual.choice.target == "CARD" and any("co-occurrence 6/6 linked orders" in e for e in manual.choice.evidence)

@@ -20,7 +20,7 @@ from bp_nop_dagster.quality.anomalies import AnomalyRules, frames_from_nop, scor
 from bp_nop_dagster.quality.contacts import ContactValidator
 from bp_nop_dagster.quality.duplicates import find_duplicates
 from bp_nop_dagster.quality.products import check_products, product_records_from_nop
-from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.reporting import escape_markdown, mask_email, table_metadata
 from bp_nop_dagster.sync.contact_check import contact_rules, contacts_of, describe
 from bp_nop_dagster.sync.cursor import utcnow
 from bp_nop_dagster.sync.quality import AnomalyFlagger, customer_records, recent_order_details
@@ -94,7 +94,8 @@ def contact_validation(nopcommerce: NopCommerceResource, sync_settings: SyncSett
             "errors": dg.MetadataValue.int(len(errors)),
             "by_code": dg.MetadataValue.json(dict(Counter(errors["code"]))),
             "hold_invalid_contacts": dg.MetadataValue.bool(quality.hold_invalid_contacts),
-            "issues": dg.MetadataValue.md("\n".join(f"- {r.record_id}: {describe(r)}" for r in errors.head(50).itertuples()) or "_none_"),
+            "issues": dg.MetadataValue.md("\n".join(f"- {r.record_id}: {escape_markdown(mask_email(describe(r)))}"
+                                                    for r in errors.head(50).itertuples()) or "_none_"),
         },
     )
 
@@ -250,8 +251,8 @@ def product_issues(nopcommerce: NopCommerceResource, brightpearl: BrightpearlRes
             check_name=name, passed=errors.empty, severity=dg.AssetCheckSeverity.WARN,
             metadata={"errors": dg.MetadataValue.int(len(errors)), "warnings": dg.MetadataValue.int(len(found) - len(errors)),
                       "by_code": dg.MetadataValue.json({c: int(n) for c, n in Counter(found["code"]).items()}),
-                      "issues": dg.MetadataValue.md("\n".join(f"- {r.record_id} {r.code}: {r.message}"
-                                                              + (f" (suggestion: {r.suggestion})" if r.suggestion else "")
-                                                              for r in found.head(50).itertuples()) or "_none_")},
+                      "issues": dg.MetadataValue.md("\n".join(
+                          f"- {r.record_id} {r.code}: " + escape_markdown(r.message + (f" (suggestion: {r.suggestion})" if r.suggestion else ""))
+                          for r in found.head(50).itertuples()) or "_none_")},
         )
 
