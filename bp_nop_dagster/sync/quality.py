@@ -5,11 +5,12 @@ judgements themselves are `quality/`'s pure engines.
 
 Anomaly flags: an order of nopCommerce scoring at least `quality.anomaly_flag_at`, once it is in
 Brightpearl (the ledger links it), gets a private order note (`POST /order-service/order/{id}/note`,
-Order Note POST doc) or, with `anomaly_flag: status`, the status `anomaly_status_id` with the note
-(`PUT .../status` with `orderNote`). Exactly once: a write-ahead intent per order (kind
-`anomaly_flag`) and, after an unknown outcome, a natural-key lookup among the order's notes (Order
-Note GET doc) for the note's first words `[bp-nop risk nop-<id>]`. Failures take the one fate
-rule (`sync/fate.py`); an order not yet in Brightpearl is flagged by a later materialization.
+Order Note POST doc) and, with `anomaly_flag: status`, first the status `anomaly_status_id`
+(`PUT .../status` without a note: a PUT is resent after a lost reply, and Brightpearl adds a PUT's
+note each time). Exactly once: a write-ahead intent per order (kind `anomaly_flag`) and, after an
+unknown outcome, a natural-key lookup among the order's notes (Order Note GET doc) for the note's
+first words `[bp-nop risk nop-<id>]`. Failures take the one fate rule (`sync/fate.py`); an order
+not yet in Brightpearl is flagged by a later materialization.
 """
 
 from __future__ import annotations
@@ -106,11 +107,9 @@ class AnomalyFlagger:
 
         def create() -> int:
             if self.quality.anomaly_flag == "status":
-                self.bp.update_order_status(bp_order_id, self.quality.anomaly_status_id, note=text)
-                found = lookup()
-                if found is None:
-                    raise RuntimeError(f"Brightpearl order {bp_order_id}: the status PUT's note is not among its notes")
-                return found
+                # the status without a note: the PUT may be resent after a lost reply, and Brightpearl
+                # adds a PUT's note each time; the note goes alone, once
+                self.bp.update_order_status(bp_order_id, self.quality.anomaly_status_id)
             return self.bp.add_order_note(bp_order_id, text)
 
         with self.writes.intent(ANOMALY_FLAG, key) as claim:

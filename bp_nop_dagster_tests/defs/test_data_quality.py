@@ -233,3 +233,19 @@ def test_bp_nop_init_reads_the_orders_already_in_both_systems_as_evidence(flow, 
     manual = suggestions.get("payment_method", "Payments.Manual")
     # every placed order was paid with Payments.Manual and the mapping booked it as CARD
     assert manual.choice.target == "CARD" and any("co-occurrence 6/6 linked orders" in e for e in manual.choice.evidence)
+
+
+@pytest.mark.slow  # the lost PUT reply is retried after the transport's backoff
+def test_a_status_flag_sets_the_mapped_status_and_adds_one_note_even_when_the_put_is_resent(flow, instance, tmp_path):
+    with_mapping(flow, tmp_path, allow_test_domains=True, anomaly_flag="status", anomaly_status_id=1, lookback_days=2)
+    risky = place(flow, email="dummy.test@flow.test", first="Dummy", last="Test")
+    flow.tick(instance)
+    sync(flow, instance)
+    bp_id = linked_orders(flow)[str(risky["id"])]
+    # the status PUT's reply is lost once: the transport resends the PUT (idempotent), which must not double the note
+    flow.faults(flow.bp_root, {"method": "PUT", "path": "*/status", "drop_reply_rate": 1.0, "drop_reply_mode": "502", "max_hits": 1})
+    dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
+    flow.faults(flow.bp_root)
+    dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
+    assert flow.bp_client().order(bp_id).status_id == 1
+    assert len([n for n in flow.bp_client().order_notes(bp_id) if "bp-nop risk" in (n.text or "")]) == 1
