@@ -102,7 +102,8 @@ def contact_validation(nopcommerce: NopCommerceResource, sync_settings: SyncSett
 
 # ------------------------------------------------------------------------------ anomalies
 class AnomalyConfig(dg.Config):
-    history_days: int = Field(default=60, ge=1, le=365, description="Days of orders read as the statistics' history")
+    history_days: int = Field(default=30, ge=1, le=365, description="Days of orders read as the statistics' history "
+                              "(one item read per order and one per distinct address)")
 
 
 ANOMALY_DESCRIPTIONS = {
@@ -194,7 +195,8 @@ def order_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, no
 
 # ------------------------------------------------------------------------------ duplicates
 class DuplicateConfig(dg.Config):
-    order_days: int = Field(default=90, ge=1, le=730, description="Days of orders whose billing addresses fill in guests' blanks")
+    order_days: int = Field(default=30, ge=1, le=730, description="Days of orders whose billing addresses fill in guests' blanks "
+                            "(one item read per order and one per distinct address)")
 
 
 @dg.asset(key=DUPLICATE_CUSTOMERS, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "brightpearl", "pandas"},
