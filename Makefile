@@ -90,6 +90,7 @@ bench: setup
 	$(BIN)/python -m bench.stock_latency
 	$(BIN)/python -m bench.recovery
 	$(BIN)/python -m bench.data_quality
+	$(BIN)/python -m bench.quality_wiring
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache mutants
