@@ -203,6 +203,17 @@ def test_an_unmapped_payment_method_fails_the_blocking_check_and_nothing_is_sent
     assert not flow.nop_orders_in_brightpearl()
     assert flow.resources["ledger"].get_ledger().unsettled("order") == [str(order["id"])]  # still pending, not dead-lettered
 
+    # the sensor asks for no run that would only fail again on the same mapping ...
+    skipped = flow.tick(instance)
+    assert isinstance(skipped, dg.SkipReason) and "Payments.Manual" in skipped.skip_message
+    # ... and for one as soon as the value is mapped; that run sends the order
+    data["payment_methods"]["Payments.Manual"] = "CARD"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    flow.resources["sync_settings"] = SyncSettings(mapping_file=str(path))
+    assert isinstance(flow.tick(instance), dg.RunRequest)
+    sync(flow, instance)
+    assert list(flow.nop_orders_in_brightpearl()) == [f"nop-{order['id']}"]
+
 
 def test_bp_nop_init_against_the_sandbox_writes_a_mapping_bp_nop_doctor_validates(sandbox, tmp_path, monkeypatch):
     from bp_nop_dagster import settings

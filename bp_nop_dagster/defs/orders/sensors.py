@@ -5,6 +5,8 @@ import dagster as dg
 
 from bp_nop_dagster.defs.orders.assets import CONTACTS, PAYMENTS, SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
+from bp_nop_dagster.defs.quality.coverage import blocked_by_unmapped_values
+from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, sync_run_request
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
@@ -22,7 +24,8 @@ ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="New nopCommerce orders (created-time watermark with overlap, de-duplicated by id) into the ledger, then a sync run.",
 )
-def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
+def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource,
+                           sync_settings: SyncSettings):
     fail_dead_runs(context)
     book = ledger.get_ledger()
     now = utcnow()
@@ -32,6 +35,9 @@ def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: Nop
     # after an outage, ask for none (sync/fate.py).
     due, why = work_due(book, FLOW, (ORDER,), now)
     if due:
+        blocked = blocked_by_unmapped_values(context.instance, sync_settings, now)  # defs/quality/coverage.py
+        if blocked:
+            return dg.SkipReason(f"{len(new)} new orders; {blocked}")
         return sync_run_request(context, order_sync_job.name, due, f"{len(new)} new orders")
     if not book.unsettled(ORDER) and active_pause(book, FLOW, now) is None:
         # Nothing to do: the order assets are reported in step (every 5 minutes at most), which
