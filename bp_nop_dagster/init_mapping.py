@@ -5,8 +5,8 @@ Reads nopCommerce's side (stores, warehouses, countries, and from the orders of 
 orders at rate 1) and Brightpearl's reference data (order statuses, payment and shipping methods,
 tax codes, warehouses, channels, price lists, nominal codes), plus the orders already in both
 systems (Brightpearl orders whose externalRef starts with the prefix, `nop-<id>`, up to
-`--linked`): their statuses, channel, warehouse, price list, shipping method and payment method
-codes are the co-occurrence evidence. `quality.mapping_suggestions` suggests, `quality.mapping_yaml`
+`--linked`): their statuses, channel, warehouse, price list, shipping method, payment method
+codes and rows (tax rate -> tax code, row kind -> nominal code) are the co-occurrence evidence. `quality.mapping_suggestions` suggests, `quality.mapping_yaml`
 writes the commented YAML: each value with its score and evidence, ties and low scores left as
 `# key: ?  UNMAPPED ...` comments (the file then fails to load naming them until a person fills
 them in). The file written turns `quality.require_mapped_values` on: a value of a new order the
@@ -117,8 +117,29 @@ def linked_orders(nop: NopCommerceClient, bp: BrightpearlClient, *, prefix: str 
             nop_store_id=order.store_id, bp_status_id=bp_order.status_id, bp_payment_method_code=codes.get(bp_id),
             bp_shipping_method_id=bp_order.shipping_method_id, bp_channel_id=bp_order.channel_id,
             bp_warehouse_id=bp_order.warehouse_id, bp_price_list_id=bp_order.price_list_id,
+            **row_pairs(bp_order),
         ))
     return out
+
+
+#: Row kinds as this integration books them (mapping/orders.py: product rows, then rows whose
+#: externalRef is "shipping", "payment-fee" or "discount-<rate>").
+ROW_KINDS = {"shipping": "shipping", "payment-fee": "payment_fee"}
+
+
+def row_pairs(order) -> dict:
+    """The rows' (tax rate, tax code) and (row kind, nominal code) pairs of one Brightpearl order.
+    The rate is the row's own taxRate, else its tax over its net (to 0.01 %)."""
+    tax, nominal = [], []
+    for row in order.rows:
+        ref = row.external_ref or ""
+        kind = ROW_KINDS.get(ref) or ("discount" if ref.startswith("discount") else "sales" if row.product_id else None)
+        if kind and row.nominal_code:
+            nominal.append((kind, str(row.nominal_code)))
+        rate = row.tax_rate if row.tax_rate is not None else (row.row_tax / row.row_net * 100 if row.row_net else None)
+        if rate is not None and row.tax_code and kind != "discount":
+            tax.append((Decimal(rate).quantize(Decimal("0.01")).normalize(), row.tax_code))
+    return {"tax_pairs": tuple(tax), "nominal_pairs": tuple(nominal)}
 
 
 def suggest_from_systems(nop: NopCommerceClient, bp: BrightpearlClient, *, days: int = 90, linked: int = 200,

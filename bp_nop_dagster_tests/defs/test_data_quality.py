@@ -10,6 +10,8 @@ default flag threshold of 50; Gmail ignores dots in the local part), never from 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import dagster as dg
 import pytest
 import requests
@@ -244,6 +246,9 @@ def test_bp_nop_init_reads_the_orders_already_in_both_systems_as_evidence(flow, 
     manual = suggestions.get("payment_method", "Payments.Manual")
     # every placed order was paid with Payments.Manual and the mapping booked it as CARD
     assert manual.choice.target == "CARD" and any("co-occurrence 6/6 linked orders" in e for e in manual.choice.evidence)
+    # the rows the flow booked: BPN-00001 at the standard rate, T1 in the packaged mapping (20: T1)
+    standard = suggestions.get("tax_rate", Decimal(20))
+    assert standard.choice.target == "T1" and any("linked orders" in e for e in standard.choice.evidence)
 
 
 @pytest.mark.slow  # the lost PUT reply is retried after the transport's backoff
