@@ -42,9 +42,16 @@ FLAG_FLOW = "anomaly_flags"
 # ------------------------------------------------------------------------------ reading orders
 def recent_order_details(nop: NopCommerceClient, now: datetime, days: float) -> list[OrderDetails]:
     """Orders created in the `days` before `now` with their items and addresses (one item read
-    per order, one read per distinct address)."""
+    per order, one read per distinct address). An order whose items or addresses the models
+    reject is left out (the order flow dead-letters it); a failed read fails the asset."""
     orders = nop.orders_created_between(now - timedelta(days=days), now)
-    return nop.orders_with_details(list(orders))
+    read = nop.read_order_details(list(orders), stop_after_failures=1)
+    if read.failed:
+        raise next(iter(read.failed.values()))
+    if read.malformed:
+        log.warning("%d orders left out: their items or addresses do not parse (%s)", len(read.malformed),
+                    ", ".join(str(k) for k in list(read.malformed)[:10]))
+    return read.details
 
 
 # ------------------------------------------------------------------------------ anomaly flags
