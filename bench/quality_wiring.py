@@ -7,6 +7,9 @@ are counted, not paced), so the time ratio compares work, not waiting. 5% of the
 not a UK postcode ("LS1 4A"): with the hold on they are dead-lettered `invalid_address` and sent
 nothing; the rest are booked the same way in both runs.
 
+Also: an order run with nothing pending, with and without the `mapping_coverage` step (option off),
+10 times each, alternating: what the extra step costs every run.
+
 Run: `.venv/bin/python -m bench.quality_wiring` (a few minutes); results in
 bench/results/quality_wiring.json.
 """
@@ -14,6 +17,7 @@ bench/results/quality_wiring.json.
 from __future__ import annotations
 
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -73,6 +77,22 @@ def measure(sandbox, orders: list[dict], quality: dict, folder: Path) -> dict:
             "dead_letters": len(letters)}
 
 
+def step_overhead(sandbox, folder: Path, repeats: int = 10) -> dict:
+    """An order run with nothing pending, with and without the `mapping_coverage` step (option off),
+    alternating, `repeats` each: the median wall time of each (what the extra step costs every run)."""
+    resources = {**sandbox.resources(**UNTHROTTLED), "ledger": LedgerResource(url=f"sqlite:///{folder / 'idle.sqlite'}"),
+                 "sync_settings": SyncSettings()}
+    times: dict[str, list[float]] = {"without_step": [], "with_step": []}
+    with dg.instance_for_test() as instance:
+        for _ in range(repeats):
+            for name, assets in (("without_step", [order_sync]), ("with_step", [mapping_coverage, order_sync])):
+                started = time.perf_counter()
+                dg.materialize(assets, resources=resources, instance=instance)
+                times[name].append(time.perf_counter() - started)
+    medians = {name: round(statistics.median(values), 3) for name, values in times.items()}
+    return {**medians, "extra_seconds_per_run": round(medians["with_step"] - medians["without_step"], 3)}
+
+
 def main() -> None:
     orders = bodies()
     with running_sandboxes(2, "small") as (off_box, on_box), tempfile.TemporaryDirectory() as tmp:
@@ -82,6 +102,7 @@ def main() -> None:
                       Path(tmp) / "off")
         on = measure(on_box, orders, {"hold_invalid_contacts": True, "require_mapped_values": True, "allow_test_domains": True},
                      Path(tmp) / "on")
+        idle = step_overhead(off_box, Path(tmp) / "off")
     bad = sum(1 for b in orders if b["address"]["zip_postal_code"] == "LS1 4A")
     save_results("quality_wiring", {
         "orders": ORDERS, "orders_with_a_bad_postcode": bad, "quality_off": off, "quality_on": on,
@@ -89,6 +110,7 @@ def main() -> None:
         "brightpearl_requests_per_synced_order": {"off": round(off["brightpearl_requests"] / max(off["synced"], 1), 2),
                                                   "on": round(on["brightpearl_requests"] / max(on["synced"], 1), 2)},
         "time_ratio_on_over_off": round(on["seconds"] / off["seconds"], 3),
+        "idle_order_run_seconds_median": idle,
     })
 
 
