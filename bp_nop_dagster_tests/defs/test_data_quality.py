@@ -77,7 +77,7 @@ def test_an_order_with_a_bad_postcode_is_held_and_sent_after_correction_and_repl
     with_mapping(flow, tmp_path, hold_invalid_contacts=True, allow_test_domains=True)
     held = place(flow, email="held@flow.test", postcode=BAD_POSTCODE)
     good = place(flow, email="good@flow.test")
-    flow.tick(instance)
+    assert flow.tick(instance).job_name == "order_sync_job"  # no blocking check asked for: the plain job
     result = sync(flow, instance)
 
     assert list(flow.nop_orders_in_brightpearl()) == [f"nop-{good['id']}"]  # the held one is not sent
@@ -198,7 +198,7 @@ def test_an_unmapped_payment_method_fails_the_blocking_check_and_nothing_is_sent
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     flow.resources["sync_settings"] = SyncSettings(mapping_file=str(path))
     order = place(flow, email="unmapped@flow.test")
-    flow.tick(instance)
+    assert flow.tick(instance).job_name == "checked_order_sync_job"  # the blocking check first
     result = sync(flow, instance, raise_on_error=False)
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "pending_orders_are_mapped")
     assert not check.passed and "Payments.Manual" in check.description
