@@ -234,6 +234,17 @@ def test_bp_nop_init_against_the_sandbox_writes_a_mapping_bp_nop_doctor_validate
     assert results["mapping"].status == "OK", results["mapping"].detail
     assert str(output) in results["mapping"].detail
 
+    # against the sandbox's gold (the packaged mapping fits the sandbox): the targets,
+    # >= 90% of the values right and a confident wrong answer on under 2% of them (here: none)
+    from bp_nop_dagster.mapping.config import load_mapping_config
+    from bp_nop_dagster.quality.mapping_yaml import config_values
+
+    gold = {k: v for k, v in config_values(load_mapping_config(DEFAULT_MAPPING_FILE)).items() if k[0] != "country"}
+    written = config_values(load_mapping_config(output))
+    right = [k for k in gold if written.get(k) == gold[k]]
+    wrong = [k for k in gold if k in written and written[k] != gold[k]]
+    assert len(right) / len(gold) >= 0.9 and wrong == []
+
 
 def test_bp_nop_init_reads_the_orders_already_in_both_systems_as_evidence(flow, instance):
     from bp_nop_dagster.init_mapping import suggest_from_systems
