@@ -91,6 +91,11 @@ RESOLUTIONS: dict[DeadLetterReason, Resolution] = {
         DeadLetterReason.GAVE_UP,
         "{record} failed {attempts} times; the last error: {message}. Usually an outage that lasted too long: check "
         "both systems with `bp-nop doctor`, then replay."),
+    DeadLetterReason.GATEWAY_REFUSED: Resolution(
+        DeadLetterReason.GATEWAY_REFUSED,
+        "The payment gateway refused the refund of {record}: {message}. Fix what the gateway names and replay; or "
+        "refund the customer another way (the gateway's dashboard) and leave the letter, after checking the order's "
+        "refunded amount in nopCommerce so the customer is not refunded twice."),
     DeadLetterReason.OTHER: Resolution(
         DeadLetterReason.OTHER,
         "{record}: {message}. Fix the cause the message names, then replay."),
