@@ -90,6 +90,7 @@ bench: setup
 	$(BIN)/python -m bench.stock_latency
 	$(BIN)/python -m bench.customer_sync
 	$(BIN)/python -m bench.webhook_latency
+	$(BIN)/python -m bench.catalogue_sync
 	$(BIN)/python -m bench.recovery
 	$(BIN)/python -m bench.data_quality
 	$(BIN)/python -m bench.quality_wiring

@@ -19,11 +19,12 @@ from pydantic import Field, PrivateAttr
 from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, Ledger
+from bp_nop_dagster.sync.catalogue import CatalogueSync
 from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError, load_mapping_config, validate_against_reference
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync.stock import IN_FLIGHT_LOOKBACK, StockSync
 
-Flow = Literal["orders", "fulfilment", "stock"]
+Flow = Literal["orders", "fulfilment", "stock", "catalogue"]
 
 # Per flow: the account's reference sets its run checks, and the mapping sections whose problems
 # stop it (None: every section). The reads are cached per run by the client.
@@ -39,6 +40,7 @@ FLOW_CHECKS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "orders": (tuple(_REFERENCE), None),
     "fulfilment": (("order_status_ids",), "fulfilment."),
     "stock": (("warehouse_ids",), "stock."),
+    "catalogue": ((), None),  # its price lists are checked from the product-price replies (sync/catalogue.py)
 }
 
 
@@ -96,7 +98,13 @@ class SyncSettings(dg.ConfigurableResource):
             self._checked.add(flow)
         return self._mapping
 
+    def catalogue_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> CatalogueSync:
+        """The catalogue engine with the mapping (its price lists are checked by the engine from the
+        product-price replies it reads anyway: no reference read per run)."""
+        return CatalogueSync(nop=nop, bp=bp, ledger=ledger, mapping=self.mapping(bp, flow="catalogue"))
+
     def stock_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> StockSync:
         """The stock engine with the checked mapping's `stock:` section."""
-        return StockSync(nop=nop, bp=bp, ledger=ledger, stock=self.mapping(bp, flow="stock").stock,
-                         in_flight_lookback=self.stock.in_flight_lookback)
+        mapping = self.mapping(bp, flow="stock")
+        return StockSync(nop=nop, bp=bp, ledger=ledger, stock=mapping.stock, in_flight_lookback=self.stock.in_flight_lookback,
+                         stores={store_id: mapping.for_store(store_id).stock for store_id in mapping.stores})

@@ -39,6 +39,7 @@ class RecordKind(StrEnum):
     RETURN_RECEIVED = "return_received"  # "<o>:<n>:<return request id>" → goods-in note id
     STAFF_CREDIT = "staff_credit"  # Brightpearl sales credit id (made by staff) → nop order id, once refunded there
     CUSTOMER = "customer"  # registered nopCommerce customer id → Brightpearl contact id (the customer flow)
+    CATALOGUE_PRODUCT = "catalogue_product"  # SKU → nopCommerce product id (or combination id) it was written to
 
 
 class DeadLetterReason(StrEnum):
@@ -55,6 +56,7 @@ class DeadLetterReason(StrEnum):
     UNEXPECTED = "unexpected"  # an error no rule classifies (a bug or an undocumented reply)
     GATEWAY_REFUSED = "gateway_refused"  # the payment gateway refused a refund; the message is the gateway's
     GAVE_UP = "gave_up"  # the retry policy's attempts are exhausted; the message is the last error
+    UNKNOWN_STORE = "unknown_store"  # a nopCommerce store the mapping's `stores:` does not list
     OTHER = "other"
 
 

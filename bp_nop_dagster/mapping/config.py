@@ -44,7 +44,7 @@ NopOrderStatusId = Literal[10, 20, 30, 40]
 NopPaymentStatusId = Literal[10, 20, 30, 35, 40, 50]
 NopShippingStatusId = Literal[10, 20, 25, 30, 40]
 
-REASONS = ("malformed_order", "invalid_address", "validation_error", "duplicate")
+REASONS = ("malformed_order", "invalid_address", "validation_error", "duplicate", "unknown_store")
 
 
 class MappingConfigError(ValueError):
@@ -281,6 +281,48 @@ class PurchaseOrderMapping(_Strict):
     sales_window_days: int = Field(default=28, ge=1, le=365)
 
 
+CatalogueOwner = Literal["brightpearl", "nopcommerce"]
+#: Product fields the catalogue flow compares (nopCommerce ProductDto names). `sku` is the
+#: natural key, never a field with an owner.
+CATALOGUE_FIELDS: tuple[str, ...] = (
+    "name", "gtin", "manufacturer_part_number", "weight", "length", "width", "height", "published", "short_description",
+    "price",
+)
+
+
+class CatalogueMapping(_Strict):
+    """Brightpearl products -> nopCommerce products (the catalogue flow). `owners`: which system
+    owns each field (a field left out is Brightpearl's); only Brightpearl-owned fields are
+    written to nopCommerce, nopCommerce-owned ones are left as the shop has them."""
+
+    owners: dict[str, CatalogueOwner] = Field(default_factory=dict)
+    create_in_nop: bool = False
+    published_statuses: list[str] = Field(default_factory=lambda: ["LIVE"])
+    # Brightpearl tax code -> nopCommerce tax_category_id, for products created in the shop.
+    tax_categories: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("owners")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if name not in CATALOGUE_FIELDS:
+                raise _KeyProblem(name, f"unknown catalogue field {name!r}; allowed: {', '.join(CATALOGUE_FIELDS)}")
+        return value
+
+    def owner(self, name: str) -> str:
+        return self.owners.get(name, "brightpearl")
+
+
+class StoreMappingEntry(_Strict):
+    """One nopCommerce store: its Brightpearl channel, price list, default warehouse, and the
+    warehouses and buffer its stock comes from (`stock`, default: the top-level `stock:`)."""
+
+    channel_id: int = Field(gt=0)
+    price_list_id: int = Field(gt=0)
+    warehouse_id: int = Field(gt=0)
+    stock: StockMapping | None = None
+
+
 class MappingConfig(_Strict):
     """The whole mapping. See default_mapping.yaml for what each key means."""
 
@@ -310,6 +352,10 @@ class MappingConfig(_Strict):
     returns: ReturnsMapping = Field(default_factory=ReturnsMapping)
     customers: CustomerMapping = Field(default_factory=CustomerMapping)
     purchase_orders: PurchaseOrderMapping = Field(default_factory=PurchaseOrderMapping)
+    catalogue: CatalogueMapping = Field(default_factory=CatalogueMapping)
+    # nopCommerce store id -> its Brightpearl side. Empty: one store, the top-level keys serve
+    # every store id (as before stores existed). Set: a store not listed is refused, never guessed.
+    stores: dict[int, StoreMappingEntry] = Field(default_factory=dict)
 
     @field_validator("payment_status")
     @classmethod
@@ -349,6 +395,19 @@ class MappingConfig(_Strict):
         return out
 
     # helpers used by the mapping functions
+    def for_store(self, store_id: int) -> MappingConfig:
+        """This mapping as seen by nopCommerce store `store_id`: its channel, price list,
+        warehouse and stock section in place of the top-level ones. Without `stores:` the mapping
+        itself, whatever the id. Raises MappingError("unknown_store") for a store not listed."""
+        if not self.stores:
+            return self
+        entry = self.stores.get(store_id)
+        if entry is None:
+            listed = ", ".join(str(s) for s in sorted(self.stores))
+            raise MappingError("unknown_store", f"nopCommerce store {store_id} is not in the mapping's stores ({listed})")
+        return self.model_copy(update={"channel_id": entry.channel_id, "price_list_id": entry.price_list_id,
+                                       "warehouse_id": entry.warehouse_id, "stock": entry.stock or self.stock})
+
     def with_instance_id(self, from_brightpearl: Callable[[], int | None]) -> MappingConfig:
         """This mapping with the installed integration instance id every order write and lookup
         uses: the mapping's own when set (it wins), else `from_brightpearl()` (the
@@ -468,6 +527,12 @@ def validate_against_reference(
     check([("warehouse_id", config.warehouse_id)], warehouse_ids, "warehouse")
     check([(f"stock.brightpearl_warehouses.{i}", w) for i, w in enumerate(config.stock.brightpearl_warehouses)], warehouse_ids, "warehouse")
     check([("price_list_id", config.price_list_id)], price_list_ids, "price list")
+    for store_id, entry in config.stores.items():
+        check([(f"stores.{store_id}.channel_id", entry.channel_id)], channel_ids, "channel")
+        check([(f"stores.{store_id}.warehouse_id", entry.warehouse_id)]
+              + [(f"stores.{store_id}.stock.brightpearl_warehouses.{i}", w)
+                 for i, w in enumerate(entry.stock.brightpearl_warehouses if entry.stock else [])], warehouse_ids, "warehouse")
+        check([(f"stores.{store_id}.price_list_id", entry.price_list_id)], price_list_ids, "price list")
     codes = [(f"tax_codes.{rate}", code) for rate, code in config.tax_codes.items()]
     codes.append(("exempt_tax_code", config.exempt_tax_code))
     check(codes, tax_codes, "tax code")
@@ -495,7 +560,10 @@ def unknown_payment_methods(config: MappingConfig, account_codes: Iterable[str])
 
 
 __all__ = [
+    "CATALOGUE_FIELDS",
+    "CatalogueMapping",
     "DEFAULT_MAPPING_FILE",
+    "StoreMappingEntry",
     "FulfilmentMapping",
     "MappingConfig",
     "MappingConfigError",

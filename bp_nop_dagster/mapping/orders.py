@@ -283,9 +283,11 @@ def sales_order_body(
     Brightpearl SKUs to product ids and must hold `config.placeholder_sku` when a line's SKU is
     unknown; `iso3_for(country_id)` gives an address's ISO alpha-3 country. `product_names`
     (nop product id → name, optional) names placeholder rows.
-    Raises MappingError (malformed_order | invalid_address | validation_error)."""
+    Raises MappingError (malformed_order | invalid_address | validation_error | unknown_store:
+    the order's store is not in the mapping's `stores:`, when it has any)."""
     _validate(details)
     order = details.order
+    config = config.for_store(order.store_id)  # the store's channel, warehouse and price list
 
     # ---- addresses
     billing_address = details.billing_address or details.shipping_address

@@ -484,6 +484,9 @@ class Product(NopModel):
     old_price: Decimal = Decimal("0")
     product_cost: Decimal = Decimal("0")
     weight: Decimal = Decimal("0")
+    length: Decimal = Decimal("0")
+    width: Decimal = Decimal("0")
+    height: Decimal = Decimal("0")
     limited_to_stores: bool = False
     published: bool = True
     deleted: bool = False

@@ -96,6 +96,11 @@ RESOLUTIONS: dict[DeadLetterReason, Resolution] = {
         "The payment gateway refused the refund of {record}: {message}. Fix what the gateway names and replay; or "
         "refund the customer another way (the gateway's dashboard) and leave the letter, after checking the order's "
         "refunded amount in nopCommerce so the customer is not refunded twice."),
+    DeadLetterReason.UNKNOWN_STORE: Resolution(
+        DeadLetterReason.UNKNOWN_STORE,
+        "{record} belongs to a nopCommerce store the mapping does not list: {message}. Add the store under `stores:` "
+        "in the mapping file (its channel, price list and warehouse), then replay every unknown_store dead letter.",
+        replay_by_reason=True),
     DeadLetterReason.OTHER: Resolution(
         DeadLetterReason.OTHER,
         "{record}: {message}. Fix the cause the message names, then replay."),

@@ -59,6 +59,8 @@ SCALE_SPECS: dict[str, ScaleSpec] = {
     "large": ScaleSpec(products=20_000, customers=10_000, orders=100_000, phone_orders=1_000, return_requests=500),
     # A big catalogue with a small order history (the stock benchmarks: 10,000 SKUs).
     "catalogue": ScaleSpec(products=10_000, customers=40, orders=140, phone_orders=8, return_requests=4),
+    # The catalogue benchmark: 20,000 products, the same small order history.
+    "catalogue_20k": ScaleSpec(products=20_000, customers=40, orders=140, phone_orders=8, return_requests=4),
 }
 HISTORY_DAYS = 35
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from bp_nop_dagster.sandbox.instrumentation import FaultInjector, RequestStats
 
-Scale = Literal["small", "medium", "large", "catalogue"]
-SCALES: tuple[Scale, ...] = ("small", "medium", "large", "catalogue")
+Scale = Literal["small", "medium", "large", "catalogue", "catalogue_20k"]
+SCALES: tuple[Scale, ...] = ("small", "medium", "large", "catalogue", "catalogue_20k")
 # How the servers answer: `faithful` as the simulators do; `drifted` rewrites replies and routes
 # the way old guesses were wrong (`sandbox/profiles.py`), to prove `bp-nop probe` notices.
 Profile = Literal["faithful", "drifted"]

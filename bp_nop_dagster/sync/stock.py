@@ -58,7 +58,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,7 +102,8 @@ READ_WORKERS = 8
 IN_SYNC, WRITTEN, DIFFERS, MOVED, FAILED = "in_sync", "written", "differs", "moved", "failed"
 NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL = "not_tracked_in_nop", "not_tracked_in_brightpearl"
 NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS = "nop_only", "brightpearl_only", "ambiguous_sku"
-UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS)
+UNMAPPED_STORE = "unmapped_store"  # the product is limited to a store the mapping's `stores:` does not list
+UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE)
 SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL)
 
 
@@ -249,11 +250,15 @@ class StockSync:
         in_flight_lookback: timedelta = IN_FLIGHT_LOOKBACK,
         clock=utcnow,
         policy: RetryPolicy = DEFAULT_POLICY,
+        stores: Mapping[int, StockMapping] | None = None,
     ) -> None:
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
         self.stock = stock
+        # Several stores (mapping `stores:`): store id -> the stock section its products use.
+        # Empty: every product uses `stock` and no store is read (one store, as before).
+        self.stores = dict(stores or {})
         self.in_flight_lookback = in_flight_lookback
         self.clock = clock
         self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy, clock=clock)
@@ -384,18 +389,22 @@ class StockSync:
                 unknown_rows.append(StockRow(sku=sku, verdict=BRIGHTPEARL_ONLY, bp_product_id=pid))
                 continue
             by_warehouse = on_hand_by_sku[sku]
-            counted = {w: by_warehouse.get(w, 0) for w in self.stock.brightpearl_warehouses}
+            stock = self._stock_for(place.product)
+            if stock is None:
+                unknown_rows.append(StockRow(sku=sku, verdict=UNMAPPED_STORE, nop_product_id=place.product.id, bp_product_id=pid))
+                continue
+            counted = {w: by_warehouse.get(w, 0) for w in stock.brightpearl_warehouses}
             base = dict(sku=sku, nop_product_id=place.product.id, bp_product_id=pid, bp_on_hand=counted)
             if place.combination is not None:
                 combination = place.combination
                 flight = in_flight[(place.product.id, attributes_key(combination.attributes_xml))]
-                target = target_stock(on_hand(by_warehouse, self.stock.brightpearl_warehouses), flight, self.stock.buffer)
+                target = target_stock(on_hand(by_warehouse, stock.brightpearl_warehouses), flight, stock.buffer)
                 rows.append(StockRow(location="combination", nop_record_id=combination.id, in_flight=flight, target=target,
                                      nop_stock=combination.stock_quantity, current=combination.stock_quantity, wanted=target,
                                      verdict=DIFFERS, **base))
             elif place.product.use_multiple_warehouses:
                 flight = in_flight[(place.product.id, "")]
-                shares = split_across_warehouses(nop_warehouse_on_hand(by_warehouse, self.stock), flight + self.stock.buffer)
+                shares = split_across_warehouses(nop_warehouse_on_hand(by_warehouse, stock), flight + stock.buffer)
                 records = [(r.id, r.warehouse_id, r.stock_quantity, r.reserved_quantity) for r in warehouses[place.product.id]]
                 for change in warehouse_writes(records, shares):
                     rows.append(StockRow(location="warehouse", nop_record_id=change.record_id, nop_warehouse_id=change.warehouse_id,
@@ -404,7 +413,7 @@ class StockSync:
                                          reserved=change.reserved, verdict=DIFFERS, **base))
             else:
                 flight = in_flight[(place.product.id, "")]
-                target = target_stock(on_hand(by_warehouse, self.stock.brightpearl_warehouses), flight, self.stock.buffer)
+                target = target_stock(on_hand(by_warehouse, stock.brightpearl_warehouses), flight, stock.buffer)
                 rows.append(StockRow(location="product", nop_record_id=place.product.id, in_flight=flight, target=target,
                                      nop_stock=place.product.stock_quantity, current=place.product.stock_quantity, wanted=target,
                                      verdict=DIFFERS, **base))
@@ -412,6 +421,18 @@ class StockSync:
             if row.wanted == row.current:
                 row.verdict = IN_SYNC
         return rows
+
+    def _stock_for(self, product: Product) -> StockMapping | None:
+        """The stock section for one nopCommerce product: without `stores`, `stock`; a product
+        limited to stores (its store mappings read) takes its one store's section, the top-level
+        one when it is in several (nopCommerce keeps one stock per product); None when a store it
+        is limited to is not in the mapping (reported, never guessed)."""
+        if not self.stores or not product.limited_to_stores:
+            return self.stock
+        store_ids = self.nop.product_store_ids(product.id)
+        if any(s not in self.stores for s in store_ids):
+            return None
+        return self.stores[store_ids[0]] if len(store_ids) == 1 else self.stock
 
     def _places(self, skus: dict[str, int], bp_skus: set[str], *, full: bool) -> tuple[dict[str, _Place], list[StockRow]]:
         """Where each SKU's stock lives in nopCommerce (exact SKU match), plus rows for nopCommerce

@@ -23,6 +23,8 @@ KINDS = {"nopcommerce", "pandas"}
 # What the flows from Brightpearl write into the shop, so the lineage comes back to nopCommerce.
 STOCK_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
 SHIPMENTS_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "shipments_from_brightpearl"])
+PRODUCTS_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "products_from_brightpearl"])
+PRICES_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "prices_from_brightpearl"])
 PAYMENT_DESCRIPTIONS = {
     "order_id": "nopCommerce order id",
     "payment_method_system_name": "the payment plugin's system name (mapped to a Brightpearl payment method code)",
@@ -196,7 +198,7 @@ PRODUCT_COLUMNS = [
 ]
 
 
-@dg.asset(key=["nopcommerce", "products"], deps=[STOCK_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=["nopcommerce", "products"], deps=[STOCK_FROM_BRIGHTPEARL, PRODUCTS_FROM_BRIGHTPEARL, PRICES_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every product with its inventory method and the stock the shop sells from:
     `stock_quantity` is the product's own for simple tracked products, the sum of

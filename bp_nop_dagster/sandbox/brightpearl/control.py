@@ -32,8 +32,8 @@ or faulted), beside the shared ones of `sandbox/control.py`:
 - `POST /__sandbox__/orders/{orderId}/receive` `{"warehouse_id": optional, "rows": optional [{"row_id",
   "quantity"}], "quarantine": false}` -> `{"goods_note_id"}`: goods received against a purchase order or a
   sales credit (every outstanding stock-tracked row by default), through the goods-in POST's rules.
-- `PUT /__sandbox__/products/{productId}` `{"name", "status", "prices": {"<priceListId>": "12.50"}}` (each
-  optional) -> `{"product_id", "updated_on", "version"}`: a product edited by staff, through the product
+- `PUT /__sandbox__/products/{productId}` `{"name", "status", "prices": {"<priceListId>": "12.50"}, "ean",
+  "mpn", "short_description", "weight", "dimensions": {"length", "height", "width"}}` (each optional) -> `{"product_id", "updated_on", "version"}`: a product edited by staff, through the product
   PUT and product-price PUT rules.
 - `PUT /__sandbox__/contacts/{contactId}` `{"first_name", "last_name", "email", "phone", "address":
   {"address_line1", "address_line2", "city", "state", "postal_code", "country_iso3"}}` (each optional) ->
@@ -150,6 +150,11 @@ class ProductEditBody(BaseModel):
     name: str | None = None
     status: str | None = None
     prices: dict[int, Decimal] | None = None
+    ean: str | None = None
+    mpn: str | None = None
+    short_description: str | None = None
+    weight: Decimal | None = None
+    dimensions: dict[str, Decimal] | None = None
 
 
 class AddressEdit(BaseModel):
@@ -361,8 +366,19 @@ def brightpearl_control_routes(world: SandboxWorld) -> list[Route]:
         if product_id not in bp.products:
             raise KeyError(f"product {product_id}")
         put: dict = {}
+        channel: dict = {}
         if body.name is not None:
-            put["salesChannels"] = [{"salesChannelName": "Brightpearl", "productName": body.name}]
+            channel["productName"] = body.name
+        if body.short_description is not None:
+            channel["shortDescription"] = {"languageCode": "en", "text": body.short_description, "format": "HTML_FRAGMENT"}
+        if channel:
+            put["salesChannels"] = [{"salesChannelName": "Brightpearl", **channel}]
+        identity = {key: value for key, value in (("ean", body.ean), ("mpn", body.mpn)) if value is not None}
+        if identity:
+            put["identity"] = identity
+        if body.weight is not None or body.dimensions:
+            put["stock"] = {**({"weight": {"magnitude": str(body.weight)}} if body.weight is not None else {}),
+                            **({"dimensions": {k: str(v) for k, v in body.dimensions.items()}} if body.dimensions else {})}
         if body.status is not None:
             put["status"] = body.status
         if put:

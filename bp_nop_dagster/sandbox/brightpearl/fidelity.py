@@ -436,6 +436,11 @@ BEHAVIOURS: list[Fact] = [
           "DOC product/product/put.html; whether prices or stock move it: no source (a hint only: product 1532 of "
           "product_get_multiple.json was updated 2 s after purchase order 312 was placed)", "inferred",
           _option("product_updated_on_by")),
+    _fact("product weight, dimensions, short description", "GET: stock.weight.magnitude, stock.dimensions.{length, "
+          "height, width, volume} (0.0 when never entered), salesChannels[0].shortDescription.text; a PUT sending them "
+          "changes them (numbers not negative; refusal code illustrative)", REC + "product_get_one.json (shapes, 0.0 "
+          "values); DOC product/product/put.html (the PUT takes the product's sections); which keys the PUT accepts "
+          "inside stock: no recording (UNCONFIRMED; the simulator is lenient and takes them)", "recorded"),
     _fact("product PUT omitted fields", "a product PUT keeps the fields it does not send", REC + "product_put.json "
           "(a PUT of salesChannels only); the doc does not say", "inferred", _option("product_put")),
     _fact("contact PATCH", "paths /salutation (test, add, replace, remove), /firstName, /lastName (test, add, "

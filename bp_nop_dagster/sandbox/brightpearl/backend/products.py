@@ -80,6 +80,11 @@ class Product:
     isbn: str | None = None
     mpn: str | None = None
     description: str = ""
+    short_description: str = ""
+    weight: Decimal = D0
+    length: Decimal = D0
+    height: Decimal = D0
+    width: Decimal = D0
     status: str = "LIVE"
 
     @property
@@ -157,14 +162,16 @@ class ProductService(Service):
             "id": product.id, "brandId": product.brand_id, "productTypeId": product.product_type_id,
             "identity": {"sku": product.sku, "barcode": product.barcode},
             "featured": False,
-            "stock": {"stockTracked": product.stock_tracked, "weight": {"magnitude": 0.0},
-                      "dimensions": {"length": 0.0, "height": 0.0, "width": 0.0, "volume": 0.0}},
+            "stock": {"stockTracked": product.stock_tracked, "weight": {"magnitude": float(product.weight)},
+                      "dimensions": {"length": float(product.length), "height": float(product.height),
+                                     "width": float(product.width),
+                                     "volume": float(product.length * product.height * product.width)}},
             "financialDetails": {"taxable": tax.get("rate") is not None, "taxCode": {"id": tax["id"], "code": tax["code"]}},
             "salesChannels": [{
                 "salesChannelName": "Brightpearl", "productName": product.name, "productCondition": "new",
                 "categories": [{"categoryCode": str(product.category_code)}],
                 "description": {"languageCode": "en", "text": product.description, "format": "HTML_FRAGMENT"},
-                "shortDescription": {"languageCode": "en", "text": "", "format": "HTML_FRAGMENT"},
+                "shortDescription": {"languageCode": "en", "text": product.short_description, "format": "HTML_FRAGMENT"},
             }],
             "composition": {"bundle": False},
             "variations": [],
@@ -338,6 +345,17 @@ class ProductService(Service):
             description = as_object(channel.get("description"), "salesChannels[0].description")
             if "text" in description or replace:
                 changes["description"] = as_text(description.get("text"), "description.text", 10_000, "PRDC-015") or ""
+            short = as_object(channel.get("shortDescription"), "salesChannels[0].shortDescription")
+            if "text" in short or replace:
+                changes["short_description"] = as_text(short.get("text"), "shortDescription.text", 10_000, "PRDC-015") or ""
+        stock = as_object(body.get("stock"), "stock")
+        weight = as_object(stock.get("weight"), "stock.weight")
+        if "magnitude" in weight:
+            changes["weight"] = _measure(weight["magnitude"], "stock.weight.magnitude")
+        dimensions = as_object(stock.get("dimensions"), "stock.dimensions")
+        for key in ("length", "height", "width"):
+            if key in dimensions:
+                changes[key] = _measure(dimensions[key], f"stock.dimensions.{key}")
         financial = as_object(body.get("financialDetails"), "financialDetails")
         if financial.get("taxCode") is not None:
             tax_ref = as_object(financial["taxCode"], "financialDetails.taxCode")
@@ -384,6 +402,14 @@ class ProductService(Service):
 
         return {"product": SearchSpec(cols, lambda: list(self.products.values()), reference=reference,
                                       row=self._cached_row, row_json=self._row_bytes)}
+
+
+def _measure(value: Any, where: str) -> Decimal:
+    """A weight or dimension of a product PUT: a number, not negative (the code is illustrative)."""
+    measure = as_decimal(value, where, "PRDC-022")
+    if measure < 0:
+        raise bad("PRDC-022", f"{where} must not be negative")
+    return measure
 
 
 def _search_row(product: Product) -> list:

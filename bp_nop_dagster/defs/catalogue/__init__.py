@@ -1,0 +1,1 @@
+"""The catalogue flow: Brightpearl products and price lists to nopCommerce products."""
