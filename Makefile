@@ -92,6 +92,8 @@ bench: setup
 	$(BIN)/python -m bench.webhook_latency
 	$(BIN)/python -m bench.catalogue_sync
 	$(BIN)/python -m bench.recovery
+	$(BIN)/python -m bench.data_quality
+	$(BIN)/python -m bench.quality_wiring
 	$(BIN)/python -m bench.refund_flow
 
 clean:

@@ -1,5 +1,6 @@
 """The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo;
-`bp-nop doctor` checks a deployment's configuration; `bp-nop probe` checks the configured real
+`bp-nop doctor` checks a deployment's configuration; `bp-nop init` writes a first mapping
+file from both systems; `bp-nop probe` checks the configured real
 systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table;
 `bp-nop webhooks` receives Brightpearl webhooks and repairs their subscriptions."""
 
@@ -127,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(handler=run_doctor_command)
 
+    from bp_nop_dagster.init_mapping import add_init_arguments
+
+    init = commands.add_parser(
+        "init",
+        help="read both systems (or --sandbox) and write a commented mapping YAML with suggested values, scores and evidence",
+    )
+    add_init_arguments(init)
+    init.set_defaults(handler=run_init)
+
     from bp_nop_dagster.probe.command import add_probe_arguments
 
     probe = commands.add_parser(
@@ -153,6 +163,12 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     from bp_nop_dagster.doctor import run_doctor
 
     return run_doctor(sys.stdout)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.init_mapping import run_init as init
+
+    return init(args, sys.stdout)
 
 
 def run_probe(args: argparse.Namespace) -> int:

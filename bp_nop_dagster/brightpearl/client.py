@@ -835,6 +835,18 @@ class BrightpearlClient(Transport):
             body["orderNote"] = {"text": note, "isPublic": False}
         self.request("PUT", f"/order-service/order/{order_id}/status", json_body=body, idempotent=True)
 
+    def add_order_note(self, order_id: int, text: str, *, is_public: bool = False) -> int:
+        """`POST /order-service/order/{id}/note` {text, isPublic} -> the new note id (Order Note POST
+        doc). A create: never resent; after an unknown outcome, look for the text in `order_notes`."""
+        order_id = _checked_ids([order_id])[0]
+        return self._create(f"/order-service/order/{order_id}/note", {"text": text, "isPublic": is_public})
+
+    def order_notes(self, order_id: int) -> list[m.OrderNote]:
+        """`GET /order-service/order/{id}/note`: every note on the order (Order Note GET doc)."""
+        order_id = _checked_ids([order_id])[0]
+        path = f"/order-service/order/{order_id}/note"
+        return _parse_list(m.OrderNote, self.get(path) or [], self.system, path)
+
     def find_sales_credits_by_external_ref(
         self, external_ref: str, installed_integration_instance_id: int | None = None
     ) -> list[int]:

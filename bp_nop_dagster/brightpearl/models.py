@@ -28,6 +28,7 @@ __all__ = [
     "BrightpearlModel",
     "Channel",
     "Contact",
+    "OrderNote",
     "ContactSearchRow",
     "CustomerPayment",
     "GoodsInMovement",
@@ -117,6 +118,16 @@ class OrderStatus(BrightpearlModel):
     visible: bool | None = None
     sort_order: int | None = None
     state: str | None = None
+
+
+class OrderNote(BrightpearlModel):
+    """A note on an order (`GET /order-service/order/{id}/note`, Order Note GET doc)."""
+
+    id: int = Field(validation_alias=AliasChoices("noteId", "id"))
+    text: str | None = None
+    is_public: bool | None = None
+    added_on: datetime | None = None
+    order_status_id: int | None = None
 
 
 class OrderShippingStatus(BrightpearlModel):

@@ -119,7 +119,7 @@ def sync_run_request(context, job_name: str, pending: int, reason: str) -> dg.Ru
         return dg.SkipReason(f"{reason}; nothing pending")
     if run_in_flight(context, job_name):
         return dg.SkipReason(f"{reason}; {pending} pending, a {job_name} run is already in flight")
-    return dg.RunRequest(tags={"bp_nop/pending": str(pending), "bp_nop/trigger": reason})
+    return dg.RunRequest(job_name=job_name, tags={"bp_nop/pending": str(pending), "bp_nop/trigger": reason})
 
 
 def last_run_failed(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> bool:

@@ -29,6 +29,7 @@ class RecordKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"  # nopCommerce order id → Brightpearl order id, once cancelled
     ALLOCATION = "allocation"  # nopCommerce order id, synced once Brightpearl has allocated it
     STOCK_RETRY = "stock_retry"  # Brightpearl product id whose last stock push failed
+    ANOMALY_FLAG = "anomaly_flag"  # nopCommerce order id → Brightpearl order note id, once the risky order was flagged
     # Returns and refunds (sync/refunds.py). "<o>:<n>" is refund n of nop order o (the n-th rise
     # of its refunded_amount this integration saw), one record per step so a crash resumes there.
     REFUND = "refund"  # "<o>:<n>" → Brightpearl sales credit id (sales order id for a cancel); synced when paid

@@ -217,6 +217,35 @@ class StockMapping(_Strict):
         return self
 
 
+class QualityMapping(_Strict):
+    """Data-quality options of the flows (issue 16; README, "Data quality"). Everything is off or
+    advisory by default: nothing is held, and anomalies are only noted."""
+
+    #: Hold a new order whose billing or shipping contact has an ERROR-level issue (bad postcode,
+    #: postcode of another state, unknown country, broken email): dead-lettered `invalid_address`
+    #: with the suggestion instead of being sent; replayed after the address is corrected.
+    hold_invalid_contacts: bool = False
+    #: Accept reserved email domains (`.test`, ...): sandboxes and fixtures only.
+    allow_test_domains: bool = False
+    #: Before each order run, read the pending orders and fail a blocking check naming any payment
+    #: method, shipping method or tax rate the mapping does not map (the run then sends nothing).
+    require_mapped_values: bool = False
+    #: Orders scoring at least this (0-100, `quality.anomalies`) are flagged in Brightpearl.
+    anomaly_flag_at: int = Field(default=50, ge=1, le=100)
+    #: How a flagged order is marked in Brightpearl: a private order note, the status
+    #: `anomaly_status_id` (with the note), or not at all.
+    anomaly_flag: Literal["none", "note", "status"] = "note"
+    anomaly_status_id: int | None = Field(default=None, gt=0)
+    #: Days of recent orders the quality assets look at (anomalies use 180 days of history).
+    lookback_days: int = Field(default=7, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _status_named(self) -> QualityMapping:
+        if self.anomaly_flag == "status" and self.anomaly_status_id is None:
+            raise ValueError("anomaly_status_id is required when anomaly_flag is status")
+        return self
+
+
 class ReturnsMapping(_Strict):
     """Returns and refunds (sync/refunds.py, README "Returns and refunds")."""
 
@@ -319,6 +348,7 @@ class MappingConfig(_Strict):
     external_ref_prefix: str = Field(default="nop-", max_length=32)
     fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
     stock: StockMapping
+    quality: QualityMapping = Field(default_factory=QualityMapping)
     returns: ReturnsMapping = Field(default_factory=ReturnsMapping)
     customers: CustomerMapping = Field(default_factory=CustomerMapping)
     purchase_orders: PurchaseOrderMapping = Field(default_factory=PurchaseOrderMapping)
@@ -490,6 +520,8 @@ def validate_against_reference(
     if config.order_status.awaiting_payment_status_id is not None:
         statuses.append(("order_status.awaiting_payment_status_id", config.order_status.awaiting_payment_status_id))
     statuses += [(f"fulfilment.on_order_status.{k}", k) for k in config.fulfilment.on_order_status]
+    if config.quality.anomaly_status_id is not None:
+        statuses.append(("quality.anomaly_status_id", config.quality.anomaly_status_id))
     check(statuses, order_status_ids, "order status")
     check([("channel_id", config.channel_id)], channel_ids, "channel")
     check([("warehouse_id", config.warehouse_id)], warehouse_ids, "warehouse")
@@ -540,6 +572,7 @@ __all__ = [
     "NOP_PAYMENT_STATUSES",
     "NOP_SHIPPING_STATUSES",
     "PAYMENT_ACTIONS",
+    "QualityMapping",
     "StockMapping",
     "load_mapping_config",
     "parse_mapping_config",

@@ -72,6 +72,7 @@ from bp_nop_dagster.nopcommerce.models import (
     ShipmentItem,
     Store,
     TokenResponse,
+    Warehouse,
     parse_utc,
 )
 from bp_nop_dagster.transport.errors import (
@@ -898,6 +899,11 @@ class NopCommerceClient(Transport):
         """`GET Store/GetAll`: the live stores (deleted ones left out), display order."""
         path = "/Store/GetAll"
         return self._parse_list(Store, self._get(path), path)
+
+    def warehouses(self) -> list[Warehouse]:
+        """`GET Warehouse/GetAll`: every warehouse (a plain array)."""
+        path = "/Warehouse/GetAll"
+        return self._parse_list(Warehouse, self._get(path), path)
 
     def store(self, store_id: int) -> Store:
         path = f"/Store/GetById/{_positive(store_id)}"

@@ -511,6 +511,13 @@ class Product(NopModel):
         return _enum_or_none(ProductType, self.product_type_id)
 
 
+class Warehouse(NopModel):
+    """`WarehouseDto` (id and name: what the mapping names)."""
+
+    id: int
+    name: str | None = None
+
+
 class ProductWarehouseInventory(NopModel):
     id: int
     product_id: int
@@ -668,6 +675,7 @@ __all__ = [
     "ShipmentItem",
     "ShippingStatus",
     "Store",
+    "Warehouse",
     "TaxDisplayType",
     "TaxRates",
     "TokenResponse",

@@ -91,6 +91,11 @@ RESOLUTIONS: dict[DeadLetterReason, Resolution] = {
         DeadLetterReason.GAVE_UP,
         "{record} failed {attempts} times; the last error: {message}. Usually an outage that lasted too long: check "
         "both systems with `bp-nop doctor`, then replay."),
+    DeadLetterReason.GATEWAY_REFUSED: Resolution(
+        DeadLetterReason.GATEWAY_REFUSED,
+        "The payment gateway refused the refund of {record}: {message}. Fix what the gateway names and replay; or "
+        "refund the customer another way (the gateway's dashboard) and leave the letter, after checking the order's "
+        "refunded amount in nopCommerce so the customer is not refunded twice."),
     DeadLetterReason.UNKNOWN_STORE: Resolution(
         DeadLetterReason.UNKNOWN_STORE,
         "{record} belongs to a nopCommerce store the mapping does not list: {message}. Add the store under `stores:` "
@@ -150,6 +155,8 @@ def _skus(letter: DeadLetterLike) -> list[str]:
 
 def _address_fix(message: str) -> str:
     text = message.lower()
+    if "held for review" in text:
+        return "Correct the address in nopCommerce (each issue above names the field, and its suggestion where there is one)."
     if "first address line" in text:
         return "Add the street (first address line) to the customer's address in nopCommerce."
     if "postcode" in text and "longer" in text:

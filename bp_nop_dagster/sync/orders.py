@@ -5,6 +5,9 @@ nopCommerce is the master of orders and payments; Brightpearl receives them. Wor
 ledger (`pending(RecordKind.ORDER)`), put there by the new-order sensor, the catch-up sweep or a replay.
 For each order, in this order:
 
+0. with the mapping's `quality.hold_invalid_contacts`, a new order whose billing or shipping
+   address has an ERROR-level contact issue is held: dead-lettered `invalid_address` with each
+   issue and its suggestion (`sync/contact_check.py`), sent once corrected and replayed;
 1. contact: the ledger's link for the customer's normalised email, else an exact primary-email
    match from `contact-search`, else a new postal address and contact, each under its own
    write-ahead intent with a natural-key lookup: the address (Brightpearl has no address
@@ -48,6 +51,7 @@ from bp_nop_dagster.mapping.payments import customer_payments, payment_key
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
+from bp_nop_dagster.sync.contact_check import ContactGate
 from bp_nop_dagster.sync.exactly_once import WriteAhead
 from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
@@ -260,6 +264,8 @@ class OrderSync:
         with self.fates.settle(ORDER, key, payload=self._payload(detail)) as outcome:
             self._outcomes.append(outcome)
             if bp_order_id is None:
+                if self.config.quality.hold_invalid_contacts:  # held for review: dead-lettered invalid_address
+                    ContactGate(self.config.quality, self._iso2).check(detail)
                 contact_id = self._contact(detail)
                 bp_order_id, needs_review = self._create_order(detail, contact_id, line_skus, sku_ids)
             else:

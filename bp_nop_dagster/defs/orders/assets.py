@@ -30,16 +30,18 @@ NEEDS_REVIEW_CHECK = "orders_needing_review"
 NOP_ORDERS = asset_key("nopcommerce", "orders")
 NOP_CUSTOMERS = asset_key("nopcommerce", "customers")
 NOP_PAYMENTS = asset_key("nopcommerce", "payments")
+# The blocking check on the pending orders' values (defs/quality/coverage.py) runs first.
+MAPPING_COVERAGE = asset_key("order_flow", "mapping_coverage")
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            CONTACTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[NOP_CUSTOMERS, NOP_ORDERS],
+            CONTACTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[NOP_CUSTOMERS, NOP_ORDERS, MAPPING_COVERAGE],
             description="Brightpearl contacts for nopCommerce customers: matched by normalised email, created only when none matches.",
         ),
         dg.AssetSpec(
-            SALES_ORDERS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[CONTACTS, NOP_ORDERS],
+            SALES_ORDERS, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[CONTACTS, NOP_ORDERS, MAPPING_COVERAGE],
             description="Brightpearl sales orders for nopCommerce orders (externalRef `nop-<id>`), created exactly once; status kept in step.",
         ),
         dg.AssetSpec(

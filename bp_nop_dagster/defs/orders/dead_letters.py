@@ -1,4 +1,7 @@
-"""The dead-letter queue in the UI, and the job that replays it."""
+"""The dead-letter queue in the UI, with what a person should do about each letter, and the job
+that replays it."""
+
+import json
 
 import dagster as dg
 from pydantic import Field, model_validator
@@ -6,6 +9,7 @@ from pydantic import Field, model_validator
 from bp_nop_dagster.defs.orders.assets import GROUP, OWNERS, SALES_ORDERS
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.ledger import DEAD_LETTER_REASONS
+from bp_nop_dagster.quality.resolution import suggest
 from bp_nop_dagster.reporting import table_metadata
 from bp_nop_dagster.sync.report_table import Column, described, typed_frame
 from bp_nop_dagster.defs.pairing import RUN_TAGS, asset_key
@@ -21,23 +25,30 @@ DEAD_LETTER_COLUMNS = [
     Column("first_seen", "datetime", "when it was first dead-lettered (UTC)"),
     Column("last_seen", "datetime", "when it last failed (UTC)"),
     Column("attempts", "int", "failed attempts so far"),
+    Column("action", "str", "what a person should do about it, in words (quality/resolution.py)"),
+    Column("data", "str", "the data that caused it (JSON: kind, key, error code, message, SKUs, the record's payload)"),
+    Column("replay_command", "str", "the command that replays it once the cause is fixed (replay_dead_letters)"),
 ]
 
 
 @dg.asset(key=DEAD_LETTERS, deps=[SALES_ORDERS], group_name=GROUP, owners=OWNERS, kinds={"pandas"})
 def dead_letters(ledger: LedgerResource) -> dg.MaterializeResult:
     """Every record the flows could not sync and will not retry by themselves: typed reason, the
-    server's error code and message, first and last seen, attempts. Replay with the
+    server's error code and message, first and last seen, attempts, and what to do about it
+    (action in words, the data behind it, the replay command). Replay with the
     `replay_dead_letters` job once the cause is fixed (mapping, product, address)."""
     letters = ledger.get_ledger().dead_letters()
-    frame = typed_frame(
-        ({"id": d.id, "kind": d.kind, "nop_key": d.nop_key, "reason": d.reason, "error_code": d.error_code,
-          "last_error": d.message, "first_seen": d.first_seen, "last_seen": d.last_seen, "attempts": d.attempts} for d in letters),
-        DEAD_LETTER_COLUMNS,
-    )
+    frame = typed_frame((_row(d, suggest(d)) for d in letters), DEAD_LETTER_COLUMNS)
     by_reason = {f"reason/{reason}": dg.MetadataValue.int(int((frame["reason"] == reason).sum())) for reason in DEAD_LETTER_REASONS}
     return dg.MaterializeResult(value=frame, metadata=table_metadata(
         frame, described(DEAD_LETTER_COLUMNS), dead_letters=dg.MetadataValue.int(len(frame)), **by_reason))
+
+
+def _row(letter, advice) -> dict:
+    return {"id": letter.id, "kind": letter.kind, "nop_key": letter.nop_key, "reason": letter.reason,
+            "error_code": letter.error_code, "last_error": letter.message, "first_seen": letter.first_seen,
+            "last_seen": letter.last_seen, "attempts": letter.attempts, "action": advice.action,
+            "data": json.dumps(advice.data, default=str), "replay_command": advice.replay_command}
 
 
 class ReplayConfig(dg.Config):

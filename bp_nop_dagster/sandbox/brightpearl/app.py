@@ -316,6 +316,9 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         body=True)
     add("OPTIONS", "/order-service/order", lambda b, r, _: orders(b).api_order_options(None, "order", None))
     add("OPTIONS", "/order-service/order/{idset}", lambda b, r, _: orders(b).api_order_options(None, "order", _pp(r, "idset")))
+    add("POST", "/order-service/order/{orderId}/note", lambda b, r, body: orders(b).api_add_order_note(_pp(r, "orderId"), body),
+        body=True)
+    add("GET", "/order-service/order/{orderId}/note", lambda b, r, _: orders(b).api_get_order_notes(_pp(r, "orderId")))
     add("PUT", "/order-service/order/{orderId}/status",
         lambda b, r, body: orders(b).api_set_order_status(_pp(r, "orderId"), body), body=True)
     add("POST", "/order-service/sales-order", lambda b, r, body: orders(b).api_create_sales_order(body), body=True)

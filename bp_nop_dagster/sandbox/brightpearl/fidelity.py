@@ -204,6 +204,12 @@ ROUTES: list[Fact] = [
     _fact("PUT /order-service/order/{orderId}/status", "{orderStatusId, orderNote?} -> {}; cancelling needs no "
           "goods-out notes, not paid, not invoiced, and releases the allocation; see 'cancel after a payment reversal'",
           REC + "order_status_update_put.json; DOC order/order-status-update/put.html", "recorded"),
+    _fact("POST /order-service/order/{orderId}/note", "{text (required), isPublic?, addedOn?, fileId?} -> {response: "
+          "note id}; isPublic defaults to false; the order is not otherwise changed",
+          DOC + "order/order-note/post.html", "confirmed"),
+    _fact("GET /order-service/order/{orderId}/note", "every note on the order: noteId, contactId, text, isPublic, "
+          "addedOn, orderStatusId (the status when it was added); notes added by the status PUT's orderNote included",
+          DOC + "order/order-note/get.html", "confirmed"),
     _fact("cancel after a payment reversal", "a sales order is cancellable once its payments net to zero (a PAYMENT "
           "reversing the RECEIPT or CAPTURE) and no authorisation is left open",
           HELP + "211131486 ('a reverse payment can be entered to set the order back to being unpaid'), "

@@ -63,7 +63,7 @@ class BrightpearlBackend:
             "warehouse": count(1), "product": count(1001), "contact": count(201), "address": count(50001),
             "order": count(300001), "row": count(700001), "note": count(900001), "movement": count(1),
             "payment": count(935001), "journal": count(3000001), "event": count(3131001), "token": count(1),
-            "webhook": count(101),
+            "webhook": count(101), "order_note": count(11001),
         }
         self.product_service = ProductService(self)
         self.contact_service = ContactService(self)

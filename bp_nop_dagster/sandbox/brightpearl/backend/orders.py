@@ -691,14 +691,34 @@ class OrderService(Service):
                 raise bad("ORDC-034", "The order cannot be cancelled: it is invoiced")
             self.account.warehouse_service.release_reservations(order.id)
         if note.get("text") is not None:
-            order.notes.append({"text": as_text(note["text"], "orderNote.text", 10_000, "ORDC-035"),
-                                "isPublic": bool(note.get("isPublic", False)), "addedOn": fmt_dt(self.now())})
+            self._add_note(order, as_text(note["text"], "orderNote.text", 10_000, "ORDC-035"), bool(note.get("isPublic", False)))
         changed = order.status_id != status_id
         order.status_id = status_id
         self.touch(order, "status")
         if changed:
             self.account.integration_service.raise_event("order.modified.order-status", [order.id])
         return {}
+
+    def _add_note(self, order: Order, text: str, is_public: bool) -> int:
+        note_id = self.next_id("order_note")
+        order.notes.append({"noteId": note_id, "contactId": order.customer_id, "text": text, "isPublic": is_public,
+                            "addedOn": fmt_dt(self.now()), "orderStatusId": order.status_id})
+        return note_id
+
+    def api_add_order_note(self, order_id: str, body: Any) -> dict:
+        """`POST /order-service/order/{id}/note` {text, isPublic?, addedOn?, fileId?} -> {response: note id}
+        (Order Note POST doc). No text: 400 (the code is inferred). The order itself is not modified."""
+        order = self.order(order_id)
+        body = as_object(body, "body")
+        if body.get("text") is None:
+            raise bad("ORDC-035", "You must supply the note's text")
+        note_id = self._add_note(order, as_text(body["text"], "text", 10_000, "ORDC-035"), bool(body.get("isPublic", False)))
+        return {"response": note_id}
+
+    def api_get_order_notes(self, order_id: str) -> dict:
+        """`GET /order-service/order/{id}/note` -> {response: [notes]} (Order Note GET doc: noteId,
+        contactId, text, isPublic, addedOn, orderStatusId); an order without notes: an empty list."""
+        return {"response": [dict(n) for n in self.order(order_id).notes]}
 
     def _net_paid(self, order_id: int) -> bool:
         """Whether an order still counts as paid for a cancellation: money in (RECEIPT, CAPTURE)

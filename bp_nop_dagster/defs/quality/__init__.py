@@ -1,0 +1,1 @@
+"""Data quality: contact validation, order anomalies, duplicate customers, product checks (issue 16)."""
