@@ -29,6 +29,7 @@ class RecordKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"  # nopCommerce order id → Brightpearl order id, once cancelled
     ALLOCATION = "allocation"  # nopCommerce order id, synced once Brightpearl has allocated it
     STOCK_RETRY = "stock_retry"  # Brightpearl product id whose last stock push failed
+    GATEWAY_JOURNAL = "gateway_journal"  # "<fee|transfer>:<day>:<paymentMethodCode>" → Brightpearl journal id
 
 
 class DeadLetterReason(StrEnum):
