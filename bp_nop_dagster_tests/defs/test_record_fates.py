@@ -116,3 +116,52 @@ def test_a_refusal_or_404_on_the_fulfilment_path_is_dead_lettered_never_dropped(
     # nopCommerce: nothing shipped; Brightpearl: the note is still shipped there (its truth is untouched)
     assert all(s["shipped_date_utc"] is None for s in fulfilment.shipments(order))
     assert fulfilment.flow.world.brightpearl.notes[note].flags["shipped"] is not None
+
+
+def test_a_brightpearl_refusal_of_a_payment_dead_letters_its_order_with_the_order_kept_once(flow, instance):
+    """The payments flow (part of the order step): a refused customer payment is a permanent
+    failure of the order record; the sales order stays in Brightpearl once (linked), no payment is
+    booked, and the next run sends nothing. Break checked: Fates.settle's ValidationError branch
+    turned into `pass`: the order is neither synced nor dead-lettered and this test fails."""
+    (order,) = flow.place(1)  # the first order is paid: AUTH + CAPTURE
+    flow.tick(instance)
+    flow.faults(flow.bp_root, {"method": "POST", "path": "/accounting-service/customer-payment", "error_rate": 1.0,
+                               "error_status": 400})
+    try:
+        flow.sync(instance)
+        flow.sync(instance)
+    finally:
+        flow.faults(flow.bp_root)
+    ledger = flow.resources["ledger"].get_ledger()
+    (letter,) = [d for d in ledger.dead_letters() if d.kind == "order"]
+    assert (letter.nop_key, letter.reason) == (str(order["id"]), "validation_error")
+    assert ledger.status("order", str(order["id"])).status == "dead_lettered"
+    bp_order = linked_orders(flow)[str(order["id"])]
+    assert flow.nop_orders_in_brightpearl()[f"nop-{order['id']}"] == 1
+    assert flow.payments_for([bp_order]) == []
+    assert bp_posts(flow)["POST /accounting-service/customer-payment"] == 1
+
+
+def test_a_product_deleted_in_nopcommerce_before_its_stock_write_is_dead_lettered_not_found(sandbox, tmp_path, instance):
+    """The stock flow: a 404 on the product's re-read before the write is `not_found` (sync/fate.py),
+    nothing is written to nopCommerce for it and the other product lands. Break checked: Fates.settle's
+    NotFoundError branch turned into `pass`: no dead letter and this test fails."""
+    from bp_nop_dagster.sync.stock import RETRY
+    from bp_nop_dagster_tests.defs.test_stock_flow import StockFlow
+
+    stock = StockFlow(sandbox, tmp_path)
+    one, two = stock.skus(multi=False, count=2)
+    gone = stock.move(one, 1, 3)
+    stock.move(two, 1, 3)
+    gone_nop = stock.world.nopcommerce.product_by_sku(one)
+    before = gone_nop["stock_quantity"]
+    stock.faults(stock.nop_root, {"path": f"/Product/GetById/{gone_nop['id']}", "error_rate": 1.0, "error_status": 404})
+    try:
+        metadata = stock.sync_moved(instance)
+    finally:
+        stock.faults(stock.nop_root)
+    assert metadata["failed"].value == 1 and metadata["written"].value == 1
+    ledger = stock.resources["ledger"].get_ledger()
+    (letter,) = ledger.dead_letters()
+    assert (letter.kind, letter.nop_key, letter.reason) == (RETRY, str(gone), "not_found")
+    assert stock.world.nopcommerce.product_by_sku(one)["stock_quantity"] == before
