@@ -7,8 +7,8 @@ documented rule (mapping/stock.py, sync/stock.py docstrings), never read back fr
                 ledger or dead-lettered by the order flow (whenever created);
     target    = max(0, Brightpearl on hand in the counted warehouses - in flight - buffer).
 
-The orders are placed as shoppers place them (sandbox control API); the oracle reads the shop's
-state straight from the simulator. Breaks checked (each applied, seen to fail, reverted): the
+The orders are placed as shoppers place them (sandbox control API); the oracle
+(bp_nop_dagster_tests/stock_oracle.py) reads the shop's state straight from the simulator. Breaks checked (each applied, seen to fail, reverted): the
 cancelled filter dropped (a cancelled order counted), and dead letters left out of the unsynced
 set (a dead-lettered order of last week not counted)."""
 
@@ -17,24 +17,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bp_nop_dagster.ledger import Ledger
-from bp_nop_dagster_tests.sync.test_stock import COUNTED, Shop, shop  # noqa: F401 - fixture
+from bp_nop_dagster_tests.stock_oracle import in_flight_units
+from bp_nop_dagster_tests.sync.test_stock import Shop, shop  # noqa: F401 - fixture
 
 LOOKBACK = timedelta(minutes=30)
 
 
 def expected_in_flight(shop: Shop, ledger: Ledger, product_id: int, now: datetime) -> int:
-    nop = shop.world.nopcommerce
-    held = {link.nop_key for link in ledger.links("order")}
-    unsynced = set(ledger.unsettled("order")) | {d.nop_key for d in ledger.dead_letters() if d.kind == "order"}
-    since = (now - LOOKBACK).replace(tzinfo=None)
-    units = 0
-    for order in nop.orders.values():
-        if order["deleted"] or order["order_status_id"] == 40:
-            continue
-        recent = since <= order["created_on_utc"] <= now.replace(tzinfo=None) and str(order["id"]) not in held
-        if recent or str(order["id"]) in unsynced:
-            units += sum(i["quantity"] for i in nop.items_of_order(order["id"]) if i["product_id"] == product_id)
-    return units
+    return in_flight_units(shop.world, ledger, product_id, now, lookback=LOOKBACK)
 
 
 def test_in_flight_counts_open_and_dead_lettered_orders_and_never_cancelled_ones(shop):
