@@ -20,6 +20,7 @@ from bp_nop_dagster.defs.reconciliation.common import (
     inputs_metadata,
     verdict_counts,
 )
+from bp_nop_dagster.defs.reconciliation.gateway_journals import GATEWAY_JOURNALS
 from bp_nop_dagster.defs.reconciliation.order_sync import ORDER_SYNC
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.reporting import escape_markdown, preview_markdown, report_files_metadata, table_metadata, write_report
@@ -56,6 +57,7 @@ def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> tuple
 @dg.asset(
     key=PAYMENTS,
     ins={"nop_payments": dg.AssetIn(key=NOP_PAYMENTS), "orders_report": dg.AssetIn(key=ORDER_SYNC)},
+    deps=[GATEWAY_JOURNALS],  # the day's gateway journals (when enabled) are posted before they are read
     partitions_def=daily_partitions,
     group_name=GROUP,
     owners=OWNERS,
