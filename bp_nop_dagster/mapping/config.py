@@ -282,6 +282,15 @@ class MappingConfig(_Strict):
     stock: StockMapping
     journals: JournalsMapping = Field(default_factory=JournalsMapping)
 
+    @model_validator(mode="after")
+    def _journals_name_mapped_methods(self) -> MappingConfig:
+        mapped = set(self.payment_methods.values())
+        for code in self.journals.by_payment_method:
+            if code not in mapped:
+                raise _KeyProblem(f"journals.by_payment_method.{code}",
+                                  f"{code!r} is no Brightpearl payment method code of payment_methods (mapped: {_known(mapped)})")
+        return self
+
     @field_validator("payment_status")
     @classmethod
     def _all_payment_statuses(cls, value: dict[int, str]) -> dict[int, str]:
