@@ -103,8 +103,8 @@ def test_posted_exactly_once_although_brightpearl_applied_the_post_and_lost_the_
 
 
 def test_a_refused_journal_is_dead_lettered_with_the_server_code_and_not_posted_again(shop, instance, tmp_path):
-    """Break check: with the ValidationError row of Fates.settle removed, the refusal is
-    dead-lettered `unexpected` instead and this test fails."""
+    """Break checked: Fates.settle's ValidationError branch turned into `pass` (the refusal
+    dropped): no dead letter, and this test fails."""
     shop.place("Payments.Manual", True)
     resources = {**shop.resources, "sync_settings": enabled_mapping(tmp_path)}
     faults(shop, {"method": "POST", "path": "/accounting-service/journal", "error_rate": 1.0, "error_status": 400})
