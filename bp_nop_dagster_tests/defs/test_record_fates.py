@@ -37,8 +37,10 @@ def bp_posts(flow: Flow) -> Counter:
 
 
 def test_a_brightpearl_refusal_of_the_order_create_is_dead_lettered_never_dropped(flow, instance):
-    """Break checked: Fates.settle's ValidationError branch turned into `pass` (the refusal
-    dropped: the order stays pending with no dead letter): this test fails."""
+    """Breaks checked: the flow swallowing the refusal (`except ValidationError: return` around
+    `_create_order` in OrderSync._sync_one: sync/test_orders, test_fate and test_one_bad_record
+    stay green), and Fates.settle's ValidationError branch turned into `pass`: this test fails
+    on both."""
     (order,) = flow.place(1)
     flow.tick(instance)
     flow.faults(flow.bp_root, {"method": "POST", "path": "/order-service/sales-order", "error_rate": 1.0, "error_status": 400})
