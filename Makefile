@@ -88,7 +88,10 @@ bench: setup
 	$(BIN)/python -m bench.order_latency
 	$(BIN)/python -m bench.stock_sync
 	$(BIN)/python -m bench.stock_latency
+	$(BIN)/python -m bench.customer_sync
+	$(BIN)/python -m bench.webhook_latency
 	$(BIN)/python -m bench.recovery
+	$(BIN)/python -m bench.refund_flow
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache mutants

@@ -1,6 +1,7 @@
 """The `bp-nop` command: `bp-nop sandbox` serves both simulators; `bp-nop demo` runs the demo;
 `bp-nop doctor` checks a deployment's configuration; `bp-nop probe` checks the configured real
-systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table."""
+systems against the contracts (read-only); `bp-nop fidelity` renders the simulators' fidelity table;
+`bp-nop webhooks` receives Brightpearl webhooks and repairs their subscriptions."""
 
 from __future__ import annotations
 
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_probe_arguments(probe)
     probe.set_defaults(handler=run_probe)
 
+    from bp_nop_dagster.webhooks.command import add_webhooks_arguments
+
+    webhooks = commands.add_parser("webhooks", help="Brightpearl webhooks: serve the receiver; status, sync or remove the subscriptions")
+    add_webhooks_arguments(webhooks)
+    webhooks.set_defaults(handler=run_webhooks)
+
     fidelity = commands.add_parser("fidelity", help="print the simulators' fidelity table (docs/fidelity.md with --write)")
     fidelity.add_argument("--write", action="store_true", help="write it to docs/fidelity.md (or --output)")
     fidelity.add_argument("--output", type=Path, help="where --write writes (default: docs/fidelity.md of this checkout)")
@@ -150,6 +157,12 @@ def run_probe(args: argparse.Namespace) -> int:
     from bp_nop_dagster.probe.command import run_probe_command
 
     return run_probe_command(args, sys.stdout)
+
+
+def run_webhooks(args: argparse.Namespace) -> int:
+    from bp_nop_dagster.webhooks.command import run_webhooks_command
+
+    return run_webhooks_command(args)
 
 
 def run_fidelity(args: argparse.Namespace) -> int:

@@ -21,6 +21,10 @@ BP_NOP_DAGSTER_UI_URL = "BP_NOP_DAGSTER_UI_URL"
 BP_NOP_MAPPING_FILE = "BP_NOP_MAPPING_FILE"
 BP_NOP_REPORTS_DIR = "BP_NOP_REPORTS_DIR"
 BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
+# Webhooks (`bp-nop webhooks ...`): the secret path segment Brightpearl calls back on, and the
+# public base URL of the receiver as Brightpearl reaches it (https in production).
+BP_NOP_WEBHOOK_SECRET = "BP_NOP_WEBHOOK_SECRET"
+BP_NOP_WEBHOOK_PUBLIC_URL = "BP_NOP_WEBHOOK_PUBLIC_URL"
 # Dagster's own: the instance folder, and the production instance's PostgreSQL (dagster.yaml).
 DAGSTER_HOME = "DAGSTER_HOME"
 DAGSTER_PG_HOST = "DAGSTER_PG_HOST"
@@ -32,6 +36,7 @@ DAGSTER_PG_VARIABLES = (DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USERNAME, D
 # Values never to show: alerts and `bp-nop doctor` mask them wherever they might appear.
 SECRET_VARIABLES = (
     BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, DAGSTER_PG_PASSWORD, BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,
+    BP_NOP_WEBHOOK_SECRET,
 )
 
 

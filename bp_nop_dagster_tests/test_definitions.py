@@ -23,7 +23,7 @@ def test_order_flow_is_wired_as_the_issue_asks():
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert node.pools == {"brightpearl"}, key
     sensor = definitions.resolve_sensor_def("new_nopcommerce_orders")
-    assert sensor.minimum_interval_seconds == 10
+    assert sensor.minimum_interval_seconds == 2  # issue 17: as often as the daemon ticks (5 s), no quota cost
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert definitions.resolve_schedule_def("orders_catch_up_sweep").cron_schedule == "7 * * * *"
     assert definitions.resolve_job_def("replay_dead_letters") is not None

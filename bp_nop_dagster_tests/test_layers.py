@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bp_nop_dagster
 
-PURE_PACKAGES = ("mapping", "sync", "ledger", "transport", "brightpearl", "nopcommerce", "sandbox")
+PURE_PACKAGES = ("mapping", "sync", "ledger", "transport", "brightpearl", "nopcommerce", "sandbox", "webhooks")
 PURE_MODULES = ("settings", "environment", "alerts", "progress")
 DAGSTER_MODULES = {"resource"}  # each client/ledger package's Dagster resource
 

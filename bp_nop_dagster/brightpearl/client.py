@@ -1195,6 +1195,21 @@ class BrightpearlClient(Transport):
         self.request("PUT", f"/contact-service/postal-address/{address_id}", json_body=dict(body), idempotent=True)
 
     # -- reference data (cached per client = per run) ----------------------------------------
+    # -- webhooks (integration-service; api-docs.brightpearl.com/integration/webhook/) ----------
+    def webhooks(self) -> list[dict[str, Any]]:
+        """`GET /integration-service/webhook`: every subscription of the account, as posted plus `id`."""
+        reply = self.get("/integration-service/webhook")
+        return [item for item in reply or [] if isinstance(item, dict)]
+
+    def create_webhook(self, body: Mapping[str, Any]) -> int:
+        """`POST /integration-service/webhook` -> the new subscription's id (never resent)."""
+        return self._create("/integration-service/webhook", body)
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        """`DELETE /integration-service/webhook/{id}` (404 NotFoundError when it is gone)."""
+        webhook_id = _checked_ids([webhook_id])[0]
+        self.request("DELETE", f"/integration-service/webhook/{webhook_id}", idempotent=True)
+
     def channels(self) -> list[m.Channel]:
         return self._reference("channels", "/product-service/channel", m.Channel)
 

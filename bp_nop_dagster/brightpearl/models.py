@@ -624,6 +624,7 @@ class SalesOrderRow(BrightpearlModel):
     net: Decimal | None = None
     tax: Decimal | None = None
     tax_code: str | None = None
+    nominal_code: str | None = None
     external_ref: str | None = None
 
 

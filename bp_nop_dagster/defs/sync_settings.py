@@ -76,6 +76,7 @@ class SyncSettings(dg.ConfigurableResource):
     orders: OrderFlowKnobs = Field(default_factory=OrderFlowKnobs, description="The order flow")
     fulfilment: FulfilmentKnobs = Field(default_factory=FulfilmentKnobs, description="The fulfilment flow")
     stock: StockKnobs = Field(default_factory=StockKnobs, description="The stock flow")
+    customers: OrderFlowKnobs = Field(default_factory=OrderFlowKnobs, description="The customer flow (pending customers per run, lease)")
 
     _mapping: MappingConfig | None = PrivateAttr(default=None)
     _checked: set[str] = PrivateAttr(default_factory=set)

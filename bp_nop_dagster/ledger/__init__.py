@@ -17,6 +17,7 @@ from bp_nop_dagster.ledger.ledger import (
     LedgerConflict,
     Link,
     RecordStatus,
+    WebhookEvent,
     clean_text,
     stored_key,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "RecordKind",
     "RecordStatus",
     "RetryPolicy",
+    "WebhookEvent",
     "clean_text",
     "stored_key",
 ]

@@ -29,6 +29,15 @@ class RecordKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"  # nopCommerce order id → Brightpearl order id, once cancelled
     ALLOCATION = "allocation"  # nopCommerce order id, synced once Brightpearl has allocated it
     STOCK_RETRY = "stock_retry"  # Brightpearl product id whose last stock push failed
+    # Returns and refunds (sync/refunds.py). "<o>:<n>" is refund n of nop order o (the n-th rise
+    # of its refunded_amount this integration saw), one record per step so a crash resumes there.
+    REFUND = "refund"  # "<o>:<n>" → Brightpearl sales credit id (sales order id for a cancel); synced when paid
+    REFUND_CLOSED = "refund_closed"  # "<o>:<n>" → sales credit id, once closed (invoiced, SC-n)
+    REFUND_PAID = "refund_paid"  # "<o>:<n>" → Brightpearl customer payment id of its PAYMENT
+    REFUND_CANCELLED = "refund_cancelled"  # "<o>:<n>" → sales order id, once cancelled (full refund before shipping)
+    RETURN_RECEIVED = "return_received"  # "<o>:<n>:<return request id>" → goods-in note id
+    STAFF_CREDIT = "staff_credit"  # Brightpearl sales credit id (made by staff) → nop order id, once refunded there
+    CUSTOMER = "customer"  # registered nopCommerce customer id → Brightpearl contact id (the customer flow)
     GATEWAY_JOURNAL = "gateway_journal"  # "<fee|transfer>:<day>:<paymentMethodCode>" → Brightpearl journal id
 
 
@@ -44,6 +53,7 @@ class DeadLetterReason(StrEnum):
     DUPLICATE = "duplicate"
     NOT_FOUND = "not_found"  # the record, or what it refers to, is gone from the other system
     UNEXPECTED = "unexpected"  # an error no rule classifies (a bug or an undocumented reply)
+    GATEWAY_REFUSED = "gateway_refused"  # the payment gateway refused a refund; the message is the gateway's
     GAVE_UP = "gave_up"  # the retry policy's attempts are exhausted; the message is the last error
     OTHER = "other"
 

@@ -12,7 +12,9 @@ What lives here, and only here (nothing is remembered in memory between runs):
   it works and ended when it leaves the record, so a run that gave up blocks nobody;
 - **dead letters**: records the flows will not retry by themselves, with a typed reason, the
   server's error code and message and a secret-free payload, until replayed;
-- **watermarks**: sensor and sweep positions.
+- **watermarks**: sensor and sweep positions;
+- **webhook events** (`webhook_events`): the local queue of Brightpearl webhook events, written by
+  the receiver before it answers, read by the webhook sensors from a cursor (the row id).
 
 Keys: `kind` is a `RecordKind` (`kinds.py`; anything else is refused) and `nop_key` is a string:
 the order id, the normalised email, `"<order id>:<paymentType>"`, the SKU. Keys are stored in the
@@ -149,6 +151,17 @@ class DeadLetter:
 
 
 # ------------------------------------------------------------------------------------ helpers
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One resource id of one Brightpearl webhook event, as received (`id` orders them)."""
+
+    id: int
+    event: str
+    resource_id: int
+    raised_on: str
+    received_at: datetime
+
+
 def clean_text(text: str) -> str:
     """`text` as both databases store it: NUL characters removed (PostgreSQL refuses them in
     text) and lone surrogates (undecodable escapes in a JSON reply) replaced by "?" (neither
@@ -327,6 +340,18 @@ class Ledger:
             raise LedgerConflict(f"{kind} {nop_key!r} is already linked to Brightpearl id {existing}, not {bp_id}")
         if needs_review:
             conn.execute(sa.update(l).where(l.c.kind == kind, l.c.nop_key == nop_key).values(needs_review=True))
+
+    def rekey(self, kind: str, old_key: str, new_key: str) -> bool:
+        """Move a link to another nopCommerce key (a customer's email, the contact's key, changed):
+        True if moved; False, changing nothing, when `old_key` has no link or `new_key` has one."""
+        l, kind = s.links, _check_kind(kind)
+        old_key, new_key = stored_key(old_key), stored_key(new_key)
+        if old_key == new_key:
+            return False
+        with self._write() as conn:
+            if conn.execute(sa.select(l.c.id).where(l.c.kind == kind, l.c.nop_key == new_key)).first() is not None:
+                return False
+            return conn.execute(sa.update(l).where(l.c.kind == kind, l.c.nop_key == old_key).values(nop_key=new_key)).rowcount > 0
 
     def bp_id(self, kind: str, nop_key: str) -> int | None:
         with self._read() as conn:
@@ -830,6 +855,57 @@ class Ledger:
                 .values(name=name, value=value, updated_at=now)
                 .on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now})
             )
+
+    # -------------------------------------------------------------------- webhook events
+    def record_webhook_events(self, event: str, resource_ids: Iterable[int], raised_on: str) -> int:
+        """Store one row per resource id of a received event; a row already there (the same
+        event, id and raisedOn delivered again) is left alone. Returns how many were new.
+        Durable when it returns: the receiver answers 200 only after this."""
+        if not event or len(event) > 64:
+            raise ValueError("a webhook event name is 1 to 64 characters")
+        ids = sorted({int(i) for i in resource_ids})
+        raised_on = clean_text(raised_on)[:64]
+        if not ids:
+            return 0
+        w, now = s.webhook_events, self._now()
+        added = 0
+        with self._write() as conn:
+            for chunk in _chunks(ids):
+                rows = [{"event": event, "resource_id": i, "raised_on": raised_on, "received_at": now} for i in chunk]
+                result = conn.execute(
+                    self._insert(w).on_conflict_do_nothing(index_elements=["event", "resource_id", "raised_on"]).returning(w.c.id), rows
+                )
+                added += len(result.all())
+        return added
+
+    def webhook_events(self, events: Iterable[str], *, after_id: int = 0, limit: int = 10_000) -> list[WebhookEvent]:
+        """Received rows of these events with an id above `after_id`, oldest first (at most `limit`)."""
+        w = s.webhook_events
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(w).where(w.c.event.in_(list(events)), w.c.id > after_id).order_by(w.c.id).limit(limit)
+            ).all()
+        return [WebhookEvent(r.id, r.event, int(r.resource_id), r.raised_on, r.received_at) for r in rows]
+
+    def purge_webhook_events(self, received_before: datetime) -> int:
+        """Delete the rows received before `received_before` (retention); how many."""
+        w = s.webhook_events
+        with self._write() as conn:
+            return conn.execute(sa.delete(w).where(w.c.received_at < received_before)).rowcount or 0
+
+    def webhook_received(self, event: str, resource_ids: Iterable[int], *, since: datetime | None = None) -> set[int]:
+        """Which of `resource_ids` a webhook of `event` announced (received at or after `since`,
+        default ever): the reports' `found_by`."""
+        ids = sorted({int(i) for i in resource_ids})
+        w = s.webhook_events
+        found: set[int] = set()
+        with self._read() as conn:
+            for chunk in _chunks(ids):
+                query = sa.select(w.c.resource_id).where(w.c.event == event, w.c.resource_id.in_(chunk))
+                if since is not None:
+                    query = query.where(w.c.received_at >= since)
+                found.update(int(i) for i in conn.execute(query.distinct()).scalars())
+        return found
 
     # ------------------------------------------------------------------------- reporting
     def counts(self, kind: str) -> dict[str, int]:

@@ -20,6 +20,9 @@ History:
 - v1: links, records, intents, watermarks.
 - v2: dead letters (typed reasons, payload, replay) and `records.source_time`.
 - v3: `records.next_attempt_at`, when a failed record is due again (the retry policy's backoff).
+- v4: `webhook_events`, the local queue of Brightpearl webhook events (`bp-nop webhooks serve`
+  writes, the webhook sensors read): unique (event, resource_id, raised_on), so a redelivery of
+  the same event (QoS 1 is at-least-once) adds no row.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Status of one source record. Every record ends as synced, skipped or dead_lettered (DESIGN 2).
 STATUSES = ("pending", "failed", "synced", "skipped", "dead_lettered")
@@ -166,7 +169,22 @@ watermarks = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
-LEDGER_TABLES = ("links", "records", "intents", "dead_letters", "watermarks")
+# v4: one row per (event, resource id, raisedOn) received from a Brightpearl webhook; `id` orders
+# them as received (the webhook sensors' cursor).
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event", sa.String(64), nullable=False),  # the full event, e.g. product.modified.on-hand-modified
+    sa.Column("resource_id", sa.BigInteger, nullable=False),
+    sa.Column("raised_on", sa.String(64), nullable=False),  # ${raised-on} as sent: part of the event's identity
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("event", "resource_id", "raised_on", name="uq_webhook_events_event_resource_raised"),
+    sa.Index("ix_webhook_events_event_id", "event", "id"),
+    sa.Index("ix_webhook_events_received_at", "received_at"),  # the retention purge
+)
+
+LEDGER_TABLES = ("links", "records", "intents", "dead_letters", "watermarks", "webhook_events")
 
 
 # ---------------------------------------------------------------------------------- migrations
@@ -184,8 +202,13 @@ def _v2_to_v3(conn: Connection) -> None:
     next(index for index in records.indexes if index.name == "ix_records_kind_status_next_attempt_at").create(conn)
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    """The webhook event queue arrives (empty: events before the upgrade were never received)."""
+    webhook_events.create(conn, checkfirst=True)
+
+
 #: MIGRATIONS[n] upgrades a version n-1 database to version n.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4}
 
 
 def _ddl_type(conn: Connection, type_: sa.types.TypeEngine) -> str:

@@ -44,7 +44,7 @@ NopOrderStatusId = Literal[10, 20, 30, 40]
 NopPaymentStatusId = Literal[10, 20, 30, 35, 40, 50]
 NopShippingStatusId = Literal[10, 20, 25, 30, 40]
 
-REASONS = ("malformed_order", "invalid_address", "validation_error")
+REASONS = ("malformed_order", "invalid_address", "validation_error", "duplicate")
 
 
 class MappingConfigError(ValueError):
@@ -255,6 +255,41 @@ class StockMapping(_Strict):
         return self
 
 
+class ReturnsMapping(_Strict):
+    """Returns and refunds (sync/refunds.py, README "Returns and refunds")."""
+
+    location: Literal["default", "quarantine"] = "default"  # where returned goods are received
+    lookback_days: int = Field(default=60, ge=1, le=3650)  # orders (by creation) watched for refunds
+    recheck_minutes: float = Field(default=60, ge=0)  # how often a return request not received yet is re-read
+    refund_unpaid_credits_online: bool = False  # a staff credit without a PAYMENT is refunded through the gateway
+FieldOwner = Literal["nopcommerce", "brightpearl", "both"]
+
+
+class CustomerMapping(_Strict):
+    """The customer flow (`mapping/customers.py`): which system owns each person field. `both`:
+    either side may edit it, and the last writer wins (by the change's timestamp: nopCommerce's
+    LastActivityDateUtc, Brightpearl's updatedOn)."""
+
+    sync_registrations: bool = True
+    email: FieldOwner = "both"
+    first_name: FieldOwner = "both"
+    last_name: FieldOwner = "both"
+    phone: FieldOwner = "both"
+    address: FieldOwner = "both"
+
+    def owner(self, field: str) -> str:
+        return getattr(self, field)
+
+
+class PurchaseOrderMapping(_Strict):
+    """Incoming stock from Brightpearl purchase orders (`mapping/purchase_orders.py`)."""
+
+    backorders_in_nopcommerce: bool = False
+    available_from_dates: bool = False
+    cover_days: int = Field(default=28, ge=1, le=365)
+    sales_window_days: int = Field(default=28, ge=1, le=365)
+
+
 class MappingConfig(_Strict):
     """The whole mapping. See default_mapping.yaml for what each key means."""
 
@@ -280,6 +315,9 @@ class MappingConfig(_Strict):
     external_ref_prefix: str = Field(default="nop-", max_length=32)
     fulfilment: FulfilmentMapping = Field(default_factory=FulfilmentMapping)
     stock: StockMapping
+    returns: ReturnsMapping = Field(default_factory=ReturnsMapping)
+    customers: CustomerMapping = Field(default_factory=CustomerMapping)
+    purchase_orders: PurchaseOrderMapping = Field(default_factory=PurchaseOrderMapping)
     journals: JournalsMapping = Field(default_factory=JournalsMapping)
 
     @model_validator(mode="after")

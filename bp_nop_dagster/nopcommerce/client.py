@@ -639,11 +639,14 @@ class NopCommerceClient(Transport):
         email: str | None = None,
         created_from_utc: datetime | None = None,
         created_to_utc: datetime | None = None,
+        last_activity_from_utc: datetime | None = None,
         role_ids: Iterable[int] = (),
         page_size: int | None = None,
     ) -> list[Customer]:
         """`GET Customer/GetAll` over every page (newest first), optionally filtered by email, by
-        creation window (both bounds inclusive) and by roles (`customerRoleIds`, any of them)."""
+        creation window (both bounds inclusive), by last activity (`lastActivityFromUtc`: the
+        customers active since, which includes every registration and every change a customer
+        makes in My account) and by roles (`customerRoleIds`, any of them)."""
         params: dict[str, Any] = {}
         if email:
             params["email"] = email.strip()
@@ -651,6 +654,8 @@ class NopCommerceClient(Transport):
             params["createdFromUtc"] = format_utc(created_from_utc)
         if created_to_utc is not None:
             params["createdToUtc"] = format_utc(created_to_utc)
+        if last_activity_from_utc is not None:
+            params["lastActivityFromUtc"] = format_utc(last_activity_from_utc)
         roles = [str(_positive(r)) for r in role_ids]
         if roles:
             params["customerRoleIds"] = ";".join(roles)
@@ -663,6 +668,20 @@ class NopCommerceClient(Transport):
         with overlap. Guests (checkouts without an account) are left out."""
         role = self.customer_role_id("Registered")
         return self.customers(created_from_utc=created_from_utc, created_to_utc=created_to_utc, role_ids=[role], page_size=page_size)
+
+    def customers_by_ids(self, ids: Iterable[int], *, chunk_size: int = ID_CHUNK) -> Items[Customer]:
+        """`GET Customer/GetCustomersByIds/{a;b;c}` in chunks; deleted and unknown customers are absent
+        (core: `GetByIdsAsync(ids, includeDeleted: false)`)."""
+        wanted = list(dict.fromkeys(_positive(i) for i in ids))
+        found: dict[int, Customer] = {}
+        rejected: list[Malformed] = []
+        for chunk in _chunks(wanted, chunk_size):
+            path = "/Customer/GetCustomersByIds/" + ";".join(str(i) for i in chunk)
+            parsed = self._parse_list(Customer, self._get(path), path)
+            for customer in parsed:
+                found.setdefault(customer.id, customer)
+            rejected.extend(parsed.malformed)
+        return Items([found[i] for i in wanted if i in found], rejected)
 
     def customer_roles(self, *, show_hidden: bool = True) -> list[CustomerRole]:
         """`GET CustomerRole/GetAll` (inactive roles too unless `show_hidden` is false)."""
@@ -1030,6 +1049,15 @@ class NopCommerceClient(Transport):
         path = f"/Product/GetById/{_positive(product_id)}"
         written = self._replace(path, "/Product/Update", stamped, guard)
         return None if written is None else self._parse(Product, written, path)
+
+    def product_fields(self, product_id: int, names: Iterable[str]) -> dict[str, Any]:
+        """`GET Product/GetById/{id}`: the named ProductDto properties as the wire has them (JSON
+        values), for properties the `Product` model does not carry."""
+        path = f"/Product/GetById/{_positive(product_id)}"
+        dto = self._get(path)
+        if not isinstance(dto, dict):
+            raise ApiError(self.system, "reply is not a DTO", method="GET", path=path)
+        return {name: dto.get(name) for name in names}
 
     def product_store_ids(self, product_id: int) -> list[int]:
         """`GET StoreMapping/GetStoresIdsWithAccess/{productId}?entityTypeName=Product`: the stores

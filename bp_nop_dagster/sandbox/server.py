@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from bp_nop_dagster.sandbox.brightpearl.webhooks import WebhookDeliverer
 from bp_nop_dagster.sandbox.world import PROFILES, Profile, SandboxWorld
 
 
@@ -57,6 +58,8 @@ class RunningSandbox:
             for app in apps
         ]
         self._thread = threading.Thread(target=self._run, name="bp-nop-sandbox", daemon=True)
+        # Brightpearl's webhook calls to the registered URLs (sandbox/brightpearl/webhooks.py).
+        self._deliverer = WebhookDeliverer(world)
         self._started = threading.Event()
         self._error: BaseException | None = None
 
@@ -96,9 +99,11 @@ class RunningSandbox:
         self._started.wait(30)
         if self._error is not None or not all(server.started for server in self._servers):
             raise RuntimeError(f"sandbox failed to start: {self._error!r}")
+        self._deliverer.start()
         return self
 
     def stop(self, timeout: float = 8.0) -> None:
+        self._deliverer.stop()
         for server in self._servers:
             server.should_exit = True
         self._thread.join(timeout)

@@ -9,6 +9,7 @@ decides the record's fate here, and only here:
 | `MappingError`, `FulfilmentMappingError`             | dead-lettered with the error's reason                     |
 | `ValidationError` (a 4xx refusal)                    | dead-lettered `validation_error`, the server's code       |
 | `NotFoundError`                                      | dead-lettered `not_found`                                 |
+| `GatewayRefused` (a payment gateway refused a refund) | dead-lettered `gateway_refused`, the gateway's message    |
 | `MalformedError` (the source record will not parse)  | dead-lettered `malformed_record`, the problem             |
 | `AuthError`                                          | the run stops (no record can succeed without credentials) |
 | `Held` (another run holds the record)                | postponed to the end of the holder's lease, not charged   |
@@ -88,6 +89,11 @@ DEAD_LETTERED = "dead_lettered"
 RETRYING = "retrying"  # charged a failed attempt; due again after the policy's delay
 HELD = "held"  # a transient failure waiting for the breaker's verdict (charged or postponed later)
 POSTPONED = "postponed"  # not charged: another run holds it, or an outage
+
+
+class GatewayRefused(Exception):
+    """A payment gateway refused to move money (a refund): nothing changed; the message is the
+    gateway's own words, kept in the dead letter for the person who must act on it."""
 
 
 class SystemicOutage(Exception):
@@ -213,6 +219,8 @@ class Fates:
             self._dead_letter(kind, key, error.reason, None, error.message, payload, outcome)
         except ValidationError as error:
             self._dead_letter(kind, key, DeadLetterReason.VALIDATION_ERROR, error.code, error.server_message, payload, outcome)
+        except GatewayRefused as error:
+            self._dead_letter(kind, key, DeadLetterReason.GATEWAY_REFUSED, None, str(error), payload, outcome)
         except NotFoundError as error:
             self._dead_letter(kind, key, DeadLetterReason.NOT_FOUND, str(error.status or "404"), str(error), payload, outcome)
         except MalformedError as error:

@@ -295,7 +295,7 @@ def test_an_over_long_error_code_is_cut_to_the_column(ledger):
 
 # ------------------------------------------------------------------------------ kinds and reasons
 def test_only_record_kinds_are_accepted(ledger):
-    for kind in ("refund", "orders", "Order"):
+    for kind in ("refunds", "orders", "Order"):
         with pytest.raises(ValueError, match="RecordKind"):
             ledger.enqueue(kind, ["1"])
     for kind in RecordKind:
@@ -387,7 +387,7 @@ def test_upgrades_a_version_2_database_keeping_rows(db_url):
     clock_now = datetime(2024, 5, 1, tzinfo=UTC)
 
     with Ledger(db_url, clock=lambda: clock_now) as book:
-        assert book.schema_version == SCHEMA_VERSION == 3
+        assert book.schema_version == SCHEMA_VERSION == 4
         records = {r.nop_key: r for r in book.statuses("order")}
         assert (records["7"].status, records["7"].bp_id, records["7"].source_time, records["7"].next_attempt_at) == ("synced", 70, early, None)
         # failed before the upgrade: due at once, from when they last failed
@@ -405,6 +405,6 @@ def test_upgrades_a_version_2_database_keeping_rows(db_url):
 
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar_one() == 3
+        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar_one() == SCHEMA_VERSION
         assert "ix_records_kind_status_next_attempt_at" in {ix["name"] for ix in sa.inspect(conn).get_indexes("records")}
     engine.dispose()

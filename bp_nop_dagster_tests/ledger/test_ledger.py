@@ -484,7 +484,7 @@ def test_upgrades_a_version_1_database_keeping_rows(db_url):
     engine.dispose()
 
     with Ledger(db_url) as book:
-        assert book.schema_version == SCHEMA_VERSION == 3
+        assert book.schema_version == SCHEMA_VERSION == 4
         stamp = datetime(2024, 1, 1, tzinfo=UTC)
         [link] = book.links("order")
         assert (link.nop_key, link.bp_id, link.needs_review, link.created_at) == ("7", 70, True, stamp)

@@ -324,3 +324,47 @@ def test_two_runs_launched_at_once_never_call_brightpearl_at_the_same_time(deplo
     assert second[0] >= first[1], f"order_sync steps overlapped: {first} and {second}"
     info = deployment.instance.event_log_storage.get_concurrency_info("brightpearl")
     assert info.slot_count == 1 and not info.claimed_slots
+
+
+def test_a_brightpearl_webhook_becomes_a_stock_run_through_the_daemons(deployment):
+    """Issue 17, end to end as deployed: `bp-nop webhooks sync` subscribes, the sandbox calls the
+    receiver, the daemon's sensor iteration evaluates `brightpearl_webhooks` in the code server,
+    the queue daemon launches the run with the real run launcher, and the run pushes exactly the
+    product Brightpearl announced."""
+    import argparse
+    import io
+
+    from bp_nop_dagster.defs.stock.jobs import stock_sync_job
+    from bp_nop_dagster.defs.webhooks.sensors import STOCK_OP, brightpearl_webhooks
+    from bp_nop_dagster.webhooks.command import run_webhooks_command
+    from bp_nop_dagster.webhooks.receiver import RunningReceiver
+    from bp_nop_dagster.webhooks.subscriptions import ON_HAND_MODIFIED
+
+    secret = "prod-webhook-" + "w" * 32
+    ledger = Ledger(deployment.ledger_db.url)
+    stock_runs = lambda: deployment.instance.get_runs(dg.RunsFilter(job_name=stock_sync_job.name))  # noqa: E731
+    with RunningReceiver(ledger, secret) as receiver:
+        environ = {**deployment.environment, settings.BP_NOP_WEBHOOK_SECRET: secret,
+                   settings.BP_NOP_WEBHOOK_PUBLIC_URL: receiver.public_url}
+        assert run_webhooks_command(argparse.Namespace(action="sync"), io.StringIO(), environ) == 0
+        try:
+            reply = requests.post(f"{deployment.sandbox.urls.brightpearl_root}/__sandbox__/stock",
+                                  json={"sku": "BPN-00004", "warehouse_id": 1, "quantity": 3}, timeout=10)
+            product_id = reply.json()["product_id"]
+            wait_until(lambda: ledger.webhook_received(ON_HAND_MODIFIED, [product_id]), 15, "the webhook in the ledger")
+            before = {run.run_id for run in stock_runs()}
+            deployment.only_sensor_running(brightpearl_webhooks.name)
+            deployment.sensor_tick()
+            [run] = [run for run in stock_runs() if run.run_id not in before]
+            assert run.tags["bp_nop/trigger"] == "webhook"
+            assert run.run_config["ops"][STOCK_OP]["config"]["product_ids"] == [product_id]
+            deployment.wait_until_finished([run.run_id], timeout=120)
+            assert deployment.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+            [materialization] = deployment.instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+            assert materialization.event_log_entry.asset_materialization.metadata["checked"].value == 1
+        finally:
+            run_webhooks_command(argparse.Namespace(action="remove"), io.StringIO(), environ)
+            for sensor in deployment.remote_repository().get_sensors():  # as the other tests expect them
+                deployment.instance.start_sensor(sensor)
+            ledger.close()

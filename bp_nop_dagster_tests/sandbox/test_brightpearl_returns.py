@@ -310,3 +310,21 @@ def test_staff_make_a_credit_closed_and_refunded_through_the_control_api(bp: BP)
     assert line["destinationLocationId"] == bp.ok("GET", f"/warehouse-service/warehouse/{bp.shop.wh1}/location/quarantine")[
         "response"]
     bp.control("POST", "/sales-credits", {"rows": [{"sku": "NOPE", "quantity": 1}]}, status=404)
+
+
+def test_a_paid_order_is_cancelled_once_its_payment_is_reversed(bp: BP):
+    """help 211131486 and 212648443 (scenario 2): an order may be cancelled only if it is not paid; "a reverse
+    payment can be entered to set the order back to being unpaid", then it is moved to the cancelled status.
+    The sandbox's cancelled status is 5 (reference data). With `cancel_after_reversal: refused` any payment blocks."""
+    so = bp.sales_order()
+    _payment(bp, so, "RECEIPT", "29.25")
+    assert bp.put(f"/order-service/order/{so}/status", {"orderStatusId": 5}).status_code == 400
+    _payment(bp, so, "PAYMENT", "29.25")
+    bp.control("PUT", "/fidelity", {"cancel_after_reversal": "refused"})
+    assert bp.put(f"/order-service/order/{so}/status", {"orderStatusId": 5}).status_code == 400
+    bp.control("PUT", "/fidelity", {"cancel_after_reversal": "allowed"})
+    assert bp.put(f"/order-service/order/{so}/status", {"orderStatusId": 5}).status_code == 200
+    part = bp.sales_order()
+    _payment(bp, part, "RECEIPT", "29.25")
+    _payment(bp, part, "PAYMENT", "10.00")
+    assert bp.put(f"/order-service/order/{part}/status", {"orderStatusId": 5}).status_code == 400

@@ -1,5 +1,5 @@
-"""When the order flow runs: a sensor for new nopCommerce orders (every 10 s; nopCommerce has no
-quota) and an hourly catch-up sweep that also re-polls open orders for status changes."""
+"""When the order flow runs: a sensor for new nopCommerce orders (as often as the sensor daemon
+ticks, every 5 s: nopCommerce has no webhooks, and its order search costs no Brightpearl quota) and an hourly catch-up sweep that also re-polls open orders for status changes."""
 
 import dagster as dg
 
@@ -18,7 +18,7 @@ ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 
 @dg.sensor(
     job=order_sync_job,
-    minimum_interval_seconds=10,
+    minimum_interval_seconds=2,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="New nopCommerce orders (created-time watermark with overlap, de-duplicated by id) into the ledger, then a sync run.",
 )

@@ -1,6 +1,6 @@
 """`reconciliation/stock_drift`: every SKU's stock in nopCommerce against what Brightpearl says it should be."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -22,6 +22,7 @@ from bp_nop_dagster.sync.stock import (
     NOT_TRACKED_IN_NOP,
     StockReport,
 )
+from bp_nop_dagster.webhooks.subscriptions import ON_HAND_MODIFIED
 
 STOCK_DRIFT = dg.AssetKey(["reconciliation", "stock_drift"])
 BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])
@@ -51,12 +52,16 @@ def column_descriptions(warehouses: list[int]) -> dict[str, str]:
         "difference": "nopCommerce stock minus target (0: in step)",
         "verdict": "in_sync, drift (needs the next push or a person), not_tracked_in_nop, not_tracked_in_brightpearl, "
                    "nop_only, brightpearl_only, ambiguous_sku",
+        "found_by": "how this product's stock changes of the last 24 h reached the integration: webhook (Brightpearl "
+                    "announced an on-hand change, product.modified.on-hand-modified) or poll (none announced: the "
+                    "polling sensor and the nightly reconcile found them)",
     }
 
 
-def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.DataFrame:
+def drift_frame(report: StockReport, warehouses: list[int], buffer: int, announced: set[int] = frozenset()) -> pd.DataFrame:
     """One row per place holding a SKU's stock in nopCommerce (product, warehouse record or
-    combination), plus SKUs found on one side only. `difference` = nopCommerce stock - target."""
+    combination), plus SKUs found on one side only. `difference` = nopCommerce stock - target.
+    `announced`: Brightpearl product ids a webhook announced in the last 24 h (`found_by`)."""
     rows = []
     for row in report.rows:
         compared = row.target is not None
@@ -68,13 +73,15 @@ def drift_frame(report: StockReport, warehouses: list[int], buffer: int) -> pd.D
             "in_flight": row.in_flight if compared else None, "buffer": buffer if compared else None,
             "target": row.target, "nop_stock": row.nop_stock, "difference": row.difference,
             "verdict": DRIFT if row.verdict == DIFFERS else row.verdict,
+            "found_by": None if row.bp_product_id is None else ("webhook" if row.bp_product_id in announced else "poll"),
         })
     columns = ["sku", "location", "nop_product_id", "nop_record_id", "nop_warehouse_id", "bp_product_id",
-               *[f"bp_on_hand_wh{w}" for w in warehouses], "bp_on_hand", "in_flight", "buffer", "target", "nop_stock", "difference", "verdict"]
+               *[f"bp_on_hand_wh{w}" for w in warehouses], "bp_on_hand", "in_flight", "buffer", "target", "nop_stock", "difference", "verdict",
+               "found_by"]
     frame = pd.DataFrame(rows, columns=columns)
-    for column in columns[2:-1]:
+    for column in columns[2:-2]:
         frame[column] = frame[column].astype("Int64")
-    for column in ("sku", "location", "verdict"):
+    for column in ("sku", "location", "verdict", "found_by"):
         frame[column] = frame[column].astype("string")
     return frame
 
@@ -99,7 +106,10 @@ def stock_drift(
     reports folder too (one file per day, replaced on rerun)."""
     engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=ledger.get_ledger())
     warehouses = engine.stock.brightpearl_warehouses
-    frame = drift_frame(engine.plan(), warehouses, engine.stock.buffer)
+    report = engine.plan()
+    product_ids = [row.bp_product_id for row in report.rows if row.bp_product_id is not None]
+    announced = ledger.get_ledger().webhook_received(ON_HAND_MODIFIED, product_ids, since=datetime.now(UTC) - timedelta(hours=24))
+    frame = drift_frame(report, warehouses, engine.stock.buffer, announced)
     paths = write_report(frame, f"stock_drift_{datetime.now(UTC).date().isoformat()}", excel=config.excel_copy)
     counts = {verdict: dg.MetadataValue.int(int((frame["verdict"] == verdict).sum())) for verdict in VERDICTS}
     return dg.MaterializeResult(

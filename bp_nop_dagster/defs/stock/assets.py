@@ -7,6 +7,7 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.sync.stock import products_of_orders
 
 GROUP = "stock_flow"
 OWNERS = ["team:integrations"]
@@ -18,7 +19,10 @@ BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])  # the source table it
 class StockSyncConfig(dg.Config):
     """Which Brightpearl products to push; none listed means every SKU (the full reconcile)."""
 
-    product_ids: list[int] = Field(default_factory=list, description="Brightpearl product ids whose stock moved; empty = every SKU")
+    product_ids: list[int] = Field(default_factory=list, description="Brightpearl product ids whose stock moved; empty "
+                                   "(and no order_ids) = every SKU")
+    order_ids: list[int] = Field(default_factory=list, description="Brightpearl sales orders created (webhook "
+                                 "sales-order.created): the products of those this integration did not create are pushed too")
 
 
 @dg.asset(
@@ -45,11 +49,16 @@ def stock_from_brightpearl(
     (idempotent), each re-read just before the write so a checkout in between is never
     overwritten. Products whose push failed are kept in the ledger and retried by the sensor
     under the one retry policy (`sync/fate.py`).
-    Started by the `brightpearl_stock_changes` sensor for the products that moved, nightly for
+    Started by the `brightpearl_stock_changes` sensor for the products that moved, by the
+    `brightpearl_webhook_stock` sensor for the ids Brightpearl's webhooks announced, nightly for
     every SKU."""
     book = ledger.get_ledger()
-    engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=brightpearl.get_client(), ledger=book)
-    product_ids = config.product_ids or None
+    bp = brightpearl.get_client()
+    engine = sync_settings.stock_engine(nop=nopcommerce.get_client(), bp=bp, ledger=book)
+    if config.product_ids or config.order_ids:
+        product_ids = sorted(set(config.product_ids) | set(products_of_orders(bp, book, config.order_ids)))
+    else:
+        product_ids = None  # every SKU
     try:
         report = engine.run(product_ids)
     except Exception as error:

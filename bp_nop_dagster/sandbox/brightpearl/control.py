@@ -40,6 +40,7 @@ or faulted), beside the shared ones of `sandbox/control.py`:
   the contact as the API renders it: a contact edited by staff, through the contact PATCH and
   postal-address PUT rules (an address is created when the contact has none).
 - `GET /__sandbox__/state` -> counts of every kind of record.
+- `GET /__sandbox__/webhook-deliveries` -> every webhook delivery (event, ids, attempts, outcome).
 Control errors answer 400 (404 for unknown ids) `{"error": "..."}`.
 """
 
@@ -402,6 +403,11 @@ def brightpearl_control_routes(world: SandboxWorld) -> list[Route]:
     async def state(request: Request) -> Response:
         return control_json(world.brightpearl.state_counts())
 
+    async def webhook_deliveries(request: Request) -> Response:
+        """Every webhook delivery of the account: event, ids, attempts, outcome (the URL is left out)."""
+        return control_json([{k: v for k, v in d.items() if k not in ("url", "body")}
+                             for d in list(world.brightpearl.integration_service.deliveries)])
+
     c = CONTROL_PREFIX
     return [
         Route(f"{c}/throttle", _control(get_throttle), methods=["GET"]),
@@ -420,6 +426,7 @@ def brightpearl_control_routes(world: SandboxWorld) -> list[Route]:
         Route(f"{c}/products/{{productId:int}}", _control(edit_product), methods=["PUT"]),
         Route(f"{c}/contacts/{{contactId:int}}", _control(edit_contact), methods=["PUT"]),
         Route(f"{c}/state", _control(state), methods=["GET"]),
+        Route(f"{c}/webhook-deliveries", _control(webhook_deliveries), methods=["GET"]),
     ]
 
 

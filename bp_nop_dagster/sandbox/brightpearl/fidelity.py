@@ -202,8 +202,12 @@ ROUTES: list[Fact] = [
     _fact("OPTIONS /order-service/order", "getUris of every order", REC + "order_options.json", "recorded"),
     _fact("OPTIONS /order-service/order/{idset}", "getUris of the ID set's orders", REC + "order_options.json", "recorded"),
     _fact("PUT /order-service/order/{orderId}/status", "{orderStatusId, orderNote?} -> {}; cancelling needs no "
-          "goods-out notes, no payments, not invoiced, and releases the allocation",
+          "goods-out notes, not paid, not invoiced, and releases the allocation; see 'cancel after a payment reversal'",
           REC + "order_status_update_put.json; DOC order/order-status-update/put.html", "recorded"),
+    _fact("cancel after a payment reversal", "a sales order is cancellable once its payments net to zero (a PAYMENT "
+          "reversing the RECEIPT or CAPTURE) and no authorisation is left open",
+          HELP + "211131486 ('a reverse payment can be entered to set the order back to being unpaid'), "
+          "212648443 (scenario 2: allocate a negative payment, then cancel)", "confirmed"),
     _fact("POST /order-service/sales-order", "atomic order with rows -> {response: id}; see 'allocation on order "
           "create' and 'duplicate sales-order POST'", DOC + "order/sales-order/post.html; NOTES §5", "confirmed"),
     _fact("GET /order-service/sales-order/{idset}", "sales orders in the sales-order shape (rows array, total, "
@@ -274,8 +278,8 @@ ROUTES: list[Fact] = [
              "exchangeRateVarianceNominalCode", REC + "currency_search.json, currency_search_by_code.json", "recorded"),
     # ---------------------------------------------------------------- integration-service
     _fact("POST /integration-service/webhook", "stores a subscription -> {response: id}; an event that cannot be "
-          "subscribed to: 400 INTC-064 (recorded); other field rules from the doc, their codes illustrative; not "
-          "delivered yet", DOC + "integration/webhook/post.html; " + REC + "webhook__post__create.json, "
+          "subscribed to: 400 INTC-064 (recorded); other field rules from the doc, their codes illustrative; "
+          "delivered (see the webhook delivery behaviours)", DOC + "integration/webhook/post.html; " + REC + "webhook__post__create.json, "
           "webhook__post__error_invalid_params.json; HELP 212644863 (events)", "confirmed"),
     _fact("GET /integration-service/webhook", "every stored subscription", DOC + "integration/webhook/get.html",
           "confirmed"),
@@ -286,6 +290,29 @@ ROUTES: list[Fact] = [
 ]
 
 BEHAVIOURS: list[Fact] = [
+    # ---------------------------------------------------------------- webhook delivery (sandbox/brightpearl/webhooks.py)
+    _fact("webhook events raised", "product.modified.on-hand-modified on a goods movement and on allocation; "
+          "goods-out-note.modified.{printed,picked,packed,un-printed,un-picked,un-packed,shipped} on the note's event; "
+          "order.modified.order-status on a status change; sales-order.created on the sales-order POST only; a "
+          "subscription to the event or to its bare resource receives it",
+          HELP + "212644883 (events); " + HELP + "212644863 (naming, bare resource)", "confirmed"),
+    _fact("webhook on-hand event on allocation", "allocation (which changes on hand without a goods movement) raises "
+          "product.modified.on-hand-modified too", "help 211131266 says allocation reduces on hand; whether the event "
+          "fires then is not said", "inferred", _option("webhook_on_hand_by")),
+    _fact("webhook request", "httpMethod to uriTemplate with bodyTemplate and contentType, variables ${account-code} "
+          "${resource-type} ${resource-id} ${lifecycle-event} ${resource-specifier} ${full-event} ${raised-on} "
+          "${brightpearl-version} filled in; idSetAccepted: one request with the ID set, else one per id",
+          DOC + "integration/webhook-simulate/post.html; " + DOC + "integration/webhook/post.html; NOTES §10 "
+          "(a delivered body, raisedOn 2022-09-19T10:20:41.691Z)", "confirmed"),
+    _fact("webhook retries", "QoS 0: a failed request is retried only after a 503; QoS 1: retried except after a 4xx",
+          DOC + "integration/webhook/post.html", "confirmed"),
+    _fact("webhook retry schedule", "waits 1, 2, 4, 8, 16, 32 s between attempts, then gives up; 10 s timeout",
+          "no source (undocumented)", "inferred", _option("webhook_retry_delays_seconds") + ", webhook_timeout_seconds"),
+    _fact("webhook ID set grouping", "ids raised by the same event within one window (20 ms) share one request",
+          "no source (the simulate doc shows one request per ID set)", "inferred", _option("webhook_id_set_window_seconds")),
+    _fact("webhook missed", "an event may never be delivered (default never; a chance per delivery when set)",
+          "an integrator's note that Brightpearl does not guarantee a notification for every inventory change "
+          "(annex-notifier plans page); the rate is unknown", "inferred", _option("webhook_drop_chance")),
     # ---------------------------------------------------------------- wire
     _fact("auth", "private app: brightpearl-app-ref + brightpearl-account-token or brightpearl-staff-token; OAuth: "
           "Bearer + app ref + dev ref; refused: 401 {response: 'Invalid instance token: <token>'} or "

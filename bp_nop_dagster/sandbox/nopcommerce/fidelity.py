@@ -346,11 +346,17 @@ BEHAVIOURS: list[Fact] = [
     _behaviour("customer email change in the shop", "a new email goes through SetEmailAsync: Email only, the Username keeps the "
                "old value; customers have no UpdatedOnUtc", "CORE Nop.Services/Customers/CustomerRegistrationService.cs SetEmailAsync; "
                "CORE Nop.Core/Domain/Customers/Customer.cs (notes §2)"),
-    _behaviour("customer edits in the shop", "My account saves names, phone and company on the customer row, an address edit "
-               "updates the address in place (CreatedOnUtc kept), and the visit moves LastActivityDateUtc",
-               "Nop.Web CustomerController Info/AddressEdit and the last-activity filter (not read)", "inferred",
-               "not configurable; a client must not take LastActivityDateUtc as an edit marker (every visit moves it) and "
-               "detects changed customers by comparing what it reads"),
+    _behaviour("customer edits in the shop", "My account saves names, phone and company on the customer row and an address edit "
+               "updates the address in place (CreatedOnUtc kept); LastActivityDateUtc moves only on the customer's GET pages (the "
+               "form before the edit), and only once it is older than CustomerSettings.LastActivityMinutes (15 as installed), so an "
+               "edit is dated at most 15 minutes after it; customers have no UpdatedOnUtc",
+               "NOP Nop.Web.Framework/Mvc/Filters/SaveLastActivityAttribute.cs (only GET requests; "
+               "LastActivityDateUtc.AddMinutes(LastActivityMinutes) < UtcNow); CORE InstallationService CustomerSettings "
+               "(LastActivityMinutes = 15); Nop.Web CustomerController Info/AddressEdit"),
+    _behaviour("back-order and pre-order settings", "ProductDto carries backorder_mode_id (BackorderMode: 0 NoBackorders, 1 "
+               "AllowQtyBelow0, 2 AllowQtyBelow0AndNotifyCustomer), available_for_pre_order and "
+               "pre_order_availability_start_date_time_utc; Product/Update stores them as sent, with every other property",
+               f"{CONTRACT} (ProductDto); CORE Nop.Core/Domain/Catalog/BackorderMode.cs; {PRODUCT} Update"),
     _behaviour("admin product edits", "the admin's product Create stamps CreatedOnUtc and UpdatedOnUtc, its Edit UpdatedOnUtc = now; "
                "the API's Create/Update stamp nothing", "NOP Nop.Web Areas/Admin/Controllers/ProductController.cs Create/Edit; "
                f"{PRODUCT} Create/Update"),

@@ -101,6 +101,10 @@ class FidelityOptions(BaseModel):
         "released", description="the units of a deleted open goods-out note go back on hand, or stay allocated to "
         "the order as a reservation")
     # ---- returns and refunds (docs/reference/returns-refunds.md §1, §2)
+    cancel_after_reversal: Literal["allowed", "refused"] = Field(
+        "allowed", description="cancelling a sales order whose payments were reversed to a net zero (a RECEIPT "
+        "then a PAYMENT of the same amount): allowed (help 211131486, 212648443: reverse the payment, then "
+        "cancel), or refused like any order with payments")
     duplicate_sales_credit_reply: Literal["existing_id", "empty", "error"] = Field(
         "existing_id", description="a repeated sales-credit POST (same externalRef + installedIntegrationInstanceId, "
         "a documented unique key; the doc's sentence on the repeat is cut off): 200 with the existing credit's id "
@@ -138,6 +142,20 @@ class FidelityOptions(BaseModel):
     product_put: Literal["merge", "replace"] = Field(
         "merge", description="a product PUT keeps the fields it does not send (the recorded PUT sends only "
         "salesChannels), or resets them to their defaults")
+    # ---- webhook delivery (issue 17; api-docs integration/webhook/post.html documents the QoS rules only)
+    webhook_drop_chance: float = Field(
+        0.0, ge=0.0, le=1.0, description="chance that a raised event is never delivered to a subscription (webhooks "
+        "can be missed: an integrator's note says Brightpearl does not guarantee a notification for every change)")
+    webhook_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], description="waits before each retry of a failed "
+        "delivery (which failures are retried is documented: QoS 0 only a 503, QoS 1 all but a 4xx; the schedule is not)")
+    webhook_id_set_window_seconds: float = Field(
+        0.02, gt=0, le=5, description="events raised within one window share one ID set (one request per subscription "
+        "with idSetAccepted); also how often the deliverer picks deliveries up")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="how long a delivery waits for the receiver's reply")
+    webhook_on_hand_by: list[Literal["movement", "allocation"]] = Field(
+        default_factory=lambda: ["movement", "allocation"], description="what raises product.modified.on-hand-modified: "
+        "goods movements, and allocation (which changes on hand without a movement, help 211131266)")
     contact_updated_on_by_address: bool = Field(
         False, description="a postal-address PUT also sets its contact's updatedOn (visible in contact-search)")
 

@@ -43,6 +43,9 @@ from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
 
 FLAG_EVENTS = {"PRI": "printed", "PIC": "picked", "PAC": "packed"}
 UNFLAG_EVENTS = {"UPR": "printed", "UPI": "picked", "UPA": "packed"}
+# Goods-out note event code -> the webhook event's specifier (help 212644883).
+WEBHOOK_SPECIFIERS = {"PRI": "printed", "PIC": "picked", "PAC": "packed", "UPR": "un-printed", "UPI": "un-picked",
+                      "UPA": "un-packed", "SHW": "shipped"}
 
 
 @dataclass(slots=True)
@@ -344,6 +347,7 @@ class GoodsOutService(Service):
 
     def _apply_event(self, note: GoodsOutNote, code: str, occurred: datetime, owner: int) -> None:
         note.last_event_version = self.next_id("event")
+        self.account.integration_service.raise_event(f"goods-out-note.modified.{WEBHOOK_SPECIFIERS[code]}", [note.id])
         note.events.append({"occured": fmt_dt(occurred), "eventOwnerId": owner, "eventCode": code})
         if code in FLAG_EVENTS:
             note.flags[FLAG_EVENTS[code]] = occurred

@@ -274,6 +274,8 @@ class OrderService(Service):
         """`POST /order-service/sales-order`: `{"response": id}`; a repeat of an externalRef +
         installedIntegrationInstanceId answers 200 with the existing id or `{}` (inferred)."""
         order_id, created = self._create_order_document(body, "SO")
+        if created:  # only this POST raises it (help 212644883)
+            self.account.integration_service.raise_event("sales-order.created", [order_id])
         if not created and self.options.duplicate_sales_order_reply == "empty":
             return {}
         return {"response": order_id}
@@ -669,7 +671,8 @@ class OrderService(Service):
 
     def api_set_order_status(self, order_id: str, body: Any) -> dict:
         """`PUT /order-service/order/{id}/status` (recorded order_status_update_put.json). Cancelling
-        needs no goods-out notes, no payments, not invoiced; it releases the allocation."""
+        needs no goods-out notes, not paid (payments reversed to a net zero are fine), not invoiced;
+        it releases the allocation."""
         order = self.order(order_id)
         body = as_object(body, "body")
         if body.get("orderStatusId") is None:
@@ -682,17 +685,34 @@ class OrderService(Service):
         if status_id in CANCELLED_STATUSES and status_id != order.status_id:
             if self.account.goods_out_service.notes_of(order.id):
                 raise bad("ORDC-032", "The order cannot be cancelled: it has goods-out notes")
-            if any(p.amount_paid or p.amount_authorized for p in self.account.accounting_service.payments_of(order.id)):
-                raise bad("ORDC-033", "The order cannot be cancelled: it has payments")
+            if self._net_paid(order.id):
+                raise bad("ORDC-033", "The order cannot be cancelled: it has payments (reverse them first)")
             if order.status_id == INVOICED_STATUS:
                 raise bad("ORDC-034", "The order cannot be cancelled: it is invoiced")
             self.account.warehouse_service.release_reservations(order.id)
         if note.get("text") is not None:
             order.notes.append({"text": as_text(note["text"], "orderNote.text", 10_000, "ORDC-035"),
                                 "isPublic": bool(note.get("isPublic", False)), "addedOn": fmt_dt(self.now())})
+        changed = order.status_id != status_id
         order.status_id = status_id
         self.touch(order, "status")
+        if changed:
+            self.account.integration_service.raise_event("order.modified.order-status", [order.id])
         return {}
+
+    def _net_paid(self, order_id: int) -> bool:
+        """Whether an order still counts as paid for a cancellation: money in (RECEIPT, CAPTURE)
+        not reversed by money out (PAYMENT), or an authorisation neither voided nor captured
+        (help 211131486: "a reverse payment can be entered to set the order back to being
+        unpaid", then cancel). `cancel_after_reversal: refused` keeps any payment a refusal."""
+        payments = self.account.accounting_service.payments_of(order_id)
+        if self.options.cancel_after_reversal == "refused":
+            return any(p.amount_paid or p.amount_authorized for p in payments)
+        paid = sum((p.amount_paid or 0) * (-1 if p.type == "PAYMENT" else 1)
+                   for p in payments if p.type in ("RECEIPT", "CAPTURE", "PAYMENT"))
+        open_auth = sum((p.amount_authorized or 0) * (-1 if p.type == "VOID" else 1) for p in payments if p.type in ("AUTH", "VOID"))
+        open_auth -= sum(p.amount_paid or 0 for p in payments if p.type == "CAPTURE")
+        return paid != 0 or open_auth > 0
 
     def api_patch_order(self, order_id: str, body: Any) -> dict:
         """`PATCH /order-service/order/{id}` (JSON-Patch, see the module docstring) -> the order."""

@@ -144,6 +144,8 @@ class WarehouseService(Service):
         key = (product_id, warehouse_id)
         self._allocated[key] = self._allocated.get(key, 0) + delta
         self._stock_warehouses.setdefault(product_id, set()).add(warehouse_id)
+        if delta and "allocation" in self.options.webhook_on_hand_by:
+            self.account.integration_service.raise_event("product.modified.on-hand-modified", [product_id])
 
     def add_movement(self, product_id: int, warehouse_id: int, quantity: int, type_code: str, note_id: int, at: datetime,
                      *, order_id: int | None = None, row_id: int | None = None, purchase_row_id: int | None = None,
@@ -174,6 +176,8 @@ class WarehouseService(Service):
         self.movements.insert(position, movement)
         self._in_stock[(product_id, warehouse_id)] = self._in_stock.get((product_id, warehouse_id), 0) + quantity
         self._stock_warehouses.setdefault(product_id, set()).add(warehouse_id)
+        if "movement" in self.options.webhook_on_hand_by:
+            self.account.integration_service.raise_event("product.modified.on-hand-modified", [product_id])
 
     def api_availability(self, idset: str) -> dict:
         """`GET /warehouse-service/product-availability/{idset}` (cap 200 chosen like product GET, inferred)."""

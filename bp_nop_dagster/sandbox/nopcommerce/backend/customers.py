@@ -3,7 +3,7 @@ Controllers/Customers/CustomerController.cs over core AddressService and Custome
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bp_nop_dagster.sandbox.nopcommerce.backend.state import (
     ROLE_ADMINISTRATORS,
@@ -17,6 +17,9 @@ from bp_nop_dagster.sandbox.nopcommerce.backend.state import (
     newest_first,
 )
 from bp_nop_dagster.sandbox.nopcommerce.wire import new_entity
+
+
+LAST_ACTIVITY_MINUTES = timedelta(minutes=15)  # CustomerSettings.LastActivityMinutes (InstallationService default)
 
 
 class CustomersMixin(ShopState):
@@ -176,8 +179,15 @@ class CustomersMixin(ShopState):
                 raise ValueError("The e-mail address is already in use")  # Account.EmailUsernameErrors.EmailAlreadyExists
             changes = {**changes, "email": email.strip()}
         customer.update(changes)
-        customer["last_activity_date_utc"] = self.now()
+        self.saw_activity(customer)
         return customer
+
+    def saw_activity(self, customer: dict) -> None:
+        """The storefront's SaveLastActivity filter (Nop.Web.Framework/Mvc/Filters/SaveLastActivityAttribute.cs):
+        on a GET page of the customer's (the form before an edit), LastActivityDateUtc = now, but
+        only once it is older than CustomerSettings.LastActivityMinutes (15 as installed)."""
+        if customer["last_activity_date_utc"] + LAST_ACTIVITY_MINUTES < self.now():
+            customer["last_activity_date_utc"] = self.now()
 
     def insert_customer(self, entity: dict) -> dict:
         """Customer/Create: InsertCustomerAsync of the mapped DTO, a plain insert: no role, no

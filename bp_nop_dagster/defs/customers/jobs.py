@@ -1,0 +1,30 @@
+"""The customer flow's jobs: the sync step plus the dead-letter table it updates, the one-off
+catch-up, and the daily reconciliation."""
+
+import dagster as dg
+
+from bp_nop_dagster.defs.customers.assets import CUSTOMERS_IN_STEP
+from bp_nop_dagster.defs.orders.dead_letters import DEAD_LETTERS
+
+customer_sync_job = dg.define_asset_job(
+    "customer_sync_job",
+    selection=dg.AssetSelection.assets(CUSTOMERS_IN_STEP, DEAD_LETTERS),
+    executor_def=dg.in_process_executor,
+    description="Drain pending customers both ways, then refresh the dead-letter table. Started by the customer sensors "
+    "and the hourly Brightpearl sweep.",
+)
+
+customer_catch_up_job = dg.define_asset_job(
+    "customer_catch_up_job",
+    selection=dg.AssetSelection.assets(CUSTOMERS_IN_STEP, DEAD_LETTERS),
+    executor_def=dg.in_process_executor,
+    config={"ops": {"customers__customers_in_step": {"config": {"catch_up": True}}}},
+    description="Every registered customer into the ledger (those from before the flow started), then a customer sync.",
+)
+
+customer_reconciliation_job = dg.define_asset_job(
+    "customer_reconciliation_job",
+    selection=dg.AssetSelection.assets(dg.AssetKey(["brightpearl", "contacts"]), dg.AssetKey(["reconciliation", "customers"])),
+    executor_def=dg.in_process_executor,
+    description="Fresh Brightpearl contacts table, then the per-person customer reconciliation.",
+)

@@ -1,0 +1,1 @@
+"""Returns and refunds in both directions (sync/refunds.py) and their daily reconciliation."""
