@@ -41,6 +41,11 @@ def test_fees_and_transfer_of_a_day_from_the_rule():
     totals = [penny(Decimal("19.9950")), penny(Decimal("7.0049"))]  # the authorised (20) and unmapped-method orders do not count
     fee = sum(penny(t * Decimal("2.5") / 100 + Decimal("0.30")) for t in totals)
     assert due == {FEE: fee, TRANSFER: sum(totals) - Decimal("2.00") - fee}
+    (fee_due, _) = journals_due("2026-11-30", rows, mapping.payment_methods, mapping.journals)
+    line = {"taxCode": "T0", "change": {"currency": "GBP", "value": f"{fee:.2f}"}}
+    assert journal_body(fee_due, mapping.journals, "GBP") == {  # the Journal POST doc example's shape
+        "journalTypeCode": "JJ", "taxDate": "2026-11-30", "description": "nopCommerce gateway fees CARD 2026-11-30",
+        "credits": [{"nominalCode": "1200", **line}], "debits": [{"nominalCode": "7900", **line}]}
 
 
 def test_disabled_means_nothing_due_and_a_negative_transfer_swaps_the_sides():
