@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
+import hypothesis
 import pytest
 import requests
 
@@ -15,6 +16,12 @@ from bp_nop_dagster import settings
 from bp_nop_dagster.ledger import resource as ledger_resource
 from bp_nop_dagster.ledger.ledger import Ledger
 from bp_nop_dagster.sandbox.server import RunningSandbox
+
+# Hypothesis's per-example deadline (200 ms) is a wall-clock window: on two cores shared with other
+# builds (or under mutmut's tracing) a pure example can take 600 ms and fail as "flaky" (seen on
+# ledger/test_fate_policy.py). Hangs are pytest-timeout's job; no example is timed.
+hypothesis.settings.register_profile("bp-nop", deadline=None)
+hypothesis.settings.load_profile("bp-nop")
 from bp_nop_dagster.sandbox.world import SandboxWorld
 from bp_nop_dagster_tests.ledger.clock import Clock
 

@@ -781,6 +781,19 @@ class BrightpearlClient(Transport):
             rows.extend(_parse_list(m.JournalSearchRow, found, self.system, path))
         return rows
 
+    def create_journal(self, body: Mapping[str, Any]) -> int:
+        """`POST /accounting-service/journal/` (Journal POST doc: `{journalTypeCode, taxDate,
+        description, credits, debits}` -> `{"response": id}`). A journal has no natural unique key:
+        a repeat creates a second one, so after an unknown outcome the caller looks it up first
+        (`find_journals`)."""
+        return self._create("/accounting-service/journal", body)
+
+    def find_journals(self, journal_type: str, nominal_code: str, day: str) -> list[int]:
+        """Ids of the journals of `journal_type` dated `day` (yyyy-mm-dd) with a line on
+        `nominal_code`, ascending: one journal-search (`journalType`, `nominalCode`, `journalDate`)."""
+        rows = self.journal_search({"journalType": journal_type, "nominalCode": nominal_code, "journalDate": f"{day}/{day}"})
+        return sorted({row.journal_id for row in rows if row.journal_type == journal_type and row.nominal_code == nominal_code})
+
     def journals(self, ids: Iterable[int]) -> list[m.Journal]:
         """`GET /accounting-service/journal/{idset}` -> `{"response": {"journals": [...]}}` (Journal GET doc)."""
         path = "/accounting-service/journal"

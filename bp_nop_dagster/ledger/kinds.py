@@ -40,6 +40,7 @@ class RecordKind(StrEnum):
     STAFF_CREDIT = "staff_credit"  # Brightpearl sales credit id (made by staff) → nop order id, once refunded there
     CUSTOMER = "customer"  # registered nopCommerce customer id → Brightpearl contact id (the customer flow)
     CATALOGUE_PRODUCT = "catalogue_product"  # SKU → nopCommerce product id (or combination id) it was written to
+    GATEWAY_JOURNAL = "gateway_journal"  # "<fee|transfer>:<day>:<paymentMethodCode>" → Brightpearl journal id
 
 
 class DeadLetterReason(StrEnum):

@@ -190,6 +190,44 @@ class NominalCodes(_Strict):
     payment_fee: NominalCode
 
 
+class GatewayJournals(_Strict):
+    """One payment method's gateway journals (`journals.by_payment_method`): where its Sales
+    Receipts land (`clearing_nominal`, the method's bank account nominal in Brightpearl), where the
+    gateway pays out (`bank_nominal`), and its fee, estimated per captured order as
+    `fee_percent` % of the order total plus `fee_fixed` (the gateway's own statement is not read)."""
+
+    clearing_nominal: NominalCode
+    bank_nominal: NominalCode
+    fee_nominal: NominalCode
+    fee_percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    fee_fixed: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class JournalsMapping(_Strict):
+    """Optional journals per day and payment method (off unless `enabled`): the gateway's fees
+    (`fee_journal_type`, debit the fee nominal, credit clearing) and the clearing transfer of what
+    is left (`transfer_journal_type`, debit the bank, credit clearing). Every line carries
+    `tax_code` (the Journal Entry POST doc: a line on a bank nominal needs a tax code)."""
+
+    enabled: bool = False
+    fee_journal_type: str = Field(default="JJ", pattern=r"^[A-Z]{2}$")
+    transfer_journal_type: str = Field(default="BT", pattern=r"^[A-Z]{2}$")
+    tax_code: str = Field(default="T0", min_length=1, max_length=16)
+    by_payment_method: dict[str, GatewayJournals] = Field(default_factory=dict)
+
+    @field_validator("by_payment_method")
+    @classmethod
+    def _own_clearing(cls, value: dict[str, GatewayJournals]) -> dict[str, GatewayJournals]:
+        # a journal is found again by (type, clearing nominal, day): each method needs its own clearing nominal
+        seen: dict[str, str] = {}
+        for code, gateway in value.items():
+            if gateway.clearing_nominal in seen:
+                raise _KeyProblem(code, f"clearing_nominal {gateway.clearing_nominal} is also {seen[gateway.clearing_nominal]}'s: "
+                                        "each payment method needs its own clearing nominal")
+            seen[gateway.clearing_nominal] = code
+        return value
+
+
 class StockMapping(_Strict):
     """Which Brightpearl stock nopCommerce may sell (DESIGN principle 6)."""
 
@@ -356,6 +394,16 @@ class MappingConfig(_Strict):
     # nopCommerce store id -> its Brightpearl side. Empty: one store, the top-level keys serve
     # every store id (as before stores existed). Set: a store not listed is refused, never guessed.
     stores: dict[int, StoreMappingEntry] = Field(default_factory=dict)
+    journals: JournalsMapping = Field(default_factory=JournalsMapping)
+
+    @model_validator(mode="after")
+    def _journals_name_mapped_methods(self) -> MappingConfig:
+        mapped = set(self.payment_methods.values())
+        for code in self.journals.by_payment_method:
+            if code not in mapped:
+                raise _KeyProblem(f"journals.by_payment_method.{code}",
+                                  f"{code!r} is no Brightpearl payment method code of payment_methods (mapped: {_known(mapped)})")
+        return self
 
     @field_validator("payment_status")
     @classmethod
@@ -540,6 +588,11 @@ def validate_against_reference(
     methods += [(f"shipping_methods.by_name.{k}", v) for k, v in config.shipping_methods.by_name.items()]
     check(methods, shipping_method_ids, "shipping method")
     check([(f"nominal_codes.{k}", v) for k, v in config.nominal_codes.model_dump().items()], nominal_codes, "nominal code")
+    if config.journals.enabled:
+        check([(f"journals.by_payment_method.{m}.{k}", v) for m, g in config.journals.by_payment_method.items()
+               for k, v in g.model_dump(include={"clearing_nominal", "bank_nominal", "fee_nominal"}).items()],
+              nominal_codes, "nominal code")
+        check([("journals.tax_code", config.journals.tax_code)], tax_codes, "tax code")
     return problems
 
 

@@ -20,6 +20,7 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor
 from bp_nop_dagster.sync.stock import RETRY, StockCursor
+from bp_nop_dagster_tests.stock_oracle import sellable_targets
 from bp_nop_dagster_tests.stock_actions import check_out, move_stock
 
 COUNTED = (1, 3)
@@ -68,6 +69,12 @@ class StockFlow:
     def faults(self, root: str, *rules: dict) -> None:
         requests.put(f"{root}/__sandbox__/faults", json={"rules": list(rules), "seed": 5}, timeout=10).raise_for_status()
 
+    def expected_sellable(self, sku: str, between: tuple[datetime, datetime]) -> set[int]:
+        """The target from the documented rule (bp_nop_dagster_tests/stock_oracle.py), for a run
+        whose clock read a time in `between`: never the engine's own in-flight figure."""
+        product = self.world.nopcommerce.product_by_sku(sku)
+        return sellable_targets(self.world, self.resources["ledger"].get_ledger(), product["id"], self.on_hand(sku), between)
+
     def sellable_in_nop(self, sku: str) -> int:
         product = self.world.nopcommerce.product_by_sku(sku)
         return self.world.nopcommerce.total_stock_quantity(product["id"])
@@ -109,13 +116,15 @@ def test_stock_moved_in_brightpearl_reaches_nopcommerce_through_the_sensor(flow,
     ledger = flow.resources["ledger"].get_ledger()
     assert sorted(request.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"]) == sorted(
         ledger.bp_ids("product", [one, two]).values())
+    before = datetime.now(UTC)
     result = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=request.run_config)
+    after = datetime.now(UTC)
     metadata = result.asset_materializations_for_node("nopcommerce__stock_from_brightpearl")[0].metadata
     assert metadata["written"].value == 2 and metadata["checked"].value == 2
     assert metadata["brightpearl_calls"].value == 2  # one stock-tracked search, one availability GET for both
     for sku in (one, two):
         row = next(r for r in flow_rows(flow, instance) if r["sku"] == sku)
-        assert flow.sellable_in_nop(sku) == row["target"] == flow.on_hand(sku) - row["in_flight"]
+        assert flow.sellable_in_nop(sku) == row["target"] and row["target"] in flow.expected_sellable(sku, (before, after))
     assert not isinstance(flow.tick(instance), dg.RunRequest)  # each movement handed on once
     assert flow.drift(instance)["unexplained_differences"].value == 0
 
@@ -141,9 +150,11 @@ def test_orders_entered_in_brightpearl_on_other_channels_reach_nopcommerce_throu
     assert isinstance(request, dg.RunRequest), request
     product_ids = request.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"]
     assert product_ids == [ledger.bp_id("product", market)]
+    before = datetime.now(UTC)
     assert dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=request.run_config).success
+    after = datetime.now(UTC)
     row = next(r for r in flow_rows(flow, instance) if r["sku"] == market)
-    assert flow.sellable_in_nop(market) == row["target"] == flow.on_hand(market) - row["in_flight"]
+    assert flow.sellable_in_nop(market) == row["target"] and row["target"] in flow.expected_sellable(market, (before, after))
     assert not isinstance(flow.tick(instance), dg.RunRequest)  # each order handed on once
     phone_order = requests.post(f"{flow.bp_root}/__sandbox__/orders", json={"channel_id": 2, "warehouse_id": 1,
                                                                             "rows": [{"sku": phone, "quantity": 1}]}, timeout=10).json()
@@ -188,9 +199,11 @@ def test_a_failed_push_is_retried_after_the_backoff_and_nothing_is_called_in_ste
     retry = flow.tick(instance)
     assert retry.run_config["ops"]["nopcommerce__stock_from_brightpearl"]["config"]["product_ids"] == [product_id]
     assert retry.tags["bp_nop/retried_products"] == "1"
+    before = datetime.now(UTC)
     result = dg.materialize([stock_from_brightpearl], resources=flow.resources, instance=instance, run_config=retry.run_config)
+    after = datetime.now(UTC)
     assert result.success and ledger.pending(RETRY) == []
-    assert flow.sellable_in_nop(sku) == flow.on_hand(sku) - next(r for r in flow_rows(flow, instance) if r["sku"] == sku)["in_flight"]
+    assert flow.sellable_in_nop(sku) in flow.expected_sellable(sku, (before, after))
     assert flow.tick(instance).skip_reason  # in step again
 
 
@@ -228,12 +241,14 @@ def test_an_order_placed_between_the_brightpearl_read_and_the_write_keeps_its_st
         return real_update(client, *args, **kwargs)
 
     monkeypatch.setattr(NopCommerceClient, "update_product_stock", checkout_first)
+    before = datetime.now(UTC)
     metadata = flow.sync_moved(instance)
+    after = datetime.now(UTC)
     monkeypatch.undo()
     assert placed and metadata["written"].value == 1 and metadata["moved_during_sync"].value == 0
     (row,) = [r for r in flow_rows(flow, instance) if r["sku"] == sku]
     assert row["verdict"] == "in_sync" and row["in_flight"] >= 4
-    assert flow.sellable_in_nop(sku) == flow.on_hand(sku) - row["in_flight"]
+    assert flow.sellable_in_nop(sku) in flow.expected_sellable(sku, (before, after))
 
 
 def test_multi_warehouse_products_get_each_mapped_warehouse_share(flow, instance):
@@ -275,7 +290,9 @@ def test_faults_and_token_expiry_on_nopcommerce_write_no_stale_value(flow, insta
         return real_update(client, *args, **kwargs)
 
     monkeypatch.setattr(NopCommerceClient, "update_product_stock", checkout_during_faults)
+    before = datetime.now(UTC)
     metadata = flow.sync_moved(instance)
+    after = datetime.now(UTC)
     monkeypatch.undo()
     flow.faults(flow.nop_root)
     injected = requests.get(f"{flow.nop_root}/__sandbox__/faults", timeout=10).json()["injected"]
@@ -283,7 +300,7 @@ def test_faults_and_token_expiry_on_nopcommerce_write_no_stale_value(flow, insta
     assert metadata["written"].value == len(skus) and metadata["failed"].value == 0
     rows = {r["sku"]: r for r in flow_rows(flow, instance)}
     for sku in skus:
-        assert flow.sellable_in_nop(sku) == flow.on_hand(sku) - rows[sku]["in_flight"]
+        assert flow.sellable_in_nop(sku) in flow.expected_sellable(sku, (before, after))
     assert rows[skus[0]]["in_flight"] >= 2
     assert flow.drift(instance)["unexplained_differences"].value == 0
 

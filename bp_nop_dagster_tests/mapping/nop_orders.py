@@ -121,3 +121,31 @@ def build_order(
 
 def skus_for(details: OrderDetails, lines: list[Line]) -> dict[int, str | None]:
     return {item.id: line.sku for item, line in zip(details.items, lines)}
+
+
+# --- the awkward cases (issue 19, item 3): nopCommerce stores money with 4 decimals, zero-rated
+# lines carry no tax_rates entry, and a rate taxed only on shipping or the fee leaves a remainder
+# of a cent between nop's rounded per-rate tax and the row's incl − excl.
+
+def four_dp(low: str = "0", high: str = "500"):
+    """Hypothesis strategy: a money amount with 4 decimals, as nopCommerce stores it."""
+    from hypothesis import strategies as st
+
+    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=4)
+
+
+def zero_rated_lines(max_size: int = 6):
+    """Hypothesis strategy: order lines all at 0 % (no tax_rates entry for them)."""
+    from hypothesis import strategies as st
+
+    line = st.builds(Line, unit=st.decimals(min_value=Decimal("0"), max_value=Decimal("200"), places=2).map(str),
+                     quantity=st.integers(min_value=1, max_value=9), rate=st.just("0"), sku=st.just("SKU-1"))
+    return st.lists(line, min_size=1, max_size=max_size)
+
+
+def tax_remainder(amount_excl: str, rate: str) -> int:
+    """Cents between nop's per-rate tax (incl − excl, rounded) and the row's own (rounded incl −
+    rounded excl) for a shipping or fee amount: the remainder the mapping must not drop."""
+    excl = Decimal(amount_excl)
+    incl = r2(excl * (1 + Decimal(rate) / 100))
+    return int((r2(incl - excl) - (incl - r2(excl))) * 100)

@@ -847,7 +847,7 @@ def test_sales_credit_create_get_and_search(bp: BP):
     ("/order-service/order-stock-status", "name", ["None", "Partial", "All", "Unset"]),
     ("/product-service/channel", "name", ["nopCommerce web store", "Phone & mail order", "Marketplace"]),
     ("/warehouse-service/shipping-method", "name", ["Standard", "Express", "Click & collect"]),
-    ("/accounting-service/nominal-code", "code", ["1100", "1200", "2200", "4000", "4040", "5000"]),
+    ("/accounting-service/nominal-code", "code", ["1100", "1200", "1201", "2200", "4000", "4040", "5000", "7900"]),
     ("/accounting-service/payment-method", "code", ["CARD", "PAYPAL", "CHEQUE", "BANK", "CASH", "GIFTCARD", "PURCHASEORDER"]),
     ("/warehouse-service/warehouse", "name", ["Main warehouse", "Outlet"]),
 ])

@@ -1,4 +1,10 @@
-"""The rolling-window throttle: unit tests with an injected clock, and its headers over HTTP."""
+"""The rolling-window throttle: unit tests with an injected clock, and its headers over HTTP.
+
+Sources: 200 requests per rolling minute, HTTP 503 for the rest of the minute, and the
+`brightpearl-requests-remaining` / `brightpearl-next-throttle-period` (milliseconds) headers on
+every reply: help.brightpearl.com article 212644823 (API throttling) and the ruby-brightpearl
+recordings (brightpearl-api notes, section 2; facts "throttle" in sandbox/brightpearl/fidelity.py).
+The control route that reconfigures it is our own (no external source)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The generated shop over real HTTP: same seed, same shop; and it has the messy parts on purpose."""
+"""The generated shop over real HTTP: same seed, same shop; and it has the messy parts on purpose.
+
+The generator is ours (no external source): these tests pin its own promises (determinism, a UTC
+anchor, the deliberate data-quality problems listed in docs/reference/data-quality.md)."""
 
 from __future__ import annotations
 

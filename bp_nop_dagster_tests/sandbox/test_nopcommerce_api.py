@@ -1,4 +1,10 @@
-"""nopCommerce simulator: auth, wire format, errors, faults, paging, orders, customers, countries."""
+"""nopCommerce simulator: auth, wire format, errors, faults, paging, orders, customers, countries.
+
+Sources: the Web API Backend plugin 4.70.1 (routes, DTO properties and types in
+bp_nop_dagster/contracts/nopcommerce/webapi-contract.json; JWT from Authenticate/GetToken, paging
+as PagedList), nopCommerce core 4.70.1 services for behaviour (nopcommerce-api notes, with the
+corrections at their top); each behaviour is a Fact with its source in
+sandbox/nopcommerce/fidelity.py. Faults, stats and reset are our control API (no external source)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""nopCommerce simulator: products, full-replace update, inventory methods, warehouses, combinations."""
+"""nopCommerce simulator: products, full-replace update, inventory methods, warehouses, combinations.
+
+Sources: the Web API Backend plugin 4.70.1 ProductController / ProductWarehouseInventory and
+ProductAttributeCombination actions (webapi-contract.json), core ProductService (inventory
+methods, AdjustInventory) as cited in the nopcommerce-api notes; Facts in sandbox/nopcommerce/fidelity.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""nopCommerce simulator: shipments, shipment items, OrderProcessing state changes, return requests."""
+"""nopCommerce simulator: shipments, shipment items, OrderProcessing state changes, return requests.
+
+Sources: the Web API Backend plugin 4.70.1 Shipment, ShipmentItem and OrderProcessing actions
+(webapi-contract.json: Create is a plain insert, Ship/Deliver in the wrong state answer 500, per
+the nopcommerce-api notes' corrections), core OrderProcessingService; Facts in
+sandbox/nopcommerce/fidelity.py."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import dagster as dg
 
 from bp_nop_dagster.defs.partitions import daily_partitions, monthly_partitions
+from bp_nop_dagster.defs.reconciliation.gateway_journals import GATEWAY_JOURNALS
 from bp_nop_dagster.defs.reconciliation.month_end import MONTH_END
 from bp_nop_dagster.defs.reconciliation.order_sync import BP_SALES_ORDERS, NOP_ORDERS, ORDER_SYNC
 from bp_nop_dagster.defs.reconciliation.payments import NOP_PAYMENTS, PAYMENTS
@@ -17,10 +18,11 @@ from bp_nop_dagster.defs.pairing import RUN_TAGS
 daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation_job",
     tags=RUN_TAGS,
-    selection=dg.AssetSelection.assets(NOP_ORDERS, NOP_PAYMENTS, BP_SALES_ORDERS, ORDER_SYNC, PAYMENTS),
+    selection=dg.AssetSelection.assets(NOP_ORDERS, NOP_PAYMENTS, BP_SALES_ORDERS, GATEWAY_JOURNALS, ORDER_SYNC, PAYMENTS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
-    description="One day's source tables (orders, payments, Brightpearl sales orders), then its order and payment reconciliations.",
+    description="One day's source tables (orders, payments, Brightpearl sales orders), its gateway journals (when the mapping "
+                "enables them), then its order and payment reconciliations.",
 )
 
 month_end_job = dg.define_asset_job(

@@ -20,10 +20,12 @@ from bp_nop_dagster.defs.reconciliation.common import (
     inputs_metadata,
     verdict_counts,
 )
+from bp_nop_dagster.defs.reconciliation.gateway_journals import GATEWAY_JOURNALS
 from bp_nop_dagster.defs.reconciliation.order_sync import ORDER_SYNC
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.reporting import escape_markdown, preview_markdown, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync import payment_reconcile as rules
+from bp_nop_dagster.sync.journals import posted_journals
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
@@ -56,6 +58,7 @@ def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> tuple
 @dg.asset(
     key=PAYMENTS,
     ins={"nop_payments": dg.AssetIn(key=NOP_PAYMENTS), "orders_report": dg.AssetIn(key=ORDER_SYNC)},
+    deps=[GATEWAY_JOURNALS],  # the day's gateway journals (when enabled) are posted before they are read
     partitions_def=daily_partitions,
     group_name=GROUP,
     owners=OWNERS,
@@ -96,6 +99,15 @@ def payments_reconciliation(
     except ApiError as error:
         unreadable = f"Brightpearl could not be read ({error})"
         credits, bp_payments, journal_lines = {}, pd.DataFrame(columns=PAYMENT_FIELDS), pd.DataFrame(columns=JOURNAL_FIELDS)
+    gateway = []
+    if unreadable is None and mapping.journals.enabled:
+        try:
+            gateway = posted_journals(bp, mapping, day)
+        except ApiError as error:
+            unreadable = f"Brightpearl could not be read ({error})"
+    gateway_totals = {f"gateway_{j['kind']}/{j['payment_method_code']}": 0.0 for j in gateway}
+    for journal in gateway:
+        gateway_totals[f"gateway_{journal['kind']}/{journal['payment_method_code']}"] += float(journal["amount"])
     items = rules.payment_items(
         day, nop_payments, brightpearl_orders=links, credits=credits, bp_payments=bp_payments, journal_lines=journal_lines,
         method_codes=mapping.payment_methods, currency=mapping.currency_code, unreadable=unreadable,
@@ -134,6 +146,9 @@ def payments_reconciliation(
             **inputs,
             "brightpearl_calls": dg.MetadataValue.int(bp.call_count - calls_before),
             **totals,
+            # the day's gateway fee and clearing transfer journals (brightpearl/gateway_journals), when enabled
+            "gateway_journals": dg.MetadataValue.int(len(gateway)),
+            **{name: dg.MetadataValue.float(value) for name, value in gateway_totals.items()},
             **verdict_counts(items, (v for v in rules.ACTIONS)),
         },
         check_results=[dg.AssetCheckResult(

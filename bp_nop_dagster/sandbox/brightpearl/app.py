@@ -342,6 +342,7 @@ def _api_routes(world: SandboxWorld) -> list[Route]:
         lambda b, r, _: accounting(b).api_delete_payment(_pp(r, "paymentId")))
     add("GET", "/accounting-service/sale-payment-total/{idset}",
         lambda b, r, _: accounting(b).api_sale_payment_total(_pp(r, "idset")))
+    add("POST", "/accounting-service/journal", lambda b, r, body: {"response": accounting(b).create_journal(body)}, body=True)
     add("GET", "/accounting-service/journal/{idset}", lambda b, r, _: accounting(b).api_get_journals(_pp(r, "idset")))
 
     # integration-service

@@ -268,8 +268,15 @@ ROUTES: list[Fact] = [
           "createdOn, credits: [{nominalCode, change: {value}, assignment, orderId, transactionAmount}], debits, "
           "currencyId, exchangeRate}]}}; unknown ids left out (not found: no source)", DOC + "accounting/journal/get.html "
           "(example)", "confirmed"),
+    _fact("POST /accounting-service/journal", "{journalTypeCode, taxDate (yyyy-mm-dd), description, credits / debits: "
+          "[{nominalCode, taxCode, change: {currency, value}, assignment}]} -> {response: id}; a repeat creates a second "
+          "journal (no natural key)", DOC + "accounting/journal/post(deprecated).html (example)", "confirmed"),
+    _fact("journal POST validation", "journal type code and date required, nominal codes must exist, "
+          "the account's currency, a tax code on bank nominal lines (the Journal Entry POST doc's common rules, which the "
+          "journal POST shares); debits = credits (double entry); error codes illustrative",
+          DOC + "accounting/journal entry/post.html (common validation rules)", "confirmed"),
     *_search("accounting-service", "journal", "one row per journal line; the documented columns journalId, journalType, "
-             "orderId, invoiceReference, channelId, nominalCode, journalDate (created), journalDebit / journalCredit (base "
+             "orderId, invoiceReference, channelId, nominalCode, journalDate (the journal's date, taxDate), journalDebit / journalCredit (base "
              "currency), journalRef, currencyId, exchangeRate, transactionDebit / transactionCredit (the journal's "
              "currency), projectId, leadSourceId (the page's table is cut after leadSourceId)",
              DOC + "accounting/journal/search.html", "confirmed"),

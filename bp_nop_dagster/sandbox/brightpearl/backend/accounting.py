@@ -24,6 +24,15 @@ debtors are always 1100). Journal GET shape as the Journal GET doc example
 as the Journal Search doc lists them (…/accounting/journal/search.html; one row per journal line,
 its table is cut after leadSourceId). Deleting a payment leaves its journal (help 4409025353361:
 deleting the payment and cancelling its journal are separate steps).
+
+Journal POST (`POST /accounting-service/journal/`, api-docs accounting/journal/post(deprecated).html,
+its example: `{journalTypeCode, taxDate yyyy-mm-dd, description, credits/debits: [{nominalCode,
+taxCode, change: {currency, value}, assignment}]}` -> `{"response": id}`). Validation as the
+Journal Entry POST doc's common rules (…/accounting/journal entry/post.html): journal type code
+and date required, nominal codes must exist, the currency must be the account's, a line on a
+bank nominal needs a tax code; debits must equal credits (double entry). The error codes and
+texts are inferred (no source gives them). Journals have no natural unique key: a repeated POST
+creates a second journal. journal-search's `journalDate` is the journal's date (taxDate).
 """
 
 from __future__ import annotations
@@ -52,11 +61,13 @@ from bp_nop_dagster.sandbox.brightpearl.backend.common import (
 from bp_nop_dagster.sandbox.brightpearl.backend.reference import (
     CURRENCIES,
     CURRENCY_ROWS,
+    NOMINAL_CODE_SET,
     NOMINAL_CODES,
     PAYMENT_METHODS,
     PAYMENT_TYPES,
     TAX_CODES,
 )
+from bp_nop_dagster.sandbox.brightpearl.backend.common import parse_datetime
 from bp_nop_dagster.sandbox.brightpearl.backend.search import Col, SearchSpec
 from bp_nop_dagster.transport.transport import json_bytes as exact_json  # Decimals as exact JSON numbers
 
@@ -229,6 +240,52 @@ class AccountingService(Service):
         self.journals[journal.id] = journal
         return journal.id
 
+    def create_journal(self, body: Any) -> int:
+        """`POST /accounting-service/journal/` -> the new journal id (module docstring)."""
+        body = as_object(body, "body")
+        type_code = as_text(body.get("journalTypeCode"), "journalTypeCode", 8, "ACCC-001")
+        if not type_code or not type_code.strip():
+            raise bad("ACCC-001", "You must supply a journalTypeCode")
+        raw_date = body.get("taxDate")
+        if not isinstance(raw_date, str) or len(raw_date.strip()) != 10:
+            raise bad("ACCC-002", "taxDate must be a date in the format yyyy-mm-dd")
+        try:
+            tax_date = parse_datetime(raw_date)
+        except ValueError:
+            raise bad("ACCC-002", f"taxDate is not a valid date: {raw_date!r}") from None
+        banks = {b for accounts in BANK_ACCOUNTS.values() for b in accounts.values()} | {"1201"}
+        currency = None
+        sides: dict[str, list[JournalLine]] = {}
+        totals: dict[str, Decimal] = {}
+        for side in ("debits", "credits"):
+            items = body.get(side)
+            if not isinstance(items, list) or not items:
+                raise bad("ACCC-003", f"You must supply at least one line in {side}")
+            sides[side], totals[side] = [], D0
+            for item in items:
+                item = as_object(item, side)
+                nominal = as_text(item.get("nominalCode"), "nominalCode", 10, "ACCC-004")
+                if nominal not in NOMINAL_CODE_SET:
+                    raise bad("ACCC-004", f"Nominal code {nominal!r} does not exist")
+                if nominal in banks and not item.get("taxCode"):
+                    raise bad("ACCC-005", f"A line on bank nominal {nominal} must have a taxCode")
+                change = as_object(item.get("change"), "change")
+                line_currency = change.get("currency") or "GBP"
+                if line_currency not in CURRENCIES or (currency is not None and line_currency != currency):
+                    raise bad("ACCC-006", f"Currency {line_currency!r} is not valid for this journal")
+                currency = line_currency
+                value = as_decimal(change.get("value"), "change.value", "ACCC-007")
+                if value <= 0:
+                    raise bad("ACCC-007", "A line's value must be positive")
+                sides[side].append(JournalLine(nominal, value.quantize(Q2), None, 0))
+                totals[side] += value.quantize(Q2)
+        if totals["debits"] != totals["credits"]:
+            raise bad("ACCC-008", f"Debits ({totals['debits']}) and credits ({totals['credits']}) do not balance")
+        journal = Journal(id=self.next_id("journal"), type_code=type_code, contact_id=None, tax_date=tax_date,
+                          created_on=self.now(), currency=currency or "GBP", debits=sides["debits"], credits=sides["credits"])
+        self.journals[journal.id] = journal
+        return journal.id
+
     def api_get_journals(self, idset: str) -> dict:
         """`GET /accounting-service/journal/{idset}`: the journals of the set (unknown ids left out)."""
         wanted = idset_ids(idset, 200)
@@ -328,7 +385,7 @@ class AccountingService(Service):
             Col("invoiceReference", "SEARCH_STRING", lambda r: None),
             Col("channelId", "INTEGER", lambda r: r[1].channel_id),
             Col("nominalCode", "STRING", lambda r: r[1].nominal_code),
-            Col("journalDate", "PERIOD", lambda r: r[0].created_on),
+            Col("journalDate", "PERIOD", lambda r: r[0].tax_date),
             Col("journalDebit", "STRING", lambda r: m2(base(r[1], r[0])) if r[2] else "0.00"),
             Col("journalCredit", "STRING", lambda r: "0.00" if r[2] else m2(base(r[1], r[0]))),
             Col("journalRef", "INTEGER", lambda r: r[1].order_id or 0),

@@ -133,10 +133,12 @@ BRANDS = [{"id": 1, "name": "Generic Brand"}, {"id": 2, "name": "Premium Brand"}
 NOMINAL_CODES = [
     {"id": 1100, "code": "1100", "name": "Debtors control"},
     {"id": 1200, "code": "1200", "name": "Bank current account"},
+    {"id": 1201, "code": "1201", "name": "Bank deposit account"},  # the other bank of the Journal POST doc example
     {"id": 2200, "code": "2200", "name": "VAT"},
     {"id": 4000, "code": "4000", "name": "Sales"},
     {"id": 4040, "code": "4040", "name": "Carriage"},
     {"id": 5000, "code": "5000", "name": "Cost of sales"},
+    {"id": 7900, "code": "7900", "name": "Card gateway costs"},
 ]
 NOMINAL_CODE_SET = {n["code"] for n in NOMINAL_CODES}
 SHIPPING_METHODS = [
