@@ -13,7 +13,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from bp_nop_dagster.pairs import apply_pair_environment
 from bp_nop_dagster.sandbox.world import PROFILES, SCALES, SandboxCredentials
+from bp_nop_dagster.transport.errors import ConfigurationError
 from bp_nop_dagster.transport.transport import is_loopback_host
 
 DEFAULTS = SandboxCredentials()
@@ -199,6 +201,11 @@ def run_fidelity(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:  # with BP_NOP_PAIR, the pair's own BP_NOP_<PAIR>__X values (README, "Many pairs and scale")
+        apply_pair_environment()
+    except ConfigurationError as error:
+        print(f"bp-nop: {error}", file=sys.stderr)
+        return 2
     return args.handler(args)
 
 

@@ -23,12 +23,12 @@ from typing import TextIO
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.alerts import redact, secret_values
+from bp_nop_dagster.pairs import apply_pair_environment, current_pair
 from bp_nop_dagster.environment import Environment, current_environment, environment_problems
 from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
 from bp_nop_dagster.transport.retry import RetrySettings
 
 OK, FAIL, SKIP, WARN = "OK", "FAIL", "SKIP", "WARN"
-BRIGHTPEARL_POOL = "brightpearl"
 DOCTOR_RETRY = RetrySettings(max_attempts=2)
 DOCTOR_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
 
@@ -48,6 +48,10 @@ class Doctor:
 
     def __init__(self) -> None:
         self.environ = os.environ
+        try:  # a pair's own BP_NOP_<PAIR>__X values, as the code location applies them when it loads
+            apply_pair_environment(self.environ)
+        except ConfigurationError:
+            pass  # check_environment names the malformed pair
         self._brightpearl = None
         self._first_order_day = None
 
@@ -194,18 +198,22 @@ class Doctor:
         if not home:
             return FAIL, "DAGSTER_HOME is not set: point it at the folder holding the production dagster.yaml"
         try:
+            pool = current_pair(self.environ).brightpearl_pool  # `brightpearl`, or `brightpearl_<account>` for a pair
+        except ConfigurationError as error:
+            return FAIL, str(error)
+        try:
             with dg.DagsterInstance.from_config(home) as instance:
                 storage = type(instance.run_storage).__name__
                 if "Postgres" not in storage:
                     return FAIL, f"{home}/dagster.yaml does not use PostgreSQL storage ({storage}): copy the project's dagster.yaml there"
                 runs = instance.get_runs_count()
-                slots = instance.event_log_storage.get_concurrency_info(BRIGHTPEARL_POOL).slot_count
+                slots = instance.event_log_storage.get_concurrency_info(pool).slot_count
         except Exception as error:  # noqa: BLE001 - config, connection and permission errors all end here
             cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             return FAIL, f"cannot open the instance: {cause}: check DAGSTER_PG_HOST/PORT/USERNAME/PASSWORD/DB and {home}/dagster.yaml"
         if slots != 1:
-            return FAIL, f"the {BRIGHTPEARL_POOL} pool is not limited to 1: run `dagster instance concurrency set {BRIGHTPEARL_POOL} 1`"
-        return OK, f"PostgreSQL, {runs} runs recorded, {BRIGHTPEARL_POOL} pool limited to 1"
+            return FAIL, f"the {pool} pool is not limited to 1: run `dagster instance concurrency set {pool} 1`"
+        return OK, f"PostgreSQL, {runs} runs recorded, {pool} pool limited to 1"
 
     def check_mapping(self) -> tuple[str, str]:
         from bp_nop_dagster.defs.sync_settings import FLOW_CHECKS, SyncSettings

@@ -20,6 +20,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from bp_nop_dagster import settings
+from bp_nop_dagster.pairs import current_pair
 from bp_nop_dagster.transport.errors import ConfigurationError
 from bp_nop_dagster.transport.transport import is_loopback_host
 
@@ -52,6 +53,7 @@ def environment_problems(environ: Mapping[str, str] = os.environ) -> list[str]:
     """Everything that does not fit the environment, one sentence each (empty when all is well)."""
     try:
         environment = current_environment(environ)
+        current_pair(environ)
     except ConfigurationError as error:
         return [str(error)]
     if environment is Environment.LOCAL:

@@ -9,15 +9,16 @@ import warnings
 from datetime import timedelta
 
 import dagster as dg
+from bp_nop_dagster.defs.pairing import asset_key
 
 ORDER_SYNC_WINDOW = timedelta(minutes=10)
 STOCK_SYNC_WINDOW = timedelta(minutes=15)
 
 FRESHNESS_WINDOWS: dict[dg.AssetKey, timedelta] = {
-    dg.AssetKey(["brightpearl", "contacts_from_nop"]): ORDER_SYNC_WINDOW,
-    dg.AssetKey(["brightpearl", "sales_orders_from_nop"]): ORDER_SYNC_WINDOW,
-    dg.AssetKey(["brightpearl", "payments_from_nop"]): ORDER_SYNC_WINDOW,
-    dg.AssetKey(["nopcommerce", "stock_from_brightpearl"]): STOCK_SYNC_WINDOW,
+    asset_key("brightpearl", "contacts_from_nop"): ORDER_SYNC_WINDOW,
+    asset_key("brightpearl", "sales_orders_from_nop"): ORDER_SYNC_WINDOW,
+    asset_key("brightpearl", "payments_from_nop"): ORDER_SYNC_WINDOW,
+    asset_key("nopcommerce", "stock_from_brightpearl"): STOCK_SYNC_WINDOW,
 }
 
 

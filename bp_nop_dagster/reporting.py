@@ -19,6 +19,7 @@ import dagster as dg
 import pandas as pd
 
 from bp_nop_dagster import settings
+from bp_nop_dagster.pairs import current_pair
 
 PREVIEW_ROWS = 10
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]{1,2})[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
@@ -75,12 +76,13 @@ def table_metadata(
 
 
 def reports_dir() -> Path:
-    """`$BP_NOP_REPORTS_DIR`, else `$DAGSTER_HOME/reports`, else `./reports`."""
+    """`$BP_NOP_REPORTS_DIR`, else `$DAGSTER_HOME/reports`, else `./reports`; with many pairs,
+    the pair's own folder inside it (`reports/<pair>/`, bp_nop_dagster/pairs.py)."""
     configured = os.environ.get(settings.BP_NOP_REPORTS_DIR)
-    if configured:
-        return Path(configured)
     home = os.environ.get(settings.DAGSTER_HOME)
-    return Path(home) / "reports" if home else Path("reports")
+    folder = Path(configured) if configured else Path(home) / "reports" if home else Path("reports")
+    pair = current_pair().name
+    return folder / pair if pair else folder
 
 
 def write_report(frame: pd.DataFrame, name: str, *, excel: bool = False) -> list[Path]:

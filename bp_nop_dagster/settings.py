@@ -21,6 +21,11 @@ BP_NOP_DAGSTER_UI_URL = "BP_NOP_DAGSTER_UI_URL"
 BP_NOP_MAPPING_FILE = "BP_NOP_MAPPING_FILE"
 BP_NOP_REPORTS_DIR = "BP_NOP_REPORTS_DIR"
 BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
+# Many pairs from one deployment (README, "Many pairs and scale"): the pair this code location
+# serves (unset: the single-pair deployment, unchanged), and the Brightpearl account it books into
+# when two pairs share one account (they then share its quota pool; default: the pair's name).
+BP_NOP_PAIR = "BP_NOP_PAIR"
+BP_NOP_BRIGHTPEARL_ACCOUNT = "BP_NOP_BRIGHTPEARL_ACCOUNT"
 # Webhooks (`bp-nop webhooks ...`): the secret path segment Brightpearl calls back on, and the
 # public base URL of the receiver as Brightpearl reaches it (https in production).
 BP_NOP_WEBHOOK_SECRET = "BP_NOP_WEBHOOK_SECRET"
@@ -33,6 +38,8 @@ DAGSTER_PG_USERNAME = "DAGSTER_PG_USERNAME"
 DAGSTER_PG_PASSWORD = "DAGSTER_PG_PASSWORD"
 DAGSTER_PG_DB = "DAGSTER_PG_DB"
 DAGSTER_PG_VARIABLES = (DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USERNAME, DAGSTER_PG_PASSWORD, DAGSTER_PG_DB)
+# Every variable named above (bp_nop_dagster/pairs.py reads a pair's own values of them).
+VARIABLES = tuple(value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str))
 # Values never to show: alerts and `bp-nop doctor` mask them wherever they might appear.
 SECRET_VARIABLES = (
     BRIGHTPEARL_ACCOUNT_TOKEN, NOPCOMMERCE_PASSWORD, DAGSTER_PG_PASSWORD, BP_NOP_LEDGER_URL, BP_NOP_ALERT_WEBHOOK_URL,

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from bp_nop_dagster.defs.pairing import RUN_TAGS
+
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 IN_STEP_EVERY = timedelta(minutes=5)
 SILENT_RUN_LIMIT = timedelta(minutes=15)
@@ -34,15 +36,18 @@ START_TIME_SLACK_SECONDS = 2.0
 
 def run_in_flight(context: dg.SensorEvaluationContext, job_name: str) -> bool:
     """Whether a run of `job_name` is queued or running (that run, or the next tick, does the
-    work). The sensors fail dead runs first (`fail_dead_runs`), so a dead run is not in flight."""
-    return bool(context.instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1))
+    work). The sensors fail dead runs first (`fail_dead_runs`), so a dead run is not in flight.
+    With many pairs, only this pair's runs count (every pair has an `order_sync_job`)."""
+    return bool(context.instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT, tags=RUN_TAGS), limit=1))
 
 
 def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
-    """Fail every STARTED run whose worker is dead and free the pool slots it holds; the ids."""
+    """Fail every STARTED run whose worker is dead and free the pool slots it holds; the ids.
+    With many pairs, only this pair's runs: another pair's worker runs in another code server's
+    container, where this one cannot see its process."""
     instance = context.instance
     failed = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags=RUN_TAGS)):
         run = record.dagster_run
         reason = dead_run_reason(instance, run.run_id)
         if reason is None:

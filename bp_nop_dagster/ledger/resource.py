@@ -10,16 +10,18 @@ from pydantic import Field, PrivateAttr
 
 from bp_nop_dagster.ledger.ledger import Ledger
 from bp_nop_dagster import settings
+from bp_nop_dagster.pairs import current_pair
 
 
 def default_ledger_url() -> str:
     """`$BP_NOP_LEDGER_URL`, else a SQLite file next to the Dagster instance:
-    `sqlite:///$DAGSTER_HOME/ledger.sqlite` (`./.dagster_home` without DAGSTER_HOME)."""
+    `sqlite:///$DAGSTER_HOME/ledger.sqlite` (`./.dagster_home` without DAGSTER_HOME); with many
+    pairs each pair's own file, `ledger-<pair>.sqlite` (bp_nop_dagster/pairs.py)."""
     url = os.environ.get(settings.BP_NOP_LEDGER_URL)
     if url:
         return url
     home = os.environ.get(settings.DAGSTER_HOME) or os.path.abspath(".dagster_home")
-    return f"sqlite:///{Path(home)}/ledger.sqlite"
+    return f"sqlite:///{Path(home)}/ledger{current_pair().file_suffix}.sqlite"
 
 
 class LedgerResource(dg.ConfigurableResource):

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.alerts import post_alert, secret_values
+from bp_nop_dagster.defs.pairing import PAIR
 
 DEFAULT_UI_BASE_URL = "http://localhost:3000"
 
@@ -31,8 +32,9 @@ class AlertWebhook(dg.ConfigurableResource):
         return bool(self.webhook_url)
 
     def send(self, text: str) -> bool:
-        """Post `text`; False when no webhook is configured (nothing sent)."""
-        return post_alert(self.webhook_url, text, secrets=secret_values())
+        """Post `text`, naming the pair when there are many; False when no webhook is configured
+        (nothing sent)."""
+        return post_alert(self.webhook_url, PAIR.label(text), secrets=secret_values())
 
 
 def alert_webhook_from_env() -> AlertWebhook:

@@ -12,15 +12,16 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.reporting import table_metadata
 from bp_nop_dagster.sync.source_tables import SALES_ORDER_DESCRIPTIONS, order_rows, sales_order_rows
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "brightpearl"
 OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "pandas"}
-POOL = "brightpearl"
+POOL = BRIGHTPEARL_POOL
 # What the order flow writes, so the lineage runs from the shop to Brightpearl and on to the reports.
-CONTACTS_FROM_NOP = dg.AssetKey(["brightpearl", "contacts_from_nop"])
-SALES_ORDERS_FROM_NOP = dg.AssetKey(["brightpearl", "sales_orders_from_nop"])
-PAYMENTS_FROM_NOP = dg.AssetKey(["brightpearl", "payments_from_nop"])
+CONTACTS_FROM_NOP = asset_key("brightpearl", "contacts_from_nop")
+SALES_ORDERS_FROM_NOP = asset_key("brightpearl", "sales_orders_from_nop")
+PAYMENTS_FROM_NOP = asset_key("brightpearl", "payments_from_nop")
 
 
 def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -36,7 +37,7 @@ def _result(frame: pd.DataFrame, api_calls: int, descriptions: dict[str, str] | 
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, descriptions, api_calls=dg.MetadataValue.int(api_calls), **extra))
 
 
-@dg.asset(key=["brightpearl", "products"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=asset_key("brightpearl", "products"), group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_products(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every product: id, SKU (`identity.sku`, the master SKU), name, whether stock is tracked,
     status. One product-search page per 500 products, nothing else."""
@@ -52,12 +53,12 @@ def brightpearl_products(brightpearl: BrightpearlResource) -> dg.MaterializeResu
 
 
 @dg.asset(
-    key=["brightpearl", "stock"],
+    key=asset_key("brightpearl", "stock"),
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
     pool=POOL,
-    ins={"products": dg.AssetIn(key=["brightpearl", "products"])},
+    ins={"products": dg.AssetIn(key=asset_key("brightpearl", "products"))},
 )
 def brightpearl_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource, products: pd.DataFrame) -> dg.MaterializeResult:
     """Availability per product and warehouse (one row each): on hand, allocated, in stock, in
@@ -77,7 +78,7 @@ def brightpearl_stock(context: dg.AssetExecutionContext, brightpearl: Brightpear
     return _result(frame, client.call_count - before, products_with_stock=dg.MetadataValue.int(len(availability)))
 
 
-@dg.asset(key=["brightpearl", "contacts"], deps=[CONTACTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=asset_key("brightpearl", "contacts"), deps=[CONTACTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_contacts(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every contact (customers, suppliers, staff flagged) with primary email and names, from
     contact-search: one request per 500 contacts."""
@@ -95,7 +96,7 @@ def brightpearl_contacts(brightpearl: BrightpearlResource) -> dg.MaterializeResu
 
 
 @dg.asset(
-    key=["brightpearl", "sales_orders"],
+    key=asset_key("brightpearl", "sales_orders"),
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
@@ -119,7 +120,7 @@ def brightpearl_sales_orders(context: dg.AssetExecutionContext, brightpearl: Bri
     return _result(frame, client.call_count - before, SALES_ORDER_DESCRIPTIONS, orders=dg.MetadataValue.int(len(ids)))
 
 
-@dg.asset(key=["brightpearl", "goods_out_notes"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=asset_key("brightpearl", "goods_out_notes"), group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_goods_out_notes(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every goods-out note, one row per note line: order, warehouse, shipped flag and date,
     shipping reference (the tracking number nopCommerce shipments carry). goods-out-search finds
@@ -140,7 +141,7 @@ def brightpearl_goods_out_notes(brightpearl: BrightpearlResource) -> dg.Material
     return _result(_frame(rows, columns, times=("shipped_on", "created_on")), client.call_count - before)
 
 
-@dg.asset(key=["brightpearl", "customer_payments"], deps=[PAYMENTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=asset_key("brightpearl", "customer_payments"), deps=[PAYMENTS_FROM_NOP], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_customer_payments(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every customer payment (RECEIPT, AUTH, CAPTURE, PAYMENT = refund, VOID) with its order,
     method, transaction reference and amounts, from customer-payment-search."""
@@ -166,7 +167,7 @@ def brightpearl_customer_payments(brightpearl: BrightpearlResource) -> dg.Materi
     return _result(frame, client.call_count - before, descriptions)
 
 
-@dg.asset(key=["brightpearl", "sales_credits"], group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
+@dg.asset(key=asset_key("brightpearl", "sales_credits"), group_name=GROUP, owners=OWNERS, kinds=KINDS, pool=POOL)
 def brightpearl_sales_credits(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every sales credit (refunds and returns), one row per credit row, with the sales order it
     credits (`parent_order_id`) and its totals."""
@@ -190,7 +191,7 @@ REFERENCE_TABLES = {
 
 @dg.multi_asset(
     outs={
-        name: dg.AssetOut(key=["brightpearl", name], description=text, group_name=GROUP, owners=OWNERS, kinds=KINDS)
+        name: dg.AssetOut(key=asset_key("brightpearl", name), description=text, group_name=GROUP, owners=OWNERS, kinds=KINDS)
         for name, text in REFERENCE_TABLES.items()
     },
     pool=POOL,

@@ -9,12 +9,13 @@ from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.catalogue import CatalogueReport
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "catalogue"
 OWNERS = ["team:integrations"]
-PRODUCTS = dg.AssetKey(["nopcommerce", "products_from_brightpearl"])
-PRICES = dg.AssetKey(["nopcommerce", "prices_from_brightpearl"])
-BRIGHTPEARL_PRODUCTS = dg.AssetKey(["brightpearl", "products"])  # the source it reads (lineage: Brightpearl -> shop)
+PRODUCTS = asset_key("nopcommerce", "products_from_brightpearl")
+PRICES = asset_key("nopcommerce", "prices_from_brightpearl")
+BRIGHTPEARL_PRODUCTS = asset_key("brightpearl", "products")  # the source it reads (lineage: Brightpearl -> shop)
 WRITES_COMPLETE_CHECK = "catalogue_writes_complete"
 
 
@@ -41,7 +42,7 @@ def _check(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 
 
 @dg.asset(key=PRODUCTS, deps=[BRIGHTPEARL_PRODUCTS], group_name=GROUP, owners=OWNERS, kinds={"brightpearl", "nopcommerce"},
-          pool="brightpearl", check_specs=_check(PRODUCTS))
+          pool=BRIGHTPEARL_POOL, check_specs=_check(PRODUCTS))
 def products_from_brightpearl(
     context: dg.AssetExecutionContext, config: CatalogueSyncConfig, nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings,
@@ -58,7 +59,7 @@ def products_from_brightpearl(
 
 
 @dg.asset(key=PRICES, deps=[BRIGHTPEARL_PRODUCTS], group_name=GROUP, owners=OWNERS, kinds={"brightpearl", "nopcommerce"},
-          pool="brightpearl", check_specs=_check(PRICES))
+          pool=BRIGHTPEARL_POOL, check_specs=_check(PRICES))
 def prices_from_brightpearl(
     context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource,
     ledger: LedgerResource, sync_settings: SyncSettings,

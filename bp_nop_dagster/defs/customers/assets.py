@@ -13,14 +13,15 @@ from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.customers import CUSTOMER, CustomerSync, enqueue_registered
 from bp_nop_dagster.sync.fate import SystemicOutage
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "customers"
 OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "nopcommerce"}
 
-CUSTOMERS_IN_STEP = dg.AssetKey(["customers", "customers_in_step"])
-NOP_CUSTOMERS = dg.AssetKey(["nopcommerce", "customers"])
-BP_CONTACTS = dg.AssetKey(["brightpearl", "contacts"])
+CUSTOMERS_IN_STEP = asset_key("customers", "customers_in_step")
+NOP_CUSTOMERS = asset_key("nopcommerce", "customers")
+BP_CONTACTS = asset_key("brightpearl", "contacts")
 REVIEW_CHECK = "customers_needing_review"
 
 
@@ -37,7 +38,7 @@ class CustomerSyncConfig(dg.Config):
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(REVIEW_CHECK, asset=CUSTOMERS_IN_STEP,
                                    description="Customers whose new contact looks like an existing one: flagged, never merged.")],
 )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.customers import mark_reviewed
+from bp_nop_dagster.defs.pairing import RUN_TAGS
 
 
 class CustomerReviewConfig(dg.Config):
@@ -22,6 +23,6 @@ def record_customer_review(context: dg.OpExecutionContext, config: CustomerRevie
     context.log.info(f"customer {config.customer_id}: reviewed, not the same person as {config.distinct_from or 'the flagged contacts'}")
 
 
-@dg.job(description="A person's review of a suspected duplicate customer: 'other people' (config: customer_id, distinct_from).")
+@dg.job(tags=RUN_TAGS, description="A person's review of a suspected duplicate customer: 'other people' (config: customer_id, distinct_from).")
 def customer_review_job():
     record_customer_review()

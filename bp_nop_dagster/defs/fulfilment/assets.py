@@ -15,11 +15,12 @@ from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import escape_markdown
 from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.fulfilment import BP_ORDER_STATUS, GOODS_OUT_NOTE, FulfilmentSync
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "fulfilment"
-SHIPMENTS = dg.AssetKey(["nopcommerce", "shipments_from_brightpearl"])
+SHIPMENTS = asset_key("nopcommerce", "shipments_from_brightpearl")
 DEAD_LETTERED_CHECK = "fulfilment_dead_letters"
-GOODS_OUT_NOTES = dg.AssetKey(["brightpearl", "goods_out_notes"])  # the source table it reads (lineage: Brightpearl -> shop)
+GOODS_OUT_NOTES = asset_key("brightpearl", "goods_out_notes")  # the source table it reads (lineage: Brightpearl -> shop)
 
 
 @dg.asset(
@@ -28,7 +29,7 @@ GOODS_OUT_NOTES = dg.AssetKey(["brightpearl", "goods_out_notes"])  # the source 
     group_name=GROUP,
     owners=["team:integrations"],
     kinds={"brightpearl", "nopcommerce"},
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(DEAD_LETTERED_CHECK, asset=SHIPMENTS,
                                    description="Goods-out notes and status changes parked in the dead-letter queue (replay once fixed).")],
 )

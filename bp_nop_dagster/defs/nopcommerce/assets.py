@@ -16,15 +16,16 @@ from bp_nop_dagster.nopcommerce.models import OrderDetails
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.progress import ProgressLog
 from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.defs.pairing import asset_key
 
 GROUP = "nopcommerce"
 OWNERS = ["team:integrations"]
 KINDS = {"nopcommerce", "pandas"}
 # What the flows from Brightpearl write into the shop, so the lineage comes back to nopCommerce.
-STOCK_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
-SHIPMENTS_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "shipments_from_brightpearl"])
-PRODUCTS_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "products_from_brightpearl"])
-PRICES_FROM_BRIGHTPEARL = dg.AssetKey(["nopcommerce", "prices_from_brightpearl"])
+STOCK_FROM_BRIGHTPEARL = asset_key("nopcommerce", "stock_from_brightpearl")
+SHIPMENTS_FROM_BRIGHTPEARL = asset_key("nopcommerce", "shipments_from_brightpearl")
+PRODUCTS_FROM_BRIGHTPEARL = asset_key("nopcommerce", "products_from_brightpearl")
+PRICES_FROM_BRIGHTPEARL = asset_key("nopcommerce", "prices_from_brightpearl")
 PAYMENT_DESCRIPTIONS = {
     "order_id": "nopCommerce order id",
     "payment_method_system_name": "the payment plugin's system name (mapped to a Brightpearl payment method code)",
@@ -109,7 +110,7 @@ def order_rows(details: list[OrderDetails], iso_codes: dict[int, tuple[str | Non
 
 
 @dg.asset(
-    key=["nopcommerce", "orders"],
+    key=asset_key("nopcommerce", "orders"),
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
@@ -139,12 +140,12 @@ def nopcommerce_orders(context: dg.AssetExecutionContext, nopcommerce: NopCommer
 
 
 @dg.asset(
-    key=["nopcommerce", "payments"],
+    key=asset_key("nopcommerce", "payments"),
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
     partitions_def=daily_partitions,
-    ins={"orders": dg.AssetIn(key=["nopcommerce", "orders"])},
+    ins={"orders": dg.AssetIn(key=asset_key("nopcommerce", "orders"))},
 )
 def nopcommerce_payments(orders: pd.DataFrame) -> dg.MaterializeResult:
     """One row per order of the day with its payment: method, status, amount, paid date and the
@@ -158,7 +159,7 @@ def nopcommerce_payments(orders: pd.DataFrame) -> dg.MaterializeResult:
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, PAYMENT_DESCRIPTIONS))
 
 
-@dg.asset(key=["nopcommerce", "customers"], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=asset_key("nopcommerce", "customers"), group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_customers(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every customer account (registered and guest), with country as ISO codes. Guests may have no
     email or share one with a registered account: matching to Brightpearl contacts is by normalised
@@ -198,7 +199,7 @@ PRODUCT_COLUMNS = [
 ]
 
 
-@dg.asset(key=["nopcommerce", "products"], deps=[STOCK_FROM_BRIGHTPEARL, PRODUCTS_FROM_BRIGHTPEARL, PRICES_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=asset_key("nopcommerce", "products"), deps=[STOCK_FROM_BRIGHTPEARL, PRODUCTS_FROM_BRIGHTPEARL, PRICES_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every product with its inventory method and the stock the shop sells from:
     `stock_quantity` is the product's own for simple tracked products, the sum of
@@ -243,7 +244,7 @@ def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopComm
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, api_calls=dg.MetadataValue.int(client.call_count - calls_before)))
 
 
-@dg.asset(key=["nopcommerce", "shipments"], deps=[SHIPMENTS_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=asset_key("nopcommerce", "shipments"), deps=[SHIPMENTS_FROM_BRIGHTPEARL], group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_shipments(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every shipment with its items (one row per shipment item), tracking number and the shipped
     and delivered dates. The integration creates these from Brightpearl goods-out notes."""
@@ -271,7 +272,7 @@ def nopcommerce_shipments(context: dg.AssetExecutionContext, nopcommerce: NopCom
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, api_calls=dg.MetadataValue.int(client.call_count - calls_before)))
 
 
-@dg.asset(key=["nopcommerce", "return_requests"], group_name=GROUP, owners=OWNERS, kinds=KINDS)
+@dg.asset(key=asset_key("nopcommerce", "return_requests"), group_name=GROUP, owners=OWNERS, kinds=KINDS)
 def nopcommerce_return_requests(nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every return request: the order item, quantity, reason, requested action and status. The
     returns flow turns accepted ones into Brightpearl sales credits."""

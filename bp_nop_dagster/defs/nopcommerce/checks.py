@@ -9,10 +9,11 @@ import pandas as pd
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.mapping.skus import NOP_ONLY, NORMALISED_ONLY, duplicate_skus, match_skus
 from bp_nop_dagster.reporting import preview_markdown
+from bp_nop_dagster.defs.pairing import asset_key
 
-ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
-BRIGHTPEARL_PRODUCTS = dg.AssetKey(["brightpearl", "products"])
+ORDERS = asset_key("nopcommerce", "orders")
+PRODUCTS = asset_key("nopcommerce", "products")
+BRIGHTPEARL_PRODUCTS = asset_key("brightpearl", "products")
 
 
 def check_result(offending: pd.DataFrame, severity: dg.AssetCheckSeverity, what: str) -> dg.AssetCheckResult:

@@ -16,21 +16,22 @@ from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.progress import ProgressLog
 from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.orders import ORDER, OrderSync
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "order_flow"
 OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "nopcommerce"}
 
-CONTACTS = dg.AssetKey(["brightpearl", "contacts_from_nop"])
-SALES_ORDERS = dg.AssetKey(["brightpearl", "sales_orders_from_nop"])
-PAYMENTS = dg.AssetKey(["brightpearl", "payments_from_nop"])
+CONTACTS = asset_key("brightpearl", "contacts_from_nop")
+SALES_ORDERS = asset_key("brightpearl", "sales_orders_from_nop")
+PAYMENTS = asset_key("brightpearl", "payments_from_nop")
 NEEDS_REVIEW_CHECK = "orders_needing_review"
 # The source tables the step reads from (lineage: shop -> Brightpearl).
-NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-NOP_CUSTOMERS = dg.AssetKey(["nopcommerce", "customers"])
-NOP_PAYMENTS = dg.AssetKey(["nopcommerce", "payments"])
+NOP_ORDERS = asset_key("nopcommerce", "orders")
+NOP_CUSTOMERS = asset_key("nopcommerce", "customers")
+NOP_PAYMENTS = asset_key("nopcommerce", "payments")
 # The blocking check on the pending orders' values (defs/quality/coverage.py) runs first.
-MAPPING_COVERAGE = dg.AssetKey(["order_flow", "mapping_coverage"])
+MAPPING_COVERAGE = asset_key("order_flow", "mapping_coverage")
 
 
 @dg.multi_asset(
@@ -49,7 +50,7 @@ MAPPING_COVERAGE = dg.AssetKey(["order_flow", "mapping_coverage"])
         ),
     ],
     check_specs=[dg.AssetCheckSpec(NEEDS_REVIEW_CHECK, asset=SALES_ORDERS, description="Orders booked with the placeholder product for an unknown SKU.")],
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
 )
 def order_sync(
     context: dg.AssetExecutionContext,

@@ -12,8 +12,9 @@ from bp_nop_dagster.ledger import DEAD_LETTER_REASONS
 from bp_nop_dagster.quality.resolution import suggest
 from bp_nop_dagster.reporting import table_metadata
 from bp_nop_dagster.sync.report_table import Column, described, typed_frame
+from bp_nop_dagster.defs.pairing import RUN_TAGS, asset_key
 
-DEAD_LETTERS = dg.AssetKey(["order_flow", "dead_letters"])
+DEAD_LETTERS = asset_key("order_flow", "dead_letters")
 DEAD_LETTER_COLUMNS = [
     Column("id", "int", "dead letter id (what replay_dead_letters takes in `ids`)"),
     Column("kind", "str", "what the record is: order, goods_out_note, bp_order_status, ..."),
@@ -83,6 +84,6 @@ def release_dead_letters(context: dg.OpExecutionContext, config: ReplayConfig, l
     return len(released)
 
 
-@dg.job(description="Replay dead letters (config: all, a reason, or ids); the order sensor picks them up within seconds.")
+@dg.job(tags=RUN_TAGS, description="Replay dead letters (config: all, a reason, or ids); the order sensor picks them up within seconds.")
 def replay_dead_letters():
     release_dead_letters()

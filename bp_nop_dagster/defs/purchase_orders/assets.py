@@ -15,14 +15,15 @@ from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.mapping.purchase_orders import Incoming
 from bp_nop_dagster.sync.purchase_orders import apply_backorders, buyers_report, on_order_by_sku, read_incoming
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "purchase_orders"
 OWNERS = ["team:purchasing"]
 
-INCOMING_STOCK = dg.AssetKey(["brightpearl", "incoming_stock"])
-BACKORDERS = dg.AssetKey(["nopcommerce", "backorders_from_brightpearl"])
-BUYERS_REPORT = dg.AssetKey(["reconciliation", "buyers_report"])
-NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
+INCOMING_STOCK = asset_key("brightpearl", "incoming_stock")
+BACKORDERS = asset_key("nopcommerce", "backorders_from_brightpearl")
+BUYERS_REPORT = asset_key("reconciliation", "buyers_report")
+NOP_PRODUCTS = asset_key("nopcommerce", "products")
 
 INCOMING_COLUMNS = {
     "sku": "Brightpearl SKU", "product_id": "Brightpearl product id", "warehouse_id": "the purchase order's warehouse",
@@ -48,7 +49,7 @@ def _lines(incoming: pd.DataFrame) -> list[Incoming]:
             for r in incoming.itertuples()]
 
 
-@dg.asset(key=INCOMING_STOCK, group_name=GROUP, owners=OWNERS, kinds={"brightpearl", "pandas"}, pool="brightpearl")
+@dg.asset(key=INCOMING_STOCK, group_name=GROUP, owners=OWNERS, kinds={"brightpearl", "pandas"}, pool=BRIGHTPEARL_POOL)
 def incoming_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Units on order per SKU and warehouse with expected delivery dates: open Brightpearl purchase
     orders (not POA) minus what their goods-in notes received. Reads only."""
@@ -91,7 +92,7 @@ def backorders_from_brightpearl(context: dg.AssetExecutionContext, incoming: pd.
 
 
 @dg.asset(key=BUYERS_REPORT, ins={"incoming": dg.AssetIn(key=INCOMING_STOCK)}, group_name=GROUP, owners=OWNERS,
-          kinds={"pandas", "csv"}, pool="brightpearl")
+          kinds={"pandas", "csv"}, pool=BRIGHTPEARL_POOL)
 def buyers_report_asset(context: dg.AssetExecutionContext, incoming: pd.DataFrame, brightpearl: BrightpearlResource,
                         sync_settings: SyncSettings) -> dg.MaterializeResult:
     """For buyers: every SKU sold in the sales window or on order, with its days of cover, and

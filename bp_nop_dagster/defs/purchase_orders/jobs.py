@@ -3,14 +3,15 @@ hourly, the buyers' report daily."""
 
 import dagster as dg
 
+from bp_nop_dagster.defs.pairing import RUN_TAGS
 from bp_nop_dagster.defs.purchase_orders.assets import BACKORDERS, BUYERS_REPORT, INCOMING_STOCK
 
 incoming_stock_job = dg.define_asset_job(
-    "incoming_stock_job", selection=dg.AssetSelection.assets(INCOMING_STOCK, BACKORDERS), executor_def=dg.in_process_executor,
+    "incoming_stock_job", tags=RUN_TAGS, selection=dg.AssetSelection.assets(INCOMING_STOCK, BACKORDERS), executor_def=dg.in_process_executor,
     description="Incoming stock from Brightpearl purchase orders, then the shop's back-order settings (when enabled).",
 )
 buyers_report_job = dg.define_asset_job(
-    "buyers_report_job", selection=dg.AssetSelection.assets(INCOMING_STOCK, BUYERS_REPORT), executor_def=dg.in_process_executor,
+    "buyers_report_job", tags=RUN_TAGS, selection=dg.AssetSelection.assets(INCOMING_STOCK, BUYERS_REPORT), executor_def=dg.in_process_executor,
     description="Incoming stock, then the buyers' report (SKUs selling faster than their incoming stock covers).",
 )
 

@@ -24,21 +24,22 @@ from bp_nop_dagster.reporting import escape_markdown, mask_email, table_metadata
 from bp_nop_dagster.sync.contact_check import contact_rules, contacts_of, describe
 from bp_nop_dagster.sync.cursor import utcnow
 from bp_nop_dagster.sync.quality import AnomalyFlagger, customer_records, recent_order_details
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "data_quality"
 OWNERS = ["team:integrations"]
-NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-NOP_CUSTOMERS = dg.AssetKey(["nopcommerce", "customers"])
-NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
-BP_CONTACTS = dg.AssetKey(["brightpearl", "contacts"])
-BP_PRODUCTS = dg.AssetKey(["brightpearl", "products"])
-SALES_ORDERS = dg.AssetKey(["brightpearl", "sales_orders_from_nop"])
+NOP_ORDERS = asset_key("nopcommerce", "orders")
+NOP_CUSTOMERS = asset_key("nopcommerce", "customers")
+NOP_PRODUCTS = asset_key("nopcommerce", "products")
+BP_CONTACTS = asset_key("brightpearl", "contacts")
+BP_PRODUCTS = asset_key("brightpearl", "products")
+SALES_ORDERS = asset_key("brightpearl", "sales_orders_from_nop")
 
-CONTACT_VALIDATION = dg.AssetKey([GROUP, "contact_validation"])
-CONTACT_ISSUES = dg.AssetKey([GROUP, "contact_issues"])
-ORDER_ANOMALIES = dg.AssetKey([GROUP, "order_anomalies"])
-DUPLICATE_CUSTOMERS = dg.AssetKey([GROUP, "duplicate_customers"])
-PRODUCT_ISSUES = dg.AssetKey([GROUP, "product_issues"])
+CONTACT_VALIDATION = asset_key(GROUP, "contact_validation")
+CONTACT_ISSUES = asset_key(GROUP, "contact_issues")
+ORDER_ANOMALIES = asset_key(GROUP, "order_anomalies")
+DUPLICATE_CUSTOMERS = asset_key(GROUP, "duplicate_customers")
+PRODUCT_ISSUES = asset_key(GROUP, "product_issues")
 CONTACT_ERRORS_CHECK = "contact_errors"
 
 ISSUE_DESCRIPTIONS = {
@@ -130,7 +131,7 @@ def alerts_per_day(frame: pd.DataFrame, flag_at: int) -> tuple[dict[str, int], s
 
 
 @dg.asset(key=ORDER_ANOMALIES, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "brightpearl", "pandas"},
-          deps=[NOP_ORDERS, SALES_ORDERS], pool="brightpearl",
+          deps=[NOP_ORDERS, SALES_ORDERS], pool=BRIGHTPEARL_POOL,
           check_specs=[dg.AssetCheckSpec("orders_at_risk", asset=ORDER_ANOMALIES,
                                          description="No recent order scores at or above quality.anomaly_flag_at.")])
 def order_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, nopcommerce: NopCommerceResource,
@@ -200,7 +201,7 @@ class DuplicateConfig(dg.Config):
 
 
 @dg.asset(key=DUPLICATE_CUSTOMERS, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "brightpearl", "pandas"},
-          deps=[NOP_CUSTOMERS, BP_CONTACTS], pool="brightpearl")
+          deps=[NOP_CUSTOMERS, BP_CONTACTS], pool=BRIGHTPEARL_POOL)
 def duplicate_customers(config: DuplicateConfig, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """The review queue of likely duplicate customers across nopCommerce (guest checkouts make
     separate records) and Brightpearl contacts: bands strong / likely / possible, each pair with
@@ -233,7 +234,7 @@ PRODUCT_CHECKS = {
 
 
 @dg.asset(key=PRODUCT_ISSUES, group_name=GROUP, owners=OWNERS, kinds={"nopcommerce", "brightpearl", "pandas"},
-          deps=[NOP_PRODUCTS, BP_PRODUCTS], pool="brightpearl",
+          deps=[NOP_PRODUCTS, BP_PRODUCTS], pool=BRIGHTPEARL_POOL,
           check_specs=[dg.AssetCheckSpec(name, asset=PRODUCT_ISSUES, description=text) for name, (_, text) in PRODUCT_CHECKS.items()])
 def product_issues(nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource):
     """The nopCommerce catalogue checked before it causes trouble downstream: missing GTIN or

@@ -14,8 +14,9 @@ from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.quality import pending_orders, unmapped_values
+from bp_nop_dagster.defs.pairing import asset_key
 
-MAPPING_COVERAGE = dg.AssetKey(["order_flow", "mapping_coverage"])
+MAPPING_COVERAGE = asset_key("order_flow", "mapping_coverage")
 MAPPED_VALUES_CHECK = "pending_orders_are_mapped"
 #: After the check failed, the order sensor asks for no run until the mapping changes or this passes
 #: (the values of orders do not change by themselves: a run every sensor tick would only fail again).
@@ -47,7 +48,7 @@ def blocked_by_unmapped_values(instance: dg.DagsterInstance, sync_settings: Sync
 
 @dg.asset(
     key=MAPPING_COVERAGE, group_name="order_flow", owners=["team:integrations"], kinds={"nopcommerce"},
-    deps=[dg.AssetKey(["nopcommerce", "orders"])],
+    deps=[asset_key("nopcommerce", "orders")],
     check_specs=[dg.AssetCheckSpec(MAPPED_VALUES_CHECK, asset=MAPPING_COVERAGE, blocking=True,
                                    description="Every payment method, shipping method and tax rate of the pending orders is mapped.")],
 )

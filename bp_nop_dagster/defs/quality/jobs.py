@@ -7,9 +7,11 @@ once the mapping's `quality` section says how. Any asset can be materialized fro
 import dagster as dg
 
 from bp_nop_dagster.defs.quality.assets import CONTACT_ISSUES, CONTACT_VALIDATION, DUPLICATE_CUSTOMERS, ORDER_ANOMALIES, PRODUCT_ISSUES
+from bp_nop_dagster.defs.pairing import RUN_TAGS
 
 order_quality_job = dg.define_asset_job(
     "order_quality_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(CONTACT_VALIDATION, CONTACT_ISSUES, ORDER_ANOMALIES),
     executor_def=dg.in_process_executor,
     description="Contact issues and risk scores of recent orders; risky orders flagged in Brightpearl per the mapping.",
@@ -17,6 +19,7 @@ order_quality_job = dg.define_asset_job(
 
 master_data_quality_job = dg.define_asset_job(
     "master_data_quality_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(DUPLICATE_CUSTOMERS, PRODUCT_ISSUES),
     executor_def=dg.in_process_executor,
     description="The duplicate-customer review queue and the product checks.",

@@ -23,9 +23,10 @@ from bp_nop_dagster.sync.catalogue import (
     UNMAPPED_STORE,
     CatalogueReport,
 )
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-CATALOGUE = dg.AssetKey(["reconciliation", "catalogue"])
-NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
+CATALOGUE = asset_key("reconciliation", "catalogue")
+NOP_PRODUCTS = asset_key("nopcommerce", "products")
 VERDICTS = (IN_SYNC, OWNED_BY_NOP, DIFFERS, BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE)
 ACTIONS = {
     DIFFERS: "a Brightpearl-owned field differs: the next product or price run writes it; if it stays, look at the "
@@ -68,7 +69,7 @@ def catalogue_frame(report: CatalogueReport) -> pd.DataFrame:
 
 
 @dg.asset(key=CATALOGUE, deps=[PRODUCTS, PRICES, BRIGHTPEARL_PRODUCTS, NOP_PRODUCTS], group_name=GROUP, owners=OWNERS,
-          kinds=KINDS, pool="brightpearl")
+          kinds=KINDS, pool=BRIGHTPEARL_POOL)
 def catalogue_reconciliation(
     config: ReportConfig, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource,
     sync_settings: SyncSettings,

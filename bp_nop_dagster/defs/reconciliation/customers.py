@@ -15,21 +15,22 @@ from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.reporting import escape_markdown, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync.customer_reconcile import ACTIONS, COLUMNS, UNEXPLAINED, VERDICTS, reconcile_customers
 from bp_nop_dagster.sync.report_table import described
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-CUSTOMER_RECONCILIATION = dg.AssetKey(["reconciliation", "customers"])
-BP_CONTACTS = dg.AssetKey(["brightpearl", "contacts"])
-CUSTOMERS_IN_STEP = dg.AssetKey(["customers", "customers_in_step"])
+CUSTOMER_RECONCILIATION = asset_key("reconciliation", "customers")
+BP_CONTACTS = asset_key("brightpearl", "contacts")
+CUSTOMERS_IN_STEP = asset_key("customers", "customers_in_step")
 RECONCILED_CHECK = "customers_reconciled"
 
 
 @dg.asset(
     key=CUSTOMER_RECONCILIATION,
     ins={"contacts": dg.AssetIn(key=BP_CONTACTS)},
-    deps=[dg.AssetKey(["nopcommerce", "customers"]), CUSTOMERS_IN_STEP],
+    deps=[asset_key("nopcommerce", "customers"), CUSTOMERS_IN_STEP],
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(RECONCILED_CHECK, asset=CUSTOMER_RECONCILIATION,
                                    description="No person differs between the systems without an explanation (ERROR otherwise).")],
 )

@@ -12,9 +12,10 @@ from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.journals import GatewayJournalSync
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-GATEWAY_JOURNALS = dg.AssetKey(["brightpearl", "gateway_journals"])
-NOP_PAYMENTS = dg.AssetKey(["nopcommerce", "payments"])
+GATEWAY_JOURNALS = asset_key("brightpearl", "gateway_journals")
+NOP_PAYMENTS = asset_key("nopcommerce", "payments")
 
 
 @dg.asset(
@@ -24,7 +25,7 @@ NOP_PAYMENTS = dg.AssetKey(["nopcommerce", "payments"])
     group_name=GROUP,
     owners=OWNERS,
     kinds={"brightpearl", "pandas"},
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
 )
 def gateway_journals(
     context: dg.AssetExecutionContext,

@@ -13,9 +13,11 @@ from bp_nop_dagster.defs.reconciliation.gateway_journals import GATEWAY_JOURNALS
 from bp_nop_dagster.defs.reconciliation.month_end import MONTH_END
 from bp_nop_dagster.defs.reconciliation.order_sync import BP_SALES_ORDERS, NOP_ORDERS, ORDER_SYNC
 from bp_nop_dagster.defs.reconciliation.payments import NOP_PAYMENTS, PAYMENTS
+from bp_nop_dagster.defs.pairing import RUN_TAGS
 
 daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(NOP_ORDERS, NOP_PAYMENTS, BP_SALES_ORDERS, GATEWAY_JOURNALS, ORDER_SYNC, PAYMENTS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
@@ -25,6 +27,7 @@ daily_reconciliation_job = dg.define_asset_job(
 
 month_end_job = dg.define_asset_job(
     "month_end_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(MONTH_END),
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,

@@ -18,8 +18,9 @@ from bp_nop_dagster.sync import month_end as rules
 from bp_nop_dagster.sync import payment_reconcile, reconcile
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-MONTH_END = dg.AssetKey(["reconciliation", "month_end"])
+MONTH_END = asset_key("reconciliation", "month_end")
 SIGN_OFF_CHECK = "month_ready_to_sign_off"
 
 
@@ -36,7 +37,7 @@ def daily_reports(context: dg.AssetExecutionContext, key: dg.AssetKey, days: lis
     group_name=GROUP,
     owners=OWNERS,
     kinds={*KINDS, "markdown"},
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(
         SIGN_OFF_CHECK, asset=MONTH_END,
         description="Every day of the month is reconciled and nothing is open. WARN while days are missing or differences are "

@@ -29,10 +29,11 @@ from bp_nop_dagster.reporting import escape_markdown, report_files_metadata, tab
 from bp_nop_dagster.sync.reconcile import ACTIONS, COLUMNS, UNEXPLAINED, VERDICTS, LedgerEntry, find_brightpearl_orders, order_verdicts
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-ORDER_SYNC = dg.AssetKey(["reconciliation", "order_sync"])
-NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-BP_SALES_ORDERS = dg.AssetKey(["brightpearl", "sales_orders"])
+ORDER_SYNC = asset_key("reconciliation", "order_sync")
+NOP_ORDERS = asset_key("nopcommerce", "orders")
+BP_SALES_ORDERS = asset_key("brightpearl", "sales_orders")
 RECONCILED_CHECK = "orders_reconciled"
 
 
@@ -43,7 +44,7 @@ RECONCILED_CHECK = "orders_reconciled"
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(
         RECONCILED_CHECK, asset=ORDER_SYNC,
         description="Every order of the day is in Brightpearl with the same total, or explained (pending, dead-lettered, "

@@ -28,9 +28,10 @@ from bp_nop_dagster.sync import payment_reconcile as rules
 from bp_nop_dagster.sync.journals import posted_journals
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
-PAYMENTS = dg.AssetKey(["reconciliation", "payments"])
-NOP_PAYMENTS = dg.AssetKey(["nopcommerce", "payments"])
+PAYMENTS = asset_key("reconciliation", "payments")
+NOP_PAYMENTS = asset_key("nopcommerce", "payments")
 RECONCILED_CHECK = "payments_reconciled"
 SALES_CREDIT_TYPE_ID = 3
 PAYMENT_FIELDS = ["payment_id", "order_id", "payment_type", "payment_method_code", "transaction_ref", "currency_code",
@@ -62,7 +63,7 @@ def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> tuple
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(
         RECONCILED_CHECK, asset=PAYMENTS,
         description="Every payment method balances: nopCommerce captures minus refunds = Brightpearl receipts minus refunds = "

@@ -23,11 +23,12 @@ from bp_nop_dagster.sync.stock import (
     UNMAPPED_STORE,
     StockReport,
 )
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 from bp_nop_dagster.webhooks.subscriptions import ON_HAND_MODIFIED
 
-STOCK_DRIFT = dg.AssetKey(["reconciliation", "stock_drift"])
-BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])
-NOP_PRODUCTS = dg.AssetKey(["nopcommerce", "products"])
+STOCK_DRIFT = asset_key("reconciliation", "stock_drift")
+BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")
+NOP_PRODUCTS = asset_key("nopcommerce", "products")
 DRIFT = "drift"
 VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE)
 
@@ -93,7 +94,7 @@ def drift_frame(report: StockReport, warehouses: list[int], buffer: int, announc
     group_name=GROUP,
     owners=OWNERS,
     kinds=KINDS,
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
 )
 def stock_drift(
     config: ReportConfig, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource, ledger: LedgerResource,

@@ -25,19 +25,20 @@ from bp_nop_dagster.reporting import escape_markdown, report_files_metadata, tab
 from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.refund_reconcile import ACTIONS, COLUMNS, UNEXPLAINED, VERDICTS, OrderRefunds, report_rows
 from bp_nop_dagster.sync.refunds import REFUNDED_PAYMENT_STATUSES, RefundSync, order_state_name, plan_name
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 GROUP = "returns"
 OWNERS = ["team:integrations"]
 KINDS = {"brightpearl", "nopcommerce"}
 
-NOP_ORDERS = dg.AssetKey(["nopcommerce", "orders"])
-RETURN_REQUESTS = dg.AssetKey(["nopcommerce", "return_requests"])  # defs/nopcommerce/assets.py
-SHOP_REFUNDS = dg.AssetKey(["nopcommerce", "refunds"])
-CREDITS = dg.AssetKey(["brightpearl", "credits_from_nop"])
-RETURNS_RECEIVED = dg.AssetKey(["brightpearl", "returns_received"])
-STAFF_CREDITS = dg.AssetKey(["brightpearl", "staff_credits"])
-REFUNDS_FROM_BP = dg.AssetKey(["nopcommerce", "refunds_from_brightpearl"])
-REFUNDS_REPORT = dg.AssetKey(["reconciliation", "refunds"])
+NOP_ORDERS = asset_key("nopcommerce", "orders")
+RETURN_REQUESTS = asset_key("nopcommerce", "return_requests")  # defs/nopcommerce/assets.py
+SHOP_REFUNDS = asset_key("nopcommerce", "refunds")
+CREDITS = asset_key("brightpearl", "credits_from_nop")
+RETURNS_RECEIVED = asset_key("brightpearl", "returns_received")
+STAFF_CREDITS = asset_key("brightpearl", "staff_credits")
+REFUNDS_FROM_BP = asset_key("nopcommerce", "refunds_from_brightpearl")
+REFUNDS_REPORT = asset_key("reconciliation", "refunds")
 REFUNDS_RECONCILED_CHECK = "refunds_reconciled"
 
 
@@ -64,7 +65,7 @@ def nopcommerce_refunds(nopcommerce: NopCommerceResource, sync_settings: SyncSet
         dg.AssetSpec(REFUNDS_FROM_BP, group_name=GROUP, owners=OWNERS, kinds=KINDS, deps=[STAFF_CREDITS, NOP_ORDERS],
                      description="Partial refunds made in the shop for staff credits paid out in Brightpearl."),
     ],
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
 )
 def refund_sync(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource, brightpearl: BrightpearlResource,
                 ledger: LedgerResource, sync_settings: SyncSettings):
@@ -93,7 +94,7 @@ def refund_sync(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResou
 
 @dg.asset(
     key=REFUNDS_REPORT, partitions_def=daily_partitions, group_name="reconciliation", owners=["team:finance-ops"],
-    kinds={"pandas", "csv"}, deps=[SHOP_REFUNDS, CREDITS, REFUNDS_FROM_BP], pool="brightpearl",
+    kinds={"pandas", "csv"}, deps=[SHOP_REFUNDS, CREDITS, REFUNDS_FROM_BP], pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(REFUNDS_RECONCILED_CHECK, asset=REFUNDS_REPORT,
                                    description="Every refunded or credited order matches in both systems; fails (ERROR) otherwise.")],
 )

@@ -9,9 +9,11 @@ from bp_nop_dagster.defs.partitions import daily_partitions
 
 from bp_nop_dagster.defs.orders.dead_letters import DEAD_LETTERS
 from bp_nop_dagster.defs.returns.assets import CREDITS, REFUNDS_FROM_BP, REFUNDS_REPORT, RETURNS_RECEIVED, STAFF_CREDITS
+from bp_nop_dagster.defs.pairing import RUN_TAGS
 
 refund_sync_job = dg.define_asset_job(
     "refund_sync_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(CREDITS, RETURNS_RECEIVED, STAFF_CREDITS, REFUNDS_FROM_BP, DEAD_LETTERS),
     executor_def=dg.in_process_executor,
     description="Refunds both ways (shop refunds into Brightpearl credits and payments, returned goods in, staff credits "
@@ -20,6 +22,7 @@ refund_sync_job = dg.define_asset_job(
 
 refunds_reconciliation_job = dg.define_asset_job(
     "refunds_reconciliation_job",
+    tags=RUN_TAGS,
     selection=dg.AssetSelection.assets(REFUNDS_REPORT),
     executor_def=dg.in_process_executor,
     description="The refunds reconciliation of the day (reads both systems itself).",

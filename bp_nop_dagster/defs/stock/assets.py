@@ -7,13 +7,14 @@ from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
+from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 from bp_nop_dagster.sync.stock import products_of_orders
 
 GROUP = "stock_flow"
 OWNERS = ["team:integrations"]
-STOCK = dg.AssetKey(["nopcommerce", "stock_from_brightpearl"])
+STOCK = asset_key("nopcommerce", "stock_from_brightpearl")
 WRITES_COMPLETE_CHECK = "stock_writes_complete"
-BRIGHTPEARL_STOCK = dg.AssetKey(["brightpearl", "stock"])  # the source table it reads (lineage: Brightpearl -> shop)
+BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")  # the source table it reads (lineage: Brightpearl -> shop)
 
 
 class StockSyncConfig(dg.Config):
@@ -31,7 +32,7 @@ class StockSyncConfig(dg.Config):
     group_name=GROUP,
     owners=OWNERS,
     kinds={"brightpearl", "nopcommerce"},
-    pool="brightpearl",
+    pool=BRIGHTPEARL_POOL,
     check_specs=[dg.AssetCheckSpec(WRITES_COMPLETE_CHECK, asset=STOCK,
                                    description="Every differing stock value was written (none failed or kept moving in nopCommerce).")],
 )
