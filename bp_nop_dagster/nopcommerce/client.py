@@ -54,6 +54,7 @@ from requests.adapters import HTTPAdapter
 from bp_nop_dagster.nopcommerce.models import (
     Address,
     Country,
+    StateProvince,
     Customer,
     CustomerRole,
     Order,
@@ -174,6 +175,7 @@ class NopCommerceClient(Transport):
         self._auth_lock = threading.RLock()
         self._local = threading.local()
         self._countries: list[Country] | None = None
+        self._states: dict[int, StateProvince | None] = {}
         self._cache_lock = threading.Lock()
         self._role_ids: dict[str, int] = {}
         self.token_fetches = 0
@@ -922,6 +924,40 @@ class NopCommerceClient(Transport):
     def country_iso_codes(self) -> dict[int, tuple[str | None, str | None]]:
         """{country_id: (two-letter ISO, three-letter ISO)}."""
         return {c.id: (c.two_letter_iso_code, c.three_letter_iso_code) for c in self.countries()}
+
+    def state_province(self, state_id: int | None) -> StateProvince | None:
+        """`GET StateProvince/GetById/{id}`, cached per client: one call per distinct state (an
+        address's `state_province_id` is all the order carries). None for no state (0/None) or
+        a state deleted since (404)."""
+        if not state_id:
+            return None
+        with self._cache_lock:
+            if state_id in self._states:
+                return self._states[state_id]
+        path = f"/StateProvince/GetById/{_positive(state_id)}"
+        try:
+            state: StateProvince | None = self._parse(StateProvince, self._get(path), path)
+        except NotFoundError:
+            log.warning("nopCommerce state/province %d referenced by an address does not exist", state_id)
+            state = None
+        with self._cache_lock:
+            self._states[state_id] = state
+        return state
+
+    def state_provinces(self, country_id: int) -> list[StateProvince]:
+        """`GET StateProvince/GetStateProvincesByCountryId/{countryId}?showHidden=true` (a plain
+        array); each state also fills the by-id cache, so a run reading a country's list first
+        looks none up again."""
+        path = f"/StateProvince/GetStateProvincesByCountryId/{_positive(country_id)}"
+        states = list(self._parse_list(StateProvince, self._get(path, {"showHidden": "true"}), path))
+        with self._cache_lock:
+            self._states.update({state.id: state for state in states})
+        return states
+
+    def state_abbreviation(self, state_id: int | None) -> str | None:
+        """The abbreviation (else the name) of an address's state, what the contact validator reads."""
+        state = self.state_province(state_id)
+        return (state.abbreviation or state.name) if state is not None else None
 
     # ---- fulfilment writes
     # Creates are POSTs and the OrderProcessing actions are GETs that change state: all are sent

@@ -647,7 +647,20 @@ class Country(NopModel):
     limited_to_stores: bool = False
 
 
+class StateProvince(NopModel):
+    """`StateProvinceDto` (plugin Dto/Directory/StateProvinceDto.cs): what an address's
+    `state_province_id` names; `abbreviation` is the postal one (USPS "CA", Canada Post "ON")."""
+
+    id: int
+    country_id: int = 0
+    name: str | None = None
+    abbreviation: str | None = None
+    published: bool = True
+    display_order: int = 0
+
+
 __all__ = [
+    "StateProvince",
     "Address",
     "BackorderMode",
     "Country",

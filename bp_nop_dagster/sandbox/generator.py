@@ -76,6 +76,9 @@ COUNTRIES = [
     ("Sweden", "SE", "SWE", ["Göteborg", "Malmö"], "{d}{d}{d} {d}{d}"),
 ]
 COUNTRY_WEIGHTS = [60, 10, 8, 7, 5, 4, 3, 3]
+# The seeded US cities' states and a ZIP prefix of each (USPS: Austin 787xx, Portland OR 972xx,
+# Boston 021xx): a seeded US address names its city's state and a ZIP of that state.
+US_CITY_STATES = {"Austin": ("TX", "787"), "Portland": ("OR", "972"), "Boston": ("MA", "021")}
 FIRST_NAMES = [
     "Oliver", "Amelia", "José", "Zoë", "Łukasz", "Søren", "Chloé", "Siobhán", "Ólafur", "Renée",
     "Mohammed", "Aoife", "François", "Björn", "Nuño", "Priya", "Jürgen", "Élodie", "Wei", "Hannah",
@@ -250,10 +253,16 @@ class _ShopBuilder:
             if index == 2 and shared_email:
                 email, guest = shared_email.upper(), True  # a guest checkout under a registered customer's email
             created = self._when(HISTORY_DAYS) - timedelta(days=rng.randrange(0, 300))
+            state = US_CITY_STATES.get(address["city"]) if iso2 == "US" else None
+            if state is not None:  # the drawn digits stay (the random sequence is unchanged), the prefix is the city's
+                address["zip_postal_code"] = state[1] + address["zip_postal_code"][3:]
             customer_id = self.nop.add_customer(
                 email=email, first_name=first, last_name=last, phone=phone, is_guest=guest,
                 created_on=created.replace(tzinfo=None), **address,
             )
+            if state is not None:
+                billing_id = self.nop.customers[customer_id]["billing_address_id"]
+                self.nop.addresses[billing_id]["state_province_id"] = self.nop.state_province_id("US", state[0])
             self.nop_customer_ids.append(customer_id)
             if index % 3 == 0:
                 bp_email = email if index % 6 == 0 else email.swapcase()

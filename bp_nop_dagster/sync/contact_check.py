@@ -3,8 +3,10 @@ records an order's addresses make, and the hold of an order whose contact has an
 (mapping `quality.hold_invalid_contacts`; README, "Data quality").
 
 An order makes one `ContactRecord` per address: `order:<id>/billing` and, when it differs,
-`order:<id>/shipping`. The state is not passed (the API names it by id only, and nopCommerce lets
-the shopper pick it from the country's list), so the postcode is checked against its country.
+`order:<id>/shipping`. The address names its state by id only (`state_province_id`); `state` turns
+it into the state's abbreviation (the client's cached `StateProvince/GetById`), so the postcode is
+checked against its country and, where the address data has per-state prefixes (US, CA, ...),
+against its state (POSTCODE_STATE_MISMATCH, an ERROR).
 """
 
 from __future__ import annotations
@@ -21,24 +23,28 @@ def contact_rules(quality: QualityMapping) -> ContactRules:
     return ContactRules(allow_test_domains=quality.allow_test_domains)
 
 
-def _record(record_id: str, address: Address, iso2: str | None) -> ContactRecord:
-    return ContactRecord(record_id=record_id, country_iso2=iso2, zip_postal_code=address.zip_postal_code, city=address.city,
-                         phone=address.phone_number, email=address.email)
+Lookup = Callable[[int | None], str | None]
 
 
-def order_contacts(detail: OrderDetails, iso2: Callable[[int | None], str | None]) -> list[ContactRecord]:
-    """The order's billing address and, when it is another address, its shipping address."""
+def _record(record_id: str, address: Address, iso2: Lookup, state: Lookup) -> ContactRecord:
+    return ContactRecord(record_id=record_id, country_iso2=iso2(address.country_id), state=state(address.state_province_id),
+                         zip_postal_code=address.zip_postal_code, city=address.city, phone=address.phone_number, email=address.email)
+
+
+def order_contacts(detail: OrderDetails, iso2: Lookup, state: Lookup) -> list[ContactRecord]:
+    """The order's billing address and, when it is another address, its shipping address;
+    `iso2` names a country id, `state` a state/province id (its abbreviation)."""
     out = []
     billing, shipping = detail.billing_address, detail.shipping_address
     if billing is not None:
-        out.append(_record(f"order:{detail.order.id}/billing", billing, iso2(billing.country_id)))
+        out.append(_record(f"order:{detail.order.id}/billing", billing, iso2, state))
     if shipping is not None and (billing is None or shipping.id != billing.id):
-        out.append(_record(f"order:{detail.order.id}/shipping", shipping, iso2(shipping.country_id)))
+        out.append(_record(f"order:{detail.order.id}/shipping", shipping, iso2, state))
     return out
 
 
-def contacts_of(details: Iterable[OrderDetails], iso2: Callable[[int | None], str | None]) -> list[ContactRecord]:
-    return [record for detail in details for record in order_contacts(detail, iso2)]
+def contacts_of(details: Iterable[OrderDetails], iso2: Lookup, state: Lookup) -> list[ContactRecord]:
+    return [record for detail in details for record in order_contacts(detail, iso2, state)]
 
 
 def describe(issue: Issue) -> str:
@@ -52,12 +58,12 @@ class ContactGate:
     """Holds orders whose contacts have ERROR-level issues (one validator per run: it caches
     per distinct value)."""
 
-    def __init__(self, quality: QualityMapping, iso2: Callable[[int | None], str | None]) -> None:
+    def __init__(self, quality: QualityMapping, iso2: Lookup, state: Lookup) -> None:
         self.validator = ContactValidator(contact_rules(quality))
-        self.iso2 = iso2
+        self.iso2, self.state = iso2, state
 
     def errors(self, detail: OrderDetails) -> list[Issue]:
-        return [issue for record in order_contacts(detail, self.iso2) for issue in self.validator.check(record).issues
+        return [issue for record in order_contacts(detail, self.iso2, self.state) for issue in self.validator.check(record).issues
                 if issue.severity is Severity.ERROR]
 
     def check(self, detail: OrderDetails) -> None:

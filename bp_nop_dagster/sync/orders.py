@@ -265,7 +265,7 @@ class OrderSync:
             self._outcomes.append(outcome)
             if bp_order_id is None:
                 if self.config.quality.hold_invalid_contacts:  # held for review: dead-lettered invalid_address
-                    ContactGate(self.config.quality, self._iso2).check(detail)
+                    ContactGate(self.config.quality, self._iso2, self.nop.state_abbreviation).check(detail)
                 contact_id = self._contact(detail)
                 bp_order_id, needs_review = self._create_order(detail, contact_id, line_skus, sku_ids)
             else:

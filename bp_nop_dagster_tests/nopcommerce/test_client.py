@@ -627,3 +627,23 @@ def test_ids_must_be_positive(client):
 def test_order_model_roundtrip_from_search(client):
     order = client.search_orders()[0]
     assert isinstance(order, Order) and order.created_on_utc.tzinfo is not None
+
+
+def test_state_lookups_cost_one_call_per_distinct_state(sandbox, client):
+    """StateProvinceController (plugin source at fdbb872): GetById by id, GetStateProvincesByCountryId
+    by country. An order names its state by id only, so the client caches each state it reads:
+    five lookups of two states are two GetById calls; a state read through its country's list is
+    not asked again; no state (0) and a missing state (404) are None."""
+    us = next(c.id for c in client.countries() if c.two_letter_iso_code == "US")
+    states = {s.abbreviation: s for s in client.state_provinces(us)}
+    assert {"CA", "TX", "NY"} <= set(states) and all(s.country_id == us for s in states.values())
+    with make_client(sandbox) as nop:
+        clear_stats(sandbox)
+        looked_up = [nop.state_abbreviation(states[a].id) for a in ("CA", "TX", "CA", "TX", "CA")]
+        assert looked_up == ["CA", "TX", "CA", "TX", "CA"]
+        assert nop.state_abbreviation(0) is None and nop.state_province(999_999) is None
+        assert count(sandbox, "GET /StateProvince/GetById/{id}") == 3  # CA, TX, and the missing one
+        nop.state_provinces(us)
+        clear_stats(sandbox)
+        assert nop.state_abbreviation(states["NY"].id) == "NY"
+        assert count(sandbox, "GET /StateProvince/GetById/{id}") == 0

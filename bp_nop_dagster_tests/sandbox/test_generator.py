@@ -209,3 +209,20 @@ def test_the_default_anchor_ignores_the_machines_time_zone(local_zone_on_another
     assert anchor.tzinfo == UTC and anchor.time() == datetime.min.time()
     assert anchor.date() in {before, after}  # both reads agree except across a UTC midnight
     assert time.localtime().tm_mday != before.day or after != before  # the local date really is another
+
+
+# USPS: the first three ZIP digits of each state the seeded US cities are in (TX 750-799, OR 970-979, MA 010-027).
+USPS_PREFIXES = {"TX": range(750, 800), "OR": range(970, 980), "MA": range(10, 28)}
+
+
+def test_seeded_us_order_addresses_name_a_state_their_zip_belongs_to(sandbox):
+    shop = Shop(sandbox)
+    us = next(c["id"] for c in shop.nop_get("/Country/GetAllCountries") if c["two_letter_iso_code"] == "US")
+    address_ids = {o["billing_address_id"] for o in shop.nop_get("/Order/Search", pageSize=1000)["items"]}
+    addresses = [shop.nop_get(f"/Address/GetById/{address_id}") for address_id in sorted(address_ids)]
+    american = [a for a in addresses if a["country_id"] == us]
+    assert american, "the small shop has US orders"
+    for address in american:
+        state = shop.nop_get(f"/StateProvince/GetById/{address['state_province_id']}")
+        assert state["country_id"] == us
+        assert int(address["zip_postal_code"][:3]) in USPS_PREFIXES[state["abbreviation"]], (address, state)

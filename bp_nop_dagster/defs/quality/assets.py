@@ -73,7 +73,7 @@ def _iso2(nop):
                                    description="No recent order's address has an ERROR-level issue.")],
 )
 def contact_validation(nopcommerce: NopCommerceResource, sync_settings: SyncSettings):
-    """Postcode (and postcode/country agreement), phone and email of the billing and shipping
+    """Postcode (and its agreement with the country and the state), phone and email of the billing and shipping
     addresses of the orders of the last `quality.lookback_days`, checked offline
     (`quality/contacts.py`): normalised postcode, E.164 phone and normalised email beside the
     originals, and one issue row per finding. Nothing is rewritten; with
@@ -81,7 +81,7 @@ def contact_validation(nopcommerce: NopCommerceResource, sync_settings: SyncSett
     quality = sync_settings.mapping().quality
     nop = nopcommerce.get_client()
     details = recent_order_details(nop, utcnow(), quality.lookback_days)
-    validation = ContactValidator(contact_rules(quality)).validate(contacts_of(details, _iso2(nop)))
+    validation = ContactValidator(contact_rules(quality)).validate(contacts_of(details, _iso2(nop), nop.state_abbreviation))
     checked, issues = validation.frame(), validation.issues()
     errors = issues[issues["severity"] == "ERROR"]
     yield dg.Output(checked, output_name="contact_validation", metadata=table_metadata(

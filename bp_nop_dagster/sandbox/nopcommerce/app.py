@@ -489,6 +489,17 @@ def country_by_id(nop: NopCommerceBackend, call: Call) -> Response:
     return dto("country", found(nop.countries.get(country_id), f"Country Id={country_id} not found"))
 
 
+@api("GET", "/StateProvince/GetById/{id}")
+def state_province_by_id(nop: NopCommerceBackend, call: Call) -> Response:
+    state_id = positive(call, "id")
+    return dto("state_province", found(nop.state_provinces.get(state_id), f"State province Id={state_id} not found"))
+
+
+@api("GET", "/StateProvince/GetStateProvincesByCountryId/{countryId}")
+def state_provinces_by_country(nop: NopCommerceBackend, call: Call) -> Response:
+    return dtos("state_province", nop.state_provinces_of(call["countryId"], call["showHidden"]))  # languageId only sorts
+
+
 @api("GET", "/Country/GetCountriesByIds/{ids}")
 def countries_by_ids(nop: NopCommerceBackend, call: Call) -> Response:
     return dtos("country", nop.countries_by_ids(id_array(call["ids"])))

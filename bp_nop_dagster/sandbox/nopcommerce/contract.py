@@ -38,6 +38,7 @@ DTO_FOR_KIND: dict[str, str] = {
     "shipment_item": "ShipmentItemDto",
     "stock_quantity_history": "StockQuantityHistoryDto",
     "store": "StoreDto",
+    "state_province": "StateProvinceDto",
     "store_mapping": "StoreMappingDto",
     "warehouse": "WarehouseDto",
 }

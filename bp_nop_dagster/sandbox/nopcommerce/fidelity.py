@@ -38,6 +38,7 @@ RETURNS = "WAPI Controllers/Orders/ReturnRequestController.cs"
 ADDRESS = "WAPI Controllers/Common/AddressController.cs"
 CUSTOMER = "WAPI Controllers/Customers/CustomerController.cs"
 COUNTRY = "WAPI Controllers/Directory/CountryController.cs"
+STATE = "WAPI Controllers/Directory/StateProvinceController.cs (fdbb872)"
 WAREHOUSE = "WAPI Controllers/Shipping/WarehouseController.cs"
 PRODUCT = "WAPI Controllers/Catalog/ProductController.cs"
 PWI = "WAPI Controllers/Catalog/ProductWarehouseController.cs"
@@ -151,6 +152,15 @@ ROUTES: list[Fact] = [
     _route("GET /Country/GetAllCountriesForBilling", "GetAllCountries filtered by allows_billing", f"{COUNTRY} GetAllCountriesForBilling"),
     _route("GET /Country/GetAllCountriesForShipping", "GetAllCountries filtered by allows_shipping", f"{COUNTRY} GetAllCountriesForShipping"),
     _route("GET /Country/GetById/{id}", "404 \"Country Id={id} not found\"", f"{COUNTRY} GetById"),
+    _route("GET /StateProvince/GetById/{id}", "StateProvinceDto (id, country_id, name, abbreviation, published, display_order); "
+           "id <= 0 -> 400; 404 \"State province Id={id} not found\"", f"{STATE} GetById; Dto/Directory/StateProvinceDto.cs"),
+    _route("GET /StateProvince/GetStateProvincesByCountryId/{countryId}",
+           "the country's states, published unless showHidden, DisplayOrder then Name; a plain array (languageId only sorts)",
+           f"{STATE} GetStateProvincesByCountryId; CORE StateProvinceService.GetStateProvincesByCountryIdAsync"),
+    _behaviour("seeded states/provinces", "the 50 US states and DC (USPS abbreviations) and Canada's 13 provinces and territories "
+               "(Canada Post abbreviations), ids in that order; no states for the other seeded countries",
+               "inferred: nopCommerce's installation seeds US and Canadian states, its exact list and ids not read", "inferred",
+               "seed data only: callers find a state through GetStateProvincesByCountryId by abbreviation, never by a fixed id"),
     _route("GET /Country/GetCountriesByIds/{ids}", "';'-separated ids, in the order asked", f"{COUNTRY} GetCountriesByIds"),
     _route("GET /Country/GetCountryByTwoLetterIsoCode", "[Required]; 404 \"Country two letter ISO code={code} not found\"",
            f"{COUNTRY} GetCountryByTwoLetterIsoCode"),

@@ -36,6 +36,7 @@ class NopCommerceBackend(AuthMixin, DirectoryMixin, StoresMixin, CustomersMixin,
     def __init__(self, credentials: SandboxCredentials, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(credentials, clock)
         self._seed_countries()
+        self._seed_state_provinces()
         self._seed_stores()
         self._seed_customer_roles()
         self._seed_api_users()

@@ -21,6 +21,25 @@ COUNTRIES: list[tuple[int, str, str, str, int, bool, int]] = [
     (12, "Australia", "AU", "AUS", 36, False, 100),
 ]
 
+# States and provinces seeded with the countries: the 50 US states and DC (USPS abbreviations) and
+# Canada's provinces and territories (Canada Post abbreviations), ids in this order. nopCommerce's
+# installation seeds states for these countries too; its exact list and ids were not read (inferred).
+STATE_PROVINCES: dict[str, list[tuple[str, str]]] = {
+    "US": [("Alabama", "AL"), ("Alaska", "AK"), ("Arizona", "AZ"), ("Arkansas", "AR"), ("California", "CA"), ("Colorado", "CO"),
+           ("Connecticut", "CT"), ("Delaware", "DE"), ("District of Columbia", "DC"), ("Florida", "FL"), ("Georgia", "GA"),
+           ("Hawaii", "HI"), ("Idaho", "ID"), ("Illinois", "IL"), ("Indiana", "IN"), ("Iowa", "IA"), ("Kansas", "KS"),
+           ("Kentucky", "KY"), ("Louisiana", "LA"), ("Maine", "ME"), ("Maryland", "MD"), ("Massachusetts", "MA"),
+           ("Michigan", "MI"), ("Minnesota", "MN"), ("Mississippi", "MS"), ("Missouri", "MO"), ("Montana", "MT"),
+           ("Nebraska", "NE"), ("Nevada", "NV"), ("New Hampshire", "NH"), ("New Jersey", "NJ"), ("New Mexico", "NM"),
+           ("New York", "NY"), ("North Carolina", "NC"), ("North Dakota", "ND"), ("Ohio", "OH"), ("Oklahoma", "OK"),
+           ("Oregon", "OR"), ("Pennsylvania", "PA"), ("Rhode Island", "RI"), ("South Carolina", "SC"), ("South Dakota", "SD"),
+           ("Tennessee", "TN"), ("Texas", "TX"), ("Utah", "UT"), ("Vermont", "VT"), ("Virginia", "VA"), ("Washington", "WA"),
+           ("West Virginia", "WV"), ("Wisconsin", "WI"), ("Wyoming", "WY")],
+    "CA": [("Alberta", "AB"), ("British Columbia", "BC"), ("Manitoba", "MB"), ("New Brunswick", "NB"),
+           ("Newfoundland and Labrador", "NL"), ("Northwest Territories", "NT"), ("Nova Scotia", "NS"), ("Nunavut", "NU"),
+           ("Ontario", "ON"), ("Prince Edward Island", "PE"), ("Quebec", "QC"), ("Saskatchewan", "SK"), ("Yukon", "YT")],
+}
+
 
 class DirectoryMixin(ShopState):
     def _seed_countries(self) -> None:
@@ -31,6 +50,28 @@ class DirectoryMixin(ShopState):
                 limited_to_stores=False,
             )
         self._next_ids["country"] = max(self.countries)
+
+    def _seed_state_provinces(self) -> None:
+        for iso2, states in STATE_PROVINCES.items():
+            country_id = self.country_id_by_iso2(iso2)
+            for order, (name, abbreviation) in enumerate(states, start=1):
+                sid = self._next_id("state_province")
+                self.state_provinces[sid] = new_entity("state_province", id=sid, country_id=country_id, name=name,
+                                                       abbreviation=abbreviation, published=True, display_order=order)
+
+    def state_provinces_of(self, country_id: int, show_hidden: bool = False) -> list[dict]:
+        """StateProvinceService.GetStateProvincesByCountryIdAsync: the country's published states
+        unless showHidden, ordered by DisplayOrder then Name."""
+        found = [s for s in self.state_provinces.values() if s["country_id"] == country_id and (show_hidden or s["published"])]
+        return sorted(found, key=lambda s: (s["display_order"], s["name"] or ""))
+
+    def state_province_id(self, iso2: str, abbreviation: str) -> int:
+        """For the control API and the generator: the seeded state of this country and abbreviation."""
+        country_id = self.country_id_by_iso2(iso2)
+        for state in self.state_provinces_of(country_id, show_hidden=True):
+            if (state["abbreviation"] or "").lower() == abbreviation.strip().lower():
+                return state["id"]
+        raise ValueError(f"unknown state {abbreviation!r} of {iso2}")
 
     def all_countries(self, show_hidden: bool = False, *, billing: bool = False, shipping: bool = False) -> list[dict]:
         """CountryService.GetAllCountries[ForBilling|ForShipping]Async: published ones unless

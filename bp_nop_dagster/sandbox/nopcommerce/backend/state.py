@@ -168,6 +168,7 @@ class ShopState:
         self._next_ids: dict[str, int] = {}
 
         self.countries: dict[int, dict] = {}
+        self.state_provinces: dict[int, dict] = {}
         self.customers: dict[int, dict] = {}
         self.customer_roles: dict[int, set[int]] = {}  # customer id -> role ids (Customer_CustomerRole_Mapping)
         self.role_rows: dict[int, dict] = {}  # CustomerRole rows
