@@ -29,6 +29,7 @@ from bp_nop_dagster_tests.postgres import fresh_databases
 
 TARGET_SECONDS = 60
 START_SECONDS = 180  # dagster dev up, first sensor tick, first run (the machine may be busy)
+OUTAGE_PAUSE_SECONDS = 400  # START_SECONDS plus other flows' runs retrying their reads ahead of the order run
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ def test_kill_9_mid_run_under_a_write_storm_with_poison_orders(sandbox, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_brightpearl_outage_that_stops_pauses_the_flow_and_charges_no_order(sandbox, tmp_path, capsys):
     """Every Brightpearl request answers 503 (a load balancer in front of a dead service) from
     the first run on: the run stops on its reads, a probe fails too, the flow pauses (5 s,
@@ -118,7 +120,10 @@ def test_a_brightpearl_outage_that_stops_pauses_the_flow_and_charges_no_order(sa
         deployment = Deployment.create(tmp_path, "home", sandbox, ledger_url)
         deployment.start()
         try:
-            wait_for(lambda: active_pause(ledger, "orders", datetime.now(UTC)), START_SECONDS, "the order flow to pause", [deployment.log])
+            # Other flows' runs (catalogue, refunds, customers) do not pause on an outage: they hold
+            # the one brightpearl slot while their reads retry, and the order run waits behind them
+            # before it can fail and pause the order flow (a known gap, see the README's limits).
+            wait_for(lambda: active_pause(ledger, "orders", datetime.now(UTC)), OUTAGE_PAUSE_SECONDS, "the order flow to pause", [deployment.log])
             assert all(r.attempts == 0 for r in ledger.statuses(RecordKind.ORDER, [str(i) for i in shop.placed]))
             assert not any(d.reason == "gave_up" for d in ledger.dead_letters())
             shop.faults()
