@@ -433,15 +433,25 @@ def test_an_idle_sensor_reports_the_order_assets_in_step_at_most_every_five_minu
     assert isinstance(flow.tick(instance), dg.RunRequest)
 
 
-def test_a_failed_order_waiting_out_its_backoff_asks_for_no_run(flow, instance):
+def test_a_failed_order_waiting_out_its_backoff_asks_for_no_run(flow, instance, monkeypatch):
     """Issue 12, item 4: the sensor asked for a run every 10 s while anything had failed. Now a
     failed order is due again only after its backoff (sync/fate.py), and the sensor asks for a
-    run only when work is due."""
+    run only when work is due. The sensor's and the ledger's clocks are pinned a second before the backoff ends (a
+    real-clock tick could come after a 4-5 s backoff on a loaded machine); the record coming due
+    afterwards is tested with a fake clock in sync/test_fate.py."""
+    from bp_nop_dagster.defs.orders import sensors as order_sensors
+    from bp_nop_dagster.ledger import Ledger
+
     (order,) = flow.place(1)
     flow.faults(flow.bp_root, {"method": "POST", "path": "/order-service/sales-order", "error_rate": 1.0, "error_status": 500})
     assert isinstance(flow.tick(instance), dg.RunRequest)
     flow.sync(instance)
     record = flow.resources["ledger"].get_ledger().status("order", str(order["id"]))
-    assert (record.status, record.attempts) == ("failed", 1) and record.next_attempt_at > datetime.now(UTC)
+    # The policy's first wait (ledger/fate.py): 5 s, up to 20 % less, counted from the failure.
+    assert (record.status, record.attempts) == ("failed", 1)
+    assert timedelta(seconds=4) <= record.next_attempt_at - record.updated_at <= timedelta(seconds=5)
+    pinned = record.next_attempt_at - timedelta(seconds=1)
+    monkeypatch.setattr(order_sensors, "utcnow", lambda: pinned)
+    monkeypatch.setattr(Ledger, "_now", lambda self: pinned)
     waiting = flow.tick(instance)
     assert isinstance(waiting, dg.SkipReason) and "nothing due" in waiting.skip_message, waiting
