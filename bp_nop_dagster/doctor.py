@@ -7,7 +7,8 @@ the daily partitions (`BP_NOP_HISTORY_START` against the shop's first order: WAR
 the ledger database (connects, schema current; a SQLite ledger that does not exist yet is
 reported, never created), the Dagster instance storage when it is PostgreSQL (reachable, the
 `brightpearl` pool limited to 1), the mapping (loads, fits the Brightpearl account's reference
-data), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
+data), the pair's nopCommerce stores (`BP_NOP_NOPCOMMERCE_STORE_IDS`: no two pairs claiming one
+store, each a live store), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
 list: Brightpearl records such payments, without their Sales Receipt journal). Never prints a
 secret: every line passes through `redact`. Writes nothing, anywhere.
 """
@@ -23,7 +24,7 @@ from typing import TextIO
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.alerts import redact, secret_values
-from bp_nop_dagster.pairs import apply_pair_environment, current_pair
+from bp_nop_dagster.pairs import apply_pair_environment, current_pair, store_claim_conflicts, store_scope
 from bp_nop_dagster.environment import Environment, current_environment, environment_problems
 from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -60,6 +61,7 @@ class Doctor:
             ("environment", self.check_environment),
             ("brightpearl", self.check_brightpearl),
             ("nopcommerce", self.check_nopcommerce),
+            ("stores", self.check_stores),
             ("history start", self.check_history_start),
             ("ledger", self.check_ledger),
             ("dagster instance", self.check_instance),
@@ -143,6 +145,36 @@ class Doctor:
         except ApiError as error:
             return FAIL, f"{error}: check {settings.NOPCOMMERCE_BASE_URL} (…/api-backend, plugin installed) and the network"
         return OK, f"reachable, credentials accepted ({len(countries)} countries)"
+
+    def check_stores(self) -> tuple[str, str]:
+        """The pair's nopCommerce stores (bp_nop_dagster/pairs.py): well formed, claimed by no other
+        pair in this environment, live in the installation; and whether it is the catalogue owner."""
+        try:
+            scope = store_scope(self.environ)
+            conflicts = store_claim_conflicts(self.environ)
+        except ConfigurationError as error:
+            return FAIL, str(error)
+        if conflicts:
+            return FAIL, "; ".join(conflicts)
+        if scope.whole_installation:
+            return OK, f"every store of the nopCommerce installation ({settings.BP_NOP_NOPCOMMERCE_STORE_IDS} unset)"
+        missing = self._missing(settings.NOPCOMMERCE_BASE_URL, settings.NOPCOMMERCE_EMAIL, settings.NOPCOMMERCE_PASSWORD)
+        if missing:
+            return SKIP, f"{scope.describe()}: the installation's stores not read (set {missing})"
+        from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+
+        try:
+            with NopCommerceClient(self.environ[settings.NOPCOMMERCE_BASE_URL], self.environ[settings.NOPCOMMERCE_EMAIL],
+                                   self.environ[settings.NOPCOMMERCE_PASSWORD], retry=DOCTOR_RETRY, **DOCTOR_TIMEOUTS) as client:
+                client.store_scope = scope
+                live = client.installation_store_ids()
+        except ConfigurationError as error:
+            return FAIL, str(error)
+        except ApiError as error:
+            return FAIL, f"the installation's stores (Store/GetAll) not read: {error}"
+        role = ("the catalogue owner: it also writes the products limited to no store and the customers of no store"
+                if scope.owns_shared(live) else f"not the catalogue owner (the pair owning store {min(live)} is)")
+        return OK, f"{scope.describe()} of the installation's {', '.join(map(str, live))}; {role}"
 
     def check_history_start(self) -> tuple[str, str]:
         from bp_nop_dagster.defs.partitions import DEFAULT_HISTORY_START
