@@ -33,6 +33,7 @@ from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.pairs import StoreOwnershipError, StoreScope, apply_pair_environment, store_claim_conflicts, store_scope
 from bp_nop_dagster.sandbox.server import RunningSandbox
 from bp_nop_dagster.sandbox.world import SandboxWorld
+from bp_nop_dagster.sync.catalogue import CatalogueSync
 from bp_nop_dagster.sync.discovery import enqueue_orders_created_between
 from bp_nop_dagster.sync.stock import StockSync
 from bp_nop_dagster.transport.errors import ConfigurationError
@@ -290,6 +291,56 @@ def test_a_product_in_two_pairs_stores_fails_the_stock_run_before_any_write(sand
         stock_run(sandbox, second_account, tmp_path, "south", "2", monkeypatch, [outlet, split])
     assert split in str(refused.value) and "limited to stores 1, 2" in str(refused.value)
     assert {sku: nop.product_by_sku(sku)["stock_quantity"] for sku in (outlet, split)} == before  # nothing written
+
+
+# ------------------------------------------------------------------ catalogue: one writer per product
+def catalogue_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, name: str, store_ids: str, monkeypatch, skus):
+    monkeypatch.setenv(STORE_IDS, store_ids)
+    account_creds = account.world.credentials
+    bp = BrightpearlResource(base_url=account.urls.brightpearl_base_url, app_ref=account_creds.brightpearl_app_ref,
+                             account_token=account_creds.brightpearl_account_token).build_client()
+    engine = CatalogueSync(nop=nop_client(sandbox), bp=bp, ledger=Ledger(f"sqlite:///{tmp_path / f'catalogue-{name}.sqlite'}"),
+                           mapping=load_mapping_config(None))
+    ids = account.world.brightpearl.sku_to_product_id()
+    return engine.run([ids[sku] for sku in skus])
+
+
+def test_product_fields_are_written_by_the_owning_pair_only(sandbox, second_account, tmp_path, monkeypatch):
+    """Each account names the products its own way (Brightpearl owns `name`, default mapping):
+    the name a product ends with tells which pair wrote it."""
+    outlet, shared, web = stock_products(sandbox, 3)
+    limit(sandbox, outlet, [2])
+    limit(sandbox, web, [1])
+    for account, prefix in ((sandbox, "North"), (second_account, "South")):
+        ids = account.world.brightpearl.sku_to_product_id()
+        for sku in (outlet, shared, web):
+            response = requests.put(f"{account.urls.brightpearl_root}/__sandbox__/products/{ids[sku]}",
+                                    json={"name": f"{prefix} {sku}"}, timeout=10)
+            response.raise_for_status()
+    nop = sandbox.world.nopcommerce
+    before = {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, shared, web)}
+    south = catalogue_run(sandbox, second_account, tmp_path, "south", "2", monkeypatch, [outlet, shared, web])
+    assert {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, shared, web)} == {
+        outlet: f"South {outlet}", shared: before[shared], web: before[web]}
+    assert {row.sku: row.verdict for row in south.rows if row.sku != outlet} == {shared: "other_pair", web: "other_pair"}
+    catalogue_run(sandbox, sandbox, tmp_path, "north", "1", monkeypatch, [outlet, shared, web])
+    assert {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, shared, web)} == {
+        outlet: f"South {outlet}", shared: f"North {shared}", web: f"North {web}"}
+
+
+def test_a_product_in_two_pairs_stores_fails_the_catalogue_run_before_any_write(sandbox, second_account, tmp_path, monkeypatch):
+    outlet, split = stock_products(sandbox, 2)
+    limit(sandbox, outlet, [2])
+    limit(sandbox, split, [1, 2])
+    ids = second_account.world.brightpearl.sku_to_product_id()
+    for sku in (outlet, split):
+        requests.put(f"{second_account.urls.brightpearl_root}/__sandbox__/products/{ids[sku]}", json={"name": f"South {sku}"},
+                     timeout=10).raise_for_status()
+    nop = sandbox.world.nopcommerce
+    before = {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, split)}
+    with pytest.raises(StoreOwnershipError, match=split):
+        catalogue_run(sandbox, second_account, tmp_path, "south", "2", monkeypatch, [outlet, split])
+    assert {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, split)} == before  # nothing written
 
 
 # ------------------------------------------------------------------ customers and return requests
