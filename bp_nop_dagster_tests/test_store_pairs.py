@@ -143,6 +143,32 @@ def test_doctor_fails_on_a_shared_store_and_names_both_pairs(monkeypatch):
     assert status == FAIL and "north and south both claim store 2" in text
 
 
+def test_the_docker_deployment_hands_each_pair_its_store_list_and_its_daemon_sees_a_shared_store():
+    """Through compose's substitution (deploy/docker/compose.pairs.yml): each pair's code server
+    and run container get that pair's store list; the daemon, which holds every pair's values,
+    names two pairs claiming one store of one installation."""
+    import json
+
+    from bp_nop_dagster_tests.test_deployment_files import option, overlay_environment, pair_services, pairs_env_example
+
+    shared = "https://shop.example/api-backend"
+    values = {**pairs_env_example(), "BP_NOP_ACME__NOPCOMMERCE_BASE_URL": shared, "BP_NOP_GLOBEX__NOPCOMMERCE_BASE_URL": shared,
+              f"BP_NOP_ACME__{STORE_IDS}": "1", f"BP_NOP_GLOBEX__{STORE_IDS}": "2,3"}
+    owned = {"acme": frozenset({1}), "globex": frozenset({2, 3})}
+    daemon = overlay_environment("daemon", values)
+    for service_name, service in pair_services().items():
+        pair = service["environment"][settings.BP_NOP_PAIR]
+        entries = json.loads(option(service["command"], "--container-context"))["docker"]["env_vars"]
+        run = dict(entry.split("=", 1) if "=" in entry else (entry, daemon[entry]) for entry in entries)
+        for environment in (overlay_environment(service_name, values), run):
+            apply_pair_environment(environment)
+            assert store_scope(environment) == StoreScope(owned[pair]), (service_name, pair)
+    assert store_claim_conflicts(daemon) == []
+    daemon = overlay_environment("daemon", {**values, f"BP_NOP_GLOBEX__{STORE_IDS}": "1,2"})
+    [conflict] = store_claim_conflicts(daemon)
+    assert "acme and globex both claim store 1" in conflict
+
+
 # ------------------------------------------------------------------ two pairs on the sandbox
 @pytest.fixture
 def second_account():
