@@ -2,13 +2,14 @@
 what to do (SKIP where a check does not apply), exit code 1 on any FAIL.
 
 Checks, in order: the environment (`BP_NOP_ENV` and what it requires), Brightpearl and
-nopCommerce (reachable, credentials accepted by one cheap authenticated call), the first day of
+nopCommerce (reachable, credentials accepted by one cheap authenticated call), the pair's
+nopCommerce stores (`BP_NOP_NOPCOMMERCE_STORE_IDS`: no two pairs claiming one store, each a live
+store; whether the pair is the installation's catalogue owner), the first day of
 the daily partitions (`BP_NOP_HISTORY_START` against the shop's first order: WARN, never FAIL),
 the ledger database (connects, schema current; a SQLite ledger that does not exist yet is
 reported, never created), the Dagster instance storage when it is PostgreSQL (reachable, the
 `brightpearl` pool limited to 1), the mapping (loads, fits the Brightpearl account's reference
-data), the pair's nopCommerce stores (`BP_NOP_NOPCOMMERCE_STORE_IDS`: no two pairs claiming one
-store, each a live store), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
+data), and the mapped payment method codes (WARN, never FAIL, for a code the account does not
 list: Brightpearl records such payments, without their Sales Receipt journal). Never prints a
 secret: every line passes through `redact`. Writes nothing, anywhere.
 """
