@@ -29,11 +29,13 @@ from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.ledger.ledger import Ledger
 from bp_nop_dagster.mapping.config import load_mapping_config
+from bp_nop_dagster.mapping.purchase_orders import BACKORDER_FIELDS
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.pairs import StoreOwnershipError, StoreScope, apply_pair_environment, store_claim_conflicts, store_scope
 from bp_nop_dagster.sandbox.server import RunningSandbox
 from bp_nop_dagster.sandbox.world import SandboxWorld
 from bp_nop_dagster.sync.catalogue import CatalogueSync
+from bp_nop_dagster.sync.purchase_orders import apply_backorders
 from bp_nop_dagster.sync.discovery import enqueue_orders_created_between
 from bp_nop_dagster.sync.stock import StockSync
 from bp_nop_dagster.transport.errors import ConfigurationError
@@ -367,6 +369,28 @@ def test_a_product_in_two_pairs_stores_fails_the_catalogue_run_before_any_write(
     with pytest.raises(StoreOwnershipError, match=split):
         catalogue_run(sandbox, second_account, tmp_path, "south", "2", monkeypatch, [outlet, split])
     assert {sku: nop.product_by_sku(sku)["name"] for sku in (outlet, split)} == before  # nothing written
+
+
+def test_back_order_settings_are_written_by_the_owning_pair_only(sandbox, tmp_path, monkeypatch):
+    """Two out-of-stock SKUs on order (purchase orders): south (store 2) sets back-orders on the
+    product limited to store 2 only; the shared one is the catalogue owner's (store 1's pair)."""
+    outlet, shared = stock_products(sandbox, 2)
+    limit(sandbox, outlet, [2])
+    nop = sandbox.world.nopcommerce
+    for sku in (outlet, shared):
+        nop.product_by_sku(sku)["stock_quantity"] = 0
+    before = {sku: {f: nop.product_by_sku(sku)[f] for f in BACKORDER_FIELDS} for sku in (outlet, shared)}
+    config = load_mapping_config(None)
+    config = config.model_copy(update={"purchase_orders": config.purchase_orders.model_copy(update={"backorders_in_nopcommerce": True})})
+    on_order = {outlet: (5, None), shared: (5, None)}
+    monkeypatch.setenv(STORE_IDS, "2")
+    report = apply_backorders(nop_client(sandbox), Ledger(f"sqlite:///{tmp_path / 'po-south.sqlite'}"), config, on_order)
+    assert report.set == [outlet]
+    assert {f: nop.product_by_sku(shared)[f] for f in BACKORDER_FIELDS} == before[shared]
+    assert {f: nop.product_by_sku(outlet)[f] for f in BACKORDER_FIELDS} != before[outlet]
+    monkeypatch.setenv(STORE_IDS, "1")
+    report = apply_backorders(nop_client(sandbox), Ledger(f"sqlite:///{tmp_path / 'po-north.sqlite'}"), config, on_order)
+    assert report.set == [shared]
 
 
 # ------------------------------------------------------------------ customers and return requests
