@@ -242,8 +242,10 @@ def test_the_catch_up_sweep_enqueues_only_the_pairs_stores_orders(sandbox, tmp_p
 
 
 # ------------------------------------------------------------------ stock: one writer per product
-def stock_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, name: str, store_ids: str, monkeypatch, skus):
-    """One stock run of a pair for `skus`, built as a run would: the pair's store list from the environment."""
+def stock_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, name: str, store_ids: str, monkeypatch, skus,
+              *, write: bool = True):
+    """One stock run of a pair for `skus` (`write` False: the drift report's reads only), built as
+    a run would: the pair's store list from the environment."""
     monkeypatch.setenv(STORE_IDS, store_ids)
     nop = nop_client(sandbox)
     account_creds = account.world.credentials
@@ -252,7 +254,7 @@ def stock_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, 
     engine = StockSync(nop=nop, bp=bp, ledger=Ledger(f"sqlite:///{tmp_path / f'stock-{name}.sqlite'}"),
                        stock=load_mapping_config(None).stock)
     ids = account.world.brightpearl.sku_to_product_id()
-    return engine.run([ids[sku] for sku in skus])
+    return (engine.run if write else engine.plan)([ids[sku] for sku in skus])
 
 
 def stock_products(sandbox: RunningSandbox, count: int) -> list[str]:
@@ -304,6 +306,24 @@ def test_stock_is_written_by_the_owning_pair_only(sandbox, second_account, tmp_p
     assert nop.product_by_sku(web)["stock_quantity"] == expected_stock(sandbox, web, rows[web].in_flight)
     assert nop.product_by_sku(outlet)["stock_quantity"] == south_value  # south's product, left as south wrote it
     assert rows[outlet].verdict == "other_pair"
+
+
+def test_the_in_flight_count_holds_only_the_pairs_own_stores_orders(sandbox, tmp_path, monkeypatch):
+    """Orders not yet in the pair's account are subtracted from its stock targets (in flight):
+    only its own stores' orders ever reach its account, so only they count. A shared SKU ordered
+    twice, 2 units in store 1 and 3 in store 2: north's (store 1) in-flight grows by 2."""
+    [shared] = stock_products(sandbox, 1)
+
+    def north_in_flight() -> int:
+        [row] = [r for r in stock_run(sandbox, sandbox, tmp_path, "north", "1", monkeypatch, [shared], write=False).rows if r.sku == shared]
+        return row.in_flight
+
+    before = north_in_flight()
+    for store, quantity in ((1, 2), (2, 3)):
+        body = {"email": f"flight{store}@pairs.test", "first_name": "Ada", "last_name": "Flight", "address": ADDRESS,
+                "store_id": store, "items": [{"sku": shared, "quantity": quantity}], "paid": True}
+        requests.post(f"{sandbox.urls.nopcommerce_root}/__sandbox__/orders", json=body, timeout=10).raise_for_status()
+    assert north_in_flight() - before == 2
 
 
 def test_a_product_in_two_pairs_stores_fails_the_stock_run_before_any_write(sandbox, second_account, tmp_path, monkeypatch):
