@@ -226,6 +226,24 @@ def nop_client(sandbox: RunningSandbox):
                                password=creds.nopcommerce_password).get_client()
 
 
+def test_an_order_of_another_pairs_store_in_a_pairs_ledger_is_dead_lettered_never_booked(sandbox, second_account, tmp_path,
+                                                                                         monkeypatch):
+    """A store-1 order left in south's ledger (say, from before south named its stores)."""
+    monkeypatch.setenv(settings.BP_NOP_REPORTS_DIR, str(tmp_path / "reports"))
+    south = pair_flow(sandbox, second_account, tmp_path / "south")
+    order = place(sandbox, 1, "left-behind@pairs.test")
+    ledger = south.resources["ledger"].get_ledger()
+    ledger.enqueue("order", [str(order)])
+    before = set(south.world_bp.orders)
+    monkeypatch.setenv(STORE_IDS, "2")
+    with dg.instance_for_test() as instance:
+        south.sync(instance)
+    assert set(south.world_bp.orders) == before
+    letters = [d for d in ledger.dead_letters() if d.nop_key == str(order)]
+    assert [d.reason for d in letters] == ["unknown_store"]
+    assert "store 1, which this pair does not own" in letters[0].message
+
+
 def test_the_catch_up_sweep_enqueues_only_the_pairs_stores_orders(sandbox, tmp_path, monkeypatch):
     """A sweep over the whole seeded history and one new order: exactly the live orders of the
     pair's store (the sandbox's own order records say which store each was placed in)."""
