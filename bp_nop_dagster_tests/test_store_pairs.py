@@ -272,7 +272,7 @@ def stock_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, 
     engine = StockSync(nop=nop, bp=bp, ledger=Ledger(f"sqlite:///{tmp_path / f'stock-{name}.sqlite'}"),
                        stock=load_mapping_config(None).stock)
     ids = account.world.brightpearl.sku_to_product_id()
-    return (engine.run if write else engine.plan)([ids[sku] for sku in skus])
+    return (engine.run if write else engine.plan)(None if skus is None else [ids[sku] for sku in skus])
 
 
 def stock_products(sandbox: RunningSandbox, count: int) -> list[str]:
@@ -344,6 +344,25 @@ def test_the_in_flight_count_holds_only_the_pairs_own_stores_orders(sandbox, tmp
     assert north_in_flight() - before == 2
 
 
+def test_a_full_reconcile_reports_another_pairs_shop_only_product_as_that_pairs(sandbox, second_account, tmp_path, monkeypatch):
+    """SKUs in nopCommerce only (no Brightpearl account has them): one limited to store 1, one to
+    store 2. Each pair's drift report calls its own `nop_only` (create it in Brightpearl) and the
+    other pair's `other_pair` (not its business)."""
+    root = sandbox.urls.nopcommerce_root
+    for sku, store in (("PAIR-NORTH-ONLY", 1), ("PAIR-SOUTH-ONLY", 2)):
+        body = {"sku": sku, "name": sku, "price": "9.50", "stock_quantity": 4, "manage_inventory_method_id": 1, "store_ids": [store]}
+        requests.post(f"{root}/__sandbox__/products", json=body, timeout=10).raise_for_status()
+    for name, account, stores in (("north", sandbox, "1"), ("south", second_account, "2")):
+        expected = {"PAIR-NORTH-ONLY": "nop_only" if name == "north" else "other_pair",
+                    "PAIR-SOUTH-ONLY": "nop_only" if name == "south" else "other_pair"}
+        for run in (stock_run, catalogue_run):
+            if run is stock_run:
+                rows = stock_run(sandbox, account, tmp_path, name, stores, monkeypatch, None, write=False).rows
+            else:
+                rows = catalogue_run(sandbox, account, tmp_path, name, stores, monkeypatch, None).rows
+            assert {row.sku: row.verdict for row in rows if row.sku.startswith("PAIR-")} == expected, (name, run.__name__)
+
+
 def test_a_product_in_two_pairs_stores_fails_the_stock_run_before_any_write(sandbox, second_account, tmp_path, monkeypatch):
     outlet, split = stock_products(sandbox, 2)
     limit(sandbox, outlet, [2])
@@ -361,12 +380,15 @@ def test_a_product_in_two_pairs_stores_fails_the_stock_run_before_any_write(sand
 
 # ------------------------------------------------------------------ catalogue: one writer per product
 def catalogue_run(sandbox: RunningSandbox, account: RunningSandbox, tmp_path: Path, name: str, store_ids: str, monkeypatch, skus):
+    """One catalogue run of a pair for `skus` (None: the reconciliation's plan of every SKU)."""
     monkeypatch.setenv(STORE_IDS, store_ids)
     account_creds = account.world.credentials
     bp = BrightpearlResource(base_url=account.urls.brightpearl_base_url, app_ref=account_creds.brightpearl_app_ref,
                              account_token=account_creds.brightpearl_account_token).build_client()
     engine = CatalogueSync(nop=nop_client(sandbox), bp=bp, ledger=Ledger(f"sqlite:///{tmp_path / f'catalogue-{name}.sqlite'}"),
                            mapping=load_mapping_config(None))
+    if skus is None:
+        return engine.plan()
     ids = account.world.brightpearl.sku_to_product_id()
     return engine.run([ids[sku] for sku in skus])
 

@@ -310,9 +310,10 @@ class CatalogueSync:
             elif sku in skus:
                 targets[sku] = _Target(found[0])
             elif full and found[0].manage_inventory_method_id != ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
-                rows.append(CatalogueRow(sku=sku, verdict=NOP_ONLY, nop_product_id=found[0].id))
+                rows.append(CatalogueRow(sku=sku, verdict=self._nop_only(found[0], sku), nop_product_id=found[0].id))
         if full:
             parents = [p for p in products if p.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES]
+            parent_of = {p.id: p for p in parents}
             combinations = [(p.id, c) for p in parents for c in self.nop.attribute_combinations(p.id)]
         else:
             combinations = []
@@ -330,8 +331,13 @@ class CatalogueSync:
             elif sku in skus:
                 targets[sku] = _Target(combination, combination=True, parent_id=parent_id)
             elif full:
-                rows.append(CatalogueRow(sku=sku, verdict=NOP_ONLY, nop_product_id=parent_id, nop_combination_id=combination.id))
+                rows.append(CatalogueRow(sku=sku, verdict=self._nop_only(parent_of[parent_id], sku), nop_product_id=parent_id,
+                                         nop_combination_id=combination.id))
         return targets, rows
+
+    def _nop_only(self, product: Product, sku: str) -> str:
+        """The verdict of a SKU only nopCommerce has: another pair's product is that pair's business."""
+        return NOP_ONLY if self.nop.owns_product(product, sku) else OTHER_PAIR
 
     def _store_ids(self, targets: dict[str, _Target]) -> dict[str, list[int]]:
         """SKU -> stores its nopCommerce product is limited to (only read with `stores:` set)."""

@@ -461,7 +461,7 @@ class StockSync:
             if product.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
                 continue  # its combinations carry the stock (below)
             if full and sku not in bp_skus:
-                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=product.id))
+                rows.append(StockRow(sku=sku, verdict=self._nop_only(product, sku), nop_product_id=product.id))
             elif product.manage_inventory_method_id == ManageInventoryMethod.DONT_MANAGE_STOCK:
                 rows.append(StockRow(sku=sku, verdict=NOT_TRACKED_IN_NOP, nop_product_id=product.id, bp_product_id=skus.get(sku)))
             elif sku in skus:
@@ -472,8 +472,12 @@ class StockSync:
             elif sku in skus:
                 places[sku] = place
             elif full and sku not in bp_skus:
-                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=place.product.id))
+                rows.append(StockRow(sku=sku, verdict=self._nop_only(place.product, sku), nop_product_id=place.product.id))
         return places, rows
+
+    def _nop_only(self, product: Product, sku: str) -> str:
+        """The verdict of a SKU only nopCommerce has: another pair's product is that pair's business."""
+        return NOP_ONLY if self.nop.owns_product(product, sku) else OTHER_PAIR
 
     def _combinations(self, products: list[Product] | None, skus: list[str]) -> dict[str, _Place]:
         """Attribute-combination SKUs: every combination of `products` (full reconcile), else a
