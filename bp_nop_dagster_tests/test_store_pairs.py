@@ -171,6 +171,21 @@ def test_the_docker_deployment_hands_each_pair_its_store_list_and_its_daemon_see
     assert "acme and globex both claim store 1" in conflict
 
 
+def test_doctor_says_which_pair_is_the_catalogue_owner_and_refuses_a_store_the_shop_lacks(sandbox, monkeypatch):
+    from bp_nop_dagster.doctor import FAIL, OK, Doctor
+
+    for key, value in settings.sandbox_environment(sandbox).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(STORE_IDS, "1")
+    assert Doctor().check_stores() == (OK, "store 1 of the installation's 1, 2; the catalogue owner: it also writes the products "
+                                           "limited to no store and the customers of no store")
+    monkeypatch.setenv(STORE_IDS, "2")
+    assert Doctor().check_stores() == (OK, "store 2 of the installation's 1, 2; not the catalogue owner (the pair owning store 1 is)")
+    monkeypatch.setenv(STORE_IDS, "2,5")
+    status, text = Doctor().check_stores()
+    assert status == FAIL and "names store 5" in text
+
+
 # ------------------------------------------------------------------ two pairs on the sandbox
 @pytest.fixture
 def second_account():
