@@ -1,10 +1,11 @@
 """Many store-account pairs from one deployment (README, "Many pairs and scale"); no Dagster here.
 
 A pair is one nopCommerce store (a whole installation, or the store ids it names within one)
-plus one Brightpearl account, with its own credentials, mapping and ledger. Every pair is a code location loaded from this same package, each in its own
-process (a compose service, a Helm user-code deployment) whose environment holds that pair's
-settings: the usual variables (settings.py) plus `BP_NOP_PAIR=<name>`. Adding a pair is
-configuration: a workspace entry, a service and its secrets, no code.
+plus one Brightpearl account, with its own credentials, mapping and ledger. Every pair is a code
+location loaded from this same package, each in its own process (a compose service, a Helm
+user-code deployment) whose environment holds that pair's settings: the usual variables
+(settings.py) plus `BP_NOP_PAIR=<name>`. Adding a pair is configuration: a workspace entry, a
+service and its secrets, no code.
 
 What the name changes, so pairs sharing one Dagster instance never mix:
 - asset keys get the pair's name as first part (`acme/brightpearl/products`): each pair's
