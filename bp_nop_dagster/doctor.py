@@ -2,7 +2,9 @@
 what to do (SKIP where a check does not apply), exit code 1 on any FAIL.
 
 Checks, in order: the environment (`BP_NOP_ENV` and what it requires), Brightpearl and
-nopCommerce (reachable, credentials accepted by one cheap authenticated call), the first day of
+nopCommerce (reachable, credentials accepted by one cheap authenticated call), the pair's
+nopCommerce stores (`BP_NOP_NOPCOMMERCE_STORE_IDS`: no two pairs claiming one store, each a live
+store; whether the pair is the installation's catalogue owner), the first day of
 the daily partitions (`BP_NOP_HISTORY_START` against the shop's first order: WARN, never FAIL),
 the ledger database (connects, schema current; a SQLite ledger that does not exist yet is
 reported, never created), the Dagster instance storage when it is PostgreSQL (reachable, the
@@ -23,7 +25,7 @@ from typing import TextIO
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.alerts import redact, secret_values
-from bp_nop_dagster.pairs import apply_pair_environment, current_pair
+from bp_nop_dagster.pairs import apply_pair_environment, current_pair, store_claim_conflicts, store_scope
 from bp_nop_dagster.environment import Environment, current_environment, environment_problems
 from bp_nop_dagster.transport.errors import ApiError, AuthError, ConfigurationError
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -60,6 +62,7 @@ class Doctor:
             ("environment", self.check_environment),
             ("brightpearl", self.check_brightpearl),
             ("nopcommerce", self.check_nopcommerce),
+            ("stores", self.check_stores),
             ("history start", self.check_history_start),
             ("ledger", self.check_ledger),
             ("dagster instance", self.check_instance),
@@ -143,6 +146,36 @@ class Doctor:
         except ApiError as error:
             return FAIL, f"{error}: check {settings.NOPCOMMERCE_BASE_URL} (…/api-backend, plugin installed) and the network"
         return OK, f"reachable, credentials accepted ({len(countries)} countries)"
+
+    def check_stores(self) -> tuple[str, str]:
+        """The pair's nopCommerce stores (bp_nop_dagster/pairs.py): well formed, claimed by no other
+        pair in this environment, live in the installation; and whether it is the catalogue owner."""
+        try:
+            scope = store_scope(self.environ)
+            conflicts = store_claim_conflicts(self.environ)
+        except ConfigurationError as error:
+            return FAIL, str(error)
+        if conflicts:
+            return FAIL, "; ".join(conflicts)
+        if scope.whole_installation:
+            return OK, f"every store of the nopCommerce installation ({settings.BP_NOP_NOPCOMMERCE_STORE_IDS} unset)"
+        missing = self._missing(settings.NOPCOMMERCE_BASE_URL, settings.NOPCOMMERCE_EMAIL, settings.NOPCOMMERCE_PASSWORD)
+        if missing:
+            return SKIP, f"{scope.describe()}: the installation's stores not read (set {missing})"
+        from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+
+        try:
+            with NopCommerceClient(self.environ[settings.NOPCOMMERCE_BASE_URL], self.environ[settings.NOPCOMMERCE_EMAIL],
+                                   self.environ[settings.NOPCOMMERCE_PASSWORD], retry=DOCTOR_RETRY, **DOCTOR_TIMEOUTS) as client:
+                client.store_scope = scope
+                live = client.installation_store_ids()
+        except ConfigurationError as error:
+            return FAIL, str(error)
+        except ApiError as error:
+            return FAIL, f"the installation's stores (Store/GetAll) not read: {error}"
+        role = ("the catalogue owner: it also writes the products limited to no store and the customers of no store"
+                if scope.owns_shared(live) else f"not the catalogue owner (the pair owning store {min(live)} is)")
+        return OK, f"{scope.describe()} of the installation's {', '.join(map(str, live))}; {role}"
 
     def check_history_start(self) -> tuple[str, str]:
         from bp_nop_dagster.defs.partitions import DEFAULT_HISTORY_START

@@ -26,6 +26,9 @@ BP_NOP_HISTORY_START = "BP_NOP_HISTORY_START"
 # when two pairs share one account (they then share its quota pool; default: the pair's name).
 BP_NOP_PAIR = "BP_NOP_PAIR"
 BP_NOP_BRIGHTPEARL_ACCOUNT = "BP_NOP_BRIGHTPEARL_ACCOUNT"
+# The nopCommerce store ids a pair owns within its installation, when several pairs share one
+# installation (e.g. `2` or `2,3`; unset: every store of the installation, as one pair).
+BP_NOP_NOPCOMMERCE_STORE_IDS = "BP_NOP_NOPCOMMERCE_STORE_IDS"
 # Webhooks (`bp-nop webhooks ...`): the secret path segment Brightpearl calls back on, and the
 # public base URL of the receiver as Brightpearl reaches it (https in production).
 BP_NOP_WEBHOOK_SECRET = "BP_NOP_WEBHOOK_SECRET"

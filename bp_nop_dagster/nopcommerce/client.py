@@ -76,6 +76,7 @@ from bp_nop_dagster.nopcommerce.models import (
     Warehouse,
     parse_utc,
 )
+from bp_nop_dagster.pairs import StoreScope
 from bp_nop_dagster.transport.errors import (
     ApiError,
     AuthError,
@@ -105,6 +106,7 @@ SKU_CHUNK = 100  # SKUs per Product/GetProductsBySku call
 MAX_QUERY_CHARS = 1500  # keep URLs well under common 2-8 KB proxy limits
 MAX_READ_PASSES = 3  # full re-reads of a paged list whose total changed while it was read
 MAX_MESSAGE_CHARS = 300
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # sorts an undated record last, newest first
 PERMISSION_MESSAGE = (
     'access denied: the API user lacks the "Access Web API Backend" permission (AccessWebApi); '
     "grant it to one of the customer's roles in Configuration → Access control list"
@@ -178,6 +180,10 @@ class NopCommerceClient(Transport):
         self._states: dict[int, StateProvince | None] = {}
         self._cache_lock = threading.Lock()
         self._role_ids: dict[str, int] = {}
+        self._installation_stores: list[int] | None = None
+        # The stores this client's pair owns (bp_nop_dagster/pairs.py): the order, return-request
+        # and customer reads below keep to them; `owns_product` says which products it writes.
+        self.store_scope = StoreScope()
         self.token_fetches = 0
 
     def __repr__(self) -> str:
@@ -413,8 +419,9 @@ class NopCommerceClient(Transport):
         page_size: int | None = None,
     ) -> Items[Order]:
         """`GET Order/Search` over every page, oldest first (the server sorts newest first).
-        Both date bounds are inclusive; deleted orders are excluded by the server."""
-        params: dict[str, Any] = {"storeId": store_id}
+        Both date bounds are inclusive; deleted orders are excluded by the server. `store_id` 0:
+        the pair's stores (one search each, the server's `storeId` filter), or every store."""
+        params: dict[str, Any] = {}
         if created_from_utc is not None:
             params["createdFromUtc"] = format_utc(created_from_utc)
         if created_to_utc is not None:
@@ -423,7 +430,7 @@ class NopCommerceClient(Transport):
             ids = [int(v) for v in values]
             if ids:
                 params[name] = ";".join(str(v) for v in ids)
-        orders = self._read_all("/Order/Search", params, model=Order, page_size=page_size)
+        orders = self._read_stores("/Order/Search", params, store_id, model=Order, page_size=page_size)
         return Items(sorted(orders, key=lambda o: (o.created_on_utc, o.id)), orders.malformed)
 
     def orders_created_between(self, start_utc: datetime, end_utc: datetime, *, page_size: int | None = None) -> Items[Order]:
@@ -445,9 +452,24 @@ class NopCommerceClient(Transport):
         start, end = _as_utc(start_utc), _as_utc(end_utc)
         if start > end:
             raise ValueError(f"start_utc {start.isoformat()} is after end_utc {end.isoformat()}")
-        params = {"storeId": 0, "createdFromUtc": format_utc(start), "createdToUtc": format_utc(end)}
-        refs = self._read_all("/Order/Search", params, model=OrderRef)
+        params = {"createdFromUtc": format_utc(start), "createdToUtc": format_utc(end)}
+        refs = self._read_stores("/Order/Search", params, 0, model=OrderRef)
         return Items(sorted(refs, key=lambda o: (o.created_on_utc or start, o.id)), refs.malformed)
+
+    def _read_stores(self, path: str, params: dict[str, Any], store_id: int, *, model: type[M], page_size: int | None = None) -> Items[M]:
+        """`_read_all` of a search with a `storeId` filter: `store_id` when given, else one search
+        per store of the pair (merged, each item once), or every store (`storeId=0`)."""
+        if store_id or self.store_scope.whole_installation:
+            return self._read_all(path, {"storeId": int(store_id), **params}, model=model, page_size=page_size)
+        self.installation_store_ids()  # the named stores exist
+        found: dict[int, M] = {}
+        rejected: list[Malformed] = []
+        for own in sorted(self.store_scope.store_ids or ()):
+            items = self._read_all(path, {"storeId": own, **params}, model=model, page_size=page_size)
+            for item in items:
+                found.setdefault(item.id, item)  # type: ignore[attr-defined]
+            rejected.extend(items.malformed)
+        return Items(found.values(), rejected)
 
     def ping(self) -> None:
         """One cheap read (one order of the list, unparsed), to tell whether nopCommerce answers
@@ -649,7 +671,8 @@ class NopCommerceClient(Transport):
         """`GET Customer/GetAll` over every page (newest first), optionally filtered by email, by
         creation window (both bounds inclusive), by last activity (`lastActivityFromUtc`: the
         customers active since, which includes every registration and every change a customer
-        makes in My account) and by roles (`customerRoleIds`, any of them)."""
+        makes in My account) and by roles (`customerRoleIds`, any of them). A pair owning some
+        stores of the installation gets only its customers (`StoreScope.owns_store_record`)."""
         params: dict[str, Any] = {}
         if email:
             params["email"] = email.strip()
@@ -662,7 +685,12 @@ class NopCommerceClient(Transport):
         roles = [str(_positive(r)) for r in role_ids]
         if roles:
             params["customerRoleIds"] = ";".join(roles)
-        return self._read_all("/Customer/GetAll", params, model=Customer, page_size=page_size)
+        customers = self._read_all("/Customer/GetAll", params, model=Customer, page_size=page_size)
+        if self.store_scope.whole_installation:
+            return customers
+        # Customer/GetAll has no store filter: the pair's own are those registered in its stores.
+        live = self.installation_store_ids()
+        return Items([c for c in customers if self.store_scope.owns_store_record(c.registered_in_store_id, live)], customers.malformed)
 
     def registered_customers(self, created_from_utc: datetime | None = None, created_to_utc: datetime | None = None, *,
                              page_size: int | None = None) -> list[Customer]:
@@ -856,10 +884,11 @@ class NopCommerceClient(Transport):
         status: ReturnRequestStatus | int | None = None,
         page_size: int | None = None,
     ) -> list[ReturnRequest]:
-        """`GET ReturnRequest/Search` over every page, newest first (CreatedOnUtc, then id). Both date
+        """`GET ReturnRequest/Search` over every page, newest first (CreatedOnUtc, then id), of
+        `store_id` (0: the pair's stores, see `search_orders`). Both date
         bounds are inclusive; `custom_number` matches exactly. There is no UpdatedOnUtc filter: a
         status change is only seen by re-reading (`return_request`) or comparing `updated_on_utc`."""
-        params: dict[str, Any] = {"storeId": int(store_id), "customerId": int(customer_id), "orderItemId": int(order_item_id)}
+        params: dict[str, Any] = {"customerId": int(customer_id), "orderItemId": int(order_item_id)}
         if custom_number:
             params["customNumber"] = custom_number
         if status is not None:
@@ -868,7 +897,10 @@ class NopCommerceClient(Transport):
             params["createdFromUtc"] = format_utc(created_from_utc)
         if created_to_utc is not None:
             params["createdToUtc"] = format_utc(created_to_utc)
-        return self._read_all("/ReturnRequest/Search", params, model=ReturnRequest, page_size=page_size)
+        requests_found = self._read_stores("/ReturnRequest/Search", params, store_id, model=ReturnRequest, page_size=page_size)
+        if store_id or self.store_scope.whole_installation:
+            return requests_found
+        return Items(sorted(requests_found, key=lambda r: (r.created_on_utc or EARLIEST, r.id), reverse=True), requests_found.malformed)
 
     def return_request(self, request_id: int) -> ReturnRequest:
         path = f"/ReturnRequest/GetById/{_positive(request_id)}"
@@ -901,6 +933,27 @@ class NopCommerceClient(Transport):
         """`GET Store/GetAll`: the live stores (deleted ones left out), display order."""
         path = "/Store/GetAll"
         return self._parse_list(Store, self._get(path), path)
+
+    def installation_store_ids(self) -> list[int]:
+        """The installation's live store ids (`Store/GetAll`, read once per client), after checking
+        that every store the pair names is one of them (ConfigurationError otherwise)."""
+        with self._cache_lock:
+            cached = self._installation_stores
+        if cached is None:
+            cached = sorted(store.id for store in self.stores())
+            self.store_scope.check_installation(cached)
+            with self._cache_lock:
+                self._installation_stores = cached
+        return cached
+
+    def owns_product(self, product: Product, label: str | None = None) -> bool:
+        """Whether this pair writes `product` (stock, price, fields): always for the whole
+        installation; else by `StoreScope.owns_product` on its store mappings (read when it is
+        limited to stores). A product split between pairs raises StoreOwnershipError."""
+        if self.store_scope.whole_installation:
+            return True
+        stores = self.product_store_ids(product.id) if product.limited_to_stores else []
+        return self.store_scope.owns_product(label or f"id {product.id}", product.limited_to_stores, stores, self.installation_store_ids())
 
     def warehouses(self) -> list[Warehouse]:
         """`GET Warehouse/GetAll`: every warehouse (a plain array)."""

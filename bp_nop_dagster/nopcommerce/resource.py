@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr
 from bp_nop_dagster import settings
 from bp_nop_dagster.environment import require_configured_endpoint
 from bp_nop_dagster.nopcommerce.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_PAGE_SIZE, NopCommerceClient
+from bp_nop_dagster.pairs import store_scope
 from bp_nop_dagster.transport.errors import ConfigurationError
 from bp_nop_dagster.transport.limits import DEFAULT_MAX_REPLY_BYTES
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -66,6 +67,7 @@ class NopCommerceResource(dg.ConfigurableResource):
             retry=RetrySettings(max_attempts=self.max_attempts),
         )
         client.max_reply_bytes = int(self.max_reply_mb * 2**20)
+        client.store_scope = store_scope()  # the pair's stores (BP_NOP_NOPCOMMERCE_STORE_IDS), every store when unset
         return client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

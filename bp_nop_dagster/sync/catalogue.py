@@ -26,6 +26,10 @@ its store ids; one in a store the mapping does not list is reported (`unmapped_s
 written; one limited to exactly one mapped store gets that store's price list, any other the
 top-level `price_list_id` (nopCommerce holds one price per product).
 
+Several pairs on one installation (bp_nop_dagster/pairs.py): a product another pair owns is left
+alone (`other_pair`); one split between pairs fails the run in words (`StoreOwnershipError`);
+only the installation's catalogue owner creates products (a new product is limited to no store).
+
 Creates (`catalogue.create_in_nop`): `Product/Create` is a plain insert, so it runs under a
 write-ahead intent (SKU) and an unknown outcome is settled by a SKU lookup before any new attempt
 (`sync/exactly_once.py`). Updates write absolute values (resending is harmless) and need none.
@@ -72,7 +76,8 @@ PRODUCT_PATH = "/product-service/product"
 IN_SYNC, WRITTEN, CREATED, DIFFERS, FAILED = "in_sync", "written", "created", "differs", "failed"
 OWNED_BY_NOP = "owned_by_nop"  # differs only in fields the shop owns: explained
 BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE = "brightpearl_only", "nop_only", "ambiguous_sku", "unmapped_store"
-VERDICTS = (IN_SYNC, WRITTEN, CREATED, OWNED_BY_NOP, DIFFERS, FAILED, BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE)
+OTHER_PAIR = "other_pair"  # another pair on the same nopCommerce installation owns the product (pairs.py)
+VERDICTS = (IN_SYNC, WRITTEN, CREATED, OWNED_BY_NOP, DIFFERS, FAILED, BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE, OTHER_PAIR)
 
 
 def changed_products(bp: BrightpearlClient, cursor: SensorCursor, now: datetime) -> tuple[list[int], SensorCursor]:
@@ -126,6 +131,7 @@ class CatalogueReport:
             "nop_only": self.count(NOP_ONLY),
             "ambiguous_skus": self.count(AMBIGUOUS),
             "unmapped_store": self.count(UNMAPPED_STORE),
+            "other_pair": self.count(OTHER_PAIR),
             "brightpearl_calls": self.brightpearl_calls,
             "nopcommerce_calls": self.nopcommerce_calls,
             "nopcommerce_writes": self.nopcommerce_writes,
@@ -186,6 +192,8 @@ class CatalogueSync:
         stores = self._store_ids(targets)
         prices = self._prices(skus, targets, stores)
         reported = {r.sku for r in nop_rows}
+        # Every target's owner settled before the first write: a split product fails the run whole.
+        owned = {sku: self._owned(target, sku) for sku, target in targets.items() if sku in skus}
         for sku, bp_id in sorted(skus.items()):
             target = targets.get(sku)
             if target is None and sku in reported:
@@ -196,12 +204,17 @@ class CatalogueSync:
             if prices_only:
                 bp = {name: value for name, value in bp.items() if name == "price"}
             if target is None:
-                if self.catalogue.create_in_nop and write and not prices_only:
+                creates = self._creates_products()
+                if self.catalogue.create_in_nop and write and not prices_only and creates:
                     self._create(row, bp)
                 else:
                     row.verdict = BRIGHTPEARL_ONLY
+                    row.note = "" if creates else "new products are created by the installation's catalogue owner (pairs.py)"
                 continue
             self._place(row, target, stores)
+            if not owned[sku]:
+                row.verdict, row.note = OTHER_PAIR, "another pair on this nopCommerce installation owns this product"
+                continue
             if row.verdict == UNMAPPED_STORE:
                 continue
             row.differences = differences(bp, nop_values(target.dto, combination=target.combination), self.catalogue)
@@ -297,9 +310,10 @@ class CatalogueSync:
             elif sku in skus:
                 targets[sku] = _Target(found[0])
             elif full and found[0].manage_inventory_method_id != ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
-                rows.append(CatalogueRow(sku=sku, verdict=NOP_ONLY, nop_product_id=found[0].id))
+                rows.append(CatalogueRow(sku=sku, verdict=self._nop_only(found[0], sku), nop_product_id=found[0].id))
         if full:
             parents = [p for p in products if p.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES]
+            parent_of = {p.id: p for p in parents}
             combinations = [(p.id, c) for p in parents for c in self.nop.attribute_combinations(p.id)]
         else:
             combinations = []
@@ -317,8 +331,13 @@ class CatalogueSync:
             elif sku in skus:
                 targets[sku] = _Target(combination, combination=True, parent_id=parent_id)
             elif full:
-                rows.append(CatalogueRow(sku=sku, verdict=NOP_ONLY, nop_product_id=parent_id, nop_combination_id=combination.id))
+                rows.append(CatalogueRow(sku=sku, verdict=self._nop_only(parent_of[parent_id], sku), nop_product_id=parent_id,
+                                         nop_combination_id=combination.id))
         return targets, rows
+
+    def _nop_only(self, product: Product, sku: str) -> str:
+        """The verdict of a SKU only nopCommerce has: another pair's product is that pair's business."""
+        return NOP_ONLY if self.nop.owns_product(product, sku) else OTHER_PAIR
 
     def _store_ids(self, targets: dict[str, _Target]) -> dict[str, list[int]]:
         """SKU -> stores its nopCommerce product is limited to (only read with `stores:` set)."""
@@ -340,6 +359,19 @@ class CatalogueSync:
         if unmapped:
             row.verdict = UNMAPPED_STORE
             row.note = f"nopCommerce store {', '.join(map(str, unmapped))} is not in the mapping's stores"
+
+    def _owned(self, target: _Target, sku: str) -> bool:
+        """Whether this pair writes `target` (a combination: by its parent product); a product
+        split between pairs raises StoreOwnershipError, failing the run before its writes."""
+        if self.nop.store_scope.whole_installation:
+            return True
+        product = self.nop.product(target.parent_id) if target.combination else target.dto
+        return self.nop.owns_product(product, sku)
+
+    def _creates_products(self) -> bool:
+        """A created product is limited to no store, so shared: only the catalogue owner creates."""
+        scope = self.nop.store_scope
+        return scope.whole_installation or scope.owns_shared(self.nop.installation_store_ids())
 
     # ------------------------------------------------------------------ writes
     def _update(self, row: CatalogueRow, target: _Target, bp: dict[str, Any]) -> None:

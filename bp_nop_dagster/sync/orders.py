@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig
@@ -264,6 +265,7 @@ class OrderSync:
         with self.fates.settle(ORDER, key, payload=self._payload(detail)) as outcome:
             self._outcomes.append(outcome)
             if bp_order_id is None:
+                self._check_store(detail)
                 if self.config.quality.hold_invalid_contacts:  # held for review: dead-lettered invalid_address
                     ContactGate(self.config.quality, self._iso2, self.nop.state_abbreviation).check(detail)
                 contact_id = self._contact(detail)
@@ -276,6 +278,16 @@ class OrderSync:
             self._payments(detail, bp_order_id)
             # Synced only now: an order whose payment failed or was cut off stays pending.
             self.ledger.mark_synced(ORDER, key, needs_review=needs_review)
+
+    def _check_store(self, detail: OrderDetails) -> None:
+        """An order of a store this pair does not own (bp_nop_dagster/pairs.py; e.g. one left in
+        the ledger from before the pair named its stores) is never booked into this account:
+        dead-lettered `unknown_store`, in words."""
+        scope, order = self.nop.store_scope, detail.order
+        if scope.whole_installation or scope.owns_store_record(order.store_id, self.nop.installation_store_ids()):
+            return
+        raise MappingError("unknown_store", f"order {order.id} is of nopCommerce store {order.store_id}, which this pair does not own "
+                                            f"({settings.BP_NOP_NOPCOMMERCE_STORE_IDS}: {scope.describe()}): the pair owning it books it")
 
     # ------------------------------------------------------------------ contacts
     def _contact(self, detail: OrderDetails) -> int:

@@ -13,7 +13,8 @@ properties read as the guard, so an edit made meanwhile in the shop's admin is n
 (the product is done at the next run). The PUT is idempotent (the same body twice, the same row);
 `updated_on_utc` is left as it was (the API stamps nothing; this is not a catalogue edit). The
 values found before the first change are kept in the ledger (`po_backorders`) to be put back.
-Products with attribute combinations (stock per combination) are left alone.
+Products with attribute combinations (stock per combination) are left alone, and so are those of
+another pair on the same installation (`NopCommerceClient.owns_product`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def apply_backorders(nop: NopCommerceClient, ledger: Ledger, config: MappingConf
     if not (rules.backorders_in_nopcommerce or rules.available_from_dates) and not originals:
         return report
     skus = set(on_order) | {value["sku"] for value in originals.values()}
-    products = [p for p in nop.products_by_sku(skus) if p.manage_inventory_method_id == MANAGE_STOCK and p.sku]
+    # Only the pair's own products (bp_nop_dagster/pairs.py: another pair's are its to write).
+    products = [p for p in nop.products_by_sku(skus) if p.manage_inventory_method_id == MANAGE_STOCK and p.sku
+                and nop.owns_product(p, p.sku)]
     for product in products:
         units, delivery = on_order.get(product.sku, (0, None))
         original = originals.get(str(product.id))

@@ -38,7 +38,9 @@ Pushing (`StockSync.run`), for those products or (full reconcile) every SKU, in 
    An order placed after the Brightpearl read is therefore subtracted, never given back; one
    linked or allocated meanwhile is subtracted once too many for a run (the safe side), which the
    next run corrects;
-4. the target (`mapping.stock`), compared with the current value: only differences are written, as
+4. the target (`mapping.stock`), compared with the current value, for the products this pair owns
+   (several pairs on one installation: `NopCommerceClient.owns_product`; a product split between
+   pairs fails the run before any write): only differences are written, as
    absolute values. Each write re-reads the value first and writes only if it is still the one
    compared (`NopCommerceClient.update_*_stock`); a value that moved meanwhile (a checkout) is
    recomputed from fresh reads, up to `VERIFY_ROUNDS` times, and otherwise left for the next run.
@@ -103,8 +105,10 @@ IN_SYNC, WRITTEN, DIFFERS, MOVED, FAILED = "in_sync", "written", "differs", "mov
 NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL = "not_tracked_in_nop", "not_tracked_in_brightpearl"
 NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS = "nop_only", "brightpearl_only", "ambiguous_sku"
 UNMAPPED_STORE = "unmapped_store"  # the product is limited to a store the mapping's `stores:` does not list
+# Another pair on the same nopCommerce installation owns the product (bp_nop_dagster/pairs.py).
+OTHER_PAIR = "other_pair"
 UNKNOWN_VERDICTS = (NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE)
-SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL)
+SKIPPED_VERDICTS = (NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, OTHER_PAIR)
 
 
 # ---------------------------------------------------------------------------------- which changed
@@ -389,6 +393,11 @@ class StockSync:
                 unknown_rows.append(StockRow(sku=sku, verdict=BRIGHTPEARL_ONLY, bp_product_id=pid))
                 continue
             by_warehouse = on_hand_by_sku[sku]
+            # One writer per product (pairs.py): another pair's is left alone; one split between
+            # pairs raises StoreOwnershipError here, before any write of the run.
+            if not self.nop.owns_product(place.product, sku):
+                unknown_rows.append(StockRow(sku=sku, verdict=OTHER_PAIR, nop_product_id=place.product.id, bp_product_id=pid))
+                continue
             stock = self._stock_for(place.product)
             if stock is None:
                 unknown_rows.append(StockRow(sku=sku, verdict=UNMAPPED_STORE, nop_product_id=place.product.id, bp_product_id=pid))
@@ -452,7 +461,7 @@ class StockSync:
             if product.manage_inventory_method_id == ManageInventoryMethod.MANAGE_STOCK_BY_ATTRIBUTES:
                 continue  # its combinations carry the stock (below)
             if full and sku not in bp_skus:
-                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=product.id))
+                rows.append(StockRow(sku=sku, verdict=self._nop_only(product, sku), nop_product_id=product.id))
             elif product.manage_inventory_method_id == ManageInventoryMethod.DONT_MANAGE_STOCK:
                 rows.append(StockRow(sku=sku, verdict=NOT_TRACKED_IN_NOP, nop_product_id=product.id, bp_product_id=skus.get(sku)))
             elif sku in skus:
@@ -463,8 +472,12 @@ class StockSync:
             elif sku in skus:
                 places[sku] = place
             elif full and sku not in bp_skus:
-                rows.append(StockRow(sku=sku, verdict=NOP_ONLY, nop_product_id=place.product.id))
+                rows.append(StockRow(sku=sku, verdict=self._nop_only(place.product, sku), nop_product_id=place.product.id))
         return places, rows
+
+    def _nop_only(self, product: Product, sku: str) -> str:
+        """The verdict of a SKU only nopCommerce has: another pair's product is that pair's business."""
+        return NOP_ONLY if self.nop.owns_product(product, sku) else OTHER_PAIR
 
     def _combinations(self, products: list[Product] | None, skus: list[str]) -> dict[str, _Place]:
         """Attribute-combination SKUs: every combination of `products` (full reconcile), else a

@@ -20,6 +20,7 @@ from bp_nop_dagster.sync.catalogue import (
     IN_SYNC,
     NOP_ONLY,
     OWNED_BY_NOP,
+    OTHER_PAIR,
     UNMAPPED_STORE,
     CatalogueReport,
 )
@@ -27,7 +28,7 @@ from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
 CATALOGUE = asset_key("reconciliation", "catalogue")
 NOP_PRODUCTS = asset_key("nopcommerce", "products")
-VERDICTS = (IN_SYNC, OWNED_BY_NOP, DIFFERS, BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE)
+VERDICTS = (IN_SYNC, OWNED_BY_NOP, DIFFERS, BRIGHTPEARL_ONLY, NOP_ONLY, AMBIGUOUS, UNMAPPED_STORE, OTHER_PAIR)
 ACTIONS = {
     DIFFERS: "a Brightpearl-owned field differs: the next product or price run writes it; if it stays, look at the "
              "catalogue_product dead letters",
@@ -36,6 +37,8 @@ ACTIONS = {
     NOP_ONLY: "in nopCommerce only: create it in Brightpearl or correct the SKU",
     AMBIGUOUS: "the SKU is held by several records on one side: make it unique",
     UNMAPPED_STORE: "the product is limited to a nopCommerce store the mapping's stores: does not list: add the store",
+    OTHER_PAIR: "another pair on this nopCommerce installation owns the product (README, \"Several pairs on one nopCommerce "
+                "installation\"): nothing to do here",
 }
 DESCRIPTIONS = {
     "sku": "the SKU (exact text; the CSV quotes it, so spaces and leading zeros survive)",

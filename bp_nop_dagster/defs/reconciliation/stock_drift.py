@@ -20,6 +20,7 @@ from bp_nop_dagster.sync.stock import (
     NOP_ONLY,
     NOT_TRACKED_IN_BRIGHTPEARL,
     NOT_TRACKED_IN_NOP,
+    OTHER_PAIR,
     UNMAPPED_STORE,
     StockReport,
 )
@@ -30,7 +31,8 @@ STOCK_DRIFT = asset_key("reconciliation", "stock_drift")
 BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")
 NOP_PRODUCTS = asset_key("nopcommerce", "products")
 DRIFT = "drift"
-VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE)
+VERDICTS = (IN_SYNC, DRIFT, NOT_TRACKED_IN_NOP, NOT_TRACKED_IN_BRIGHTPEARL, NOP_ONLY, BRIGHTPEARL_ONLY, AMBIGUOUS, UNMAPPED_STORE,
+            OTHER_PAIR)
 
 
 def column_descriptions(warehouses: list[int]) -> dict[str, str]:
@@ -53,7 +55,8 @@ def column_descriptions(warehouses: list[int]) -> dict[str, str]:
         "nop_stock": "what nopCommerce shows (units)",
         "difference": "nopCommerce stock minus target (0: in step)",
         "verdict": "in_sync, drift (needs the next push or a person), not_tracked_in_nop, not_tracked_in_brightpearl, "
-                   "nop_only, brightpearl_only, ambiguous_sku, unmapped_store (limited to a store the mapping does not list)",
+                   "nop_only, brightpearl_only, ambiguous_sku, unmapped_store (limited to a store the mapping does not list), "
+                   "other_pair (another pair on this nopCommerce installation owns the product: not written here)",
         "found_by": "how this product's stock changes of the last 24 h reached the integration: webhook (Brightpearl "
                     "announced an on-hand change, product.modified.on-hand-modified) or poll (none announced: the "
                     "polling sensor and the nightly reconcile found them)",
