@@ -253,7 +253,7 @@ def test_create_customer_payment_is_found_by_transaction_ref(sandbox, client, sh
 
 
 def test_repeated_external_ref_is_the_same_order_and_creates_nothing(sandbox, client, shop):
-    """Sales Order POST doc: a repeat of externalRef + installedIntegrationInstanceId answers 200
+    """DOC order/sales-order/post.html: a repeat of externalRef + installedIntegrationInstanceId answers 200
     and changes nothing. With the existing id in the reply (the sandbox's default reading) the
     client gets that id; with an empty reply, an unknown outcome for the caller to look up."""
     order_id = client.create_sales_order(order_body(shop, "NOP-5001"))
@@ -282,7 +282,8 @@ def test_same_external_ref_under_another_instance_is_another_order(client, shop)
 
 
 def test_duplicate_transaction_ref_is_refused_and_creates_nothing(sandbox, client, shop):
-    """Customer Payment POST doc: transactionRef + paymentMethodCode are checked for uniqueness."""
+    """DOC accounting/customer-payment/post.html: transactionRef + paymentMethodCode are checked for uniqueness
+    (FIDELITY 'customer payment rules': the refusal's code is illustrative, so only its kind is asserted)."""
     order_id = client.create_sales_order(order_body(shop, "NOP-5201"))
     payment_id = client.create_customer_payment(payment_body(order_id, "TX-5201"))
     before = state(sandbox)
