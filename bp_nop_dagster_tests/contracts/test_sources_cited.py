@@ -59,36 +59,6 @@ WHOLE_MODULE_SOURCE = {
 # The backlog: tests that assert simulator or client behaviour against the simulator and do not name
 # their source yet. Only shrinks (see the module docstring).
 NOT_YET_CITED: dict[str, set[str]] = {
-    "sandbox/test_brightpearl_api.py": {
-        "test_bad_json_body_is_cmnc_010",
-        "test_contact_list_pages_200",
-        "test_contact_search_is_fuzzy_and_lists_recorded_columns",
-        "test_control_fulfil_and_ship_routes",
-        "test_control_stock_route",
-        "test_every_api_response_carries_throttle_headers",
-        "test_fault_drop_reply_timeout",
-        "test_fault_error_rate_uses_the_api_envelope",
-        "test_fault_latency",
-        "test_goods_out_note_lifecycle",
-        "test_goods_out_note_validation_and_partial_shipping",
-        "test_id_sets_ranges_lists_and_caps",
-        "test_legacy_order_and_row_posts",
-        "test_not_found_differs_per_resource",
-        "test_options_get_uris_only_existing_merged_and_chunked",
-        "test_period_filters",
-        "test_private_system_and_staff_tokens_are_accepted",
-        "test_product_get_shape",
-        "test_product_search_columns_filters_and_raw_rows_match",
-        "test_reference_data_lists_and_by_id",
-        "test_reset_to_seeded_shop_uses_the_generator",
-        "test_sales_credit_create_get_and_search",
-        "test_sales_order_create_and_order_get_shape",
-        "test_search_meta_data",
-        "test_search_shape_columns_sort_and_paging",
-        "test_stats_templates_strip_the_account_prefix",
-        "test_tax_rates_order_statuses_and_price_lists",
-        "test_throttle_control_validates_and_reset_restores_defaults",
-    },
     "sandbox/test_brightpearl_catalogue.py": {
         "test_a_failed_patch_test_changes_nothing",
         "test_staff_edit_products_and_contacts_through_the_control_api",
@@ -157,11 +127,6 @@ NOT_YET_CITED: dict[str, set[str]] = {
     "sandbox/test_nopcommerce_returns.py": {
         "test_search_filters_and_order",
         "test_storefront_return_window_counts_from_the_order_creation",
-    },
-    "nopcommerce/test_client.py": {
-        "test_lookup_orders_keeps_an_order_only_get_by_id_returns",
-        "test_state_lookups_cost_one_call_per_distinct_state",
-        "test_token_renewed_before_expiry",
     },
     "nopcommerce/test_fulfilment_writes.py": {
         "test_a_create_with_a_lost_reply_is_not_resent",

@@ -155,8 +155,9 @@ def test_get_token_then_bearer(sandbox):
 
 
 def test_token_renewed_before_expiry(sandbox):
-    """One fake clock for the simulator (which stamps nbf/exp and checks them) and the client:
-    3.2 s after a 4 s token was issued, the client is within its 1 s margin and renews first."""
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs: nbf / exp checked with ClockSkew 0). One fake clock for the
+    simulator and the client: RULE: 3.2 s after a 4 s token was issued, the client is within its 1 s margin
+    and renews first."""
     clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
     sandbox.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator's naive UTC
     control(sandbox, "PUT", "/token-lifetime", {"seconds": 4})
@@ -407,7 +408,8 @@ def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by
 
 
 def test_lookup_orders_keeps_an_order_only_get_by_id_returns(client, monkeypatch):
-    """One short Order/GetByIds reply must not make a live order look gone: GetById settles it."""
+    """RULE: one short Order/GetByIds reply must not make a live order look gone: GetById settles it
+    (FIDELITY 'soft deletes': only GetById tells deleted from absent)."""
     live = client.search_orders()[0].id
     monkeypatch.setattr(client, "orders_by_ids", lambda ids, chunk_size=100: Items())  # a reply that left it out
     lookup = client.lookup_orders([live])
@@ -699,7 +701,7 @@ def test_order_model_roundtrip_from_search(client):
 
 
 def test_state_lookups_cost_one_call_per_distinct_state(sandbox, client):
-    """StateProvinceController (plugin source at fdbb872): GetById by id, GetStateProvincesByCountryId
+    """WAPI StateProvinceController (plugin source at fdbb872): GetById by id, GetStateProvincesByCountryId
     by country. An order names its state by id only, so the client caches each state it reads:
     five lookups of two states are two GetById calls; a state read through its country's list is
     not asked again; no state (0) and a missing state (404) are None."""
