@@ -36,6 +36,8 @@ def _router_routes() -> set[str]:
 
 
 def test_every_api_route_has_exactly_one_fact_and_every_endpoint_fact_a_route():
+    """RULE (issue 11): every route the simulator serves has one fact in the fidelity table, so every route's
+    behaviour names its source there."""
     routes = _router_routes()
     endpoint_facts = [f.subject for f in FACTS if f.is_endpoint]
     assert len(routes) > 80

@@ -47,6 +47,8 @@ def test_get_token_bad_credentials(nop: Nop) -> None:
 
 
 def test_bearer_and_bare_token_both_work(nop: Nop) -> None:
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs: the last space-separated part of Authorization is the token,
+    Bearer or bare)."""
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
     assert nop.call("GET", "/Country/GetAllCountries", bare=True).status_code == 200
 
@@ -75,6 +77,8 @@ def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
 
 
 def test_expire_tokens_invalidates_issued_tokens(nop: Nop) -> None:
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs: an expired token is 401); the expiry itself is the
+    sandbox's control route (RULE, ours); a new GetToken works again."""
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
     assert nop.controlled("POST", "/expire-tokens") == {"expired": True}
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 401
@@ -119,6 +123,8 @@ def test_error_shapes(nop: Nop) -> None:
 
 
 def test_auth_checked_before_validation(nop: Nop) -> None:
+    """FIDELITY 'model binding' (WAPI BaseNopWebApiController.cs: binding runs after the auth filters), so an
+    unauthenticated request with a bad id is 401, not 400."""
     response = nop.http.get(f"{nop.base}/Order/GetById/abc", timeout=10)
     assert response.status_code == 401
 
@@ -136,6 +142,7 @@ def test_fault_error_rate_on_one_path_and_stats(nop: Nop) -> None:
 
 
 def test_fault_latency(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): latency_ms delays the reply."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/*", "latency_ms": 300}]})
     started = time.monotonic()
     assert nop.get("/Country/GetAllCountries").status_code == 200
@@ -143,6 +150,8 @@ def test_fault_latency(nop: Nop) -> None:
 
 
 def test_fault_drop_reply_after_write(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): a dropped reply comes after the write commits (FIDELITY 'POST
+    /Shipment/Create': a plain insert)."""
     nop.product("SKU-1", price=10, stock_quantity=5)
     order = nop.order([("SKU-1", 1)])
     nop.controlled("PUT", "/faults", {"rules": [{"method": "POST", "path": "/Shipment/Create", "drop_reply_rate": 1.0}]})
@@ -171,6 +180,8 @@ def _orders_at(nop: Nop, stamps: list[str]) -> list[dict]:
 
 
 def test_order_dto_wire_format(nop: Nop) -> None:
+    """CONTRACT webapi-contract.json OrderDto properties (FIDELITY 'DTO shapes', 'snake_case JSON') and FIDELITY
+    'datetimes' (notes §7.4: naive UTC without Z)."""
     nop.product("SKU-A", price="12.50", stock_quantity=10)
     order = nop.order([("SKU-A", 2)], paid=True, created_on_utc="2026-03-01T10:00:00.303Z")
     fetched = nop.ok("GET", f"/Order/GetById/{order['id']}")
@@ -200,6 +211,9 @@ def test_order_dto_wire_format(nop: Nop) -> None:
 
 
 def test_order_totals_multi_rate_add_up(nop: Nop) -> None:
+    """FIDELITY 'checkout totals' (CORE OrderTotalCalculationService; notes §2: tax_rates 'rate:amount;'); RULE
+    stated here: items, shipping, fee and discount incl. tax add up to order_total, and the rates' amounts to
+    order_tax."""
     nop.product("STD", price="19.99", tax_category_id=1, stock_quantity=50)
     nop.product("RED", price="7.33", tax_category_id=2, stock_quantity=50)
     nop.product("ZERO", price="4.10", tax_category_id=3, stock_quantity=50)
@@ -237,6 +251,8 @@ def test_order_search_window_inclusive_newest_first_and_deleted(nop: Nop) -> Non
 
 
 def test_order_search_status_and_other_filters(nop: Nop) -> None:
+    """FIDELITY 'GET /Order/Search' (CORE OrderService.SearchOrdersAsync: osIds / psIds / ssIds ';'-separated,
+    the other filters; CreatedOnUtc DESC)."""
     nop.product("SKU-A", price=10, stock_quantity=100)
     nop.product("SKU-B", price=5, stock_quantity=100)
     paid = nop.order([("SKU-A", 1)], paid=True)
@@ -256,6 +272,8 @@ def test_order_search_status_and_other_filters(nop: Nop) -> None:
 
 
 def test_paging_semantics(nop: Nop) -> None:
+    """FIDELITY '0-based paging' (WAPI PagedListDto.cs; CORE PagedList.cs: page_index, total_pages,
+    has_previous_page, has_next_page)."""
     _orders_at(nop, [f"2026-02-{day:02d}T12:00:00" for day in range(1, 8)])  # 7 orders
     page = nop.ok("GET", "/Order/Search", params={"pageIndex": 0, "pageSize": 3})
     assert {k: page[k] for k in page if k != "items"} == {"page_index": 0, "page_size": 3, "total_count": 7, "total_pages": 3,
@@ -305,6 +323,8 @@ def test_order_lookups_update_and_notes(nop: Nop) -> None:
 
 
 def test_order_items_and_addresses(nop: Nop) -> None:
+    """CONTRACT webapi-contract.json OrderItemDto and AddressDto properties; FIDELITY 'GET
+    /OrderItem/GetOrderItems/{orderId}' and 'GET /Address/GetById/{id}'."""
     nop.product("SKU-A", price="9.99", stock_quantity=10)
     order = nop.order([("SKU-A", 3)], address={**ADDRESS, "address2": "Flat 2", "phone": "+44 20 1234"})
     items = nop.ok("GET", f"/OrderItem/GetOrderItems/{order['id']}")
@@ -328,6 +348,9 @@ def test_order_items_and_addresses(nop: Nop) -> None:
 
 
 def test_customers(nop: Nop) -> None:
+    """FIDELITY 'GET /Customer/GetCustomerByEmail' (CORE CustomerService: case-insensitive) and 'text
+    comparisons'; a guest checkout makes a guest customer per order (FIDELITY 'registration': a visitor is a
+    guest customer); CONTRACT CustomerDto."""
     nop.product("SKU-A", price=10, stock_quantity=50)
     first = nop.order([("SKU-A", 1)], email="Jo@Example.com", created_on_utc="2026-01-01T00:00:00")
     again = nop.order([("SKU-A", 1)], email="jo@example.COM", created_on_utc="2026-01-05T00:00:00")
@@ -400,6 +423,8 @@ def test_control_routes(nop: Nop) -> None:
 
 
 def test_reset_empty_and_seeded(nop: Nop, sandbox) -> None:  # noqa: ANN001
+    """RULE (the sandbox's control API and generator, ours); FIDELITY 'GET /Order/Search' (CreatedOnUtc DESC)
+    for the order of the page read back."""
     assert nop.controlled("GET", "/state")["orders"] == 0
     nop.controlled("POST", "/reset", {"seed": 42, "scale": "small"})
     seeded = nop.controlled("GET", "/state")

@@ -30,6 +30,8 @@ def _at(nop: Nop, clock: list[datetime]) -> None:
 
 # -- products --------------------------------------------------------------------------------------
 def test_product_create_is_a_plain_insert(nop: Nop) -> None:
+    """FIDELITY 'POST /Product/Create' (WAPI ProductController.cs Create: model.FromDto<Product>(), nothing
+    stamped: 0001-01-01 when omitted, FIDELITY 'datetimes')."""
     created = nop.ok("POST", "/Product/Create", json={"name": "Mug", "sku": "MUG-1", "price": 7.5, "stock_quantity": 4,
                                                       "manage_inventory_method_id": 1, "published": True})
     assert created["id"] > 0 and created["created_on_utc"] == created["updated_on_utc"] == UNSET
@@ -38,6 +40,8 @@ def test_product_create_is_a_plain_insert(nop: Nop) -> None:
 
 
 def test_admin_edit_stamps_updated_on_the_api_update_does_not(nop: Nop) -> None:
+    """FIDELITY 'admin product edits' (NOP Areas/Admin ProductController.cs Create/Edit stamp dates; WAPI
+    Create/Update stamp nothing) and 'full-replace Update'."""
     clock = [NOW]
     _at(nop, clock)
     product = nop.product("AE-1", price=10)
@@ -56,6 +60,8 @@ def test_admin_edit_stamps_updated_on_the_api_update_does_not(nop: Nop) -> None:
 
 
 def test_attribute_combination_create_and_update(nop: Nop) -> None:
+    """FIDELITY 'POST /ProductAttributeCombination/Create', 'GET /ProductAttributeCombination/GetBySku', 'PUT
+    /ProductAttributeCombination/Update' (WAPI ProductAttributeCombinationController.cs)."""
     product = nop.product("TEE", manage_inventory_method_id=2)
     created = nop.ok("POST", "/ProductAttributeCombination/Create", json={
         "product_id": product["id"], "sku": "TEE-XL", "attributes_xml": "<Attributes/>", "stock_quantity": 3})
@@ -108,6 +114,9 @@ def test_update_product_store_mappings_saves_mappings_only(nop: Nop) -> None:
 
 # -- customers -------------------------------------------------------------------------------------
 def test_registration_converts_the_visitor_guest(nop: Nop) -> None:
+    """FIDELITY 'registration' (CORE CustomerRegistrationService: the guest row is converted, role Registered
+    (3) instead of Guests, CreatedOnUtc the first visit's) and 'GET
+    /CustomerRole/GetCustomerRoleIds/{customerId}'."""
     clock = [NOW]
     _at(nop, clock)
     registered = nop.controlled("POST", "/customers/register", {"email": "ada@example.com", "first_name": "Ada", "last_name": "L",
@@ -124,6 +133,8 @@ def test_registration_converts_the_visitor_guest(nop: Nop) -> None:
 
 
 def test_customer_edits_in_the_shop(nop: Nop) -> None:
+    """FIDELITY 'customer edits in the shop' and 'customer email change in the shop' (CORE
+    CustomerRegistrationService.SetEmailAsync: the username stays; the address edited in place)."""
     clock = [NOW]
     _at(nop, clock)
     customer = nop.controlled("POST", "/customers", {"email": "bo@example.com", "first_name": "Bo", "last_name": "B", **ADDRESS})

@@ -88,6 +88,8 @@ def test_shipment_item_create_checks_no_quantity(nop: Nop) -> None:
 
 
 def test_shipment_get_all_filters_and_paging(nop: Nop) -> None:
+    """FIDELITY 'GET /Shipment/GetAll' (CORE ShipmentService.GetAllShipmentsAsync: CreatedOnUtc DESC,
+    loadNotShipped / loadNotDelivered, tracking number) and '0-based paging'."""
     order, items = _two_line_order(nop)
     first = _shipment(nop, order["id"], [(items[0]["id"], 1)], "AAA-1")
     second = _shipment(nop, order["id"], [(items[0]["id"], 1)], "BBB-2")
@@ -199,6 +201,9 @@ def test_mark_order_as_paid(nop: Nop) -> None:
 
 
 def test_multi_warehouse_ship_books_reserved_stock(nop: Nop) -> None:
+    """FIDELITY 'inventory' (CORE ProductService.AdjustInventoryAsync reserves per warehouse on order;
+    BookReservedInventoryAsync on ship, via CORE OrderProcessingService.ShipAsync) and 'GET
+    /OrderProcessing/Ship/{shipmentId}'."""
     warehouse = nop.warehouse("Main")
     product = nop.product("MW", price=10, use_multiple_warehouses=True, warehouse_id=warehouse, warehouse_stock={str(warehouse): 10})
     order = nop.order([("MW", 3)])

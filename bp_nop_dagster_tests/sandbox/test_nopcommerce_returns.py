@@ -65,6 +65,8 @@ def test_storefront_return_request_rules(nop: Nop) -> None:
 
 
 def test_storefront_return_window_counts_from_the_order_creation(nop: Nop) -> None:
+    """FIDELITY 'return request lifecycle' (CORE OrderProcessingService.IsReturnRequestAllowedAsync: days since
+    creation < NumberOfDaysReturnRequestAvailable, 0 = no limit, ReturnRequestsEnabled)."""
     _at(nop, [NOW])
     order, _ = _complete_order(nop, created=NOW - timedelta(days=365))
     assert _submit(nop, order, 1).status_code == 400  # daysPassed >= 365
@@ -110,7 +112,7 @@ def test_api_update_is_a_raw_full_replace(nop: Nop) -> None:
 
 
 def test_search_filters_and_order(nop: Nop) -> None:
-    """SearchReturnRequestsAsync: CreatedOnUtc DESC then Id DESC; customNumber equal (not LIKE);
+    """CORE ReturnRequestService.SearchReturnRequestsAsync: CreatedOnUtc DESC then Id DESC; customNumber equal (not LIKE);
     storeId filters when > 0."""
     nop.product("RR-1", price=10, stock_quantity=20)
     order = nop.order([("RR-1", 2)])
