@@ -68,8 +68,10 @@ browser:
 # (pytest-timeout, pyproject). `slow` end-to-end tests are included, and handed out first
 # (bp_nop_dagster_tests/conftest.py; `--no-loadscope-reorder` keeps that order) so the two
 # workers share them instead of one worker running them last.
+# `validate` (CPU) and `browser` (apt) run side by side: neither needs the other.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && echo $$n || echo 2)
-test: setup postgres validate browser
+test: setup postgres
+	$(MAKE) --no-print-directory -j2 validate browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Mutation testing of one package (docs/mutation.md): `make mutation PACKAGE=ledger`, or a
