@@ -27,7 +27,7 @@ SCOPES = ("sandbox", "brightpearl", "nopcommerce", "contracts")
 
 CITATION = re.compile(
     r"\b(DOC|REC|NOTES|FIDELITY|CONTRACT|PLUGIN|WAPI|CORE|HELP|RULE|RETURNS|AIRBYTE|MEDUSA|MAG|RFC|JAVA|VCR)\b"
-    r"|api-docs|help\.brightpearl|\bhelp \d{6,}|\bdoc\b|webapi-contract|\brecordings?\b|\.json\b|§"
+    r"|api-docs|help\.brightpearl|\bhelp \d{6,}|\bdoc\b|webapi-contract|\brecordings?\b|\b[\w-]+\.json\b(?!\()|§"
     r"|FidelityOptions|\bno source\b")
 RECORDING_NAME = re.compile(r"\b([a-z][a-z0-9_]*\.json)\b")
 FIDELITY_ROW = re.compile(r"FIDELITY '([^']+)'")
@@ -58,6 +58,7 @@ WHOLE_MODULE_SOURCE = {
     "contracts/test_cassettes.py": "BRIGHTPEARL_RECORDINGS",
     "nopcommerce/test_models.py": "NOTES_ORDER",
 }
+
 
 def _modules() -> list[tuple[str, Path]]:
     return [(f"{scope}/{path.name}", path) for scope in SCOPES for path in sorted((TESTS / scope).glob("test_*.py"))]

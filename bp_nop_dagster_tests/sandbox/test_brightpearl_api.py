@@ -126,6 +126,8 @@ def test_private_system_and_staff_tokens_are_accepted(bp: BP):
     {"Authorization": "Bearer nope", "brightpearl-app-ref": "sandbox_bpnop", "brightpearl-dev-ref": "sandbox_dev"},
 ])
 def test_bad_credentials_answer_the_recorded_401(bp: BP, headers):
+    """FIDELITY 'auth' (REC client_error_invalid.json: 401 {response: 'Invalid instance token: <token>'},
+    Message-Type api-proxy, no WWW-Authenticate)."""
     response = bp.get("/order-service/order/1", headers=headers)
     assert response.status_code == 401
     assert response.headers["message-type"] == "api-proxy"
@@ -136,12 +138,16 @@ def test_bad_credentials_answer_the_recorded_401(bp: BP, headers):
 
 
 def test_other_account_code_is_refused(bp: BP):
+    """FIDELITY 'auth of another account code' (REC client_error_invalid.json: the token is not valid for that
+    account)."""
     response = bp.http.get(bp.root + "/public-api/someoneelse/warehouse-service/warehouse", headers=PRIVATE, timeout=10)
     assert response.status_code == 401
     assert response.json() == {"response": "Invalid instance token: sandbox-token"}
 
 
 def test_bearer_token_expiry_and_renewal(bp: BP):
+    """FIDELITY 'auth' (NOTES §1, HELP 360032240811: Bearer + brightpearl-dev-ref + app ref; REC
+    client_error_expired.json 'Authorization token expired')."""
     bearer = {"Authorization": "Bearer sandbox-oauth-access-token", "brightpearl-app-ref": "sandbox_bpnop",
               "brightpearl-dev-ref": "sandbox_dev"}
     assert bp.get("/warehouse-service/warehouse", headers=bearer).status_code == 200
@@ -159,6 +165,8 @@ def test_bearer_token_expiry_and_renewal(bp: BP):
 
 
 def test_oauth_token_endpoint_code_and_refresh_grants(bp: BP):
+    """FIDELITY 'OAuth token' (NOTES §1; REC auth_request_token.json, auth_use_refresh_token.json,
+    auth_request_token_error_invalid_code.json: code and refresh grants, a new refresh token, invalid_grant)."""
     url = f"{bp.root}/oauth/token/sandbox"
     form = {"grant_type": "authorization_code", "code": "sandbox-auth-code", "client_id": "sandbox_bpnop",
             "client_secret": "s", "redirect_uri": "https://example.test/cb"}
@@ -204,6 +212,8 @@ def test_every_api_response_carries_throttle_headers(bp: BP):
 
 
 def test_over_quota_answers_503_then_serves_again(bp: BP):
+    """FIDELITY 'throttle' (HELP 212644823: over the quota 503 for the rest of the window,
+    brightpearl-next-throttle-period in ms)."""
     clock = use_virtual_throttle(bp.sandbox)  # the window passes when the test says, not after a sleep
     assert bp.control("PUT", "/throttle", {"quota": 5, "window_seconds": 2})["quota"] == 5
     bp.control("DELETE", "/stats")
@@ -238,6 +248,8 @@ def test_throttle_control_validates_and_reset_restores_defaults(bp: BP):
 
 
 def test_unknown_route_and_method_use_the_error_envelope(bp: BP):
+    """FIDELITY 'unknown route' (HELP 212644843: 404 CMNC-404 / 405) and 'envelopes' (HELP 212644943: {errors:
+    [{code, message}]})."""
     response = bp.get("/product-service/no-such-thing/1/2/3")
     assert response.status_code == 404 and code(response) == "CMNC-404"
     response = bp.call("DELETE", "/product-service/product/1001")
@@ -259,6 +271,8 @@ def test_bad_json_body_is_cmnc_010(bp: BP, raw: bytes):
     {"customer": {"id": 201}, "placedOn": "yesterday"}, {"customer": {"id": 201}, "currency": []},
 ])
 def test_wrong_types_are_400_envelopes_not_tracebacks(bp: BP, body):
+    """FIDELITY 'envelopes' (HELP 212644943) and NOTES §3 (a refused body is 400 {errors}); RULE: never a
+    traceback."""
     response = bp.post("/order-service/sales-order", body)
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"errors"}
@@ -286,6 +300,8 @@ def test_not_found_differs_per_resource(bp: BP):
     ("/product-service/product-search?productId=1-x", "The filter productId=1-x cannot be parsed as: IDSET"),
 ])
 def test_unparsable_filters_are_500_cmnc_018(bp: BP, path, message):
+    """FIDELITY 'search filter types' (REC order_search_bad_param.json, product_search_bad_param.json: 500
+    CMNC-018 'The filter x=y cannot be parsed as: TYPE')."""
     response = bp.get(path)
     assert response.status_code == 500
     assert response.json() == {"errors": [{"code": "CMNC-018", "message": message}]}
@@ -443,6 +459,8 @@ def test_product_get_shape(bp: BP):
 
 
 def test_product_post_and_validation(bp: BP):
+    """FIDELITY 'POST /product-service/product' (REC product_post.json;
+    product_post_error_missing_required.json: no brandId is 400 PRDC-014 'You must supply a brand ID.')."""
     body = {"brandId": 74, "identity": {"sku": "NEW-1"}, "financialDetails": {"taxable": True, "taxCode": {"id": 2, "code": "T5"}},
             "salesChannels": [{"salesChannelName": "Brightpearl", "productName": "New product", "categories": [{"categoryCode": 296}]}]}
     new_id = bp.ok("POST", "/product-service/product", body)["response"]
@@ -493,6 +511,9 @@ def test_availability_and_stock_corrections_show_in_goods_movements(bp: BP):
 
 
 def test_stock_correction_cannot_go_below_zero_and_is_atomic(bp: BP):
+    """FIDELITY 'POST /warehouse-service/warehouse/{warehouseId}/stock-correction' (DOC
+    warehouse/stock-correction/post.html; on hand cannot go below zero; error codes illustrative, so only the
+    envelope is asserted)."""
     s = bp.shop
     body = {"corrections": [{"quantity": 5, "productId": s.p2, "reason": "x"}, {"quantity": -11, "productId": s.p1, "reason": "x"}]}
     response = bp.post(f"/warehouse-service/warehouse/{s.wh1}/stock-correction", body)
@@ -509,6 +530,9 @@ def test_stock_correction_cannot_go_below_zero_and_is_atomic(bp: BP):
 
 
 def test_postal_address_and_contact_create_get(bp: BP):
+    """FIDELITY 'POST /contact-service/postal-address' (DOC contact/postal-address/post.html), 'GET
+    /contact-service/postal-address/{idset}' and 'POST /contact-service/contact' (NOTES §6; REC
+    customer__get__simple_get.json)."""
     address_id = bp.ok("POST", "/contact-service/postal-address", {
         "addressLine1": "2 Low Rd", "addressLine2": "Barton", "addressLine3": "Sheffield", "addressLine4": "S Yorks",
         "postalCode": "S1 4RT", "countryIsoCode": "GBR"})["response"]
@@ -608,6 +632,8 @@ def test_sales_order_create_and_order_get_shape(bp: BP):
 
 
 def test_sales_order_is_atomic_a_bad_row_creates_nothing(bp: BP):
+    """DOC order/sales-order/post.html and NOTES §5: the sales-order POST is atomic with its rows (FIDELITY
+    'POST /order-service/sales-order'), so a bad row creates nothing; the refusal codes are illustrative."""
     s = bp.shop
     cases = [
         [{"productId": s.p1, "quantity": 1}, {"productId": 999999, "quantity": 1}],  # unknown product
@@ -671,6 +697,8 @@ def test_legacy_order_and_row_posts(bp: BP):
 
 
 def test_order_status_put(bp: BP):
+    """FIDELITY 'PUT /order-service/order/{orderId}/status' (REC order_status_update_put.json: {orderStatusId,
+    orderNote} -> {}; DOC order/order-status-update/put.html: a note is added)."""
     order_id = bp.sales_order()
     assert bp.ok("PUT", f"/order-service/order/{order_id}/status", {"orderStatusId": 7, "orderNote": {"text": "Packed", "isPublic": False}}) == {}
     order = bp.ok("GET", f"/order-service/order/{order_id}")["response"][0]
@@ -1019,6 +1047,8 @@ def test_fault_latency(bp: BP):
 
 
 def test_fault_drop_reply_502_after_the_write_happened(bp: BP):
+    """RULE (the sandbox's fault device, ours): the write commits before the reply is dropped; found again by
+    externalRef (REC order_search.json)."""
     _faults(bp, method="POST", path="/order-service/sales-order", drop_reply_rate=1.0, drop_reply_mode="502", max_hits=1)
     s = bp.shop
     response = bp.post("/order-service/sales-order", {"customer": {"id": s.c1}, "externalRef": "lost-reply",
@@ -1049,6 +1079,7 @@ def test_fault_drop_reply_timeout(bp: BP):
 
 
 def test_fault_malformed_json(bp: BP):
+    """RULE (the sandbox's fault device, ours): a 200 whose body is not JSON."""
     _faults(bp, path="/product-service/product/*", malformed_rate=1.0)
     response = bp.get(f"/product-service/product/{bp.shop.p1}")
     assert response.status_code == 200

@@ -142,7 +142,8 @@ def test_a_drop_chance_loses_some_events_and_not_others(account):
 
 
 def test_events_fire_where_the_help_page_says(account):
-    """A phone order (control API: no sales-order POST, so no sales-order.created) shipped, its
+    """FIDELITY 'webhook events raised' (HELP 212644883). A phone order (control API: no sales-order
+    POST, so no sales-order.created) shipped, its
     status changed, and a sales order created by POST: one call per event, for its id."""
     bp = account.world.brightpearl
     with capture_server() as server:

@@ -25,6 +25,8 @@ DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$")
 
 # -- auth ------------------------------------------------------------------------------------------
 def test_get_token_success_shape_and_claims(nop: Nop) -> None:
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs) and 'JWT auth' (WAPI
+    JwtMiddleware.cs: HS256, claims CustomerId, nameid, nbf, exp; 7 days); CONTRACT AuthenticateResponse."""
     response = nop.http.post(f"{nop.base}/Authenticate/GetToken", data=json.dumps({"username": "", "email": "ADMIN@sandbox.test", "password": "sandbox"}),
                              headers={"Content-Type": "application/json-patch+json"}, timeout=10)
     assert response.status_code == 200
@@ -39,6 +41,8 @@ def test_get_token_success_shape_and_claims(nop: Nop) -> None:
 
 
 def test_get_token_bad_credentials(nop: Nop) -> None:
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs: 401 'Username or password is
+    incorrect'; the email unless UsernamesEnabled)."""
     for body in ({"email": "admin@sandbox.test", "password": "wrong"}, {"email": "nobody@x.test", "password": "sandbox"},
                  {"username": "admin@sandbox.test", "password": "sandbox"}):  # UsernamesEnabled off: username ignored
         response = nop.http.post(f"{nop.base}/Authenticate/GetToken", json=body, timeout=10)
@@ -54,6 +58,7 @@ def test_bearer_and_bare_token_both_work(nop: Nop) -> None:
 
 
 def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs: 401 {message: 'Unauthorized'})."""
     for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Bearer " + nop.token[:-3] + "abc"}):
         response = nop.http.get(f"{nop.base}/Order/Search", headers=headers, timeout=10)
         assert response.status_code == 401
@@ -61,7 +66,7 @@ def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
 
 
 def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
-    """A token is refused from its exp on (ClockSkew 0, fidelity table), on the simulator's clock."""
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs): a token is refused from its exp on (ClockSkew 0), on the simulator's clock."""
     clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
     nop.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator keeps naive UTC
     assert nop.controlled("GET", "/token-lifetime") == {"seconds": 7 * 86400}
@@ -86,6 +91,7 @@ def test_expire_tokens_invalidates_issued_tokens(nop: Nop) -> None:
 
 
 def test_customer_without_api_permission_gets_403(nop: Nop) -> None:
+    """FIDELITY '403 body' (WAPI CheckAccessWebApiAttribute.cs: 403 {message: 'Access denied.'})."""
     clerk = nop.get_token("clerk@sandbox.test", "sandbox")
     for path in ("/Order/Search", "/Order/GetById/1", "/Country/GetAllCountries"):
         response = nop.call("GET", path, token=clerk)
@@ -95,6 +101,8 @@ def test_customer_without_api_permission_gets_403(nop: Nop) -> None:
 
 # -- errors ----------------------------------------------------------------------------------------
 def test_error_shapes(nop: Nop) -> None:
+    """FIDELITY 'GET /Order/GetById/{id}' (WAPI OrderController.cs: id <= 0 400 empty, 404 'Order Id={id} not
+    found') and 'exception bodies' (WAPI ErrorHandlerMiddleware.cs)."""
     response = nop.get("/Order/GetById/0")
     assert response.status_code == 400 and response.content == b""
     response = nop.get("/Order/GetById/5")
@@ -131,6 +139,8 @@ def test_auth_checked_before_validation(nop: Nop) -> None:
 
 # -- faults through the shared middleware ------------------------------------------------------------
 def test_fault_error_rate_on_one_path_and_stats(nop: Nop) -> None:
+    """RULE (the sandbox's fault device and statistics, ours): only the matched path fails, requests counted by
+    route template."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Order/Search*", "error_rate": 1.0, "error_status": 500}]})
     response = nop.get("/Order/Search")
     assert response.status_code == 500
@@ -163,6 +173,7 @@ def test_fault_drop_reply_after_write(nop: Nop) -> None:
 
 
 def test_fault_malformed_json(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): a 200 whose body is not JSON."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/GetAllCountries", "malformed_rate": 1.0}]})
     response = nop.get("/Country/GetAllCountries")
     assert response.status_code == 200
@@ -382,7 +393,7 @@ def test_customers(nop: Nop) -> None:
 
 
 def test_countries(nop: Nop) -> None:
-    """Country actions and CountryDto as the plugin has them (contract actions Country/*, DTO
+    """FIDELITY 'GET /Country/GetAllCountries'. Country actions and CountryDto as the plugin has them (CONTRACT actions Country/*, DTO
     CountryDto: allows_billing, allows_shipping, limited_to_stores); there is no Country/GetAll."""
     countries = nop.ok("GET", "/Country/GetAllCountries", params={"showHidden": "true"})
     assert len(countries) == 12 and countries[0]["two_letter_iso_code"] == "GB"  # DisplayOrder, then Name
@@ -403,6 +414,7 @@ def test_countries(nop: Nop) -> None:
 
 # -- control routes --------------------------------------------------------------------------------
 def test_control_routes(nop: Nop) -> None:
+    """RULE (the sandbox's control API, ours): a checkout of an unknown SKU is refused by name."""
     nop.product("SKU-A", price=10, stock_quantity=10)
     response = nop.control("POST", "/orders", {"email": "a@b.test", "address": ADDRESS, "items": [{"sku": "NOPE", "quantity": 1}]})
     assert response.status_code == 400 and "NOPE" in response.json()["error"]
@@ -436,6 +448,8 @@ def test_reset_empty_and_seeded(nop: Nop, sandbox) -> None:  # noqa: ANN001
 
 
 def test_unexpected_exception_is_500_without_traceback(nop: Nop, monkeypatch) -> None:  # noqa: ANN001
+    """FIDELITY 'exception bodies' (WAPI ErrorHandlerMiddleware.cs: any other exception 500 {message,
+    inner_exception_message, stack_trace: ''}, developer mode off)."""
     product = nop.product("BOOM", price=1)
 
     def explode(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -467,7 +481,8 @@ def test_get_by_ids_leave_soft_deleted_rows_out(nop: Nop) -> None:
 
 
 def test_binding_errors_come_before_the_action(nop: Nop) -> None:
-    """ASP.NET Core model binding ([ApiController]): an empty value for a non-nullable int is "The
+    """FIDELITY 'model binding' (WAPI BaseNopWebApiController.cs, ASP.NET Core [ApiController]): an
+    empty value for a non-nullable int is "The
     value '' is invalid."; an empty nullable one is null; the action's own checks come after."""
     response = nop.get("/Order/Search", storeId="")
     assert response.status_code == 400 and response.json()["errors"] == {"storeId": ["The value '' is invalid."]}

@@ -76,6 +76,9 @@ def test_product_update_is_full_replace(nop: Nop) -> None:
 
 
 def test_adjust_inventory_simple_and_untracked(nop: Nop) -> None:
+    """FIDELITY 'inventory' and 'POST /Product/AdjustInventory/{productId}' (CORE
+    ProductService.AdjustInventoryAsync: method 1 adjusts stock_quantity with a history entry, method 0 changes
+    nothing)."""
     simple = nop.product("S-1", price=10, stock_quantity=10)
     untracked = nop.product("U-1", price=10, stock_quantity=4, manage_inventory_method_id=0)
     adjust(nop, simple["id"], -3, message="sold elsewhere")

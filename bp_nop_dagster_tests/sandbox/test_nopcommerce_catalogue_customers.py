@@ -73,6 +73,8 @@ def test_attribute_combination_create_and_update(nop: Nop) -> None:
 
 # -- stores ----------------------------------------------------------------------------------------
 def test_second_store_orders_and_products(nop: Nop) -> None:
+    """FIDELITY 'several stores' (CORE: orders carry store_id, Order/Search storeId; products limited_to_stores)
+    and 'GET /Store/GetAll'."""
     assert [s["id"] for s in nop.ok("GET", "/Store/GetAll")] == [1]
     store = nop.controlled("POST", "/stores", {"name": "Outlet", "url": "https://outlet.test/"})
     assert [s["id"] for s in nop.ok("GET", "/Store/GetAll")] == [1, store["id"]]
@@ -96,6 +98,8 @@ def test_second_store_orders_and_products(nop: Nop) -> None:
 
 
 def test_update_product_store_mappings_saves_mappings_only(nop: Nop) -> None:
+    """FIDELITY 'GET /Product/UpdateProductStoreMappings/{productId}/{storesIds}' (CORE
+    ProductService.UpdateProductStoreMappingsAsync: LimitedToStores set in memory only, mappings saved)."""
     store = nop.controlled("POST", "/stores", {"name": "Outlet"})
     product = nop.product("SM-1", price=5)
     assert nop.call("GET", f"/Product/UpdateProductStoreMappings/{product['id']}/{store['id']};99").status_code == 200
@@ -152,6 +156,8 @@ def test_customer_edits_in_the_shop(nop: Nop) -> None:
 
 
 def test_customer_create_and_full_replace_update(nop: Nop) -> None:
+    """FIDELITY 'POST /Customer/Create' and 'PUT /Customer/Update' (WAPI CustomerController.cs: a plain insert,
+    no role, nothing stamped; Update a full replace) and 'full-replace Update'."""
     created = nop.ok("POST", "/Customer/Create", json={"email": "api@example.com", "active": True})
     assert created["created_on_utc"] == UNSET and created["customer_guid"] == "00000000-0000-0000-0000-000000000000"
     assert nop.ok("GET", f"/CustomerRole/GetCustomerRoleIds/{created['id']}") == []  # no role: a plain insert
@@ -163,6 +169,8 @@ def test_customer_create_and_full_replace_update(nop: Nop) -> None:
 
 
 def test_customer_address_mapping(nop: Nop) -> None:
+    """FIDELITY 'POST /Address/Create' and 'GET /Customer/InsertCustomerAddress/{customerId}/{addressId}' (WAPI
+    CustomerController.cs)."""
     customer = nop.controlled("POST", "/customers", {"email": "cy@example.com", **ADDRESS})
     billing_id = customer["billing_address_id"]
     address = nop.ok("POST", "/Address/Create", json={"first_name": "Cy", "address1": "9 Side St", "city": "York", "country_id": 3})
@@ -181,6 +189,8 @@ def test_customer_address_mapping(nop: Nop) -> None:
 
 
 def test_customer_roles(nop: Nop) -> None:
+    """FIDELITY 'GET /CustomerRole/GetAll' (CORE CustomerService.GetAllCustomerRolesAsync: ordered by name) and
+    'GET /CustomerRole/GetCustomerRoleBySystemName' (404 text)."""
     roles = nop.ok("GET", "/CustomerRole/GetAll")
     assert [r["system_name"] for r in roles] == ["Administrators", "ForumModerators", "Guests", "Registered", "Vendors"]  # by name
     missing = nop.get("/CustomerRole/GetCustomerRoleBySystemName", systemName="Nope")

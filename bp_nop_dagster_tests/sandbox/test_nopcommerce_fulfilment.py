@@ -188,6 +188,9 @@ def test_can_ship_and_can_deliver_do_not_exist(nop: Nop) -> None:
 
 
 def test_mark_order_as_paid(nop: Nop) -> None:
+    """FIDELITY 'GET /OrderProcessing/CanMarkOrderAsPaid/{orderId}' and 'GET
+    /OrderProcessing/MarkOrderAsPaid/{orderId}' (CORE MarkOrderAsPaidAsync: 200 empty; not allowed: NopException
+    400)."""
     order, _ = _two_line_order(nop, payment_method_system_name="Payments.CheckMoneyOrder")
     assert nop.ok("GET", f"/OrderProcessing/CanMarkOrderAsPaid/{order['id']}") is True
     response = nop.call("GET", f"/OrderProcessing/MarkOrderAsPaid/{order['id']}")

@@ -123,7 +123,7 @@ def test_online_partial_refund_reaching_the_total_is_refunded(nop: Nop) -> None:
 
 
 def test_refund_rules_and_binding(nop: Nop) -> None:
-    """The Can* rules: an unpaid order cannot be refunded; a cancelled paid order can (the check is
+    """CORE OrderProcessingService Can* rules: an unpaid order cannot be refunded; a cancelled paid order can (the check is
     commented out in core); the amount's sign is not checked; `amountToRefund` is [Required]
     (ProblemDetails 400 before the action); orderId <= 0 is 400 with no body, an unknown one 404."""
     nop.product("RF-1", price=10, stock_quantity=10)
@@ -154,7 +154,7 @@ def test_a_refund_never_restocks_nor_touches_return_requests(nop: Nop) -> None:
 
 
 def test_refund_in_the_shop_and_refund_emails(nop: Nop) -> None:
-    """The control API refunds as the admin does (the same OrderProcessingService calls); with the
+    """FIDELITY 'refund effects' (CORE OrderProcessingService). The control API refunds as the admin does (the same calls); with the
     OrderRefunded message templates active (installed inactive) core queues two e-mails and notes
     them: store owner first, then customer."""
     order = _paid_order(nop)
