@@ -65,10 +65,15 @@ browser:
 # Both cores (pytest-xdist, one worker per core, at most 2; a test file stays on one worker),
 # tests in random order (pytest-randomly; the seed is printed: rerun one with
 # `--randomly-seed=N`, or keep file order with `-p no:randomly`), every test under a time limit
-# (pytest-timeout, pyproject). `slow` end-to-end tests are included.
+# (pytest-timeout, pyproject). `slow` end-to-end tests are included, and handed out first
+# (bp_nop_dagster_tests/conftest.py; `--no-loadscope-reorder` keeps that order) so the two
+# workers share them instead of one worker running them last. The 20 slowest tests are printed
+# at the end (input for tools/xdist_schedule.py).
+# `validate` (CPU) and `browser` (apt) run side by side: neither needs the other.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && echo $$n || echo 2)
-test: setup postgres validate browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+test: setup postgres
+	$(MAKE) --no-print-directory -j2 validate browser
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 # Mutation testing of one package (docs/mutation.md): `make mutation PACKAGE=ledger`, or a
 # deterministic sample with EVERY=k (every k-th mutant). Not part of `make test` nor CI.

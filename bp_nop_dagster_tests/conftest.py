@@ -57,3 +57,16 @@ def ledger_clock(monkeypatch) -> Clock:
     clock = Clock(datetime.now(UTC))
     monkeypatch.setattr(ledger_resource, "Ledger", functools.partial(Ledger, clock=clock))
     return clock
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Both cores busy to the end of `make test` (`-n 2 --dist loadfile --no-loadscope-reorder`): the
+    `slow` tests (minutes each: `dagster dev` killed and restarted, the demo, the browser) go first,
+    in pytest-randomly's shuffled order (its hook wraps this one; the sort is stable), so their files
+    are the first units xdist hands out and the two workers share them from the start, the other
+    files filling in behind. xdist's default order for `loadfile` (most tests first) handed out the
+    files of one to three slow tests last, so one worker ran them alone while the other idled.
+    (`--dist loadgroup` cannot split them finer: with pytest 9.2 its xdist_group suffix no longer
+    reaches the scheduler, pytest-dev/pytest-xdist#1386.)"""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

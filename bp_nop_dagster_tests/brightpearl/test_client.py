@@ -90,6 +90,8 @@ def faults(sandbox, *rules) -> None:
 
 
 def test_private_app_sends_app_ref_and_account_token(sandbox):
+    """NOTES §1 (HELP 211124966, private system app): brightpearl-app-ref + brightpearl-account-token, no
+    Authorization."""
     client, exchanges = make_client(sandbox)
     assert [w.name for w in client.warehouses()]
     headers = exchanges.items[0][3]
@@ -100,6 +102,8 @@ def test_private_app_sends_app_ref_and_account_token(sandbox):
 
 
 def test_staff_token_is_sent_instead_of_the_account_token(sandbox):
+    """NOTES §1 (HELP 4414311366545, private staff app): brightpearl-app-ref + brightpearl-staff-token instead
+    of the account token."""
     client, exchanges = make_client(sandbox, staff_token="sandbox-staff-token")
     assert client.warehouses()
     headers = exchanges.items[0][3]
@@ -108,6 +112,9 @@ def test_staff_token_is_sent_instead_of_the_account_token(sandbox):
 
 
 def test_refused_private_token_is_an_auth_error_after_one_request_and_never_shows_the_token(sandbox, caplog):
+    """REC client_error_invalid.json (401 {response: 'Invalid instance token: <token>'}: the body echoes the
+    token); RULE: a refused private token is not renewable, so no retry, and the token never reaches an error, a
+    log or a repr."""
     caplog.set_level(logging.DEBUG)
     secret = "my-very-secret-account-token"
     client, exchanges = make_client(sandbox, account_token=secret)
@@ -122,6 +129,9 @@ def test_refused_private_token_is_an_auth_error_after_one_request_and_never_show
 
 
 def test_oauth_bearer_headers_and_one_refresh_after_expiry(sandbox):
+    """NOTES §1 (HELP 360032240811 and 4414330000657): Authorization Bearer + brightpearl-dev-ref +
+    brightpearl-app-ref; REC client_error_expired.json (401 'Authorization token expired'); RULE: one refresh,
+    then the request again."""
     refreshes = []
 
     def refresh() -> str:
@@ -145,6 +155,8 @@ def test_oauth_bearer_headers_and_one_refresh_after_expiry(sandbox):
 
 
 def test_oauth_refresh_through_the_token_endpoint(sandbox):
+    """NOTES §1 (DOC utilities/oauth-token/post.html; REC auth_use_refresh_token.json): the refresh reply
+    carries a new refresh token, which the next refresh must use."""
     root = sandbox.urls.brightpearl_root
     refresher = oauth_refresh_callback(f"{root}/oauth/token/sandbox", refresh_token="sandbox-oauth-refresh-token", client_id=APP_REF)
     client, _ = make_client(sandbox, oauth_access_token="sandbox-oauth-access-token", dev_ref="sandbox_dev", token_refresher=refresher)
@@ -156,6 +168,8 @@ def test_oauth_refresh_through_the_token_endpoint(sandbox):
 
 
 def test_reauthenticates_only_once(sandbox):
+    """RULE: one refresh per request; a token still refused after it is an AuthError (REC
+    client_error_expired.json for the 401), and the token is not shown."""
     calls = []
 
     def bad_refresh() -> str:
@@ -178,6 +192,8 @@ def test_reauthenticates_only_once(sandbox):
     ["http://brightpearl.example.com/public-api/acct", "ftp://127.0.0.1/public-api/acct", "https://user:pw@ws-eu1.brightpearl.com/public-api/acct"],
 )
 def test_base_url_must_be_https_unless_loopback(url):
+    """RULE (transport): credentials only over https, plain http only to a loopback host; no user info in the
+    URL."""
     with pytest.raises(ConfigurationError):
         BrightpearlClient(url, app_ref=APP_REF, account_token=ACCOUNT_TOKEN)
 
@@ -186,17 +202,22 @@ def test_base_url_must_be_https_unless_loopback(url):
     "url", ["https://use1.brightpearlconnect.com/public-api/acct", "http://127.0.0.1:8080/public-api/acct/", "http://localhost/public-api/a"]
 )
 def test_https_or_loopback_base_urls_are_accepted(url):
+    """RULE (transport): https, or http to a loopback host, kept as given without the trailing slash."""
     client = BrightpearlClient(url, app_ref=APP_REF, account_token=ACCOUNT_TOKEN)
     assert client.base_url == url.rstrip("/")  # kept as given, without the trailing slash
 
 
 @pytest.mark.parametrize("url", ["https://use1.brightpearlconnect.com", "https://use1.brightpearlconnect.com/public-api/acct/order-service"])
 def test_base_url_must_be_the_account_root(url):
+    """NOTES §1 (HELP 212645003): the base URL is https://{dc}.brightpearlconnect.com/public-api/{account},
+    services below it."""
     with pytest.raises(ConfigurationError, match="public-api"):
         BrightpearlClient(url, app_ref=APP_REF, account_token=ACCOUNT_TOKEN)
 
 
 def test_credential_configuration_errors_name_the_setting_not_the_value():
+    """RULE: a configuration error names the setting, never its value (secrets); one credential kind at a time
+    (NOTES §1)."""
     url = "https://use1.brightpearlconnect.com/public-api/acct"
     with pytest.raises(ConfigurationError, match="BRIGHTPEARL_ACCOUNT_TOKEN"):
         BrightpearlClient(url, app_ref=APP_REF)
@@ -215,6 +236,7 @@ def test_credential_configuration_errors_name_the_setting_not_the_value():
 
 
 def test_compact_id_sets():
+    """FIDELITY 'ID sets' (HELP 211125046): 8, 1-100 (ascending ranges), 1,5,9 and mixed forms."""
     assert compact_id_set([5, 1, 2, 3, 205, 3, 4, 7, 8]) == "1-5,7,8,205"
     assert compact_id_set([9]) == "9"
     with pytest.raises(ValueError):
@@ -224,6 +246,8 @@ def test_compact_id_sets():
 
 
 def test_450_ids_are_three_gets_of_at_most_200_with_compact_ranges(sandbox):
+    """FIDELITY 'ID sets' (HELP 211125046; product GET caps 200): 450 ids are ceil(450 / 200) = 3 GETs of
+    compact ranges; REC product_get_multiple.json (ids that do not exist are left out)."""
     client, exchanges = make_client(sandbox)
     ids = list(range(1001, 1451))  # the small shop's 60 products (59 + the placeholder) are 1001-1060
     products = client.products(reversed(ids))
@@ -234,6 +258,8 @@ def test_450_ids_are_three_gets_of_at_most_200_with_compact_ranges(sandbox):
 
 
 def test_chunks_are_merged(sandbox):
+    """RULE: a caller's cap splits the ID set (60 products at 20 = 3 GETs) and the parts are merged; REC
+    product_availability_get.json (total = the warehouses' sum: inStock = onHand + allocated per warehouse)."""
     client, _ = make_client(sandbox)
     real = [row.product_id for row in client.product_search()]
     merged = client.get_by_id_set("/product-service/product", real, cap=20)
@@ -246,6 +272,8 @@ def test_chunks_are_merged(sandbox):
 
 
 def test_goods_out_note_ids_are_chunked_at_500_and_order_ids_at_200(sandbox):
+    """FIDELITY 'ID sets' (DOC warehouse/goods-out-note/get.html: note ids <= 500; order ids <= 200): 400 order
+    ids = 2 GETs, 903 note ids = 2 GETs; REC goods_out_note__get__by_gon_id.json (a map note id -> note)."""
     client, exchanges = make_client(sandbox)
     order_ids = [row.order_id for row in client.order_search()]
     padding = list(range(1, 401 - len(order_ids)))
@@ -263,6 +291,9 @@ def test_goods_out_note_ids_are_chunked_at_500_and_order_ids_at_200(sandbox):
 
 
 def test_missing_contact_is_not_found_and_missing_ids_are_left_out(sandbox):
+    """REC customer__get__empty_not_found.json (contact GET of a missing id: 404 CMNC-404) and
+    order_get_empty_not_found.json (order GET: 200 {response: []}); RULE: a 404 is not retried, a missing id in
+    a list is left out."""
     client, _ = make_client(sandbox)
     with pytest.raises(NotFoundError) as caught:
         client.contact(999_999)
@@ -284,6 +315,8 @@ def _search_gets(sandbox, template: str) -> int:
 
 
 def test_search_pages_to_the_end_with_a_short_last_page(sandbox):
+    """FIDELITY 'search paging' (REC order_search.json; AIRBYTE: firstResult = lastResult + 1 while
+    morePagesAvailable): 60 rows at 25 a page = 3 requests, firstResult 1, 26, 51."""
     client, exchanges = make_client(sandbox)
     rows = client.search("/product-service/product-search", sort="productId.ASC", page_size=25)
     assert len(rows) == 60 and _search_gets(sandbox, "GET /product-service/product-search") == 3
@@ -295,12 +328,16 @@ def test_search_pages_to_the_end_with_a_short_last_page(sandbox):
 
 
 def test_search_of_exactly_one_page(sandbox):
+    """FIDELITY 'search paging': morePagesAvailable false on the last page, so 60 rows at 60 a page are one
+    request."""
     client, _ = make_client(sandbox)
     rows = client.search("/product-service/product-search", page_size=60)
     assert len(rows) == 60 and _search_gets(sandbox, "GET /product-service/product-search") == 1
 
 
 def test_empty_search(sandbox):
+    """NOTES §4 (REC order_search.json shape): an empty result has results [], counts 0 and no firstResult /
+    lastResult; one request, nothing more."""
     client, _ = make_client(sandbox)
     pages = list(client.iter_search("/product-service/product-search", {"SKU": "NO-SUCH-SKU-ANYWHERE"}))
     assert len(pages) == 1 and pages[0].rows == [] and pages[0].first_result is None
@@ -309,6 +346,8 @@ def test_empty_search(sandbox):
 
 
 def test_search_rows_are_named_by_columns_and_typed(sandbox):
+    """FIDELITY 'search paging' (rows positional in metaData.columns order, REC order_search.json); DOC
+    warehouse/goods-movement/search.html (columns; updatedOn sorted ascending as asked)."""
     client, _ = make_client(sandbox)
     pages = list(client.iter_search("/order-service/order-search", columns=["orderId", "customerRef"]))
     assert pages[0].columns == ["orderId", "customerRef"]
@@ -321,6 +360,8 @@ def test_search_rows_are_named_by_columns_and_typed(sandbox):
 
 
 def test_sales_orders_created_between_is_half_open(sandbox):
+    """RULE: [start, end) in the client's own filter over order-search rows (REC order_search.json createdOn
+    column); naive datetimes are refused (timezone required)."""
     client, _ = make_client(sandbox)
     rows = client.order_search({"orderTypeId": 1})
     created = sorted(r.created_on for r in rows)
@@ -334,6 +375,9 @@ def test_sales_orders_created_between_is_half_open(sandbox):
 
 
 def test_find_contacts_by_email_is_exact_and_case_insensitive(sandbox):
+    """REC customer__search__simple_search.json and NOTES §6 (primaryEmail a fuzzy SEARCH_STRING, compare
+    exactly: MEDUSA); REC customer__get__simple_get.json (postAddressIds.DEF); DOC
+    contact/postal-address/get.html."""
     client, _ = make_client(sandbox)
     contact = client.contact_search()[0]
     found = client.find_contacts_by_email(f"  {contact.primary_email.upper()} ")
@@ -345,6 +389,8 @@ def test_find_contacts_by_email_is_exact_and_case_insensitive(sandbox):
 
 
 def test_orders_parse_with_decimal_rows(sandbox):
+    """REC order_get_one.json (orderRows keyed by row id, quantity.magnitude and rowValue strings parsed as
+    Decimal); REC customer_payment__search__simple_search.json (orderId column)."""
     client, _ = make_client(sandbox)
     orders = client.orders([r.order_id for r in client.order_search()])
     assert orders and all(isinstance(o, Order) for o in orders)
@@ -356,6 +402,8 @@ def test_orders_parse_with_decimal_rows(sandbox):
 
 
 def test_reference_data_is_cached_per_client(sandbox):
+    """RULE: reference data (warehouses, channels, statuses, tax codes, payment and shipping methods, price
+    lists: per account, NOTES §11.7) is read once per client, i.e. once per run."""
     client, _ = make_client(sandbox)
     getters = [client.warehouses, client.channels, client.order_statuses, client.order_shipping_statuses,
                client.tax_codes, client.payment_methods, client.shipping_methods, client.price_lists]
@@ -373,6 +421,8 @@ def test_reference_data_is_cached_per_client(sandbox):
 
 
 def test_injected_503_storm_is_retried_until_it_passes(sandbox):
+    """NOTES §2 (HELP 212644823: a 503 is a throttle or an outage, both pass); RULE (transport/retry.py): a 503
+    is retried with backoff, never below the floor, until max_attempts. The 503s are injected faults."""
     faults(sandbox, {"path": "/warehouse-service/warehouse", "error_rate": 1.0, "error_status": 503, "max_hits": 3})
     sleep = SleepRecorder()
     client, _ = make_client(sandbox, sleep=sleep, retry=RetrySettings(max_attempts=5, initial_wait=0.5, max_wait=2, jitter=0))
@@ -383,8 +433,9 @@ def test_injected_503_storm_is_retried_until_it_passes(sandbox):
 
 
 def test_throttle_503_waits_the_servers_period(sandbox):
-    """Another app of the account exhausts the shared quota: our first request is refused with
-    503 + brightpearl-next-throttle-period, the retry waits at least that long, then succeeds."""
+    """FIDELITY 'throttle' (HELP 212644823; NOTES §2: private apps share one quota per account): another app
+    exhausts it, our first request is refused with 503 + brightpearl-next-throttle-period (ms); RULE: the
+    retry waits at least that long, then succeeds."""
     clock = use_virtual_throttle(sandbox)
     control(sandbox, "PUT", "throttle", {"quota": 5, "window_seconds": 2})
     other_app = {"brightpearl-app-ref": APP_REF, "brightpearl-account-token": ACCOUNT_TOKEN}
@@ -401,6 +452,8 @@ def test_throttle_503_waits_the_servers_period(sandbox):
 
 
 def test_throttled_error_after_max_attempts_carries_the_period(sandbox):
+    """FIDELITY 'throttle' (HELP 212644823: 503 with brightpearl-next-throttle-period in ms); RULE: after
+    max_attempts the ThrottledError carries the server's period (<= the 30 s window)."""
     control(sandbox, "PUT", "throttle", {"quota": 1, "window_seconds": 30})
     client, _ = make_client(sandbox, pacer=QuotaPacer(1000, 30, 0.0, sleep=lambda s: None),
                             retry=RetrySettings(max_attempts=2, initial_wait=0.01, max_wait=0.01, jitter=0))
@@ -412,6 +465,8 @@ def test_throttled_error_after_max_attempts_carries_the_period(sandbox):
 
 
 def test_500s_are_retried(sandbox):
+    """RULE (transport/retry.py): a 5xx on an idempotent GET is retried (RFC 9110 §9.2.2); the 500s are injected
+    faults."""
     faults(sandbox, {"path": "/product-service/product/*", "error_rate": 1.0, "error_status": 500, "max_hits": 2})
     client, _ = make_client(sandbox)
     assert client.products([1001])[0].sku
@@ -419,6 +474,8 @@ def test_500s_are_retried(sandbox):
 
 
 def test_500s_until_max_attempts_raise_transient_error(sandbox):
+    """RULE (transport/retry.py): a GET failing with 5xx on every attempt is a TransientError after max_attempts
+    (4 here); injected 502s."""
     faults(sandbox, {"path": "/product-service/product/*", "error_rate": 1.0, "error_status": 502})
     client, _ = make_client(sandbox)
     with pytest.raises(TransientError) as caught:
@@ -427,6 +484,8 @@ def test_500s_until_max_attempts_raise_transient_error(sandbox):
 
 
 def test_lost_reply_timeout_is_retried(sandbox):
+    """RULE (transport/retry.py): a GET whose reply is lost (read timeout) is resent: GET is safe (RFC 9110
+    §9.2.1); injected fault."""
     faults(sandbox, {"path": "/product-service/product/*", "drop_reply_rate": 1.0, "drop_reply_mode": "timeout",
                      "drop_reply_hold_seconds": 2, "max_hits": 1})
     client, _ = make_client(sandbox, read_timeout=0.3)
@@ -435,6 +494,8 @@ def test_lost_reply_timeout_is_retried(sandbox):
 
 
 def test_slow_server_times_out_then_transient_error_after_max_attempts(sandbox):
+    """RULE (transport): every request has a read timeout; a GET that times out on every attempt is a
+    TransientError after max_attempts (3 here)."""
     faults(sandbox, {"path": "/warehouse-service/warehouse", "latency_ms": 1500})
     client, _ = make_client(sandbox, read_timeout=0.2, retry=RetrySettings(max_attempts=3, initial_wait=0.01, max_wait=0.01, jitter=0))
     with pytest.raises(TransientError, match="Timeout"):
@@ -443,25 +504,30 @@ def test_slow_server_times_out_then_transient_error_after_max_attempts(sandbox):
 
 
 def test_malformed_json_is_retried(sandbox):
+    """RULE (transport/retry.py): an unreadable reply to a GET is resent (a GET changes nothing, RFC 9110
+    §9.2.1); injected fault."""
     faults(sandbox, {"path": "/product-service/product/*", "malformed_rate": 1.0, "max_hits": 1})
     client, _ = make_client(sandbox)
     assert client.products([1001])
     assert stats(sandbox)["requests"][PRODUCT_GET] == 2
 
 
-def test_validation_400_is_not_retried(sandbox):
+@pytest.mark.parametrize("status", [400, 409, 422])
+def test_a_4xx_refusal_is_not_retried(sandbox, status):
+    """NOTES §3 (HELP 212644843): 400 is a validation refusal of what was sent; RULE: a 4xx other than
+    401 / 403 / 404 / 429 is a ValidationError, sent once. The refusal is an injected fault (which requests
+    the real API refuses with which 4xx is the simulator's business, not this test's)."""
     client, _ = make_client(sandbox)
+    faults(sandbox, {"path": "/warehouse-service/warehouse", "error_rate": 1.0, "error_status": status})
     with pytest.raises(ValidationError) as caught:
-        client.get("/product-service/product-search", {"pageSize": "abc"})
-    assert caught.value.status == 400 and caught.value.code
-    assert stats(sandbox)["total"] == 1
-    faults(sandbox, {"path": "/warehouse-service/warehouse", "error_rate": 1.0, "error_status": 422})
-    with pytest.raises(ValidationError):
         client.warehouses()
-    assert stats(sandbox)["total"] == 2 and client.call_count == 2
+    assert caught.value.status == status
+    assert stats(sandbox)["total"] == 1 and client.call_count == 1
 
 
 def test_unparsable_filter_cmnc_018_is_not_retried(sandbox):
+    """REC order_search_bad_param.json: a filter value that does not parse is 500 CMNC-018 (FIDELITY 'search
+    filter types'); RULE: that 500 is a refusal of what was sent, so a ValidationError, not retried."""
     client, _ = make_client(sandbox)
     with pytest.raises(ValidationError) as caught:
         client.order_search({"orderStatusId": "BAD PARAM"})
@@ -471,6 +537,8 @@ def test_unparsable_filter_cmnc_018_is_not_retried(sandbox):
 
 
 def test_no_token_in_errors_or_logs_across_failures(sandbox, caplog):
+    """RULE: no token in an error, a log line or a repr, whatever the failure (injected 503s; REC
+    order_search_bad_param.json for the 500 CMNC-018 refusal)."""
     caplog.set_level(logging.DEBUG)
     faults(sandbox, {"path": "*", "error_rate": 1.0, "error_status": 503})
     client, _ = make_client(sandbox)
@@ -492,8 +560,8 @@ def test_no_token_in_errors_or_logs_across_failures(sandbox, caplog):
 
 
 def test_pacer_drains_without_a_503(sandbox):
-    """Quota 20 / 2 s on the sandbox: a client configured the same sends 45 requests, paced to
-    at most 18 per window, and the sandbox throttles none of them."""
+    """FIDELITY 'throttle' (HELP 212644823: a quota per rolling window, 503 over it); RULE: the client's pacer
+    keeps 10 % headroom, so 45 requests at quota 20 / 2 s go at <= 18 per window and none is refused."""
     clock = use_virtual_throttle(sandbox)  # one virtual clock for the sandbox's window and the client's pacer
     control(sandbox, "PUT", "throttle", {"quota": 20, "window_seconds": 2})
     client, _ = make_client(sandbox, sleep=clock.sleep, clock=clock, quota=20, window_seconds=2, headroom=0.10)

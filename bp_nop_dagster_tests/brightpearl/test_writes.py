@@ -1,7 +1,12 @@
 """BrightpearlClient writes and natural-key lookups against the Brightpearl simulator over real HTTP.
 
 Each test states one behaviour and can fail: what was created is checked with GETs (or the
-sandbox's state counts), request counts come from the sandbox's own statistics.
+sandbox's state counts), request counts come from the sandbox's own statistics. Each test names
+the source of the server behaviour it relies on (DOC = api-docs.brightpearl.com page, REC = a
+recording in bp_nop_dagster/contracts/brightpearl/recordings/, NOTES = docs/reference/brightpearl-api.md,
+FIDELITY = a row of docs/fidelity.md) or the client RULE it checks (our own policy, stated in the
+test). Error codes the sources do not give (the simulator's are illustrative) are never asserted:
+the tests check that the client carries whatever code the reply holds.
 """
 
 from __future__ import annotations
@@ -71,6 +76,12 @@ def state(sandbox) -> dict:
     return control(sandbox, "GET", "state")
 
 
+def raw_reply(sandbox, method: str, path: str, body=None) -> requests.Response:
+    """The server's reply to a request sent without the client (to compare what the client made of it)."""
+    return requests.request(method, f"{sandbox.urls.brightpearl_base_url}{path}", json=body, timeout=10,
+                            headers={"brightpearl-app-ref": APP_REF, "brightpearl-account-token": ACCOUNT_TOKEN})
+
+
 @pytest.fixture
 def client(sandbox) -> BrightpearlClient:
     return make_client(sandbox)
@@ -128,6 +139,9 @@ def posts(sandbox, template: str) -> int:
 
 
 def test_create_postal_address_and_contact_are_readable_back(client):
+    """DOC contact/postal-address/post.html (addressLine1..4, postalCode, countryIsoCode -> id); NOTES §6
+    and REC customer__get__simple_get.json (communication.emails.PRI.email, postAddressIds.DEF); RULE: the
+    client's email lookup compares the fuzzy contact-search's rows exactly, ignoring case and spaces."""
     address_id = client.create_postal_address({"addressLine1": "9 Rue Test", "addressLine3": "Paris", "postalCode": "75001", "countryIsoCode": "FRA"})
     contact_id = client.create_contact({
         "firstName": "Zoé", "lastName": "Écrit", "postAddressIds": {"DEF": address_id},
@@ -142,6 +156,9 @@ def test_create_postal_address_and_contact_are_readable_back(client):
 
 
 def test_create_sales_order_is_one_request_and_creates_the_order_with_its_rows(sandbox, client, shop):
+    """DOC order/sales-order/post.html (atomic order with rows -> {response: id}: nothing to re-GET) and
+    order/sales-order/get.html (rows, total); the total is the rule sum(net + tax) of the rows sent
+    (priceModeCode EXC: net excludes tax): 20 + 4 + 10 + 0.50 + 5 + 1 = 40.50."""
     order_id = client.create_sales_order(order_body(shop, "NOP-1001"))
     assert stats(sandbox)["requests"] == {SALES_ORDER_POST: 1}  # no re-GET after the create
     order = client.order(order_id)
@@ -156,6 +173,10 @@ def test_create_sales_order_is_one_request_and_creates_the_order_with_its_rows(s
 
 
 def test_order_summaries_read_status_payment_shipping_total_and_external_ref_in_one_request(sandbox, client, shop):
+    """DOC order/sales-order/get.html (statusId, orderPaymentStatus, shippingStatusCode, total, externalRef);
+    FIDELITY 'derived order state' (NOTES §9: a RECEIPT of the whole total makes it PAID, no payment UNPAID);
+    REC order_shipping_status_get.json (SNS = 'Stock not shipped': stock-tracked rows, no goods-out note);
+    REC order_get_empty_not_found.json (ids that do not exist are left out, no error)."""
     first = client.create_sales_order(order_body(shop, "NOP-2001"))
     second = client.create_sales_order(order_body(shop, "NOP-2002", statusId=3))
     client.create_customer_payment(payment_body(first, "TX-2001"))
@@ -171,6 +192,7 @@ def test_order_summaries_read_status_payment_shipping_total_and_external_ref_in_
 
 
 def test_order_summaries_chunk_id_sets_at_200(sandbox, client, shop):
+    """FIDELITY 'ID sets' (HELP 211125046; sales-order GET caps ID sets at 200): 300 ids are ceil(300 / 200) = 2 requests."""
     order_id = client.create_sales_order(order_body(shop, "NOP-2101"))
     reset_stats(sandbox)
     summaries = client.order_summaries([order_id, *range(order_id + 1, order_id + 300)])
@@ -179,6 +201,9 @@ def test_order_summaries_chunk_id_sets_at_200(sandbox, client, shop):
 
 
 def test_update_order_status_sets_the_status_with_one_put(sandbox, client, shop):
+    """DOC order/order-status-update/put.html and REC order_status_update_put.json ({orderStatusId, orderNote}
+    -> {}); status 5 is a sales-order status of the seeded account (order statuses are per account, NOTES §5).
+    The same PUT again leaves the status as it is (PUT is idempotent: RFC 9110 §9.2.2)."""
     order_id = client.create_sales_order(order_body(shop, "NOP-3001"))
     reset_stats(sandbox)
     assert client.update_order_status(order_id, 5, note="nopCommerce order cancelled") is None
@@ -189,6 +214,8 @@ def test_update_order_status_sets_the_status_with_one_put(sandbox, client, shop)
 
 
 def test_update_order_status_is_retried_after_a_lost_reply_because_put_is_idempotent(sandbox, client, shop):
+    """RULE (transport/retry.py): an idempotent method (PUT, RFC 9110 §9.2.2) is resent after a lost reply;
+    the lost reply is injected by the sandbox's fault rules, not a server behaviour."""
     order_id = client.create_sales_order(order_body(shop, "NOP-3101"))
     faults(sandbox, {"method": "PUT", "path": "/order-service/order/*/status", "drop_reply_rate": 1.0, "drop_reply_mode": "502", "max_hits": 1})
     client.update_order_status(order_id, 7)
@@ -196,14 +223,25 @@ def test_update_order_status_is_retried_after_a_lost_reply_because_put_is_idempo
     assert client.order(order_id).status_id == 7
 
 
-def test_update_order_status_with_an_unknown_status_is_a_validation_error(sandbox, client, shop):
+def test_update_order_status_with_a_status_of_another_order_type_is_a_validation_error(sandbox, client, shop):
+    """DOC order/order-status-update/put.html: 'An order status can be updated if ... the new order status is
+    one of those available to that type of order'; NOTES §3: validation refusals are 400 {errors: [{code,
+    message}]}. The code is illustrative (no source gives it): the test checks the client carries the
+    reply's own code, read from the same request sent without the client."""
     order_id = client.create_sales_order(order_body(shop, "NOP-3201"))
+    credit_status = 10  # a sales-credit (SC) status of the seeded account
     with pytest.raises(ValidationError) as caught:
-        client.update_order_status(order_id, 10)  # a sales-credit status
-    assert caught.value.code == "ORDC-012"
+        client.update_order_status(order_id, credit_status)
+    raw = raw_reply(sandbox, "PUT", f"/order-service/order/{order_id}/status", {"orderStatusId": credit_status})
+    assert raw.status_code == caught.value.status == 400
+    assert caught.value.code == raw.json()["errors"][0]["code"]
+    assert client.order(order_id).status_id == 2  # not changed
 
 
 def test_create_customer_payment_is_found_by_transaction_ref(sandbox, client, shop):
+    """DOC accounting/customer-payment/post.html (-> {response: id}); REC customer_payment__search__simple_search.json
+    (columns paymentId, transactionRef, paymentMethodCode, paymentType, orderId, amountPaid); FIDELITY 'derived
+    order state' (a RECEIPT of the whole 40.50 total: PAID)."""
     order_id = client.create_sales_order(order_body(shop, "NOP-4001"))
     payment_id = client.create_customer_payment(payment_body(order_id, "TX-4001"))
     [payment] = client.find_customer_payments("TX-4001", "CARD")
@@ -215,7 +253,7 @@ def test_create_customer_payment_is_found_by_transaction_ref(sandbox, client, sh
 
 
 def test_repeated_external_ref_is_the_same_order_and_creates_nothing(sandbox, client, shop):
-    """Sales Order POST doc: a repeat of externalRef + installedIntegrationInstanceId answers 200
+    """DOC order/sales-order/post.html: a repeat of externalRef + installedIntegrationInstanceId answers 200
     and changes nothing. With the existing id in the reply (the sandbox's default reading) the
     client gets that id; with an empty reply, an unknown outcome for the caller to look up."""
     order_id = client.create_sales_order(order_body(shop, "NOP-5001"))
@@ -231,6 +269,9 @@ def test_repeated_external_ref_is_the_same_order_and_creates_nothing(sandbox, cl
 
 
 def test_same_external_ref_under_another_instance_is_another_order(client, shop):
+    """DOC order/sales-order/post.html: externalRef + installedIntegrationInstanceId is the duplicate key
+    (FIDELITY 'duplicate sales-order POST'), so another instance (or none) is another order; REC order_search.json
+    (externalRef and installedIntegrationInstanceId columns). RULE: instance None looks up orders without one."""
     ours = client.create_sales_order(order_body(shop, "NOP-5101"))
     theirs = client.create_sales_order(order_body(shop, "NOP-5101", instance=78))
     unset = client.create_sales_order(order_body(shop, "NOP-5101", instance=None))
@@ -241,7 +282,8 @@ def test_same_external_ref_under_another_instance_is_another_order(client, shop)
 
 
 def test_duplicate_transaction_ref_is_refused_and_creates_nothing(sandbox, client, shop):
-    """Customer Payment POST doc: transactionRef + paymentMethodCode are checked for uniqueness."""
+    """DOC accounting/customer-payment/post.html: transactionRef + paymentMethodCode are checked for uniqueness
+    (FIDELITY 'customer payment rules': the refusal's code is illustrative, so only its kind is asserted)."""
     order_id = client.create_sales_order(order_body(shop, "NOP-5201"))
     payment_id = client.create_customer_payment(payment_body(order_id, "TX-5201"))
     before = state(sandbox)
@@ -260,6 +302,9 @@ def test_duplicate_transaction_ref_is_refused_and_creates_nothing(sandbox, clien
 
 @pytest.mark.parametrize("mode", ["502", "timeout"])
 def test_sales_order_committed_but_reply_lost_is_outcome_unknown_and_found_exactly_once(sandbox, shop, mode):
+    """RULE (transport/retry.py): a POST that may have reached the server is never resent, its outcome is
+    unknown; REC order_search.json (externalRef column) finds it; DOC order/sales-order/post.html: a repeat of
+    externalRef + instance answers 200 with no change (FIDELITY 'duplicate sales-order POST')."""
     client = make_client(sandbox, read_timeout=0.5)
     faults(sandbox, {"method": "POST", "path": "/order-service/sales-order", "drop_reply_rate": 1.0,
                      "drop_reply_mode": mode, "drop_reply_hold_seconds": 2.0})
@@ -278,6 +323,8 @@ def test_sales_order_committed_but_reply_lost_is_outcome_unknown_and_found_exact
 
 @pytest.mark.parametrize("mode", ["502", "timeout"])
 def test_payment_committed_but_reply_lost_is_outcome_unknown_and_found_exactly_once(sandbox, shop, mode):
+    """RULE (transport/retry.py): a POST is never resent after a lost reply; REC
+    customer_payment__search__simple_search.json (transactionRef, paymentMethodCode columns) finds the payment."""
     client = make_client(sandbox, read_timeout=0.5)
     order_id = client.create_sales_order(order_body(shop, f"NOP-7{mode}"))
     faults(sandbox, {"method": "POST", "path": "/accounting-service/customer-payment", "drop_reply_rate": 1.0,
@@ -291,6 +338,8 @@ def test_payment_committed_but_reply_lost_is_outcome_unknown_and_found_exactly_o
 
 
 def test_contact_committed_but_reply_lost_is_outcome_unknown_and_found_by_email(sandbox, client):
+    """RULE (transport/retry.py): a POST is never resent after a lost reply; REC customer__search__simple_search.json
+    (primaryEmail column) and NOTES §6 (nested communication.emails.PRI.email) find the contact."""
     address_id = client.create_postal_address({"addressLine1": "2 Lost Lane", "countryIsoCode": "GBR"})
     faults(sandbox, {"method": "POST", "path": "/contact-service/contact", "drop_reply_rate": 1.0, "drop_reply_mode": "502"})
     with pytest.raises(OutcomeUnknownError):
@@ -302,6 +351,8 @@ def test_contact_committed_but_reply_lost_is_outcome_unknown_and_found_by_email(
 
 
 def test_malformed_create_reply_is_outcome_unknown(sandbox, client, shop):
+    """RULE: a create whose reply cannot be read as the documented {response: id} (NOTES §3) may have been
+    applied, so its outcome is unknown (the order is there, found by REC order_search.json's externalRef)."""
     faults(sandbox, {"method": "POST", "path": "/order-service/sales-order", "malformed_rate": 1.0})
     with pytest.raises(OutcomeUnknownError):
         client.create_sales_order(order_body(shop, "NOP-7501"))
@@ -313,38 +364,51 @@ def test_malformed_create_reply_is_outcome_unknown(sandbox, client, shop):
 
 
 @pytest.mark.parametrize(
-    ("change", "code"),
+    "change",
     [
-        (lambda rows: rows[0].update(productId=999_999), "ORDC-013"),
-        (lambda rows: rows[1].update(taxCode="NOPE"), "ORDC-014"),
+        lambda rows: rows[0].update(productId=999_999),
+        lambda rows: rows[1].update(taxCode="NOPE"),
     ],
     ids=["unknown_product", "bad_tax_code"],
 )
-def test_refused_sales_order_is_a_validation_error_with_the_servers_code_after_one_request(sandbox, client, shop, change, code):
+def test_refused_sales_order_is_a_validation_error_with_the_servers_code_after_one_request(sandbox, client, shop, change):
+    """NOTES §3 (HELP 212644843): a refused body is 400 {errors: [{code, message}]}; DOC order/sales-order/post.html:
+    the order is created with its rows or not at all. Which code the server gives is not documented (the
+    simulator's are illustrative): the client must carry the reply's own code and message, read here from the
+    same body sent without the client. RULE: a 400 is never resent."""
     body = order_body(shop, "NOP-8001")
     change(body["rows"])
     before, calls_before = state(sandbox), client.call_count
     with pytest.raises(ValidationError) as caught:
         client.create_sales_order(body)
-    assert caught.value.code == code and caught.value.status == 400 and caught.value.server_message
     assert stats(sandbox)["requests"] == {SALES_ORDER_POST: 1} and client.call_count - calls_before == 1
     assert state(sandbox) == before
+    [error] = raw_reply(sandbox, "POST", "/order-service/sales-order", body).json()["errors"]
+    assert (caught.value.status, caught.value.code, caught.value.server_message) == (400, error["code"], error["message"])
     assert client.find_sales_orders_by_external_ref("NOP-8001", INSTANCE) == []
 
 
 def test_refused_payment_is_a_validation_error_after_one_request(sandbox, client, shop):
+    """DOC accounting/customer-payment/post.html: paymentType is one of AUTH, CAPTURE, PAYMENT, RECEIPT, VOID;
+    NOTES §3: a refusal is 400 {errors: [{code, message}]}. The code is illustrative: the client must carry
+    the reply's own, read from the same body sent without the client. RULE: a 400 is never resent."""
     order_id = client.create_sales_order(order_body(shop, "NOP-8101"))
     reset_stats(sandbox)
+    body = {**payment_body(order_id, "TX-8101"), "paymentType": "GIFT"}
     with pytest.raises(ValidationError) as caught:
-        client.create_customer_payment({**payment_body(order_id, "TX-8101"), "paymentType": "GIFT"})
-    assert caught.value.code == "PYMC-003"
+        client.create_customer_payment(body)
     assert stats(sandbox)["requests"] == {PAYMENT_POST: 1}
+    [error] = raw_reply(sandbox, "POST", "/accounting-service/customer-payment", body).json()["errors"]
+    assert (caught.value.status, caught.value.code) == (400, error["code"])
+    assert client.find_customer_payments("TX-8101") == []
 
 
 # --- throttling ---------------------------------------------------------------------------------
 
 
 def test_throttled_post_is_retried_after_the_period_and_creates_exactly_one_order(sandbox, shop):
+    """FIDELITY 'throttle' (HELP 212644823, NOTES §2): over the account's quota a request is refused with 503 and
+    brightpearl-next-throttle-period (ms) and is not applied; RULE: the client waits that period, then resends."""
     clock = use_virtual_throttle(sandbox)  # the retry's wait moves the sandbox's window: no real sleep
     sleep = SleepRecorder(clock)
     client = make_client(sandbox, sleep=sleep)
@@ -366,6 +430,9 @@ def test_throttled_post_is_retried_after_the_period_and_creates_exactly_one_orde
 
 
 def test_find_contacts_by_email_returns_only_the_exact_email_of_the_fuzzy_search(client):
+    """REC customer__search__simple_search.json and NOTES §6: primaryEmail is a fuzzy SEARCH_STRING (a contains
+    match, FIDELITY 'search filter types') that may return several contacts, so (MEDUSA's rule, ours too) the
+    client compares each row's email exactly, ignoring case only."""
     ids = {}
     for email in ("sam@example.com", "SAM@Example.com", "sam@example.com.au", "xsam@example.com", "sam@example.co"):
         address_id = client.create_postal_address({"addressLine1": "1 Near Miss Road", "countryIsoCode": "GBR"})
@@ -380,6 +447,8 @@ def test_find_contacts_by_email_returns_only_the_exact_email_of_the_fuzzy_search
 
 
 def test_find_sales_orders_by_external_ref_is_exact(client, shop):
+    """REC order_search.json (externalRef column); FIDELITY 'STRING filter case' (inferred: the simulator's
+    filter ignores case, the harder case for the client); RULE: the client keeps exact matches only."""
     exact = client.create_sales_order(order_body(shop, "NOP-10"))
     client.create_sales_order(order_body(shop, "nop-10"))   # the server's STRING filter matches this too
     client.create_sales_order(order_body(shop, "NOP-100"))
@@ -389,6 +458,8 @@ def test_find_sales_orders_by_external_ref_is_exact(client, shop):
 
 
 def test_find_customer_payments_is_exact(client, shop):
+    """REC customer_payment__search__simple_search.json (transactionRef, paymentMethodCode columns); DOC
+    accounting/customer-payment/post.html (transactionRef unique per paymentMethodCode); RULE: exact matches only."""
     order_id = client.create_sales_order(order_body(shop, "NOP-11"))
     exact = client.create_customer_payment(payment_body(order_id, "TX-11", amount="1.00"))
     client.create_customer_payment(payment_body(order_id, "tx-11", amount="1.00"))
@@ -407,6 +478,9 @@ def _create_product(client: BrightpearlClient, sku: str) -> int:
 
 
 def test_product_ids_by_sku_reads_the_catalogue_once_and_matches_exactly(sandbox, client, monkeypatch):
+    """REC product_post.json (brandId required -> {response: id}); REC product_search.json (productId, SKU
+    columns) and FIDELITY 'search paging' (firstResult = lastResult + 1 while morePagesAvailable): one request
+    per page of 25 here; RULE: exact SKU matches only, a SKU held by two products is ambiguous."""
     monkeypatch.setattr(client_module, "SKU_SCAN_PAGE_SIZE", 25)  # several pages with the small shop
     plain = _create_product(client, "WR-PLAIN")
     lower = _create_product(client, "wr-plain")
@@ -426,16 +500,24 @@ def test_product_ids_by_sku_reads_the_catalogue_once_and_matches_exactly(sandbox
     assert twins[0] != twins[1]
 
 
-def test_product_ids_by_sku_finds_seeded_products(client):
-    seeded = {row.sku: row.product_id for row in client.product_search() if row.sku}
-    some = sorted(seeded)[:5]
-    assert client.product_ids_by_sku(some) == {sku: seeded[sku] for sku in some}
+def test_product_ids_by_sku_agrees_with_each_products_own_identity_sku(sandbox, client):
+    """NOTES §7 and REC product_get_one.json: a product's SKU is identity.sku of GET /product-service/product/{id}.
+    The expected map comes from that resource, read without the client, not from the product search the
+    client's SKU map is built from."""
+    some = [row.product_id for row in client.product_search()[:5]]  # which products: any five
+    reply = raw_reply(sandbox, "GET", "/product-service/product/" + ",".join(map(str, some)))
+    expected = {product["identity"]["sku"]: product["id"] for product in reply.json()["response"]}
+    assert len(expected) == len(some)
+    assert client.product_ids_by_sku(list(expected)) == expected
 
 
 # --- the naive baseline -------------------------------------------------------------------------
 
 
 def test_naive_client_books_an_equivalent_order_with_a_call_per_row(sandbox, shop):
+    """DOC order/index.html (NOTES §5): the low-level order POST then one row POST per row, not atomic;
+    REC order_post_so.json and order_row_post.json; DOC order/order/post.html has no externalRef field, so
+    the baseline's order cannot be found by it; REC order_get_multiple.json (order GET by ID set)."""
     smart = make_client(sandbox)
     naive = make_client(sandbox, cls=NaiveBrightpearlClient)
     smart_id = smart.create_sales_order(order_body(shop, "NOP-12"))
@@ -468,6 +550,8 @@ def test_naive_client_books_an_equivalent_order_with_a_call_per_row(sandbox, sho
 
 
 def test_naive_client_is_not_found_for_an_unknown_order_id(sandbox):
+    """REC order_get_empty_not_found.json (order GET of a missing id: 200 {response: []}) and
+    customer__get__empty_not_found.json (contact GET: 404 CMNC-404)."""
     naive = make_client(sandbox, cls=NaiveBrightpearlClient)
     assert naive.order_summaries([999_999]) == {}
     with pytest.raises(NotFoundError):

@@ -134,6 +134,9 @@ class CountingSession(requests.Session):
 
 
 def test_get_token_then_bearer(sandbox):
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs: {username, email, password} ->
+    JWT) and FIDELITY 'JWT auth' (claims CustomerId, exp); RULE: one token per client, countries read once per
+    client."""
     session = CountingSession()
     with make_client(sandbox, session=session) as nop:
         countries = nop.countries()
@@ -152,8 +155,9 @@ def test_get_token_then_bearer(sandbox):
 
 
 def test_token_renewed_before_expiry(sandbox):
-    """One fake clock for the simulator (which stamps nbf/exp and checks them) and the client:
-    3.2 s after a 4 s token was issued, the client is within its 1 s margin and renews first."""
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs: nbf / exp checked with ClockSkew 0). One fake clock for the
+    simulator and the client: RULE: 3.2 s after a 4 s token was issued, the client is within its 1 s margin
+    and renews first."""
     clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
     sandbox.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator's naive UTC
     control(sandbox, "PUT", "/token-lifetime", {"seconds": 4})
@@ -172,6 +176,9 @@ def test_token_renewed_before_expiry(sandbox):
 
 
 def test_token_renewal_margin_is_capped_by_lifetime():
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs: nbf / exp claims, 7-day lifetime, no refresh token); RULE:
+    renew `margin` before exp, at half-life for a token shorter than twice the margin, only on a 401 without
+    exp."""
     def token(claims: dict) -> str:
         encode = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
         return f"{encode({'alg': 'HS256'})}.{encode(claims)}.sig"
@@ -184,6 +191,8 @@ def test_token_renewal_margin_is_capped_by_lifetime():
 
 
 def test_401_mid_read_reauthenticates_once(sandbox, client):
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs: an expired token is 401) and 'JWT auth' (no refresh
+    token: GetToken again); RULE: one new token, the refused page resent once."""
     total = len(client.search_orders())
     assert total > 20
     clear_stats(sandbox)
@@ -208,6 +217,7 @@ def test_401_mid_read_reauthenticates_once(sandbox, client):
 
 
 def test_concurrent_401s_share_one_renewal(sandbox, client):
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs); RULE: threads refused at once share one GetToken."""
     orders = client.search_orders()[:24]
     client.order(1)
     control(sandbox, "POST", "/expire-tokens")
@@ -220,6 +230,8 @@ def test_concurrent_401s_share_one_renewal(sandbox, client):
 
 
 def test_bad_credentials_raise_auth_error_without_the_password(sandbox, caplog):
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs: 401 'Username or password is
+    incorrect'); RULE: not retried, the password in no error, log or repr."""
     caplog.set_level(logging.DEBUG)
     with make_client(sandbox, password=SECRET_PASSWORD) as nop:
         with pytest.raises(AuthError) as raised:
@@ -235,6 +247,8 @@ def test_bad_credentials_raise_auth_error_without_the_password(sandbox, caplog):
 
 
 def test_clerk_without_api_permission_gets_auth_error(sandbox):
+    """FIDELITY '403 body' (WAPI CheckAccessWebApiAttribute.cs: a customer without 'Access Web API Backend' gets
+    403); RULE: an AuthError naming the permission, not retried."""
     with make_client(sandbox, email="clerk@sandbox.test", password="sandbox") as nop:
         with pytest.raises(AuthError) as raised:
             nop.search_orders()
@@ -249,6 +263,8 @@ def test_clerk_without_api_permission_gets_auth_error(sandbox):
      "https://user:pw@shop.example.com/api-backend"],
 )
 def test_base_url_must_be_https_unless_loopback(url):
+    """RULE (transport): credentials only over https, plain http only to a loopback host; no user info in the
+    URL."""
     with pytest.raises(ConfigurationError):
         NopCommerceClient(url, "a@b.test", "pw")
 
@@ -256,12 +272,15 @@ def test_base_url_must_be_https_unless_loopback(url):
 @pytest.mark.parametrize("url", ["https://shop.example.com/api-backend", "http://127.0.0.1:8080/api-backend",
                                  "http://localhost/api-backend", "http://[::1]:80/api-backend"])
 def test_https_or_loopback_accepted(url):
+    """RULE (transport): https, or http to a loopback host (IPv4, IPv6, localhost), kept without the trailing
+    slash."""
     assert NopCommerceClient(url, "a@b.test", "pw").base_url == url.rstrip("/")
 
 
 @pytest.mark.parametrize(("kwargs", "word"), [({"email": ""}, "email"), ({"password": ""}, "password"),
                                               ({"page_size": 0}, "page_size"), ({"max_concurrency": 0}, "max_concurrency")])
 def test_bad_settings(kwargs, word):
+    """RULE: a configuration error names the setting (email, password, page_size, max_concurrency)."""
     args = {"email": "a@b.test", "password": "pw", **kwargs}
     with pytest.raises(ConfigurationError, match=word):
         NopCommerceClient("https://shop.example.com/api-backend", args.pop("email"), args.pop("password"), **args)
@@ -272,6 +291,7 @@ def test_bad_settings(kwargs, word):
 
 
 def test_paging_empty_result(sandbox, client):
+    """FIDELITY '0-based paging' (WAPI PagedListDto.cs: total_count 0, has_next_page false): one request."""
     client.order(1)  # token first
     clear_stats(sandbox)
     assert client.orders_created_between(datetime(1990, 1, 1), datetime(1990, 12, 31)) == []
@@ -287,6 +307,9 @@ def six_orders(sandbox):
 
 @pytest.mark.parametrize(("page_size", "requests_expected"), [(6, 1), (250, 1), (3, 2), (4, 2), (5, 2), (1, 6)])
 def test_paging_request_counts(sandbox, client, six_orders, page_size, requests_expected):
+    """FIDELITY '0-based paging' (WAPI PagedListDto.cs; CORE PagedList.cs: has_next_page) and FIDELITY 'GET
+    /Order/Search' (CreatedOnUtc DESC): six orders at page size n are ceil(6 / n) requests; RULE: the client
+    returns them oldest first."""
     client.order(1)
     clear_stats(sandbox)
     orders = client.orders_created_between(quiet_dt(0), quiet_dt(0, 23, 59, 59), page_size=page_size)
@@ -295,6 +318,8 @@ def test_paging_request_counts(sandbox, client, six_orders, page_size, requests_
 
 
 def test_every_list_read_sends_page_size(sandbox):
+    """NOTES §5 (nopcommerce-api.md: pageSize has no maximum and defaults to int.MaxValue, so always send it);
+    FIDELITY '0-based paging'."""
     session = CountingSession()
     with make_client(sandbox, session=session, page_size=7) as nop:
         nop.search_orders()
@@ -309,7 +334,8 @@ def test_every_list_read_sends_page_size(sandbox):
 
 
 def test_total_changing_between_pages_rereads(sandbox):
-    """An order deleted while the list is paged shifts the later pages: the walk is repeated."""
+    """FIDELITY 'soft deletes' (CORE: searches leave deleted orders out, so later pages shift) and 'GET
+    /Order/Search' (CreatedOnUtc DESC); RULE: a total_count that changes between pages restarts the walk."""
     sku = clean_sku(sandbox)
     ids = [place_order(sandbox, quiet(1, f"0{h}:00:00"), sku=sku) for h in range(6)]
     session = requests.Session()
@@ -331,6 +357,8 @@ def test_total_changing_between_pages_rereads(sandbox):
 
 
 def test_closed_window_includes_both_ends(sandbox, client):
+    """FIDELITY 'GET /Order/Search' (CORE OrderService.SearchOrdersAsync: createdFromUtc <= CreatedOnUtc <=
+    createdToUtc) and 'datetimes' (naive UTC); RULE: aware bounds are converted to UTC, from > to is refused."""
     sku = clean_sku(sandbox)
     before = place_order(sandbox, quiet(-1, "23:59:59"), sku=sku)
     start = place_order(sandbox, quiet(0, "00:00:00"), sku=sku)
@@ -350,7 +378,7 @@ def test_closed_window_includes_both_ends(sandbox, client):
 
 
 def test_window_parameters_are_naive_utc_strings(sandbox):
-    """Only the query string is checked: a past date, nothing is placed."""
+    """FIDELITY 'datetimes' (notes §7.4: naive UTC ISO 8601 without Z, Newtonsoft's default)."""
     session = CountingSession()
     with make_client(sandbox, session=session) as nop:
         nop.orders_created_between(datetime(2021, 6, 1, 2, tzinfo=timezone(timedelta(hours=2))), datetime(2021, 6, 1, 23, 59, 59))
@@ -380,7 +408,8 @@ def test_deleted_orders_absent_from_search_and_get_by_ids_but_returned_by_get_by
 
 
 def test_lookup_orders_keeps_an_order_only_get_by_id_returns(client, monkeypatch):
-    """One short Order/GetByIds reply must not make a live order look gone: GetById settles it."""
+    """RULE: one short Order/GetByIds reply must not make a live order look gone: GetById settles it
+    (FIDELITY 'soft deletes': only GetById tells deleted from absent)."""
     live = client.search_orders()[0].id
     monkeypatch.setattr(client, "orders_by_ids", lambda ids, chunk_size=100: Items())  # a reply that left it out
     lookup = client.lookup_orders([live])
@@ -388,6 +417,8 @@ def test_lookup_orders_keeps_an_order_only_get_by_id_returns(client, monkeypatch
 
 
 def test_orders_by_ids_chunks(sandbox, client):
+    """FIDELITY 'GET /Order/GetByIds/{ids}' (WAPI OrderController.cs GetByIds: ';'-separated, in the order
+    asked); RULE: chunks of chunk_size, 7 ids at 3 = 3 requests."""
     ids = [o.id for o in client.search_orders()[:7]]
     clear_stats(sandbox)
     got = client.orders_by_ids(ids, chunk_size=3)
@@ -396,6 +427,8 @@ def test_orders_by_ids_chunks(sandbox, client):
 
 
 def test_orders_with_details_bounded_concurrency(sandbox):
+    """FIDELITY 'GET /OrderItem/GetOrderItems/{orderId}' and 'GET /Address/GetById/{id}' (WAPI controllers);
+    RULE: at most max_concurrency requests in flight, each distinct address read once."""
     session = CountingSession()
     with make_client(sandbox, session=session, max_concurrency=3) as nop:
         orders = nop.search_orders()[:12]
@@ -423,6 +456,7 @@ def test_orders_with_details_bounded_concurrency(sandbox):
 
 
 def test_orders_with_details_default_concurrency_is_eight(sandbox):
+    """RULE: the client's default concurrency is 8 (the plugin has no rate limit, FIDELITY 'rate limits')."""
     session = CountingSession()
     with make_client(sandbox, session=session) as nop:
         orders = nop.search_orders()[:20]
@@ -433,6 +467,8 @@ def test_orders_with_details_default_concurrency_is_eight(sandbox):
 
 
 def test_orders_with_details_duplicates_and_empty(sandbox, client):
+    """RULE: the same order twice is read once (WAPI OrderItemController.cs GetOrderItems, AddressController.cs
+    GetById are the reads)."""
     assert client.orders_with_details([]) == []
     order = client.search_orders()[0]
     clear_stats(sandbox)
@@ -443,6 +479,8 @@ def test_orders_with_details_duplicates_and_empty(sandbox, client):
 
 
 def test_orders_with_details_raises_after_retries(sandbox, client):
+    """RULE (transport/retry.py): a read failing with 500 on every attempt is a TransientError (injected
+    faults)."""
     orders = client.search_orders()[:4]
     faults(sandbox, {"method": "GET", "path": "/OrderItem/*", "error_rate": 1.0, "error_status": 500})
     with pytest.raises(TransientError):
@@ -454,6 +492,8 @@ def test_orders_with_details_raises_after_retries(sandbox, client):
 
 
 def test_500s_are_retried(sandbox, client):
+    """FIDELITY 'exception bodies' (WAPI ErrorHandlerMiddleware.cs: an unexpected exception is 500); RULE: an
+    idempotent read is resent after a 5xx (injected)."""
     client.order(1)
     faults(sandbox, {"method": "GET", "path": "/Order/Search*", "error_rate": 1.0, "error_status": 500, "max_hits": 2})
     clear_stats(sandbox)
@@ -463,12 +503,15 @@ def test_500s_are_retried(sandbox, client):
 
 
 def test_502_html_reply_is_retried(sandbox, client):
+    """RULE (transport/retry.py): a proxy's 502 HTML page (not JSON) on a GET is resent (injected lost reply)."""
     client.order(1)
     faults(sandbox, {"method": "GET", "path": "/Order/GetById/*", "drop_reply_rate": 1.0, "drop_reply_mode": "502", "max_hits": 1})
     assert client.order(1).id == 1
 
 
 def test_timeouts_are_retried(sandbox):
+    """RULE (transport/retry.py): a GET whose reply is lost (read timeout) is resent (RFC 9110 §9.2.1;
+    injected)."""
     with make_client(sandbox, read_timeout=0.5) as nop:
         nop.order(1)
         faults(sandbox, {"method": "GET", "path": "/Order/GetById/*", "drop_reply_rate": 1.0, "drop_reply_mode": "timeout",
@@ -479,6 +522,7 @@ def test_timeouts_are_retried(sandbox):
 
 
 def test_malformed_json_is_retried(sandbox, client):
+    """RULE (transport/retry.py): an unreadable reply to a GET is resent (injected)."""
     client.order(1)
     faults(sandbox, {"method": "GET", "path": "/Order/Search*", "malformed_rate": 1.0, "max_hits": 1})
     clear_stats(sandbox)
@@ -487,6 +531,7 @@ def test_malformed_json_is_retried(sandbox, client):
 
 
 def test_persistent_5xx_gives_up_after_max_attempts(sandbox, client):
+    """RULE (transport/retry.py): 503 on every attempt is a TransientError after max_attempts (injected)."""
     client.order(1)
     faults(sandbox, {"method": "GET", "path": "/Order/GetById/*", "error_rate": 1.0, "error_status": 503})
     clear_stats(sandbox)
@@ -497,6 +542,8 @@ def test_persistent_5xx_gives_up_after_max_attempts(sandbox, client):
 
 
 def test_400_empty_body_not_retried(sandbox, client):
+    """FIDELITY 'GET /Order/GetById/{id}' (WAPI OrderController.cs GetById: id <= 0 is a 400 with an empty
+    body); RULE: a 400 is a ValidationError named by its status, sent once."""
     client.order(1)
     clear_stats(sandbox)
     with pytest.raises(ValidationError) as raised:
@@ -506,6 +553,9 @@ def test_400_empty_body_not_retried(sandbox, client):
 
 
 def test_400_problem_details_not_retried(sandbox, client):
+    """FIDELITY 'model binding' (WAPI BaseNopWebApiController.cs [ApiController]: an unconvertible value is one
+    ProblemDetails 400) and 'ProblemDetails shape' (title 'One or more validation errors occurred.', errors by
+    field); RULE: sent once."""
     client.order(1)
     clear_stats(sandbox)
     with pytest.raises(ValidationError) as raised:
@@ -516,6 +566,8 @@ def test_400_problem_details_not_retried(sandbox, client):
 
 
 def test_400_nop_exception_message(sandbox, client):
+    """FIDELITY 'exception bodies' (WAPI ErrorHandlerMiddleware.cs: a NopException is 400 {message, ...}); RULE:
+    the server's message is kept, sent once. The 400 is injected."""
     client.order(1)
     faults(sandbox, {"method": "GET", "path": "/Order/GetById/*", "error_rate": 1.0, "error_status": 400})
     clear_stats(sandbox)
@@ -526,6 +578,8 @@ def test_400_nop_exception_message(sandbox, client):
 
 
 def test_404_is_not_found(sandbox, client):
+    """FIDELITY 'GET /Order/GetById/{id}' (404 'Order Id={id} not found'), 'GET /Shipment/GetById/{id}' and 'GET
+    /OrderItem/GetOrderItems/{orderId}' (an unknown order has no items: 200 []); RULE: a 404 is sent once."""
     client.order(1)
     clear_stats(sandbox)
     with pytest.raises(NotFoundError) as raised:
@@ -543,6 +597,8 @@ def test_404_is_not_found(sandbox, client):
 
 
 def test_customers(sandbox, client):
+    """FIDELITY 'GET /Customer/GetAll' (WAPI CustomerController.cs GetAll: paged, email filter) and 'GET
+    /Customer/GetCustomerByEmail' (case-insensitive; 404 for none, which the client answers None)."""
     everyone = client.customers(page_size=7)
     assert len(everyone) == len({c.id for c in everyone}) > 7
     admin = client.customer_by_email("ADMIN@sandbox.test")
@@ -553,6 +609,9 @@ def test_customers(sandbox, client):
 
 
 def test_products_include_hidden_and_by_sku(sandbox, client):
+    """FIDELITY 'GET /Product/GetAll' (unpublished only with showHidden, which the client sends) and 'GET
+    /Product/GetProductsBySku' (WAPI ProductController.cs: skuArray split on ';', so a SKU holding ';' cannot be
+    asked); 6 SKUs at 2 = 3 requests."""
     control(sandbox, "POST", "/products", {"sku": "HIDDEN-1", "name": "Hidden", "published": False})
     products = client.products(page_size=9)
     assert len(products) == len({p.id for p in products})
@@ -568,6 +627,8 @@ def test_products_include_hidden_and_by_sku(sandbox, client):
 
 
 def test_stock_records(sandbox, client):
+    """FIDELITY 'GET /ProductWarehouse/GetAllProductWarehouseInventoryRecords/{productId}' and 'GET
+    /ProductAttributeCombination/GetAll/{productId}' (WAPI controllers: plain arrays of the product's records)."""
     products = client.products()
     multi = next(p for p in products if p.use_multiple_warehouses and p.manage_inventory_method_id == 1)
     records = client.product_warehouse_inventory(multi.id)
@@ -578,6 +639,8 @@ def test_stock_records(sandbox, client):
 
 
 def test_shipments_and_items(sandbox, client):
+    """FIDELITY 'plain inserts' (WAPI ShipmentController.cs Create: created_on_utc as sent), 'GET
+    /Shipment/GetAll' (createdFromUtc / createdToUtc window) and 'GET /ShipmentItem/GetByShipmentId/{id}'."""
     order = client.search_orders()[0]
     item = client.order_items(order.id)[0]
     shipment = client.request("POST", "/Shipment/Create", json_body={"order_id": order.id, "tracking_number": "TRK1",
@@ -593,6 +656,8 @@ def test_shipments_and_items(sandbox, client):
 
 
 def test_return_requests(sandbox, client):
+    """FIDELITY 'GET /ReturnRequest/Search' (CORE ReturnRequestService.SearchReturnRequestsAsync: createdFromUtc
+    <= CreatedOnUtc <= createdToUtc)."""
     order = client.search_orders()[0]
     created = control(sandbox, "POST", "/return-requests", {"order_id": order.id})
     now = datetime.now(UTC)
@@ -602,6 +667,8 @@ def test_return_requests(sandbox, client):
 
 
 def test_countries_cached_and_iso_codes(sandbox, client):
+    """FIDELITY 'GET /Country/GetAllCountries' (WAPI CountryController.cs: a plain array with two- and
+    three-letter ISO codes); RULE: read once per client."""
     client.order(1)
     clear_stats(sandbox)
     codes = client.country_iso_codes()
@@ -611,12 +678,14 @@ def test_countries_cached_and_iso_codes(sandbox, client):
 
 
 def test_call_count_matches_server(sandbox, client):
+    """RULE: the client's call count is every request it sent, compared with the server's own count."""
     client.search_orders(page_size=50)
     client.orders_with_details(client.search_orders()[:5])
     assert client.call_count == stats(sandbox)["total"]
 
 
 def test_ids_must_be_positive(client):
+    """FIDELITY 'GET /Order/GetById/{id}' (id <= 0 is a 400): RULE: the client refuses such ids before sending."""
     for bad in (0, -1):
         with pytest.raises(ValueError):
             client.order(bad)
@@ -625,12 +694,14 @@ def test_ids_must_be_positive(client):
 
 
 def test_order_model_roundtrip_from_search(client):
+    """FIDELITY 'datetimes' (naive UTC on the wire): RULE: the model reads created_on_utc as an aware UTC
+    datetime."""
     order = client.search_orders()[0]
     assert isinstance(order, Order) and order.created_on_utc.tzinfo is not None
 
 
 def test_state_lookups_cost_one_call_per_distinct_state(sandbox, client):
-    """StateProvinceController (plugin source at fdbb872): GetById by id, GetStateProvincesByCountryId
+    """WAPI StateProvinceController (plugin source at fdbb872): GetById by id, GetStateProvincesByCountryId
     by country. An order names its state by id only, so the client caches each state it reads:
     five lookups of two states are two GetById calls; a state read through its country's list is
     not asked again; no state (0) and a missing state (404) are None."""

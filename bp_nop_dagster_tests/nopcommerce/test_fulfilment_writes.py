@@ -64,6 +64,9 @@ def test_shipment_create_sends_its_date(sandbox, order):
     {"drop_reply_rate": 1.0, "drop_reply_mode": "502", "max_hits": 1},
 ])
 def test_a_state_changing_get_is_not_resent_after_an_unknown_outcome(sandbox, order, fault):
+    """FIDELITY 'GET /OrderProcessing/Ship/{shipmentId}' (WAPI OrderProcessingController.cs: a GET that changes
+    state, ShipAsync); RULE: such a GET is not resent after a 503 or a lost reply (outcome unknown). Injected
+    faults."""
     with make_client(sandbox) as nop:
         (item,) = nop.order_items(order["id"])
         shipment = nop.create_shipment(order["id"], tracking_number="1Z2", admin_comment="")
@@ -76,6 +79,8 @@ def test_a_state_changing_get_is_not_resent_after_an_unknown_outcome(sandbox, or
 
 
 def test_a_create_with_a_lost_reply_is_not_resent(sandbox, order):
+    """FIDELITY 'POST /Shipment/Create' (WAPI ShipmentController.cs: a plain insert, no idempotency key); RULE:
+    a POST is not resent after a lost reply (injected)."""
     with make_client(sandbox) as nop:
         faults(sandbox, {"method": "POST", "path": "/Shipment/Create", "drop_reply_rate": 1.0, "max_hits": 1})
         clear_stats(sandbox)

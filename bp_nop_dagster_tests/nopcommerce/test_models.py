@@ -235,6 +235,9 @@ def _raw(sandbox, token: str, path: str, **params):
 
 
 def test_models_parse_sandbox_replies(sandbox):
+    """CONTRACT: the simulator's DTOs have exactly the plugin's properties (contracts/test_nopcommerce_contract.py
+    checks them against webapi-contract.json), so this is the models on every DTO the seeded shop fills; the
+    order tax rule (tax_rates sum to order_tax) is the notes' §3."""
     creds = sandbox.world.credentials
     token = requests.post(f"{sandbox.urls.nopcommerce_base_url}/Authenticate/GetToken",
                           json={"username": "", "email": creds.nopcommerce_email, "password": creds.nopcommerce_password},

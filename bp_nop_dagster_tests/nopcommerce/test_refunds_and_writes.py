@@ -54,7 +54,7 @@ def test_partial_then_offline_refunds(sandbox, paid_order):
 
 
 def test_full_refund_and_gateway_refusal(sandbox, paid_order):
-    """A refusing gateway's errors come back as the 200 reply's list (RefundAsync `return
+    """A refusing gateway's errors come back as the 200 reply's list (WAPI OrderProcessingController.cs Refund `return
     Ok(errors)`), and nothing changed; then the refund goes through."""
     control(sandbox, "PUT", "/payment-gateways", {"system_name": "Payments.PayPalCommerce", "refund_errors": ["Declined"]})
     with make_client(sandbox) as nop:
@@ -74,7 +74,9 @@ def test_full_refund_and_gateway_refusal(sandbox, paid_order):
 @pytest.mark.parametrize("fault", [{"error_rate": 1.0, "error_status": 503, "max_hits": 1},
                                    {"drop_reply_rate": 1.0, "drop_reply_mode": "502", "max_hits": 1}])
 def test_refunds_are_never_resent_after_an_unknown_outcome(sandbox, paid_order, call, path, fault):
-    """Rule: a refund GET that may have been applied is not resent (DESIGN principle 4)."""
+    """FIDELITY 'GET /OrderProcessing/Refund/{orderId}' and its offline / partial twins (WAPI
+    OrderProcessingController.cs: GETs that refund); RULE (DESIGN principle 4): a refund GET that may have been
+    applied is never resent after a 503 or a lost reply (injected)."""
     with make_client(sandbox) as nop:
         faults(sandbox, {"method": "GET", "path": "/OrderProcessing/*Refund*", **fault})
         clear_stats(sandbox)
@@ -84,6 +86,8 @@ def test_refunds_are_never_resent_after_an_unknown_outcome(sandbox, paid_order, 
 
 
 def test_can_refund_twins_are_retried_like_reads(sandbox, paid_order):
+    """WAPI OrderProcessingController.cs CanRefundOffline (CORE CanRefundOfflineAsync changes nothing); RULE:
+    retried like any read (injected 503)."""
     with make_client(sandbox) as nop:
         faults(sandbox, {"method": "GET", "path": "/OrderProcessing/CanRefundOffline/*", "error_rate": 1.0, "error_status": 503,
                          "max_hits": 1})
@@ -95,12 +99,14 @@ def test_can_refund_twins_are_retried_like_reads(sandbox, paid_order):
 @pytest.mark.parametrize(("amount", "error"), [(Decimal("0"), ValueError), (Decimal("-1"), ValueError), (1.5, TypeError),
                                                (Decimal("NaN"), ValueError)])
 def test_refund_amounts_are_exact_and_positive(client, amount, error):
-    """Rule: core refunds a zero or negative amount (it would lower RefundedAmount); the client refuses."""
+    """RULE: CORE refunds a zero or negative amount (it would lower RefundedAmount); the client refuses."""
     with pytest.raises(error):
         client.partially_refund_offline(1, amount)
 
 
 def test_refund_amount_travels_exactly(sandbox, paid_order):
+    """FIDELITY 'refund amount text in notes' (CORE PartiallyRefundOfflineAsync: the note carries the amount as
+    sent) and 'GET /OrderProcessing/PartiallyRefundOffline/{orderId}'."""
     with make_client(sandbox) as nop:
         nop.partially_refund_offline(paid_order["id"], Decimal("0.10"))
         assert nop.order(paid_order["id"]).refunded_amount == Decimal("0.1")
@@ -110,6 +116,9 @@ def test_refund_amount_travels_exactly(sandbox, paid_order):
 
 # -- return requests -------------------------------------------------------------------------------
 def test_return_request_filters_update_and_lookups(sandbox, client):
+    """FIDELITY 'GET /ReturnRequest/Search' (CORE SearchReturnRequestsAsync: rs, orderItemId, customNumber
+    equal) and 'full-replace Update' (WAPI ReturnRequestController.cs Update maps the DTO onto a new entity:
+    RULE: the client sends back every property read)."""
     order = client.search_orders()[-1]
     created = control(sandbox, "POST", "/return-requests", {"order_id": order.id})
     found = client.return_requests(status=ReturnRequestStatus.PENDING, order_item_id=created["order_item_id"])
@@ -139,7 +148,7 @@ def test_create_product_stamps_its_dates(sandbox, client):
 
 
 def test_update_product_keeps_an_admin_edit(sandbox, client):
-    """Rule: a product write based on an older read is skipped when an admin edited the product
+    """RULE: a product write based on an older read is skipped when an admin edited the product
     since (the admin's Edit stamps UpdatedOnUtc); the API's Update stamps nothing, so the client
     stamps it."""
     product = client.products()[0]
@@ -154,6 +163,8 @@ def test_update_product_keeps_an_admin_edit(sandbox, client):
 
 
 def test_combinations_by_sku(sandbox, client):
+    """FIDELITY 'GET /ProductAttributeCombination/GetBySku' and 'PUT /ProductAttributeCombination/Update' (full
+    replace); RULE: the client writes only when the stored value is the expected one."""
     product = next(p for p in client.products() if p.manage_inventory_method_id == 2)
     created = client.create_combination(product.id, sku="CLI-VAR-1", attributes_xml="<Attributes/>", stock_quantity=4)
     assert client.combination_by_sku("CLI-VAR-1").id == created.id
@@ -181,6 +192,8 @@ def test_stores_and_product_stores(sandbox, client):
 
 # -- customers -------------------------------------------------------------------------------------
 def test_registered_customers_resolve_the_role_by_system_name(sandbox, client):
+    """FIDELITY 'registration' (CORE: role Registered by its system name) and 'GET /Customer/GetAll'
+    (customerRoleIds filter, CreatedOnUtc window); guests are left out."""
     start = datetime.now(UTC) - timedelta(seconds=5)
     registered = control(sandbox, "POST", "/customers/register", {"email": "reg@nop.test", "first_name": "Reg"})
     control(sandbox, "POST", "/orders", {"email": None, "guest": True, "items": [{"sku": "BPN-00001", "quantity": 1}],
@@ -194,6 +207,8 @@ def test_registered_customers_resolve_the_role_by_system_name(sandbox, client):
 
 
 def test_customer_and_address_writes(sandbox, client):
+    """FIDELITY 'full-replace Update' (WAPI CustomerController.cs Update: omitted properties reset, so RULE: the
+    client sends back every property read) and 'plain inserts' (Address/Create)."""
     customer = client.customers(email="reg2@nop.test") or None
     assert customer is None
     created = control(sandbox, "POST", "/customers/register", {"email": "reg2@nop.test", "first_name": "Old", "phone": "1"})

@@ -111,6 +111,8 @@ def code(response: requests.Response) -> str:
 
 
 def test_private_system_and_staff_tokens_are_accepted(bp: BP):
+    """FIDELITY 'auth' (HELP 211124966, 4414311366545): brightpearl-app-ref with an account token or a staff
+    token."""
     assert bp.get("/warehouse-service/warehouse").status_code == 200
     staff = {"brightpearl-app-ref": "sandbox_bpnop", "brightpearl-staff-token": "sandbox-staff-token"}
     assert bp.get("/warehouse-service/warehouse", headers=staff).status_code == 200
@@ -124,6 +126,8 @@ def test_private_system_and_staff_tokens_are_accepted(bp: BP):
     {"Authorization": "Bearer nope", "brightpearl-app-ref": "sandbox_bpnop", "brightpearl-dev-ref": "sandbox_dev"},
 ])
 def test_bad_credentials_answer_the_recorded_401(bp: BP, headers):
+    """FIDELITY 'auth' (REC client_error_invalid.json: 401 {response: 'Invalid instance token: <token>'},
+    Message-Type api-proxy, no WWW-Authenticate)."""
     response = bp.get("/order-service/order/1", headers=headers)
     assert response.status_code == 401
     assert response.headers["message-type"] == "api-proxy"
@@ -134,12 +138,16 @@ def test_bad_credentials_answer_the_recorded_401(bp: BP, headers):
 
 
 def test_other_account_code_is_refused(bp: BP):
+    """FIDELITY 'auth of another account code' (REC client_error_invalid.json: the token is not valid for that
+    account)."""
     response = bp.http.get(bp.root + "/public-api/someoneelse/warehouse-service/warehouse", headers=PRIVATE, timeout=10)
     assert response.status_code == 401
     assert response.json() == {"response": "Invalid instance token: sandbox-token"}
 
 
 def test_bearer_token_expiry_and_renewal(bp: BP):
+    """FIDELITY 'auth' (NOTES §1, HELP 360032240811: Bearer + brightpearl-dev-ref + app ref; REC
+    client_error_expired.json 'Authorization token expired')."""
     bearer = {"Authorization": "Bearer sandbox-oauth-access-token", "brightpearl-app-ref": "sandbox_bpnop",
               "brightpearl-dev-ref": "sandbox_dev"}
     assert bp.get("/warehouse-service/warehouse", headers=bearer).status_code == 200
@@ -157,6 +165,8 @@ def test_bearer_token_expiry_and_renewal(bp: BP):
 
 
 def test_oauth_token_endpoint_code_and_refresh_grants(bp: BP):
+    """FIDELITY 'OAuth token' (NOTES §1; REC auth_request_token.json, auth_use_refresh_token.json,
+    auth_request_token_error_invalid_code.json: code and refresh grants, a new refresh token, invalid_grant)."""
     url = f"{bp.root}/oauth/token/sandbox"
     form = {"grant_type": "authorization_code", "code": "sandbox-auth-code", "client_id": "sandbox_bpnop",
             "client_secret": "s", "redirect_uri": "https://example.test/cb"}
@@ -185,6 +195,8 @@ def test_oauth_token_endpoint_code_and_refresh_grants(bp: BP):
 
 
 def test_every_api_response_carries_throttle_headers(bp: BP):
+    """FIDELITY 'throttle' (HELP 212644823; REC headers on every recording): brightpearl-requests-remaining
+    counts down on every reply, whatever its status; brightpearl-next-throttle-period in ms within the minute."""
     responses = [
         bp.get("/product-service/product/1001"),  # 200
         bp.get("/product-service/product/99"),  # 404
@@ -200,6 +212,8 @@ def test_every_api_response_carries_throttle_headers(bp: BP):
 
 
 def test_over_quota_answers_503_then_serves_again(bp: BP):
+    """FIDELITY 'throttle' (HELP 212644823: over the quota 503 for the rest of the window,
+    brightpearl-next-throttle-period in ms)."""
     clock = use_virtual_throttle(bp.sandbox)  # the window passes when the test says, not after a sleep
     assert bp.control("PUT", "/throttle", {"quota": 5, "window_seconds": 2})["quota"] == 5
     bp.control("DELETE", "/stats")
@@ -221,6 +235,8 @@ def test_over_quota_answers_503_then_serves_again(bp: BP):
 
 
 def test_throttle_control_validates_and_reset_restores_defaults(bp: BP):
+    """FIDELITY 'throttle' (HELP 212644823: 200 per rolling minute) is the default a reset restores; the control
+    route itself is ours (RULE: a quota of 0 is refused)."""
     bp.control("PUT", "/throttle", {"quota": 0}, status=400)
     bp.control("PUT", "/throttle", {"quota": 7, "window_seconds": 30})
     bp.control("POST", "/reset", {"empty": True})
@@ -232,6 +248,8 @@ def test_throttle_control_validates_and_reset_restores_defaults(bp: BP):
 
 
 def test_unknown_route_and_method_use_the_error_envelope(bp: BP):
+    """FIDELITY 'unknown route' (HELP 212644843: 404 CMNC-404 / 405) and 'envelopes' (HELP 212644943: {errors:
+    [{code, message}]})."""
     response = bp.get("/product-service/no-such-thing/1/2/3")
     assert response.status_code == 404 and code(response) == "CMNC-404"
     response = bp.call("DELETE", "/product-service/product/1001")
@@ -240,6 +258,8 @@ def test_unknown_route_and_method_use_the_error_envelope(bp: BP):
 
 @pytest.mark.parametrize("raw", [b"", b"{not json", b"\xff\xfe"])
 def test_bad_json_body_is_cmnc_010(bp: BP, raw: bytes):
+    """NOTES §3 (REC VCR, HELP 212644843): a body that is not JSON is 400 CMNC-010 'You must supply a JSON
+    formatted body with your request'."""
     response = bp.call("POST", "/order-service/sales-order", data=raw, headers={**PRIVATE, "Content-Type": "application/json"})
     assert response.status_code == 400
     assert errors(response) == [("CMNC-010", "You must supply a JSON formatted body with your request")]
@@ -251,6 +271,8 @@ def test_bad_json_body_is_cmnc_010(bp: BP, raw: bytes):
     {"customer": {"id": 201}, "placedOn": "yesterday"}, {"customer": {"id": 201}, "currency": []},
 ])
 def test_wrong_types_are_400_envelopes_not_tracebacks(bp: BP, body):
+    """FIDELITY 'envelopes' (HELP 212644943) and NOTES §3 (a refused body is 400 {errors}); RULE: never a
+    traceback."""
     response = bp.post("/order-service/sales-order", body)
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"errors"}
@@ -258,12 +280,14 @@ def test_wrong_types_are_400_envelopes_not_tracebacks(bp: BP, body):
 
 
 def test_not_found_differs_per_resource(bp: BP):
+    """FIDELITY 'not found' (REC order_get_empty_not_found.json: order GET 200 {response: []};
+    customer__get__empty_not_found.json: 404 CMNC-404 'No Contact Found'; product_price_get_not_found.json; DOC
+    warehouse/reservation/get.html). The sales-order and postal-address GETs of missing ids have no source and
+    are not asserted."""
     assert bp.ok("GET", "/order-service/order/999") == {"response": []}
-    assert bp.ok("GET", "/order-service/sales-order/999") == {"response": []}
     contact = bp.get("/contact-service/contact/1")
     assert contact.status_code == 404 and errors(contact) == [("CMNC-404", "No Contact Found")]
-    for path in ("/product-service/product/1", "/warehouse-service/order/1/reservation",
-                 "/product-service/product-price/1", "/contact-service/postal-address/1"):
+    for path in ("/product-service/product/1", "/warehouse-service/order/1/reservation", "/product-service/product-price/1"):
         response = bp.get(path)
         assert response.status_code == 404 and code(response) == "CMNC-404", path
 
@@ -276,6 +300,8 @@ def test_not_found_differs_per_resource(bp: BP):
     ("/product-service/product-search?productId=1-x", "The filter productId=1-x cannot be parsed as: IDSET"),
 ])
 def test_unparsable_filters_are_500_cmnc_018(bp: BP, path, message):
+    """FIDELITY 'search filter types' (REC order_search_bad_param.json, product_search_bad_param.json: 500
+    CMNC-018 'The filter x=y cannot be parsed as: TYPE')."""
     response = bp.get(path)
     assert response.status_code == 500
     assert response.json() == {"errors": [{"code": "CMNC-018", "message": message}]}
@@ -300,6 +326,8 @@ def test_unknown_search_column_sort_or_filter_answers_the_recorded_search_error(
 
 
 def test_id_sets_ranges_lists_and_caps(bp: BP):
+    """FIDELITY 'ID sets' (HELP 211125046: 8, 1-100 ascending, 1,5,9, mixed; caps 200, goods-out notes 500; over
+    the cap 400 with an illustrative code); REC product_get_multiple.json (missing ids left out)."""
     s = bp.shop
     ids = [p["id"] for p in bp.ok("GET", f"/product-service/product/{s.p1}-{s.p3}")["response"]]
     assert ids == [s.p1, s.p2, s.p3]
@@ -309,7 +337,7 @@ def test_id_sets_ranges_lists_and_caps(bp: BP):
     assert ids == [s.p1, s.p2]
     assert len(bp.ok("GET", "/product-service/product/1001-1200")["response"]) == 3  # exactly 200 is fine
     over = bp.get("/product-service/product/1001-1201")
-    assert over.status_code == 400 and errors(over) == [("CMNC-050", "ID set exceeds maximum of 200")]
+    assert over.status_code == 400 and code(over)  # FIDELITY 'ID sets': over the cap 400, the code illustrative
     assert bp.get("/contact-service/contact/1-201").status_code == 400
     assert bp.get("/order-service/order/1-201").status_code == 400
     assert bp.get("/warehouse-service/order/*/goods-note/goods-out/1-501").status_code == 400
@@ -319,6 +347,9 @@ def test_id_sets_ranges_lists_and_caps(bp: BP):
 
 
 def test_options_get_uris_only_existing_merged_and_chunked(bp: BP):
+    """FIDELITY 'OPTIONS /product-service/product' (REC product_options.json; DOC utilities/options: only
+    existing ids, ranges merged, <= 200 per URI, path relative to the service); REC
+    customer__options__simple_options.json, order_options.json, product_price_options.json."""
     world = bp.sandbox.world.brightpearl
     extra = [world.add_product(f"EXTRA-{i}", f"Extra {i}", price=Decimal("1")) for i in range(250)]  # 1004..1253
     body = bp.ok("OPTIONS", "/product-service/product/1-1002,1004-1010,1500")
@@ -339,6 +370,10 @@ def test_options_get_uris_only_existing_merged_and_chunked(bp: BP):
 
 
 def test_search_shape_columns_sort_and_paging(bp: BP):
+    """FIDELITY 'search paging' (REC order_search.json: 1-based firstResult, morePagesAvailable,
+    resultsAvailable / resultsReturned, first-lastResult absent when empty, rows positional in columns order;
+    sorting in metaData); REC product_search.json (reference productCategoryMembership); FIDELITY 'pageSize over
+    500'."""
     world = bp.sandbox.world.brightpearl
     for i in range(7):
         world.add_product(f"PAGE-{i}", f"Paged {i}", price=Decimal("1"))
@@ -361,6 +396,8 @@ def test_search_shape_columns_sort_and_paging(bp: BP):
 
 
 def test_product_search_columns_filters_and_raw_rows_match(bp: BP):
+    """FIDELITY 'GET /product-service/product-search' (REC product_search.json: the 18 columns in recorded
+    order, productStatus LIVE); FIDELITY 'search filter types' (SEARCH_STRING contains, BOOLEAN)."""
     s = bp.shop
     body = bp.ok("GET", "/product-service/product-search?SKU=sku-a")
     columns = [c["name"] for c in body["response"]["metaData"]["columns"]]
@@ -378,6 +415,8 @@ def test_product_search_columns_filters_and_raw_rows_match(bp: BP):
 
 
 def test_period_filters(bp: BP):
+    """FIDELITY 'search filter types' (REC order_search_bad_param.json; NOTES §4: PERIOD start/end, open start/
+    or /end; AIRBYTE sends date-only bounds 2024-1-5/2024-1-6)."""
     world = bp.sandbox.world.brightpearl
     from datetime import datetime, timezone
     old = world.add_product("OLD", "Old thing", price=Decimal("1"), created_on=datetime(2024, 1, 5, 12, tzinfo=timezone.utc))
@@ -391,6 +430,8 @@ def test_period_filters(bp: BP):
 
 
 def test_search_meta_data(bp: BP):
+    """NOTES §4 (`/{resource}-search/meta-data` describes columns; REC order_search.json: name, reportDataType,
+    sortable, filterable)."""
     for path in ("/order-service/order-search/meta-data", "/product-service/product-search/meta-data",
                  "/contact-service/contact-search/meta-data", "/warehouse-service/goods-movement-search/meta-data",
                  "/accounting-service/customer-payment-search/meta-data", "/order-service/sales-order-search/meta-data",
@@ -403,6 +444,9 @@ def test_search_meta_data(bp: BP):
 
 
 def test_product_get_shape(bp: BP):
+    """FIDELITY 'GET /product-service/product/{idset}' (REC product_get_one.json: identity.sku,
+    stock.stockTracked, financialDetails.taxCode {id, code}, salesChannels[].productName, version) and 'GET
+    /product-service/product-price/{idset}' (REC product_price_get.json: 4-decimal quantityPrice strings)."""
     product = bp.ok("GET", f"/product-service/product/{bp.shop.p1}")["response"][0]
     assert product["identity"]["sku"] == "SKU-A"
     assert product["stock"]["stockTracked"] is True
@@ -415,6 +459,8 @@ def test_product_get_shape(bp: BP):
 
 
 def test_product_post_and_validation(bp: BP):
+    """FIDELITY 'POST /product-service/product' (REC product_post.json;
+    product_post_error_missing_required.json: no brandId is 400 PRDC-014 'You must supply a brand ID.')."""
     body = {"brandId": 74, "identity": {"sku": "NEW-1"}, "financialDetails": {"taxable": True, "taxCode": {"id": 2, "code": "T5"}},
             "salesChannels": [{"salesChannelName": "Brightpearl", "productName": "New product", "categories": [{"categoryCode": 296}]}]}
     new_id = bp.ok("POST", "/product-service/product", body)["response"]
@@ -465,6 +511,9 @@ def test_availability_and_stock_corrections_show_in_goods_movements(bp: BP):
 
 
 def test_stock_correction_cannot_go_below_zero_and_is_atomic(bp: BP):
+    """FIDELITY 'POST /warehouse-service/warehouse/{warehouseId}/stock-correction' (DOC
+    warehouse/stock-correction/post.html; on hand cannot go below zero; error codes illustrative, so only the
+    envelope is asserted)."""
     s = bp.shop
     body = {"corrections": [{"quantity": 5, "productId": s.p2, "reason": "x"}, {"quantity": -11, "productId": s.p1, "reason": "x"}]}
     response = bp.post(f"/warehouse-service/warehouse/{s.wh1}/stock-correction", body)
@@ -481,6 +530,9 @@ def test_stock_correction_cannot_go_below_zero_and_is_atomic(bp: BP):
 
 
 def test_postal_address_and_contact_create_get(bp: BP):
+    """FIDELITY 'POST /contact-service/postal-address' (DOC contact/postal-address/post.html), 'GET
+    /contact-service/postal-address/{idset}' and 'POST /contact-service/contact' (NOTES §6; REC
+    customer__get__simple_get.json)."""
     address_id = bp.ok("POST", "/contact-service/postal-address", {
         "addressLine1": "2 Low Rd", "addressLine2": "Barton", "addressLine3": "Sheffield", "addressLine4": "S Yorks",
         "postalCode": "S1 4RT", "countryIsoCode": "GBR"})["response"]
@@ -506,6 +558,8 @@ def test_postal_address_and_contact_create_get(bp: BP):
 
 
 def test_contact_search_is_fuzzy_and_lists_recorded_columns(bp: BP):
+    """FIDELITY 'GET /contact-service/contact-search' (REC customer__search__simple_search.json: 21 columns in
+    recorded order, primaryEmail a fuzzy SEARCH_STRING returning several); NOTES §6."""
     s = bp.shop
     body = bp.ok("GET", "/contact-service/contact-search?primaryEmail=ann@example.com")
     assert [r[0] for r in body["response"]["results"]] == [s.c1, s.c2]  # fuzzy, case-insensitive, several
@@ -518,6 +572,8 @@ def test_contact_search_is_fuzzy_and_lists_recorded_columns(bp: BP):
 
 
 def test_contact_list_pages_200(bp: BP):
+    """FIDELITY 'GET /contact-service/contact' (NOTES §4: contact GET without an ID set pages 200 by firstResult
+    / pageSize)."""
     world = bp.sandbox.world.brightpearl
     for i in range(205):
         world.add_contact(first_name=f"P{i}", last_name="Page", email=None)
@@ -532,6 +588,9 @@ def test_contact_list_pages_200(bp: BP):
 
 
 def test_sales_order_create_and_order_get_shape(bp: BP):
+    """FIDELITY 'POST /order-service/sales-order' (DOC order/sales-order/post.html) and 'GET
+    /order-service/order/{idset}' (REC order_get_one.json: orderRows keyed by row id, totalValue strings, status
+    codes); FIDELITY 'allocation on order create' (HELP 211131266) and 'derived order state'."""
     s = bp.shop
     order_id = bp.sales_order(externalRef="nop-1001", installedIntegrationInstanceId=7,
                               delivery={"date": "2026-01-08", "shippingMethodId": 2,
@@ -573,6 +632,8 @@ def test_sales_order_create_and_order_get_shape(bp: BP):
 
 
 def test_sales_order_is_atomic_a_bad_row_creates_nothing(bp: BP):
+    """DOC order/sales-order/post.html and NOTES §5: the sales-order POST is atomic with its rows (FIDELITY
+    'POST /order-service/sales-order'), so a bad row creates nothing; the refusal codes are illustrative."""
     s = bp.shop
     cases = [
         [{"productId": s.p1, "quantity": 1}, {"productId": 999999, "quantity": 1}],  # unknown product
@@ -613,6 +674,9 @@ def test_external_ref_is_unique_per_integration_instance(bp: BP):
 
 
 def test_legacy_order_and_row_posts(bp: BP):
+    """FIDELITY 'POST /order-service/order' (REC order_post_error_missing_required.json ORDC-005,
+    order_post_error_unknown.json ORDC-006, order_post_error_wrong_party.json ORDC-022 'Suppllier ID Required.',
+    order_post_so.json) and 'POST /order-service/order/{orderId}/row' (REC order_row_post.json)."""
     s = bp.shop
     assert errors(bp.post("/order-service/order", {"reference": "#0001"})) == [("ORDC-005", "You have not supplied an order type code")]
     assert code(bp.post("/order-service/order", {"reference": "#1", "orderTypeCode": "UK", "parties": {"customer": {"contactId": s.c1}}})) == "ORDC-006"
@@ -633,6 +697,8 @@ def test_legacy_order_and_row_posts(bp: BP):
 
 
 def test_order_status_put(bp: BP):
+    """FIDELITY 'PUT /order-service/order/{orderId}/status' (REC order_status_update_put.json: {orderStatusId,
+    orderNote} -> {}; DOC order/order-status-update/put.html: a note is added)."""
     order_id = bp.sales_order()
     assert bp.ok("PUT", f"/order-service/order/{order_id}/status", {"orderStatusId": 7, "orderNote": {"text": "Packed", "isPublic": False}}) == {}
     order = bp.ok("GET", f"/order-service/order/{order_id}")["response"][0]
@@ -698,6 +764,10 @@ def _reserve_all(bp: BP, order_id: int, warehouse_id: int) -> dict[str, dict]:
 
 
 def test_goods_out_note_lifecycle(bp: BP):
+    """FIDELITY 'POST /warehouse-service/order/{orderId}/goods-note/goods-out' (DOC
+    warehouse/goods-out-note/post.html; NOTES §8), 'GET
+    /warehouse-service/order/{orderIds}/goods-note/goods-out' (REC goods_out_note__get__all_for_order.json),
+    'stock levels' (HELP 211131266: the note's units stay allocated until shipped)."""
     s = bp.shop
     order_id = bp.sales_order(channelId=2)  # not allocated on create: reserved by hand
     rows = _reserve_all(bp, order_id, s.wh1)
@@ -758,6 +828,9 @@ def test_goods_out_note_lifecycle(bp: BP):
 
 
 def test_goods_out_note_validation_and_partial_shipping(bp: BP):
+    """FIDELITY 'POST /warehouse-service/order/{orderId}/goods-note/goods-out' (DOC
+    warehouse/goods-out-note/post.html: partial fulfilment allowed; more than ordered, no products, an unknown
+    warehouse refused) and REC order_shipping_status_get.json (SPS 'Stock part shipped')."""
     s = bp.shop
     order_id = bp.sales_order(rows=[{"productId": s.p1, "quantity": 3}])
     row = int(next(iter(bp.ok("GET", f"/order-service/order/{order_id}")["response"][0]["orderRows"])))
@@ -820,6 +893,9 @@ def test_customer_payments_status_uniqueness_search_and_delete(bp: BP):
 
 
 def test_sales_credit_create_get_and_search(bp: BP):
+    """FIDELITY 'GET /order-service/sales-credit/{idset}' (DOC order/sales-credit/get.html), 'credit parent',
+    'credit payment status' (HELP 360032990492: money paid out settles a credit); REC order_search.json
+    (parentOrderId column)."""
     s = bp.shop
     order_id = bp.sales_order()
     credit = bp.ok("POST", "/order-service/sales-credit", {
@@ -852,6 +928,10 @@ def test_sales_credit_create_get_and_search(bp: BP):
     ("/warehouse-service/warehouse", "name", ["Main warehouse", "Outlet"]),
 ])
 def test_reference_data_lists_and_by_id(bp: BP, path, key, expected):
+    """REC tax_code_get.json, order_type_get.json, order_shipping_status_get.json, order_stock_status_get.json,
+    channel_get.json, shipping_method_get.json, nominal_code_get.json, payment_method_get.json,
+    warehouse_get.json (shapes, trailing slash, by id, none found 404 CMNC-404); the names and codes are the
+    seeded account's (per account, NOTES §11.7)."""
     items = bp.ok("GET", path)["response"]
     assert [item[key] for item in items] == expected
     assert bp.ok("GET", path + "/")["response"] == items  # trailing slash as recorded
@@ -862,6 +942,9 @@ def test_reference_data_lists_and_by_id(bp: BP, path, key, expected):
 
 
 def test_tax_rates_order_statuses_and_price_lists(bp: BP):
+    """REC tax_code_get.json (rate omitted at zero), order_status_get.json (statusId, name, orderTypeCode,
+    sortOrder, disabled, visible, color, state), price_list_get.json; the ids and names are the seeded account's
+    (per account, NOTES §11.7)."""
     taxes = {t["code"]: t for t in bp.ok("GET", "/accounting-service/tax-code")["response"]}
     assert taxes["T1"]["rate"] == 20.0 and "rate" not in taxes["Z"]
     statuses = bp.ok("GET", "/order-service/order-status")["response"]
@@ -879,6 +962,9 @@ def test_tax_rates_order_statuses_and_price_lists(bp: BP):
 
 
 def test_control_stock_route(bp: BP):
+    """RULE (the sandbox's control API, ours: a staff stock correction); FIDELITY 'POST
+    /warehouse-service/warehouse/{warehouseId}/stock-correction' (on hand cannot go below zero; a goods movement
+    each, DOC warehouse/goods-movement/search.html columns)."""
     s = bp.shop
     result = bp.control("POST", "/stock", {"sku": "SKU-A", "warehouse_id": s.wh1, "quantity": -3})
     assert result["product_id"] == s.p1 and result["on_hand"] == 7 and isinstance(result["goods_note_id"], int)
@@ -895,6 +981,9 @@ def test_control_stock_route(bp: BP):
 
 
 def test_control_fulfil_and_ship_routes(bp: BP):
+    """RULE (the sandbox's control API, ours: staff fulfil and ship); REC order_shipping_status_get.json (SPS
+    part shipped, ASS all shipped); FIDELITY 'PUT /warehouse-service/goods-note/goods-out/{noteId}'
+    (shipping.reference)."""
     s = bp.shop
     order_id = bp.sales_order()
     rows = sorted(bp.ok("GET", f"/order-service/order/{order_id}")["response"][0]["orderRows"], key=int)
@@ -920,6 +1009,8 @@ def test_control_fulfil_and_ship_routes(bp: BP):
 
 
 def test_reset_to_seeded_shop_uses_the_generator(bp: BP):
+    """RULE (the sandbox's control API and generator, ours); REC product_search.json (SKU column) to find a
+    seeded SKU."""
     bp.control("POST", "/reset", {"seed": 42, "scale": "small"})
     state = bp.state()
     assert state["products"] > 0 and state["contacts"] > 0 and state["warehouses"] == 3
@@ -937,6 +1028,8 @@ def _faults(bp: BP, **rule) -> None:
 
 
 def test_fault_error_rate_uses_the_api_envelope(bp: BP):
+    """NOTES §3 (generic CMNU-003 in the {errors} envelope, FIDELITY 'envelopes'); the injected fault is the
+    sandbox's own device (RULE: only the matched paths)."""
     before = bp.control("GET", "/faults")["injected"].get("error_503", 0)  # the counter is cumulative
     _faults(bp, path="/product-service/*", error_rate=1.0, error_status=503)
     response = bp.get(f"/product-service/product/{bp.shop.p1}")
@@ -946,6 +1039,7 @@ def test_fault_error_rate_uses_the_api_envelope(bp: BP):
 
 
 def test_fault_latency(bp: BP):
+    """RULE (the sandbox's fault device, ours): latency_ms delays the reply."""
     _faults(bp, path="/warehouse-service/warehouse", latency_ms=300)
     started = time.perf_counter()
     assert bp.get("/warehouse-service/warehouse").status_code == 200
@@ -953,6 +1047,8 @@ def test_fault_latency(bp: BP):
 
 
 def test_fault_drop_reply_502_after_the_write_happened(bp: BP):
+    """RULE (the sandbox's fault device, ours): the write commits before the reply is dropped; found again by
+    externalRef (REC order_search.json)."""
     _faults(bp, method="POST", path="/order-service/sales-order", drop_reply_rate=1.0, drop_reply_mode="502", max_hits=1)
     s = bp.shop
     response = bp.post("/order-service/sales-order", {"customer": {"id": s.c1}, "externalRef": "lost-reply",
@@ -970,6 +1066,8 @@ def test_fault_drop_reply_502_after_the_write_happened(bp: BP):
 
 
 def test_fault_drop_reply_timeout(bp: BP):
+    """RULE (the sandbox's fault device, ours): the write commits before the reply is held; DOC
+    accounting/customer-payment/post.html (transactionRef + paymentMethodCode unique) refuses the resend."""
     _faults(bp, method="POST", path="/accounting-service/customer-payment", drop_reply_rate=1.0,
             drop_reply_mode="timeout", drop_reply_hold_seconds=1.5, max_hits=1)
     order_id = bp.sales_order()
@@ -981,6 +1079,7 @@ def test_fault_drop_reply_timeout(bp: BP):
 
 
 def test_fault_malformed_json(bp: BP):
+    """RULE (the sandbox's fault device, ours): a 200 whose body is not JSON."""
     _faults(bp, path="/product-service/product/*", malformed_rate=1.0)
     response = bp.get(f"/product-service/product/{bp.shop.p1}")
     assert response.status_code == 200
@@ -989,6 +1088,7 @@ def test_fault_malformed_json(bp: BP):
 
 
 def test_stats_templates_strip_the_account_prefix(bp: BP):
+    """RULE (the sandbox's statistics, ours): requests counted by route template without the account prefix."""
     bp.control("DELETE", "/stats")
     bp.get(f"/product-service/product/{bp.shop.p1}")
     bp.get("/product-service/product-search?SKU=SKU-A")

@@ -230,7 +230,8 @@ def test_undocumented_contact_patch_operations_are_refused(bp: BP, operation):
 
 
 def test_a_failed_patch_test_changes_nothing(bp: BP):
-    """JSON-Patch `test` (listed for every documented path): when it fails the PATCH is refused and nothing changes."""
+    """DOC contact/contact/patch.html lists the JSON-Patch `test` op for every path; RFC 6902 §5: when a `test`
+    fails the whole PATCH is refused and nothing changes."""
     s = bp.shop
     response = bp.call("PATCH", f"/contact-service/contact/{s.c1}", json=[
         {"op": "replace", "path": "/firstName", "value": "Zed"}, {"op": "test", "path": "/lastName", "value": "Nope"}])
@@ -258,8 +259,9 @@ def test_a_postal_address_put_replaces_it_and_leaves_the_contact_updated_on_by_d
 
 
 def test_staff_edit_products_and_contacts_through_the_control_api(bp: BP):
-    """The control API's staff edits go through the product PUT, product-price PUT, contact PATCH and
-    postal-address PUT rules (the sources of those tests)."""
+    """RULE (the sandbox's control API, ours): staff edits go through the product PUT, product-price PUT, contact
+    PATCH and postal-address PUT rules (DOC product/product/put.html, product/product-price/put.html,
+    contact/contact/patch.html: the sources of those tests)."""
     s = bp.shop
     _at(bp, T0)
     edited = bp.control("PUT", f"/products/{s.p1}", {"name": "Alpine Scarf II", "status": "DISCONTINUED",

@@ -36,6 +36,8 @@ def _router_routes() -> set[str]:
 
 
 def test_every_api_route_has_exactly_one_fact_and_every_endpoint_fact_a_route():
+    """RULE (issue 11): every route the simulator serves has one fact in the fidelity table, so every route's
+    behaviour names its source there."""
     routes = _router_routes()
     endpoint_facts = [f.subject for f in FACTS if f.is_endpoint]
     assert len(routes) > 80
@@ -170,7 +172,7 @@ def test_a_phone_order_is_not_allocated_on_create_unless_the_account_does_so(bp:
 
 
 def test_availability_of_a_non_stock_tracked_product_answers_whsc_097(bp: BP):
-    """Airbyte source-brightpearl handles exactly these 400 bodies: {"code": "WHSC-097", "message": "These are non
+    """AIRBYTE source-brightpearl handles exactly these 400 bodies: {"code": "WHSC-097", "message": "These are non
     stock tracked products."} and "This is a non stock tracked product."."""
     s = bp.shop
     one = bp.get(f"/warehouse-service/product-availability/{s.p3}")

@@ -68,6 +68,10 @@ def bodies(received: list[Received]) -> list[dict]:
 
 
 def test_an_id_set_subscription_gets_one_request_for_the_products_moved_together(account):
+    """DOC integration/webhook/post.html and webhook-simulate/post.html (idSetAccepted: one request holds the ID
+    set; the template variables); FIDELITY 'webhook request', 'webhook events raised' (a goods movement raises
+    product.modified.on-hand-modified) and 'webhook ID set grouping' (inferred: one event's ids share a
+    request)."""
     with capture_server() as server:
         account.subscribe(server.url)
         products = account.tracked(3)
@@ -82,6 +86,8 @@ def test_an_id_set_subscription_gets_one_request_for_the_products_moved_together
 
 
 def test_without_id_sets_each_id_is_its_own_request(account):
+    """DOC integration/webhook-simulate/post.html: without idSetAccepted one request per id (FIDELITY 'webhook
+    request')."""
     with capture_server() as server:
         account.subscribe(server.url, id_sets=False)
         products = account.tracked(3)
@@ -98,6 +104,9 @@ def test_without_id_sets_each_id_is_its_own_request(account):
     (0, [503, 200], 2, "delivered"),
 ])
 def test_failed_deliveries_are_retried_as_the_quality_of_service_says(account, qos, statuses, attempts, outcome):
+    """FIDELITY 'webhook retries' (DOC integration/webhook/post.html: QoS 0 retried only after a 503, QoS 1
+    retried except after a 4xx); the number of retries is FIDELITY 'webhook retry schedule' (no source, set
+    through the control API)."""
     answers = iter(statuses)
     with capture_server(lambda _: Answer(status=next(answers, 200))) as server:
         account.subscribe(server.url, qos=qos)
@@ -109,6 +118,8 @@ def test_failed_deliveries_are_retried_as_the_quality_of_service_says(account, q
 
 
 def test_a_dropped_event_is_never_sent(account):
+    """FIDELITY 'webhook missed' (an integrator's note: no guarantee of a notification for every inventory
+    change; the rate has no source, FidelityOptions.webhook_drop_chance)."""
     account.fidelity(webhook_drop_chance=1.0)
     with capture_server() as server:
         account.subscribe(server.url)
@@ -118,6 +129,8 @@ def test_a_dropped_event_is_never_sent(account):
 
 
 def test_a_drop_chance_loses_some_events_and_not_others(account):
+    """FIDELITY 'webhook missed' (FidelityOptions.webhook_drop_chance, no source for the rate): at 0.5, 40
+    deliveries drop some and not all (5..35, a binomial far tail)."""
     account.fidelity(webhook_drop_chance=0.5)
     with capture_server() as server:
         account.subscribe(server.url, id_sets=False)
@@ -129,7 +142,8 @@ def test_a_drop_chance_loses_some_events_and_not_others(account):
 
 
 def test_events_fire_where_the_help_page_says(account):
-    """A phone order (control API: no sales-order POST, so no sales-order.created) shipped, its
+    """FIDELITY 'webhook events raised' (HELP 212644883). A phone order (control API: no sales-order
+    POST, so no sales-order.created) shipped, its
     status changed, and a sales order created by POST: one call per event, for its id."""
     bp = account.world.brightpearl
     with capture_server() as server:

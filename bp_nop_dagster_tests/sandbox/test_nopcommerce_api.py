@@ -25,6 +25,8 @@ DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$")
 
 # -- auth ------------------------------------------------------------------------------------------
 def test_get_token_success_shape_and_claims(nop: Nop) -> None:
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs) and 'JWT auth' (WAPI
+    JwtMiddleware.cs: HS256, claims CustomerId, nameid, nbf, exp; 7 days); CONTRACT AuthenticateResponse."""
     response = nop.http.post(f"{nop.base}/Authenticate/GetToken", data=json.dumps({"username": "", "email": "ADMIN@sandbox.test", "password": "sandbox"}),
                              headers={"Content-Type": "application/json-patch+json"}, timeout=10)
     assert response.status_code == 200
@@ -39,6 +41,8 @@ def test_get_token_success_shape_and_claims(nop: Nop) -> None:
 
 
 def test_get_token_bad_credentials(nop: Nop) -> None:
+    """FIDELITY 'POST /Authenticate/GetToken' (WAPI AuthenticateController.cs: 401 'Username or password is
+    incorrect'; the email unless UsernamesEnabled)."""
     for body in ({"email": "admin@sandbox.test", "password": "wrong"}, {"email": "nobody@x.test", "password": "sandbox"},
                  {"username": "admin@sandbox.test", "password": "sandbox"}):  # UsernamesEnabled off: username ignored
         response = nop.http.post(f"{nop.base}/Authenticate/GetToken", json=body, timeout=10)
@@ -47,11 +51,14 @@ def test_get_token_bad_credentials(nop: Nop) -> None:
 
 
 def test_bearer_and_bare_token_both_work(nop: Nop) -> None:
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs: the last space-separated part of Authorization is the token,
+    Bearer or bare)."""
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
     assert nop.call("GET", "/Country/GetAllCountries", bare=True).status_code == 200
 
 
 def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs: 401 {message: 'Unauthorized'})."""
     for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Bearer " + nop.token[:-3] + "abc"}):
         response = nop.http.get(f"{nop.base}/Order/Search", headers=headers, timeout=10)
         assert response.status_code == 401
@@ -59,7 +66,7 @@ def test_missing_and_invalid_token_is_401(nop: Nop) -> None:
 
 
 def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
-    """A token is refused from its exp on (ClockSkew 0, fidelity table), on the simulator's clock."""
+    """FIDELITY 'JWT auth' (WAPI JwtMiddleware.cs): a token is refused from its exp on (ClockSkew 0), on the simulator's clock."""
     clock = Clock(datetime.now(UTC).replace(microsecond=0))  # whole seconds, as nbf and exp are
     nop.world.nopcommerce.clock = lambda: clock().replace(tzinfo=None)  # the simulator keeps naive UTC
     assert nop.controlled("GET", "/token-lifetime") == {"seconds": 7 * 86400}
@@ -75,6 +82,8 @@ def test_token_lifetime_control_forces_expiry(nop: Nop) -> None:
 
 
 def test_expire_tokens_invalidates_issued_tokens(nop: Nop) -> None:
+    """FIDELITY '401 body' (WAPI AuthorizeAttribute.cs: an expired token is 401); the expiry itself is the
+    sandbox's control route (RULE, ours); a new GetToken works again."""
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 200
     assert nop.controlled("POST", "/expire-tokens") == {"expired": True}
     assert nop.call("GET", "/Country/GetAllCountries").status_code == 401
@@ -82,6 +91,7 @@ def test_expire_tokens_invalidates_issued_tokens(nop: Nop) -> None:
 
 
 def test_customer_without_api_permission_gets_403(nop: Nop) -> None:
+    """FIDELITY '403 body' (WAPI CheckAccessWebApiAttribute.cs: 403 {message: 'Access denied.'})."""
     clerk = nop.get_token("clerk@sandbox.test", "sandbox")
     for path in ("/Order/Search", "/Order/GetById/1", "/Country/GetAllCountries"):
         response = nop.call("GET", path, token=clerk)
@@ -91,6 +101,8 @@ def test_customer_without_api_permission_gets_403(nop: Nop) -> None:
 
 # -- errors ----------------------------------------------------------------------------------------
 def test_error_shapes(nop: Nop) -> None:
+    """FIDELITY 'GET /Order/GetById/{id}' (WAPI OrderController.cs: id <= 0 400 empty, 404 'Order Id={id} not
+    found') and 'exception bodies' (WAPI ErrorHandlerMiddleware.cs)."""
     response = nop.get("/Order/GetById/0")
     assert response.status_code == 400 and response.content == b""
     response = nop.get("/Order/GetById/5")
@@ -119,12 +131,16 @@ def test_error_shapes(nop: Nop) -> None:
 
 
 def test_auth_checked_before_validation(nop: Nop) -> None:
+    """FIDELITY 'model binding' (WAPI BaseNopWebApiController.cs: binding runs after the auth filters), so an
+    unauthenticated request with a bad id is 401, not 400."""
     response = nop.http.get(f"{nop.base}/Order/GetById/abc", timeout=10)
     assert response.status_code == 401
 
 
 # -- faults through the shared middleware ------------------------------------------------------------
 def test_fault_error_rate_on_one_path_and_stats(nop: Nop) -> None:
+    """RULE (the sandbox's fault device and statistics, ours): only the matched path fails, requests counted by
+    route template."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Order/Search*", "error_rate": 1.0, "error_status": 500}]})
     response = nop.get("/Order/Search")
     assert response.status_code == 500
@@ -136,6 +152,7 @@ def test_fault_error_rate_on_one_path_and_stats(nop: Nop) -> None:
 
 
 def test_fault_latency(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): latency_ms delays the reply."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/*", "latency_ms": 300}]})
     started = time.monotonic()
     assert nop.get("/Country/GetAllCountries").status_code == 200
@@ -143,6 +160,8 @@ def test_fault_latency(nop: Nop) -> None:
 
 
 def test_fault_drop_reply_after_write(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): a dropped reply comes after the write commits (FIDELITY 'POST
+    /Shipment/Create': a plain insert)."""
     nop.product("SKU-1", price=10, stock_quantity=5)
     order = nop.order([("SKU-1", 1)])
     nop.controlled("PUT", "/faults", {"rules": [{"method": "POST", "path": "/Shipment/Create", "drop_reply_rate": 1.0}]})
@@ -154,6 +173,7 @@ def test_fault_drop_reply_after_write(nop: Nop) -> None:
 
 
 def test_fault_malformed_json(nop: Nop) -> None:
+    """RULE (the sandbox's fault device, ours): a 200 whose body is not JSON."""
     nop.controlled("PUT", "/faults", {"rules": [{"path": "/Country/GetAllCountries", "malformed_rate": 1.0}]})
     response = nop.get("/Country/GetAllCountries")
     assert response.status_code == 200
@@ -171,6 +191,8 @@ def _orders_at(nop: Nop, stamps: list[str]) -> list[dict]:
 
 
 def test_order_dto_wire_format(nop: Nop) -> None:
+    """CONTRACT webapi-contract.json OrderDto properties (FIDELITY 'DTO shapes', 'snake_case JSON') and FIDELITY
+    'datetimes' (notes §7.4: naive UTC without Z)."""
     nop.product("SKU-A", price="12.50", stock_quantity=10)
     order = nop.order([("SKU-A", 2)], paid=True, created_on_utc="2026-03-01T10:00:00.303Z")
     fetched = nop.ok("GET", f"/Order/GetById/{order['id']}")
@@ -200,6 +222,9 @@ def test_order_dto_wire_format(nop: Nop) -> None:
 
 
 def test_order_totals_multi_rate_add_up(nop: Nop) -> None:
+    """FIDELITY 'checkout totals' (CORE OrderTotalCalculationService; notes §2: tax_rates 'rate:amount;'); RULE
+    stated here: items, shipping, fee and discount incl. tax add up to order_total, and the rates' amounts to
+    order_tax."""
     nop.product("STD", price="19.99", tax_category_id=1, stock_quantity=50)
     nop.product("RED", price="7.33", tax_category_id=2, stock_quantity=50)
     nop.product("ZERO", price="4.10", tax_category_id=3, stock_quantity=50)
@@ -237,6 +262,8 @@ def test_order_search_window_inclusive_newest_first_and_deleted(nop: Nop) -> Non
 
 
 def test_order_search_status_and_other_filters(nop: Nop) -> None:
+    """FIDELITY 'GET /Order/Search' (CORE OrderService.SearchOrdersAsync: osIds / psIds / ssIds ';'-separated,
+    the other filters; CreatedOnUtc DESC)."""
     nop.product("SKU-A", price=10, stock_quantity=100)
     nop.product("SKU-B", price=5, stock_quantity=100)
     paid = nop.order([("SKU-A", 1)], paid=True)
@@ -256,6 +283,8 @@ def test_order_search_status_and_other_filters(nop: Nop) -> None:
 
 
 def test_paging_semantics(nop: Nop) -> None:
+    """FIDELITY '0-based paging' (WAPI PagedListDto.cs; CORE PagedList.cs: page_index, total_pages,
+    has_previous_page, has_next_page)."""
     _orders_at(nop, [f"2026-02-{day:02d}T12:00:00" for day in range(1, 8)])  # 7 orders
     page = nop.ok("GET", "/Order/Search", params={"pageIndex": 0, "pageSize": 3})
     assert {k: page[k] for k in page if k != "items"} == {"page_index": 0, "page_size": 3, "total_count": 7, "total_pages": 3,
@@ -305,6 +334,8 @@ def test_order_lookups_update_and_notes(nop: Nop) -> None:
 
 
 def test_order_items_and_addresses(nop: Nop) -> None:
+    """CONTRACT webapi-contract.json OrderItemDto and AddressDto properties; FIDELITY 'GET
+    /OrderItem/GetOrderItems/{orderId}' and 'GET /Address/GetById/{id}'."""
     nop.product("SKU-A", price="9.99", stock_quantity=10)
     order = nop.order([("SKU-A", 3)], address={**ADDRESS, "address2": "Flat 2", "phone": "+44 20 1234"})
     items = nop.ok("GET", f"/OrderItem/GetOrderItems/{order['id']}")
@@ -328,6 +359,9 @@ def test_order_items_and_addresses(nop: Nop) -> None:
 
 
 def test_customers(nop: Nop) -> None:
+    """FIDELITY 'GET /Customer/GetCustomerByEmail' (CORE CustomerService: case-insensitive) and 'text
+    comparisons'; a guest checkout makes a guest customer per order (FIDELITY 'registration': a visitor is a
+    guest customer); CONTRACT CustomerDto."""
     nop.product("SKU-A", price=10, stock_quantity=50)
     first = nop.order([("SKU-A", 1)], email="Jo@Example.com", created_on_utc="2026-01-01T00:00:00")
     again = nop.order([("SKU-A", 1)], email="jo@example.COM", created_on_utc="2026-01-05T00:00:00")
@@ -359,7 +393,7 @@ def test_customers(nop: Nop) -> None:
 
 
 def test_countries(nop: Nop) -> None:
-    """Country actions and CountryDto as the plugin has them (contract actions Country/*, DTO
+    """FIDELITY 'GET /Country/GetAllCountries'. Country actions and CountryDto as the plugin has them (CONTRACT actions Country/*, DTO
     CountryDto: allows_billing, allows_shipping, limited_to_stores); there is no Country/GetAll."""
     countries = nop.ok("GET", "/Country/GetAllCountries", params={"showHidden": "true"})
     assert len(countries) == 12 and countries[0]["two_letter_iso_code"] == "GB"  # DisplayOrder, then Name
@@ -380,6 +414,7 @@ def test_countries(nop: Nop) -> None:
 
 # -- control routes --------------------------------------------------------------------------------
 def test_control_routes(nop: Nop) -> None:
+    """RULE (the sandbox's control API, ours): a checkout of an unknown SKU is refused by name."""
     nop.product("SKU-A", price=10, stock_quantity=10)
     response = nop.control("POST", "/orders", {"email": "a@b.test", "address": ADDRESS, "items": [{"sku": "NOPE", "quantity": 1}]})
     assert response.status_code == 400 and "NOPE" in response.json()["error"]
@@ -400,6 +435,8 @@ def test_control_routes(nop: Nop) -> None:
 
 
 def test_reset_empty_and_seeded(nop: Nop, sandbox) -> None:  # noqa: ANN001
+    """RULE (the sandbox's control API and generator, ours); FIDELITY 'GET /Order/Search' (CreatedOnUtc DESC)
+    for the order of the page read back."""
     assert nop.controlled("GET", "/state")["orders"] == 0
     nop.controlled("POST", "/reset", {"seed": 42, "scale": "small"})
     seeded = nop.controlled("GET", "/state")
@@ -411,6 +448,8 @@ def test_reset_empty_and_seeded(nop: Nop, sandbox) -> None:  # noqa: ANN001
 
 
 def test_unexpected_exception_is_500_without_traceback(nop: Nop, monkeypatch) -> None:  # noqa: ANN001
+    """FIDELITY 'exception bodies' (WAPI ErrorHandlerMiddleware.cs: any other exception 500 {message,
+    inner_exception_message, stack_trace: ''}, developer mode off)."""
     product = nop.product("BOOM", price=1)
 
     def explode(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -442,7 +481,8 @@ def test_get_by_ids_leave_soft_deleted_rows_out(nop: Nop) -> None:
 
 
 def test_binding_errors_come_before_the_action(nop: Nop) -> None:
-    """ASP.NET Core model binding ([ApiController]): an empty value for a non-nullable int is "The
+    """FIDELITY 'model binding' (WAPI BaseNopWebApiController.cs, ASP.NET Core [ApiController]): an
+    empty value for a non-nullable int is "The
     value '' is invalid."; an empty nullable one is null; the action's own checks come after."""
     response = nop.get("/Order/Search", storeId="")
     assert response.status_code == 400 and response.json()["errors"] == {"storeId": ["The value '' is invalid."]}

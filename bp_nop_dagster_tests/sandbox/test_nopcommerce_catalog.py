@@ -21,6 +21,9 @@ def adjust(nop: Nop, product_id: int, change: int, attributes_xml: str = "", mes
 
 
 def test_product_get_all_paging_and_filters(nop: Nop) -> None:
+    """FIDELITY 'GET /Product/GetAll' (WAPI ProductController.cs GetAll; CORE
+    ProductService.SearchProductsAsync: keywords in name and SKU unless searchSku=false, unpublished only with
+    showHidden) and '0-based paging'."""
     ids = [nop.product(f"SKU-{n}", name=f"Blue Mug {n}" if n % 2 else f"Red Plate {n}", price=5)["id"] for n in range(1, 6)]
     hidden = nop.product("HIDDEN", name="Secret", price=1, published=False)["id"]
     page = nop.ok("GET", "/Product/GetAll", params={"pageIndex": 1, "pageSize": 2})
@@ -36,6 +39,8 @@ def test_product_get_all_paging_and_filters(nop: Nop) -> None:
 
 
 def test_product_dto_and_sku_lookups(nop: Nop) -> None:
+    """CONTRACT webapi-contract.json ProductDto properties; FIDELITY 'GET /Product/GetProductsBySku' and 'text
+    comparisons' (SKU lookups case-insensitive)."""
     a = nop.product("ABC-1", name="Alpha", price="12.34", tax_category_id=2, stock_quantity=7)
     b = nop.product("ABC-2", name="Beta", price=3)
     for field in ("id", "product_type_id", "name", "sku", "manufacturer_part_number", "gtin", "manage_inventory_method_id",
@@ -71,6 +76,9 @@ def test_product_update_is_full_replace(nop: Nop) -> None:
 
 
 def test_adjust_inventory_simple_and_untracked(nop: Nop) -> None:
+    """FIDELITY 'inventory' and 'POST /Product/AdjustInventory/{productId}' (CORE
+    ProductService.AdjustInventoryAsync: method 1 adjusts stock_quantity with a history entry, method 0 changes
+    nothing)."""
     simple = nop.product("S-1", price=10, stock_quantity=10)
     untracked = nop.product("U-1", price=10, stock_quantity=4, manage_inventory_method_id=0)
     adjust(nop, simple["id"], -3, message="sold elsewhere")
@@ -95,6 +103,9 @@ def test_adjust_inventory_simple_and_untracked(nop: Nop) -> None:
 
 
 def test_adjust_inventory_multiple_warehouses(nop: Nop) -> None:
+    """FIDELITY 'inventory' and 'POST /Product/AdjustInventory/{productId}' (CORE
+    ProductService.AdjustInventoryAsync: multi-warehouse reserve, most available first) and 'GET
+    /Product/GetTotalStockQuantity/{productId}'."""
     w1, w2 = nop.warehouse("North"), nop.warehouse("South")
     assert [w["name"] for w in nop.ok("GET", "/Warehouse/GetAll")] == ["North", "South"]
     product = nop.product("MW-1", price=10, use_multiple_warehouses=True, warehouse_id=w1, warehouse_stock={str(w1): 5, str(w2): 8})
@@ -115,6 +126,9 @@ def test_adjust_inventory_multiple_warehouses(nop: Nop) -> None:
 
 
 def test_product_warehouse_crud(nop: Nop) -> None:
+    """FIDELITY 'POST /ProductWarehouse/Create', 'PUT /ProductWarehouse/Update' (WAPI
+    ProductWarehouseController.cs: plain insert, full replace, 404 texts) and 'GET
+    /Product/GetTotalStockQuantity/{productId}' (stock - reserved)."""
     w1 = nop.warehouse("Main")
     product = nop.product("PW-1", price=10, use_multiple_warehouses=True, warehouse_id=w1)
     created = nop.ok("POST", "/ProductWarehouse/Create", json={"product_id": product["id"], "warehouse_id": w1, "stock_quantity": 6, "reserved_quantity": 1})
@@ -128,6 +142,8 @@ def test_product_warehouse_crud(nop: Nop) -> None:
 
 
 def test_adjust_inventory_by_attribute_combinations(nop: Nop) -> None:
+    """FIDELITY 'inventory' (CORE ProductService.AdjustInventoryAsync: manage_inventory_method_id 2 adjusts the
+    combination's stock, the product's is ignored; stock history written)."""
     product = nop.product("TEE", price=15, manage_inventory_method_id=2, stock_quantity=99, combinations=[
         {"sku": "TEE-M", "attributes_xml": SIZE_M, "stock_quantity": 4},
         {"sku": "TEE-L", "attributes_xml": SIZE_L, "stock_quantity": 6},

@@ -30,6 +30,8 @@ def _at(nop: Nop, clock: list[datetime]) -> None:
 
 # -- products --------------------------------------------------------------------------------------
 def test_product_create_is_a_plain_insert(nop: Nop) -> None:
+    """FIDELITY 'POST /Product/Create' (WAPI ProductController.cs Create: model.FromDto<Product>(), nothing
+    stamped: 0001-01-01 when omitted, FIDELITY 'datetimes')."""
     created = nop.ok("POST", "/Product/Create", json={"name": "Mug", "sku": "MUG-1", "price": 7.5, "stock_quantity": 4,
                                                       "manage_inventory_method_id": 1, "published": True})
     assert created["id"] > 0 and created["created_on_utc"] == created["updated_on_utc"] == UNSET
@@ -38,6 +40,8 @@ def test_product_create_is_a_plain_insert(nop: Nop) -> None:
 
 
 def test_admin_edit_stamps_updated_on_the_api_update_does_not(nop: Nop) -> None:
+    """FIDELITY 'admin product edits' (NOP Areas/Admin ProductController.cs Create/Edit stamp dates; WAPI
+    Create/Update stamp nothing) and 'full-replace Update'."""
     clock = [NOW]
     _at(nop, clock)
     product = nop.product("AE-1", price=10)
@@ -56,6 +60,8 @@ def test_admin_edit_stamps_updated_on_the_api_update_does_not(nop: Nop) -> None:
 
 
 def test_attribute_combination_create_and_update(nop: Nop) -> None:
+    """FIDELITY 'POST /ProductAttributeCombination/Create', 'GET /ProductAttributeCombination/GetBySku', 'PUT
+    /ProductAttributeCombination/Update' (WAPI ProductAttributeCombinationController.cs)."""
     product = nop.product("TEE", manage_inventory_method_id=2)
     created = nop.ok("POST", "/ProductAttributeCombination/Create", json={
         "product_id": product["id"], "sku": "TEE-XL", "attributes_xml": "<Attributes/>", "stock_quantity": 3})
@@ -67,6 +73,8 @@ def test_attribute_combination_create_and_update(nop: Nop) -> None:
 
 # -- stores ----------------------------------------------------------------------------------------
 def test_second_store_orders_and_products(nop: Nop) -> None:
+    """FIDELITY 'several stores' (CORE: orders carry store_id, Order/Search storeId; products limited_to_stores)
+    and 'GET /Store/GetAll'."""
     assert [s["id"] for s in nop.ok("GET", "/Store/GetAll")] == [1]
     store = nop.controlled("POST", "/stores", {"name": "Outlet", "url": "https://outlet.test/"})
     assert [s["id"] for s in nop.ok("GET", "/Store/GetAll")] == [1, store["id"]]
@@ -90,6 +98,8 @@ def test_second_store_orders_and_products(nop: Nop) -> None:
 
 
 def test_update_product_store_mappings_saves_mappings_only(nop: Nop) -> None:
+    """FIDELITY 'GET /Product/UpdateProductStoreMappings/{productId}/{storesIds}' (CORE
+    ProductService.UpdateProductStoreMappingsAsync: LimitedToStores set in memory only, mappings saved)."""
     store = nop.controlled("POST", "/stores", {"name": "Outlet"})
     product = nop.product("SM-1", price=5)
     assert nop.call("GET", f"/Product/UpdateProductStoreMappings/{product['id']}/{store['id']};99").status_code == 200
@@ -108,6 +118,9 @@ def test_update_product_store_mappings_saves_mappings_only(nop: Nop) -> None:
 
 # -- customers -------------------------------------------------------------------------------------
 def test_registration_converts_the_visitor_guest(nop: Nop) -> None:
+    """FIDELITY 'registration' (CORE CustomerRegistrationService: the guest row is converted, role Registered
+    (3) instead of Guests, CreatedOnUtc the first visit's) and 'GET
+    /CustomerRole/GetCustomerRoleIds/{customerId}'."""
     clock = [NOW]
     _at(nop, clock)
     registered = nop.controlled("POST", "/customers/register", {"email": "ada@example.com", "first_name": "Ada", "last_name": "L",
@@ -124,6 +137,8 @@ def test_registration_converts_the_visitor_guest(nop: Nop) -> None:
 
 
 def test_customer_edits_in_the_shop(nop: Nop) -> None:
+    """FIDELITY 'customer edits in the shop' and 'customer email change in the shop' (CORE
+    CustomerRegistrationService.SetEmailAsync: the username stays; the address edited in place)."""
     clock = [NOW]
     _at(nop, clock)
     customer = nop.controlled("POST", "/customers", {"email": "bo@example.com", "first_name": "Bo", "last_name": "B", **ADDRESS})
@@ -141,6 +156,8 @@ def test_customer_edits_in_the_shop(nop: Nop) -> None:
 
 
 def test_customer_create_and_full_replace_update(nop: Nop) -> None:
+    """FIDELITY 'POST /Customer/Create' and 'PUT /Customer/Update' (WAPI CustomerController.cs: a plain insert,
+    no role, nothing stamped; Update a full replace) and 'full-replace Update'."""
     created = nop.ok("POST", "/Customer/Create", json={"email": "api@example.com", "active": True})
     assert created["created_on_utc"] == UNSET and created["customer_guid"] == "00000000-0000-0000-0000-000000000000"
     assert nop.ok("GET", f"/CustomerRole/GetCustomerRoleIds/{created['id']}") == []  # no role: a plain insert
@@ -152,6 +169,8 @@ def test_customer_create_and_full_replace_update(nop: Nop) -> None:
 
 
 def test_customer_address_mapping(nop: Nop) -> None:
+    """FIDELITY 'POST /Address/Create' and 'GET /Customer/InsertCustomerAddress/{customerId}/{addressId}' (WAPI
+    CustomerController.cs)."""
     customer = nop.controlled("POST", "/customers", {"email": "cy@example.com", **ADDRESS})
     billing_id = customer["billing_address_id"]
     address = nop.ok("POST", "/Address/Create", json={"first_name": "Cy", "address1": "9 Side St", "city": "York", "country_id": 3})
@@ -170,6 +189,8 @@ def test_customer_address_mapping(nop: Nop) -> None:
 
 
 def test_customer_roles(nop: Nop) -> None:
+    """FIDELITY 'GET /CustomerRole/GetAll' (CORE CustomerService.GetAllCustomerRolesAsync: ordered by name) and
+    'GET /CustomerRole/GetCustomerRoleBySystemName' (404 text)."""
     roles = nop.ok("GET", "/CustomerRole/GetAll")
     assert [r["system_name"] for r in roles] == ["Administrators", "ForumModerators", "Guests", "Registered", "Vendors"]  # by name
     missing = nop.get("/CustomerRole/GetCustomerRoleBySystemName", systemName="Nope")

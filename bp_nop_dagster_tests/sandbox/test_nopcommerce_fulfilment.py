@@ -88,6 +88,8 @@ def test_shipment_item_create_checks_no_quantity(nop: Nop) -> None:
 
 
 def test_shipment_get_all_filters_and_paging(nop: Nop) -> None:
+    """FIDELITY 'GET /Shipment/GetAll' (CORE ShipmentService.GetAllShipmentsAsync: CreatedOnUtc DESC,
+    loadNotShipped / loadNotDelivered, tracking number) and '0-based paging'."""
     order, items = _two_line_order(nop)
     first = _shipment(nop, order["id"], [(items[0]["id"], 1)], "AAA-1")
     second = _shipment(nop, order["id"], [(items[0]["id"], 1)], "BBB-2")
@@ -186,6 +188,9 @@ def test_can_ship_and_can_deliver_do_not_exist(nop: Nop) -> None:
 
 
 def test_mark_order_as_paid(nop: Nop) -> None:
+    """FIDELITY 'GET /OrderProcessing/CanMarkOrderAsPaid/{orderId}' and 'GET
+    /OrderProcessing/MarkOrderAsPaid/{orderId}' (CORE MarkOrderAsPaidAsync: 200 empty; not allowed: NopException
+    400)."""
     order, _ = _two_line_order(nop, payment_method_system_name="Payments.CheckMoneyOrder")
     assert nop.ok("GET", f"/OrderProcessing/CanMarkOrderAsPaid/{order['id']}") is True
     response = nop.call("GET", f"/OrderProcessing/MarkOrderAsPaid/{order['id']}")
@@ -199,6 +204,9 @@ def test_mark_order_as_paid(nop: Nop) -> None:
 
 
 def test_multi_warehouse_ship_books_reserved_stock(nop: Nop) -> None:
+    """FIDELITY 'inventory' (CORE ProductService.AdjustInventoryAsync reserves per warehouse on order;
+    BookReservedInventoryAsync on ship, via CORE OrderProcessingService.ShipAsync) and 'GET
+    /OrderProcessing/Ship/{shipmentId}'."""
     warehouse = nop.warehouse("Main")
     product = nop.product("MW", price=10, use_multiple_warehouses=True, warehouse_id=warehouse, warehouse_stock={str(warehouse): 10})
     order = nop.order([("MW", 3)])

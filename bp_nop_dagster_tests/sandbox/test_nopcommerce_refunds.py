@@ -39,7 +39,7 @@ def _nop_exception(response, message: str) -> None:  # noqa: ANN001
 
 
 def test_full_refund_offline_marks_the_total_refunded(nop: Nop) -> None:
-    """RefundOfflineAsync: RefundedAmount += OrderTotal, PaymentStatus Refunded, the note "Order has
+    """CORE OrderProcessingService.RefundOfflineAsync: RefundedAmount += OrderTotal, PaymentStatus Refunded, the note "Order has
     been marked as refunded. Amount = {OrderTotal}" (OrderTotal at the database's decimal(18,4)
     scale), order status unchanged; a second one fails CanRefundOffline (RefundedAmount > 0)."""
     order = _paid_order(nop)
@@ -56,7 +56,7 @@ def test_full_refund_offline_marks_the_total_refunded(nop: Nop) -> None:
 
 
 def test_online_refund_needs_a_gateway_that_refunds(nop: Nop) -> None:
-    """CanRefundAsync: the Manual method's plugin does not support refunds, so Refund throws
+    """CORE OrderProcessingService.CanRefundAsync: the Manual method's plugin does not support refunds, so Refund throws
     "Cannot do refund for order." (400) and changes nothing; PayPalCommerce refunds and reports
     Refunded, the note is "Order has been refunded. Amount = X"."""
     manual = _paid_order(nop)
@@ -72,7 +72,7 @@ def test_online_refund_needs_a_gateway_that_refunds(nop: Nop) -> None:
 
 
 def test_a_gateway_that_refuses_returns_its_errors_and_changes_nothing(nop: Nop) -> None:
-    """RefundAsync/PartiallyRefundAsync: the gateway's errors are returned as the 200 reply's list;
+    """CORE OrderProcessingService.RefundAsync/PartiallyRefundAsync: the gateway's errors are returned as the 200 reply's list;
     on failure only the note "Unable to (partially) refund order. Error 0: a. Error 1: b" is added."""
     order = _paid_order(nop, method="Payments.PayPalCommerce")
     nop.controlled("PUT", "/payment-gateways", {"system_name": "Payments.PayPalCommerce", "refund_errors": ["Declined", "Try later"]})
@@ -85,7 +85,7 @@ def test_a_gateway_that_refuses_returns_its_errors_and_changes_nothing(nop: Nop)
 
 
 def test_partial_refunds_until_the_total_then_refunded(nop: Nop) -> None:
-    """PartiallyRefundOfflineAsync: PartiallyRefunded (35) while below OrderTotal, Refunded (40)
+    """CORE OrderProcessingService.PartiallyRefundOfflineAsync: PartiallyRefunded (35) while below OrderTotal, Refunded (40)
     when RefundedAmount reaches it; the note carries the amount as sent; an amount above OrderTotal
     - RefundedAmount fails; a full refund is refused once anything was refunded (CanRefundOffline)."""
     order = _paid_order(nop)
@@ -107,7 +107,7 @@ def test_partial_refunds_until_the_total_then_refunded(nop: Nop) -> None:
 
 
 def test_online_partial_refund_reaching_the_total_is_refunded(nop: Nop) -> None:
-    """PartiallyRefundAsync: the gateway reports PartiallyRefunded; core makes it Refunded when
+    """CORE OrderProcessingService.PartiallyRefundAsync: the gateway reports PartiallyRefunded; core makes it Refunded when
     RefundedAmount == OrderTotal. Note "Order has been partially refunded. Amount = X"."""
     order = _paid_order(nop, method="Payments.PayPalCommerce")
     total = Decimal(str(order["order_total"]))
@@ -123,7 +123,7 @@ def test_online_partial_refund_reaching_the_total_is_refunded(nop: Nop) -> None:
 
 
 def test_refund_rules_and_binding(nop: Nop) -> None:
-    """The Can* rules: an unpaid order cannot be refunded; a cancelled paid order can (the check is
+    """CORE OrderProcessingService Can* rules: an unpaid order cannot be refunded; a cancelled paid order can (the check is
     commented out in core); the amount's sign is not checked; `amountToRefund` is [Required]
     (ProblemDetails 400 before the action); orderId <= 0 is 400 with no body, an unknown one 404."""
     nop.product("RF-1", price=10, stock_quantity=10)
@@ -154,7 +154,7 @@ def test_a_refund_never_restocks_nor_touches_return_requests(nop: Nop) -> None:
 
 
 def test_refund_in_the_shop_and_refund_emails(nop: Nop) -> None:
-    """The control API refunds as the admin does (the same OrderProcessingService calls); with the
+    """FIDELITY 'refund effects' (CORE OrderProcessingService). The control API refunds as the admin does (the same calls); with the
     OrderRefunded message templates active (installed inactive) core queues two e-mails and notes
     them: store owner first, then customer."""
     order = _paid_order(nop)

@@ -45,6 +45,8 @@ def _submit(nop: Nop, order: dict, quantity: int):  # noqa: ANN202
 
 
 def test_storefront_return_request_rules(nop: Nop) -> None:
+    """FIDELITY 'return request lifecycle' (CORE OrderProcessingService.IsReturnRequestAllowedAsync: Complete,
+    not deleted, within the days; GetReturnRequestAvailabilityAsync: up to the quantity not already requested)."""
     _at(nop, [NOW])
     nop.product("RR-0", price=10, stock_quantity=5)
     open_order = nop.order([("RR-0", 1)], paid=True)
@@ -65,6 +67,8 @@ def test_storefront_return_request_rules(nop: Nop) -> None:
 
 
 def test_storefront_return_window_counts_from_the_order_creation(nop: Nop) -> None:
+    """FIDELITY 'return request lifecycle' (CORE OrderProcessingService.IsReturnRequestAllowedAsync: days since
+    creation < NumberOfDaysReturnRequestAvailable, 0 = no limit, ReturnRequestsEnabled)."""
     _at(nop, [NOW])
     order, _ = _complete_order(nop, created=NOW - timedelta(days=365))
     assert _submit(nop, order, 1).status_code == 400  # daysPassed >= 365
@@ -75,6 +79,8 @@ def test_storefront_return_window_counts_from_the_order_creation(nop: Nop) -> No
 
 
 def test_staff_edit_sets_updated_on_and_restocks_a_raised_returned_quantity(nop: Nop) -> None:
+    """FIDELITY 'return request lifecycle' and 'restock message of a returned quantity' (RETURNS §4: the admin's
+    Edit sets UpdatedOnUtc and restocks a raised ReturnedQuantity)."""
     clock = [NOW]
     _at(nop, clock)
     order, item = _complete_order(nop)
@@ -92,7 +98,7 @@ def test_staff_edit_sets_updated_on_and_restocks_a_raised_returned_quantity(nop:
 
 
 def test_api_update_is_a_raw_full_replace(nop: Nop) -> None:
-    """ReturnRequest/Update: model.FromDto<ReturnRequest>() then UpdateReturnRequestAsync: what the
+    """WAPI ReturnRequest/Update: model.FromDto<ReturnRequest>() then UpdateReturnRequestAsync: what the
     body omits is reset (UpdatedOnUtc to 0001-01-01), a raised returned_quantity restocks nothing."""
     _at(nop, [NOW])
     order, item = _complete_order(nop)
@@ -110,7 +116,7 @@ def test_api_update_is_a_raw_full_replace(nop: Nop) -> None:
 
 
 def test_search_filters_and_order(nop: Nop) -> None:
-    """SearchReturnRequestsAsync: CreatedOnUtc DESC then Id DESC; customNumber equal (not LIKE);
+    """CORE ReturnRequestService.SearchReturnRequestsAsync: CreatedOnUtc DESC then Id DESC; customNumber equal (not LIKE);
     storeId filters when > 0."""
     nop.product("RR-1", price=10, stock_quantity=20)
     order = nop.order([("RR-1", 2)])
@@ -131,7 +137,7 @@ def test_search_filters_and_order(nop: Nop) -> None:
 
 
 def test_reason_and_action_lookups(nop: Nop) -> None:
-    """GetAllReturnRequestReasons|ActionsAsync by DisplayOrder then Id; the installed names."""
+    """CORE GetAllReturnRequestReasons|ActionsAsync by DisplayOrder then Id; the installed names."""
     reasons = nop.ok("GET", "/ReturnRequestReason/GetAll")
     assert [r["name"] for r in reasons] == ["Received Wrong Product", "Wrong Product Ordered", "There Was A Problem With The Product"]
     assert set(reasons[0]) == {"id", "name", "display_order"}
