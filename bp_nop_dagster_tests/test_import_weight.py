@@ -1,0 +1,51 @@
+"""Every run pays for what the code location imports (issue 17, latency): the default run launcher
+starts each run in a new process (the code server spawns it, dagster/_grpc/server.py) that imports
+the whole code location before the first step, so a stock or shipment sync that reaches
+nopCommerce seconds after the webhook waits for every module the definitions import.
+
+Rule: loading the definitions does not import the report-only libraries (pandas and numpy,
+about a fifth of the code location's import time); the report assets and engines import them
+inside the functions that use them. Checked in a fresh Python, as a run worker starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+REPORT_ONLY = ("pandas", "numpy")
+
+LOAD_DEFINITIONS = textwrap.dedent(
+    """
+    import importlib, json, sys
+
+    from bp_nop_dagster.definitions import defs
+
+    defs()
+    for name in sys.argv[2:]:
+        importlib.import_module(name)
+    print(json.dumps(sorted(name for name in json.loads(sys.argv[1]) if name in sys.modules)))
+    """
+)
+
+
+def report_libraries_loaded(tmp_path, *also_import: str) -> list[str]:
+    """The report-only libraries in `sys.modules` of a new Python after it loaded the definitions
+    (and then imported `also_import`)."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_DEFINITIONS, json.dumps(REPORT_ONLY), *also_import],
+        capture_output=True, text=True, env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_check_sees_a_report_library_once_imported(tmp_path):
+    """The check itself works: importing pandas after the definitions shows both libraries."""
+    assert report_libraries_loaded(tmp_path, "pandas") == ["numpy", "pandas"]
+
+
+def test_loading_the_code_location_imports_no_report_library(tmp_path):
+    assert report_libraries_loaded(tmp_path) == []
