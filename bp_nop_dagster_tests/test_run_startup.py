@@ -3,9 +3,11 @@ starts each run in a new process (the code server spawns it, dagster/_grpc/serve
 the whole code location before the first step, so a stock or shipment sync that reaches
 nopCommerce seconds after the webhook waits for every module the definitions import.
 
-Rule: loading the definitions does not import the report-only libraries (pandas and numpy,
+Rules: loading the definitions does not import the report-only libraries (pandas and numpy,
 about a fifth of the code location's import time); the report assets and engines import them
-inside the functions that use them. Checked in a fresh Python, as a run worker starts."""
+inside the functions that use them. Checked in a fresh Python, as a run worker starts. And
+Dagster, which calls `defs()` each time it reconstructs the repository (six times in one
+`dagster job execute`), gets the definitions walked once per process."""
 
 from __future__ import annotations
 
@@ -49,3 +51,20 @@ def test_the_check_sees_a_report_library_once_imported(tmp_path):
 
 def test_loading_the_code_location_imports_no_report_library(tmp_path):
     assert report_libraries_loaded(tmp_path) == []
+
+
+def test_the_defs_folder_is_walked_once_per_process(monkeypatch):
+    """Every call still applies the pair's values and checks the environment; the walk of the
+    defs folder (the same modules, imported once per process) is not repeated."""
+    import dagster as dg
+
+    from bp_nop_dagster import definitions
+
+    checks = []
+    monkeypatch.setattr(definitions, "require_valid_environment", lambda: checks.append(1))
+    walks = []
+    real_walk = dg.load_from_defs_folder
+    monkeypatch.setattr(dg, "load_from_defs_folder", lambda **kwargs: walks.append(1) or real_walk(**kwargs))
+    first, second = definitions.defs(), definitions.defs()
+    assert first is second
+    assert len(checks) == 2 and len(walks) <= 1  # 0 when an earlier test in this process walked it
