@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 REPORT_ONLY = ("pandas", "numpy")
 
@@ -68,3 +69,26 @@ def test_the_defs_folder_is_walked_once_per_process(monkeypatch):
     first, second = definitions.defs(), definitions.defs()
     assert first is second
     assert len(checks) == 2 and len(walks) <= 1  # 0 when an earlier test in this process walked it
+
+
+def test_every_shipped_instance_reads_the_run_queue_every_second():
+    """A run waits in the queue until the daemon's next dequeue: every second in each instance
+    this project ships (production, the Docker run launcher, the Helm chart, the demo), not
+    Dagster's default 5 s (QueuedRunCoordinator's `dequeue_interval_seconds`)."""
+    import yaml
+
+    from bp_nop_dagster.demo import DEMO_INSTANCE_YAML
+
+    root = Path(__file__).parents[1]
+    instances = {
+        "dagster.yaml": yaml.safe_load((root / "dagster.yaml").read_text()),
+        "deploy/docker/dagster.yaml": yaml.safe_load((root / "deploy/docker/dagster.yaml").read_text()),
+        "bp-nop demo": yaml.safe_load(DEMO_INSTANCE_YAML),
+    }
+    for name, instance in instances.items():
+        coordinator = instance["run_coordinator"]
+        assert coordinator["class"] == "QueuedRunCoordinator", name
+        assert coordinator["config"]["dequeue_interval_seconds"] == 1, name
+    helm = yaml.safe_load((root / "deploy/helm/values.yaml").read_text())["dagsterDaemon"]["runCoordinator"]
+    assert helm["type"] == "QueuedRunCoordinator"
+    assert helm["config"]["queuedRunCoordinator"]["dequeueIntervalSeconds"] == 1
