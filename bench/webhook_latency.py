@@ -34,7 +34,7 @@ by `dagster job execute` in a new process (`check_real_run_processes`,
 settings before issue 17's cuts: dequeue every 5 s, nopCommerce orders polled every 10 s, and the
 definitions importing pandas and numpy (the code import with them, measured in the same run).
 
-Run: `.venv/bin/python -m bench.webhook_latency` (about 15 minutes on the shared machine); results in
+Run: `.venv/bin/python -m bench.webhook_latency` (about 12 minutes; more on a loaded machine); results in
 bench/results/webhook_latency.json.
 """
 

@@ -4,7 +4,7 @@ the whole code location before the first step, so a stock or shipment sync that 
 nopCommerce seconds after the webhook waits for every module the definitions import.
 
 Rules: loading the definitions does not import the report-only libraries (pandas and numpy,
-about a fifth of the code location's import time); the report assets and engines import them
+about a quarter of the code location's import time); the report assets and engines import them
 inside the functions that use them. Checked in a fresh Python, as a run worker starts. And
 Dagster, which calls `defs()` each time it reconstructs the repository (six times in one
 `dagster job execute`), gets the definitions walked once per process."""
