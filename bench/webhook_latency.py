@@ -12,12 +12,17 @@ Method (one run, side by side; 50 events per flow, made one after another):
   registered with `bp-nop webhooks sync`.
 - MEASURED per event: `delivery` (webhooks: the change sent -> its row visible in the ledger),
   `sensor_evaluation` (the sensor's tick, in process with `build_sensor_context`: the webhook
-  sensor, or the polling sensor that finds the same change), `sync` (the run's step, executed in
-  process with `dg.materialize` with the run config the sensor asked for; the same run serves both
-  paths, as both start the same job for the same ids).
-- MEASURED once (median of 3 fresh processes): `run_launch` = a new Python importing Dagster (the
-  default run launcher starts `dagster api execute_run` per run), `code_import` = loading this
-  code location's definitions in it, minus that.
+  sensor, or the polling sensor that finds the same change), `sync` (the run executed in process
+  with `dg.materialize` with the run config the sensor asked for, until the step that writes the
+  change to the other system succeeded: the order job's later dead-letter step does not delay the
+  order; the same run serves both paths, as both start the same job for the same ids).
+- MEASURED once (median of 3 fresh processes, wall and CPU time): `run_launch` = a new Python
+  importing Dagster (the default run launcher has the code server start each run in a new
+  spawned Python, dagster/_grpc/server.py), `code_import` = loading this code location's
+  definitions in it, minus that; and the same with pandas imported too, which is what loading the
+  definitions cost before the report libraries were imported lazily (`before_cuts`). The load
+  average at start and end is recorded: on this shared 2-core machine the wall times are several
+  times the CPU times.
 - MODELLED (no daemon runs here): `sensor_interval` = the wait for the sensor's next tick, uniform
   over [0, T] with T = max(the sensor's minimum interval, 5 s: the sensor daemon's loop,
   dagster/_daemon/sensor.py MIN_INTERVAL_LOOP_TIME), drawn per event (seed 17); `run_queue` = the
@@ -25,10 +30,11 @@ Method (one run, side by side; 50 events per flow, made one after another):
   (1 s in dagster.yaml; 5 s is Dagster's default).
 Latency = the sum. A check replaces the modelled launch with real ones: 5 stock changes each pushed
 by `dagster job execute` in a new process (`check_real_run_processes`,
-`stock_webhooks_with_real_run_processes`). `before_cuts` uses the same measurements with the settings before this change
-(dequeue every 5 s; nopCommerce orders polled every 10 s).
+`stock_webhooks_with_real_run_processes`). `before_cuts` uses the same measurements with the
+settings before issue 17's cuts: dequeue every 5 s, nopCommerce orders polled every 10 s, and the
+definitions importing pandas and numpy (the code import with them, measured in the same run).
 
-Run: `.venv/bin/python -m bench.webhook_latency` (about six minutes); results in
+Run: `.venv/bin/python -m bench.webhook_latency` (about 12 minutes; more on a loaded machine); results in
 bench/results/webhook_latency.json.
 """
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import secrets
 import statistics
 import subprocess
@@ -80,6 +87,8 @@ INTERVALS = {
     "order": {"polling": 10, "webhooks": 2},  # nopCommerce: the old 10 s poll vs the fast 2 s poll
 }
 TARGETS = {"stock": {"p50": 8, "p95": 15}, "shipment": {"p50": 10}, "order": {"p50": 10}}
+# What a run worker does before its first step: load this code location's definitions.
+LOAD_CODE_LOCATION = "from bp_nop_dagster.definitions import defs; defs()"
 COMPONENTS = ("delivery", "sensor_interval", "sensor_evaluation", "run_queue", "run_launch", "code_import", "sync")
 
 
@@ -99,14 +108,19 @@ def wait_for(predicate, timeout: float, what: str, poll: float = 0.005):
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def process_seconds(code: str) -> float:
-    """Median wall time of 3 fresh Python processes running `code`."""
-    times = []
+def process_seconds(code: str) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of 3 fresh Python processes running
+    `code`: the wall time is what a run waits; the CPU time shows how much of it the machine's
+    load added (on an idle core the two are close)."""
+    walls, cpus = [], []
     for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 class Bench:
@@ -145,10 +159,16 @@ class Bench:
         self.last_row = max(self.last_row, max(r.id for r in rows))
         return seen
 
-    def materialize(self, assets, run_config=None) -> float:
-        result, seconds = timed(lambda: dg.materialize(assets, resources=self.resources, instance=self.instance, run_config=run_config))
+    def materialize(self, assets, run_config=None, writes: dg.AssetsDefinition | None = None) -> float:
+        """Seconds from starting the run in process until the step of `writes` (default: the
+        run's last step) succeeded: the change is in the other system then; a later step (the
+        order job's dead-letter table) does not delay it."""
+        started = time.time()  # epoch seconds, as the event log's timestamps
+        result = dg.materialize(assets, resources=self.resources, instance=self.instance, run_config=run_config)
         assert result.success
-        return seconds
+        finished = {entry.step_key: entry.timestamp
+                    for entry in self.instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+        return (finished[writes.node_def.name] if writes else max(finished.values())) - started
 
 
 def stock_events(bench: Bench, skus: list[str]) -> list[dict]:
@@ -184,7 +204,7 @@ def book_orders(bench: Bench, n: int, rows: list[dict]) -> list[int]:
         placed.append(response.json()["id"])
         result, poll_eval = bench.tick("orders", new_nopcommerce_orders)
         assert isinstance(result, dg.RunRequest), result
-        sync = bench.materialize([order_sync, dead_letters])
+        sync = bench.materialize([order_sync, dead_letters], writes=order_sync)
         rows.append({"delivery": 0.0, "webhook_eval": poll_eval, "poll_eval": poll_eval, "sync": sync})
     links = {link.nop_key: link.bp_id for link in bench.book.links("order")}
     return [links[str(nop_id)] for nop_id in placed]
@@ -221,18 +241,22 @@ def real_runs(bench: Bench, env: dict[str, str], skus: list[str], home: Path, co
         request, _ = bench.webhook_run("stock_sync_job")
         config = home / f"run-{n}.yaml"
         config.write_text(json.dumps(request.run_config))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         _, seconds = timed(lambda: subprocess.run(
             [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "bp_nop_dagster.definitions",
              "-j", "stock_sync_job", "-c", str(config)], env=env, check=True, capture_output=True, cwd=home))
-        rows.append({"product_id": reply["product_id"], "process_seconds": round(seconds, 3)})
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        rows.append({"product_id": reply["product_id"], "process_seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3)})
     return rows
 
 
 def latencies(rows: list[dict], flow: str, path: str, launch: float, code_import: float, when: str = "now") -> dict:
     rng = random.Random(f"17-{flow}-{path}-{when}")
-    # Before the cuts: the run queue dequeued every 5 s (Dagster's default) and the nopCommerce
-    # order poll ran every 10 s (the Brightpearl flows had no webhook sensor: their "before" is the
-    # polling column).
+    # Before the cuts: the run queue dequeued every 5 s (Dagster's default), the nopCommerce order
+    # poll ran every 10 s (the Brightpearl flows had no webhook sensor: their "before" is the
+    # polling column), and the code location imported pandas with its definitions (the caller
+    # passes that `code_import`).
     interval = INTERVALS[flow]["polling"] if when == "before" and flow == "order" else INTERVALS[flow][path]
     tick_every = max(interval, DAEMON_LOOP_SECONDS)
     parts = []
@@ -281,8 +305,10 @@ def main() -> int:
     try:
         wait_for(lambda: _healthy(public_url), 60, "the receiver", poll=0.2)
         subprocess.run([sys.executable, "-m", "bp_nop_dagster.cli", "webhooks", "sync"], env=env, check=True, capture_output=True)
-        launch = process_seconds("import dagster")
-        with_code = process_seconds("from bp_nop_dagster.definitions import defs; defs()")
+        load_at_start = os.getloadavg()
+        launch, launch_cpu = process_seconds("import dagster")
+        with_code, with_code_cpu = process_seconds(LOAD_CODE_LOCATION)
+        with_reports, with_reports_cpu = process_seconds(LOAD_CODE_LOCATION + "; import pandas")
         (home / "instance").mkdir()
         with dg.instance_for_test(temp_dir=str(home / "instance")) as instance:
             bench = Bench(sandbox, home, instance)
@@ -301,19 +327,28 @@ def main() -> int:
         receiver.wait(15)
         sandbox_process.terminate()
         sandbox_process.wait(15)
+    load_at_end = os.getloadavg()
     code_import = with_code - launch
+    # Before the lazy imports the definitions imported pandas (and numpy) themselves.
+    code_import_before = with_reports - launch
     measured = {"stock": stock, "shipment": shipments, "order": orders}
     results = {
         "date": date.today().isoformat(), "events_per_flow": EVENTS_PER_FLOW, "shop": "small",
         "method": "see bench/webhook_latency.py docstring: delivery, sensor evaluation and sync measured per event in "
                   "process; run launch and code import measured in fresh processes; sensor interval and run queue "
                   "waits modelled from the daemon's loop and the dequeue interval",
+        "load_average_1_5_15_min": {"start": [round(x, 2) for x in load_at_start], "end": [round(x, 2) for x in load_at_end]},
+        "cpu_count": os.cpu_count(),
         "run_launch_seconds": round(launch, 3), "code_import_seconds": round(code_import, 3),
+        "code_import_with_report_libraries_seconds": round(code_import_before, 3),
+        "cpu_seconds": {"run_launch": round(launch_cpu, 3), "code_import": round(with_code_cpu - launch_cpu, 3),
+                        "code_import_with_report_libraries": round(with_reports_cpu - launch_cpu, 3)},
         "targets": TARGETS,
         "check_real_run_processes": {
             "what": "5 stock changes each pushed by `dagster job execute` (new process: launch, code import, run) vs the "
                     "modelled run_launch + code_import + mean in-process sync",
             "process_seconds": [row["process_seconds"] for row in checks],
+            "process_cpu_seconds": [row["cpu_seconds"] for row in checks],
             "median_process_seconds": round(statistics.median(row["process_seconds"] for row in checks), 3),
             "modelled_seconds": round(launch + code_import + statistics.mean(row["sync"] for row in stock), 3),
         },
@@ -322,7 +357,7 @@ def main() -> int:
             flow: {
                 "webhooks": latencies(rows, flow, "webhooks", launch, code_import),
                 "polling": latencies(rows, flow, "polling", launch, code_import),
-                "before_cuts": latencies(rows, flow, "webhooks", launch, code_import, when="before"),
+                "before_cuts": latencies(rows, flow, "webhooks", launch, code_import_before, when="before"),
             }
             for flow, rows in measured.items()
         },

@@ -14,12 +14,26 @@ import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster import settings
 from bp_nop_dagster.pairs import current_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas import DataFrame
+else:
+    # The Dagster type of asset inputs that are frames. Annotating an asset's input with
+    # `pd.DataFrame` would import pandas whenever the code location loads, i.e. in every run
+    # worker, the syncs' included; this type checks the same (a pandas DataFrame) and imports
+    # pandas only when a value is checked.
+    DataFrame = dg.DagsterType(
+        name="DataFrame",
+        description="A pandas DataFrame.",
+        type_check_fn=lambda _context, value: _is_data_frame(value),
+    )
 
 PREVIEW_ROWS = 10
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]{1,2})[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
@@ -27,6 +41,11 @@ _TYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime", "m
 # CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it also breaks
 # GFM's bare autolinks (`https://`, `www.`, `a@b.c`) and inline HTML.
 _MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in string.punctuation})
+
+
+def _is_data_frame(value: object) -> bool:
+    import pandas as pd
+    return isinstance(value, pd.DataFrame)
 
 
 def mask_email(text: str) -> str:
@@ -104,6 +123,7 @@ def write_report(frame: pd.DataFrame, name: str, *, excel: bool = False) -> list
 
 
 def _to_csv(frame: pd.DataFrame, path: Path, *, encoding: str, line_end: str) -> None:
+    import pandas as pd
     out = frame.copy()
     for column, dtype in out.dtypes.items():
         if dtype.kind == "M":

@@ -5,8 +5,11 @@ after trimming and case-folding are reported, never matched silently."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 EXACT = "exact"
 NORMALISED_ONLY = "normalised_only"
@@ -25,6 +28,7 @@ def match_skus(nop_skus: Iterable[str | None], brightpearl_skus: Iterable[str | 
     `match` is `exact` (same string), `normalised_only` (equal only after trim + case-fold),
     `nop_only` or `brightpearl_only`. Empty SKUs are ignored.
     """
+    import pandas as pd
     nop = sorted({s for s in nop_skus if s})
     bp = sorted({s for s in brightpearl_skus if s})
     bp_exact = set(bp)

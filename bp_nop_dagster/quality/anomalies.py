@@ -50,15 +50,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_nop_dagster.mapping.contacts import normalise_email
 from bp_nop_dagster.quality.common import words
 from bp_nop_dagster.quality.emails import is_disposable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 RULESET_VERSION = "2026.1"
 
@@ -155,6 +157,7 @@ class RiskScores:
 
 
 def _email_keys(emails: pd.Series) -> pd.Series:
+    import pandas as pd
     cache: dict[Any, str | None] = {}
     out = []
     for email in emails:
@@ -166,6 +169,7 @@ def _email_keys(emails: pd.Series) -> pd.Series:
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     """The column as stripped text, with blanks and missing values as None."""
+    import pandas as pd
     if column not in frame:
         return pd.Series([None] * len(frame), index=frame.index, dtype="object")
 
@@ -178,6 +182,7 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _address_keys(frame: pd.DataFrame) -> pd.Series:
+    import pandas as pd
     if "address_key" in frame:
         return _text(frame, "address_key")
     country, postcode, street = (_text(frame, c) for c in ("shipping_country", "shipping_postcode", "shipping_street"))
@@ -193,6 +198,8 @@ def _address_keys(frame: pd.DataFrame) -> pd.Series:
 def _window_counts(keys: pd.Series, seconds: np.ndarray, window: float) -> np.ndarray:
     """For each row, how many rows share its key within `window` seconds either side (itself
     included); 0 where the key is missing."""
+    import numpy as np
+    import pandas as pd
     present = keys.notna().to_numpy()
     counts = np.zeros(len(keys), dtype=np.int64)
     if not present.any():
@@ -212,6 +219,7 @@ def _window_counts(keys: pd.Series, seconds: np.ndarray, window: float) -> np.nd
 
 def _distinct_per(group: pd.Series, values: pd.Series) -> np.ndarray:
     """For each row, the number of distinct non-missing `values` among rows of its `group`."""
+    import pandas as pd
     frame = pd.DataFrame({"g": group, "v": values})
     frame = frame[frame["g"].notna() & frame["v"].notna()]
     counts = frame.groupby("g")["v"].nunique()
@@ -221,6 +229,8 @@ def _distinct_per(group: pd.Series, values: pd.Series) -> np.ndarray:
 def _robust_z(values: pd.Series, groups: pd.Series, *, min_n: int, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Modified z-scores of `values` within `groups` (NaN for groups under `min_n`), and each
     row's group median and MAD."""
+    import numpy as np
+    import pandas as pd
     frame = pd.DataFrame({"g": groups, "x": values})
     grouped = frame.groupby("g")["x"]
     median = grouped.transform("median")
@@ -241,6 +251,8 @@ def score_orders(
 ) -> RiskScores:
     """Score the orders visible at `now` (or only `score_ids` among them) against the history
     in `orders` (see the module docstring)."""
+    import numpy as np
+    import pandas as pd
     rules = rules or AnomalyRules()
     for column in ("order_id", "created", "total", "email"):
         if column not in orders:
@@ -347,6 +359,8 @@ def score_orders(
 
 def _customer_usual(o: pd.DataFrame, email_key: pd.Series, order_max: pd.Series) -> pd.Series:
     """Per order: the largest line quantity on the customer's *other* orders (0 without any)."""
+    import numpy as np
+    import pandas as pd
     frame = pd.DataFrame({"key": email_key.to_numpy(), "max": o["order_id"].map(order_max).fillna(0).to_numpy(),
                           "order_id": o["order_id"].to_numpy()})
     frame = frame[frame["key"].notna()].sort_values(["key", "max"], ascending=[True, False], kind="stable")
@@ -361,6 +375,8 @@ def _customer_usual(o: pd.DataFrame, email_key: pd.Series, order_max: pd.Series)
 
 
 def _line_rules(o: pd.DataFrame, email_key: pd.Series, lines: pd.DataFrame, rules: AnomalyRules, fire) -> None:
+    import numpy as np
+    import pandas as pd
     for column in ("order_id", "sku", "quantity", "unit_price"):
         if column not in lines:
             raise ValueError(f"lines need a {column!r} column")
@@ -397,6 +413,8 @@ def _line_rules(o: pd.DataFrame, email_key: pd.Series, lines: pd.DataFrame, rule
 
 
 def _assemble(o: pd.DataFrame, reasons: list[pd.DataFrame], rules: AnomalyRules, history_n: int, score_ids) -> RiskScores:
+    import numpy as np
+    import pandas as pd
     fired = pd.concat(reasons, ignore_index=True) if reasons else pd.DataFrame(columns=REASON_COLUMNS)
     ids = o["order_id"]
     if score_ids is not None:
@@ -422,6 +440,7 @@ def frames_from_nop(details: Iterable[Any], *, country_iso2: Mapping[int, str], 
     """(orders, lines) for `score_orders` from nopCommerce `OrderDetails` (order, items,
     addresses): country ids through `country_iso2`, product ids through `product_skus`; the
     card is the masked number's last four digits, the cost each item's `original_product_cost`."""
+    import pandas as pd
     orders, lines = [], []
     for detail in details:
         order, billing, shipping = detail.order, detail.billing_address, detail.shipping_address or detail.billing_address

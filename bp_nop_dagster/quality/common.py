@@ -7,9 +7,11 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 
 class Severity(StrEnum):
@@ -38,6 +40,7 @@ ISSUE_COLUMNS = ["record_id", "field", "code", "severity", "message", "value", "
 
 def issues_frame(issues: list[Issue]) -> pd.DataFrame:
     """The issues table: one row per issue, columns `ISSUE_COLUMNS` (also when empty)."""
+    import pandas as pd
     rows: list[dict[str, Any]] = [{**asdict(issue), "severity": issue.severity.value} for issue in issues]
     return pd.DataFrame(rows, columns=ISSUE_COLUMNS)
 

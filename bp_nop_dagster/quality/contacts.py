@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +47,9 @@ from bp_nop_dagster.quality.addresses import (
 )
 from bp_nop_dagster.quality.common import Issue, Severity, issues_frame
 from bp_nop_dagster.quality.emails import DomainTypo, is_disposable, suggest_domain
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COUNTRY_UNKNOWN = "COUNTRY_UNKNOWN"
 POSTCODE_MISSING = "POSTCODE_MISSING"
@@ -126,6 +129,7 @@ class ContactValidation:
 
     def frame(self) -> pd.DataFrame:
         """One row per record: the originals beside the normalised values, and issue counts."""
+        import pandas as pd
         rows = []
         for checked in self.contacts:
             r = checked.record

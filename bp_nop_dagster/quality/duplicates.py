@@ -36,9 +36,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import jellyfish
-import pandas as pd
 import phonenumbers
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
@@ -46,6 +46,9 @@ from rapidfuzz.distance import JaroWinkler, OSA
 
 from bp_nop_dagster.mapping.contacts import normalise_email
 from bp_nop_dagster.quality.common import words
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STRONG, LIKELY, POSSIBLE = "strong", "likely", "possible"
 NOPCOMMERCE, BRIGHTPEARL = "nopcommerce", "brightpearl"
@@ -269,6 +272,7 @@ def _survivor(a: CustomerRecord, b: CustomerRecord) -> tuple[str, str]:
 
 def find_duplicates(records: Iterable[CustomerRecord], rules: DuplicateRules | None = None) -> DuplicateReview:
     """The review queue for `records` (see the module docstring)."""
+    import pandas as pd
     rules = rules or DuplicateRules()
     records = list(records)
     keys = [_keys(r) for r in records]

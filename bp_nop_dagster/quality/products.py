@@ -22,11 +22,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.mapping.skus import NORMALISED_ONLY, match_skus
 from bp_nop_dagster.quality.common import Issue, Severity, issues_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SKU_MISSING = "SKU_MISSING"
 SKU_WHITESPACE = "SKU_WHITESPACE"

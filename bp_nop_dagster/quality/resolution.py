@@ -17,11 +17,13 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
 
 from bp_nop_dagster.ledger.kinds import DeadLetterReason
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPLAY_JOB = "replay_dead_letters"
 REPLAY_OP = "release_dead_letters"
@@ -195,6 +197,7 @@ def suggest(letter: DeadLetterLike) -> ResolutionSuggestion:
 
 def suggest_all(letters: Iterable[DeadLetterLike]) -> pd.DataFrame:
     """One row per dead letter: id, reason, action, data (JSON), replay command."""
+    import pandas as pd
     rows = []
     for letter in letters:
         s = suggest(letter)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import Ledger
@@ -32,6 +32,9 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.quality.duplicates import BRIGHTPEARL, NOPCOMMERCE, CustomerRecord, find_duplicates
 from bp_nop_dagster.sync.customers import CUSTOMER, _record, is_shopper, read_snapshot, reviewed_distinct, suspects_of
 from bp_nop_dagster.sync.report_table import Column, typed_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = [
     Column("nop_customer_id", "int", "nopCommerce customer id (registered)"),

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.sync import payment_reconcile, reconcile
 from bp_nop_dagster.sync.report_table import Column, cents, typed_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SETTLED_ORDER_VERDICTS = (reconcile.SYNCED,)
 SETTLED_PAYMENT_VERDICTS = (payment_reconcile.MATCHED, payment_reconcile.NO_MONEY)
@@ -72,6 +75,7 @@ class MonthEnd:
 
 
 def _channel(channel_id, names: Mapping[int, str]) -> str:
+    import pandas as pd
     if channel_id is None or pd.isna(channel_id):
         return "not in Brightpearl"
     return f"{int(channel_id)} {names.get(int(channel_id), '')}".strip()
@@ -83,6 +87,7 @@ def month_end(month: str, days: Sequence[str], order_reports: Mapping[str, pd.Da
     """Fold the daily reports of `days` (each day's order_sync and payments items, where they
     exist) into the month's summary, daily totals and open items. Orders not in Brightpearl
     count under `default_channel` (the mapping's channel: where they will be booked)."""
+    import pandas as pd
     orders = [frame.assign(day=day) for day, frame in order_reports.items() if day in days]
     payments = [frame for day, frame in payment_reports.items() if day in days]
     order_frame = pd.concat(orders, ignore_index=True) if orders else typed_frame([], reconcile.COLUMNS).assign(day=None)
@@ -138,11 +143,13 @@ def month_end(month: str, days: Sequence[str], order_reports: Mapping[str, pd.Da
 
 
 def _sum(values) -> Decimal:
+    import pandas as pd
     return sum((cents(v) for v in values if pd.notna(v)), cents(0))
 
 
 def _ranges(days: Sequence[str]) -> str:
     """`2026-03-01..2026-03-04, 2026-03-09` for a sorted list of days."""
+    import pandas as pd
     parts, run = [], []
     for day in days:
         if run and (pd.Timestamp(day) - pd.Timestamp(run[-1])).days == 1:
@@ -159,6 +166,7 @@ def _ranges(days: Sequence[str]) -> str:
 def sign_off_page(result: MonthEnd, escape) -> str:
     """The month on one Markdown page: status, totals per channel and currency, daily totals with
     a bar per day, open items. `escape` makes a value literal Markdown."""
+    import pandas as pd
     s = result.summary
     lines = [f"# Month end {result.month}", ""]
     if result.ready:

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.nopcommerce.models import PaymentStatus
 from bp_nop_dagster.sync.report_table import Column, cents, typed_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CAPTURED_STATUSES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 MONEY_IN, MONEY_OUT = ("RECEIPT", "CAPTURE"), ("PAYMENT",)
@@ -144,6 +147,7 @@ def payment_items(
     currency_code, amount_paid, journal_id) of those orders and credits; `journal_lines`:
     journal-search rows (journal_id, journal_type, order_id, nominal_code, transaction_debit,
     transaction_credit) of type SR on them; `unreadable`: why Brightpearl could not be read."""
+    import pandas as pd
     orders_of = {so: {so} for so in brightpearl_orders.values() if so is not None}
     for credit, parent in credits.items():
         if parent in orders_of:
@@ -194,6 +198,7 @@ def payment_items(
 
 def _causes(order, code, currency, so, captured, refunded, received, paid_out, moving, journals, unreadable) -> list[tuple[str, str]]:
     """Every difference on one order, most specific first, each with its words."""
+    import pandas as pd
     if unreadable:
         return [(CANNOT_TELL, unreadable)]
     causes: list[tuple[str, str]] = []

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import Ledger, RecordKind
@@ -32,6 +32,9 @@ from bp_nop_dagster.quality.duplicates import CustomerRecord
 from bp_nop_dagster.sync.exactly_once import WriteAhead
 from bp_nop_dagster.sync.fate import DONE, Fates
 from bp_nop_dagster.transport.errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("bp_nop_dagster.sync.quality")
 

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.nopcommerce.models import OrderStatus, PaymentStatus
 from bp_nop_dagster.sync.report_table import Column, cents, typed_frame
 from bp_nop_dagster.sync.source_tables import SALES_ORDER_COLUMNS, sales_order_rows
 from bp_nop_dagster.transport.errors import ApiError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SYNCED, NEEDS_REVIEW, TOTAL_MISMATCH = "synced", "needs_review", "total_mismatch"
 DEAD_LETTERED, PENDING, MISSING, CANNOT_TELL = "dead_lettered", "pending", "missing", "cannot_tell"
@@ -97,6 +100,7 @@ def find_brightpearl_orders(bp: BrightpearlClient, refs: Iterable[str], linked_i
     ledger's linked ids first (one sales-order GET per 200 ids; a linked id whose order carries
     another externalRef does not count), then one externalRef search per ref still unfound. A
     failure leaves the refs it concerns unreadable, never missing."""
+    import pandas as pd
     wanted = list(dict.fromkeys(refs))
     found = pd.DataFrame(columns=SALES_ORDER_COLUMNS)
     unreadable: dict[str, str] = {}
@@ -124,6 +128,7 @@ def find_brightpearl_orders(bp: BrightpearlClient, refs: Iterable[str], linked_i
 
 
 def _name(enum, code) -> str | None:
+    import pandas as pd
     if code is None or pd.isna(code):
         return None
     try:

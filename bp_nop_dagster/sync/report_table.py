@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 CENT = Decimal("0.01")
 _DTYPES = {"int": "Int64", "float": "float64", "str": "string", "bool": "boolean"}
@@ -28,6 +30,7 @@ class Column:
 
 def cents(value: Decimal | float | int | str | None) -> Decimal:
     """`value` as Decimal rounded to the cent (None counts as 0)."""
+    import pandas as pd
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return Decimal(0).quantize(CENT)
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -35,6 +38,7 @@ def cents(value: Decimal | float | int | str | None) -> Decimal:
 
 def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> pd.DataFrame:
     """A DataFrame of `rows` with exactly `columns`, each cast to its type (Decimal money to float)."""
+    import pandas as pd
     frame = pd.DataFrame(list(rows), columns=[c.name for c in columns])
     for column in columns:
         values = frame[column.name]

@@ -4,10 +4,13 @@ targeted look-up yields exactly the rows the source asset would have had."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from bp_nop_dagster.brightpearl import models as m
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SALES_ORDER_COLUMNS = [
     "order_id", "reference", "external_ref", "created_on", "placed_on", "contact_id", "status_id", "status_name",
@@ -51,6 +54,7 @@ def _number(value) -> float | None:
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd
     frame = pd.DataFrame(rows, columns=SALES_ORDER_COLUMNS)
     for column in _INTS:
         frame[column] = frame[column].astype("Int64")

@@ -5,14 +5,18 @@ the `brightpearl` pool (one account quota for all steps) and makes every call co
 return the columns needed, ID-set GETs take up to the resource's cap per request.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions
-from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.reporting import DataFrame, table_metadata
 from bp_nop_dagster.sync.source_tables import SALES_ORDER_DESCRIPTIONS, order_rows, sales_order_rows
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP = "brightpearl"
 OWNERS = ["team:integrations"]
@@ -24,7 +28,8 @@ SALES_ORDERS_FROM_NOP = asset_key("brightpearl", "sales_orders_from_nop")
 PAYMENTS_FROM_NOP = asset_key("brightpearl", "payments_from_nop")
 
 
-def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> pd.DataFrame:
+def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> "pd.DataFrame":
+    import pandas as pd
     frame = pd.DataFrame(rows, columns=columns)
     for column in ints:
         frame[column] = frame[column].astype("Int64")
@@ -33,7 +38,7 @@ def _frame(rows: list[dict], columns: list[str], *, ints: tuple[str, ...] = (), 
     return frame
 
 
-def _result(frame: pd.DataFrame, api_calls: int, descriptions: dict[str, str] | None = None, **extra) -> dg.MaterializeResult:
+def _result(frame: "pd.DataFrame", api_calls: int, descriptions: dict[str, str] | None = None, **extra) -> dg.MaterializeResult:
     return dg.MaterializeResult(value=frame, metadata=table_metadata(frame, descriptions, api_calls=dg.MetadataValue.int(api_calls), **extra))
 
 
@@ -60,7 +65,7 @@ def brightpearl_products(brightpearl: BrightpearlResource) -> dg.MaterializeResu
     pool=POOL,
     ins={"products": dg.AssetIn(key=asset_key("brightpearl", "products"))},
 )
-def brightpearl_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource, products: pd.DataFrame) -> dg.MaterializeResult:
+def brightpearl_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource, products: DataFrame) -> dg.MaterializeResult:
     """Availability per product and warehouse (one row each): on hand, allocated, in stock, in
     transit. Only stock-tracked products have availability; one ID-set GET per 200 of them."""
     client = brightpearl.get_client()
@@ -171,6 +176,7 @@ def brightpearl_customer_payments(brightpearl: BrightpearlResource) -> dg.Materi
 def brightpearl_sales_credits(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Every sales credit (refunds and returns), one row per credit row, with the sales order it
     credits (`parent_order_id`) and its totals."""
+    import pandas as pd
     client = brightpearl.get_client()
     before = client.call_count
     credits = client.sales_credits()
@@ -198,6 +204,7 @@ REFERENCE_TABLES = {
 )
 def brightpearl_reference_data(brightpearl: BrightpearlResource):
     """Per-account reference data the mappings point at, one request per table (cached per run)."""
+    import pandas as pd
     client = brightpearl.get_client()
     tables = {
         "warehouses": client.warehouses(),

@@ -7,16 +7,19 @@ reads the shop again and changes nothing in either system.
 
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.nopcommerce.models import OrderDetails
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.progress import ProgressLog
-from bp_nop_dagster.reporting import table_metadata
+from bp_nop_dagster.reporting import DataFrame, table_metadata
 from bp_nop_dagster.defs.pairing import asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP = "nopcommerce"
 OWNERS = ["team:integrations"]
@@ -57,8 +60,9 @@ ORDER_COLUMNS = [
 ]
 
 
-def order_rows(details: list[OrderDetails], iso_codes: dict[int, tuple[str | None, str | None]]) -> pd.DataFrame:
+def order_rows(details: list[OrderDetails], iso_codes: dict[int, tuple[str | None, str | None]]) -> "pd.DataFrame":
     """One row per order line (an order without lines keeps one row with empty line columns)."""
+    import pandas as pd
 
     def iso2(address) -> str | None:
         return iso_codes.get(address.country_id, (None, None))[0] if address and address.country_id else None
@@ -147,7 +151,7 @@ def nopcommerce_orders(context: dg.AssetExecutionContext, nopcommerce: NopCommer
     partitions_def=daily_partitions,
     ins={"orders": dg.AssetIn(key=asset_key("nopcommerce", "orders"))},
 )
-def nopcommerce_payments(orders: pd.DataFrame) -> dg.MaterializeResult:
+def nopcommerce_payments(orders: DataFrame) -> dg.MaterializeResult:
     """One row per order of the day with its payment: method, status, amount, paid date and the
     gateway's transaction ids (nopCommerce keeps payments on the order; there is no payment table).
     No card data: only ids the gateway returned."""
@@ -164,6 +168,7 @@ def nopcommerce_customers(context: dg.AssetExecutionContext, nopcommerce: NopCom
     """Every customer account (registered and guest), with country as ISO codes. Guests may have no
     email or share one with a registered account: matching to Brightpearl contacts is by normalised
     email, done by the order flow, never by merging here."""
+    import pandas as pd
     client = nopcommerce.get_client()
     calls_before = client.call_count
     iso_codes = client.country_iso_codes()
@@ -206,6 +211,7 @@ def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopComm
     (stock - reserved) over warehouses for multi-warehouse products (per warehouse in
     `warehouse_stock`), and empty for products tracked by attribute combination, which get one
     row each (`kind = combination`, their own SKU and stock). Untracked products have no stock."""
+    import pandas as pd
     client = nopcommerce.get_client()
     calls_before = client.call_count
     products = client.products()
@@ -248,6 +254,7 @@ def nopcommerce_products(context: dg.AssetExecutionContext, nopcommerce: NopComm
 def nopcommerce_shipments(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every shipment with its items (one row per shipment item), tracking number and the shipped
     and delivered dates. The integration creates these from Brightpearl goods-out notes."""
+    import pandas as pd
     client = nopcommerce.get_client()
     calls_before = client.call_count
     shipments = client.shipments()
@@ -276,6 +283,7 @@ def nopcommerce_shipments(context: dg.AssetExecutionContext, nopcommerce: NopCom
 def nopcommerce_return_requests(nopcommerce: NopCommerceResource) -> dg.MaterializeResult:
     """Every return request: the order item, quantity, reason, requested action and status. The
     returns flow turns accepted ones into Brightpearl sales credits."""
+    import pandas as pd
     client = nopcommerce.get_client()
     calls_before = client.call_count
     requests_ = client.return_requests()

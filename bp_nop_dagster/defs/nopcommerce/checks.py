@@ -2,21 +2,24 @@
 offending rows in metadata, so the ops team can fix the data where it lives."""
 
 import warnings
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.defs.partitions import daily_partitions
 from bp_nop_dagster.mapping.skus import NOP_ONLY, NORMALISED_ONLY, duplicate_skus, match_skus
-from bp_nop_dagster.reporting import preview_markdown
+from bp_nop_dagster.reporting import DataFrame, preview_markdown
 from bp_nop_dagster.defs.pairing import asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ORDERS = asset_key("nopcommerce", "orders")
 PRODUCTS = asset_key("nopcommerce", "products")
 BRIGHTPEARL_PRODUCTS = asset_key("brightpearl", "products")
 
 
-def check_result(offending: pd.DataFrame, severity: dg.AssetCheckSeverity, what: str) -> dg.AssetCheckResult:
+def check_result(offending: "pd.DataFrame", severity: dg.AssetCheckSeverity, what: str) -> dg.AssetCheckResult:
     """Passed when nothing offends; otherwise the count and the offending rows (first 50)."""
     return dg.AssetCheckResult(
         passed=offending.empty,
@@ -39,7 +42,7 @@ def daily_check(**kwargs):
     return apply
 
 
-def line_skus(orders: pd.DataFrame, nop_products: pd.DataFrame) -> pd.DataFrame:
+def line_skus(orders: "pd.DataFrame", nop_products: "pd.DataFrame") -> "pd.DataFrame":
     """Each order line with the SKU it sells: the attribute combination's SKU when the line's
     attributes match one of the product's combinations, else the product's SKU."""
     lines = orders.dropna(subset=["item_id"])[["order_id", "item_id", "product_id", "attributes_xml"]].copy()
@@ -56,7 +59,7 @@ def line_skus(orders: pd.DataFrame, nop_products: pd.DataFrame) -> pd.DataFrame:
 
 
 @daily_check(asset=ORDERS, description="Every order has at least one line (an order without lines cannot be synced).")
-def orders_have_items(orders: pd.DataFrame) -> dg.AssetCheckResult:
+def orders_have_items(orders: DataFrame) -> dg.AssetCheckResult:
     empty = orders[orders["item_id"].isna()][["order_id", "custom_order_number", "created_on_utc", "order_total"]]
     return check_result(empty, dg.AssetCheckSeverity.ERROR, "orders_without_items")
 
@@ -70,7 +73,7 @@ def orders_have_items(orders: pd.DataFrame) -> dg.AssetCheckResult:
     description="Every order line's SKU exists in Brightpearl exactly (else the order syncs with a placeholder line, flagged for review).",
 )
 def order_skus_known_to_brightpearl(
-    orders: pd.DataFrame, nop_products: pd.DataFrame, brightpearl_products: pd.DataFrame
+    orders: DataFrame, nop_products: DataFrame, brightpearl_products: DataFrame
 ) -> dg.AssetCheckResult:
     lines = line_skus(orders, nop_products)
     known = set(brightpearl_products["sku"].dropna())
@@ -79,13 +82,13 @@ def order_skus_known_to_brightpearl(
 
 
 @dg.asset_check(asset=PRODUCTS, description="No two products or attribute combinations share a SKU (a SKU must name one thing).")
-def nopcommerce_skus_unique(products: pd.DataFrame) -> dg.AssetCheckResult:
+def nopcommerce_skus_unique(products: DataFrame) -> dg.AssetCheckResult:
     live = products[~products["deleted"]].rename(columns={"product_id": "id"})
     return check_result(duplicate_skus(live, "sku", "id"), dg.AssetCheckSeverity.ERROR, "duplicate_skus")
 
 
 @dg.asset_check(asset=PRODUCTS, description="No tracked product, warehouse or combination shows negative stock.")
-def nopcommerce_stock_not_negative(products: pd.DataFrame) -> dg.AssetCheckResult:
+def nopcommerce_stock_not_negative(products: DataFrame) -> dg.AssetCheckResult:
     negative = products[products["stock_quantity"].fillna(0) < 0][["product_id", "kind", "sku", "stock_quantity", "warehouse_stock"]]
     return check_result(negative, dg.AssetCheckSeverity.WARN, "negative_stock")
 
@@ -95,7 +98,7 @@ def nopcommerce_stock_not_negative(products: pd.DataFrame) -> dg.AssetCheckResul
     additional_ins={"brightpearl_products": dg.AssetIn(key=BRIGHTPEARL_PRODUCTS)},
     description="SKUs that equal a Brightpearl SKU only after trimming or case-folding: never matched silently, fix the SKU.",
 )
-def nopcommerce_skus_match_exactly(products: pd.DataFrame, brightpearl_products: pd.DataFrame) -> dg.AssetCheckResult:
+def nopcommerce_skus_match_exactly(products: DataFrame, brightpearl_products: DataFrame) -> dg.AssetCheckResult:
     live = products[~products["deleted"]]
     matches = match_skus(live["sku"], brightpearl_products["sku"])
     near = matches[matches["match"] == NORMALISED_ONLY]

@@ -4,18 +4,21 @@ purchase orders and goods-in notes; the shop's back-order settings for out-of-st
 incoming stock covers. Rules and formulas: `mapping/purchase_orders.py`; flow: `sync/purchase_orders.py`."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.reporting import report_files_metadata, table_metadata, write_report
+from bp_nop_dagster.reporting import DataFrame, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.mapping.purchase_orders import Incoming
 from bp_nop_dagster.sync.purchase_orders import apply_backorders, buyers_report, on_order_by_sku, read_incoming
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP = "purchase_orders"
 OWNERS = ["team:purchasing"]
@@ -41,8 +44,9 @@ COVER_COLUMNS = {
 }
 
 
-def _lines(incoming: pd.DataFrame) -> list[Incoming]:
+def _lines(incoming: "pd.DataFrame") -> list[Incoming]:
     """The incoming-stock table's rows back as the pure type."""
+    import pandas as pd
     return [Incoming(sku=r.sku, product_id=int(r.product_id), warehouse_id=None if pd.isna(r.warehouse_id) else int(r.warehouse_id),
                      on_order=int(r.on_order), next_delivery=None if pd.isna(r.next_delivery) else r.next_delivery.date(),
                      last_delivery=None if pd.isna(r.last_delivery) else r.last_delivery.date(), purchase_orders=r.purchase_orders)
@@ -53,6 +57,7 @@ def _lines(incoming: pd.DataFrame) -> list[Incoming]:
 def incoming_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlResource) -> dg.MaterializeResult:
     """Units on order per SKU and warehouse with expected delivery dates: open Brightpearl purchase
     orders (not POA) minus what their goods-in notes received. Reads only."""
+    import pandas as pd
     bp = brightpearl.get_client()
     before = bp.call_count
     rows, incoming = read_incoming(bp)
@@ -69,7 +74,7 @@ def incoming_stock(context: dg.AssetExecutionContext, brightpearl: BrightpearlRe
 
 @dg.asset(key=BACKORDERS, ins={"incoming": dg.AssetIn(key=INCOMING_STOCK)}, deps=[NOP_PRODUCTS], group_name=GROUP, owners=OWNERS,
           kinds={"nopcommerce"})
-def backorders_from_brightpearl(context: dg.AssetExecutionContext, incoming: pd.DataFrame, nopcommerce: NopCommerceResource,
+def backorders_from_brightpearl(context: dg.AssetExecutionContext, incoming: DataFrame, nopcommerce: NopCommerceResource,
                                 ledger: LedgerResource, sync_settings: SyncSettings) -> dg.MaterializeResult:
     """nopCommerce back-order settings (back-orders allowed, or pre-order from the expected delivery
     date) for products out of stock in the shop and on order in Brightpearl, when the mapping's
@@ -93,11 +98,12 @@ def backorders_from_brightpearl(context: dg.AssetExecutionContext, incoming: pd.
 
 @dg.asset(key=BUYERS_REPORT, ins={"incoming": dg.AssetIn(key=INCOMING_STOCK)}, group_name=GROUP, owners=OWNERS,
           kinds={"pandas", "csv"}, pool=BRIGHTPEARL_POOL)
-def buyers_report_asset(context: dg.AssetExecutionContext, incoming: pd.DataFrame, brightpearl: BrightpearlResource,
+def buyers_report_asset(context: dg.AssetExecutionContext, incoming: DataFrame, brightpearl: BrightpearlResource,
                         sync_settings: SyncSettings) -> dg.MaterializeResult:
     """For buyers: every SKU sold in the sales window or on order, with its days of cover, and
     flagged when it sells faster than on hand plus incoming stock covers (formula in the column
     descriptions and `mapping/purchase_orders.py`). CSV in the reports folder."""
+    import pandas as pd
     config = sync_settings.mapping()
     bp = brightpearl.get_client()
     before = bp.call_count

@@ -6,9 +6,9 @@ judgements `quality/`. Nothing here rewrites or merges a record; a person decide
 import json
 from collections import Counter
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
@@ -25,6 +25,9 @@ from bp_nop_dagster.sync.contact_check import contact_rules, contacts_of, descri
 from bp_nop_dagster.sync.cursor import utcnow
 from bp_nop_dagster.sync.quality import AnomalyFlagger, customer_records, recent_order_details
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP = "data_quality"
 OWNERS = ["team:integrations"]
@@ -119,8 +122,9 @@ ANOMALY_DESCRIPTIONS = {
 }
 
 
-def alerts_per_day(frame: pd.DataFrame, flag_at: int) -> tuple[dict[str, int], str]:
+def alerts_per_day(frame: "pd.DataFrame", flag_at: int) -> tuple[dict[str, int], str]:
     """Alerts (score at or above `flag_at`) per day of the order, and a bar chart of them in markdown."""
+    import pandas as pd
     alerts = frame[frame["score"] >= flag_at]
     days = pd.to_datetime(frame["created"], utc=True).dt.strftime("%Y-%m-%d")
     per_day = {day: int((days[alerts.index] == day).sum()) for day in sorted(set(days))}
@@ -141,6 +145,7 @@ def order_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, no
     first-order value, country mismatch, quantities, price below cost: `quality/anomalies.py`).
     Orders at `quality.anomaly_flag_at` or above are flagged in Brightpearl once (an order note,
     or a status per `quality.anomaly_flag`) when they are there; the plot shows alerts per day."""
+    import pandas as pd
     bp = brightpearl.get_client()
     mapping = sync_settings.mapping(bp, flow="orders")  # a status flag must name a status the account has
     quality = mapping.quality

@@ -2,9 +2,9 @@
 with which system owns each field that differs."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.catalogue.assets import BRIGHTPEARL_PRODUCTS, PRICES, PRODUCTS
@@ -25,6 +25,9 @@ from bp_nop_dagster.sync.catalogue import (
     CatalogueReport,
 )
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CATALOGUE = asset_key("reconciliation", "catalogue")
 NOP_PRODUCTS = asset_key("nopcommerce", "products")
@@ -54,8 +57,9 @@ DESCRIPTIONS = {
 }
 
 
-def catalogue_frame(report: CatalogueReport) -> pd.DataFrame:
+def catalogue_frame(report: CatalogueReport) -> "pd.DataFrame":
     """One row per SKU (either side); `differing_fields` lists every field that differs, with its owner."""
+    import pandas as pd
     rows = [{
         "sku": row.sku, "verdict": row.verdict, "bp_product_id": row.bp_product_id, "nop_product_id": row.nop_product_id,
         "nop_combination_id": row.nop_combination_id, "store_ids": ";".join(map(str, row.store_ids)) or None,

@@ -5,14 +5,13 @@ verdict). Daily (`customer_reconciliation_schedule`), CSV in the reports folder.
 from datetime import UTC, datetime
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.reconciliation.common import GROUP, KINDS, OWNERS, ReportConfig, actions_markdown, inputs_metadata, safe_url, verdict_counts
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
-from bp_nop_dagster.reporting import escape_markdown, report_files_metadata, table_metadata, write_report
+from bp_nop_dagster.reporting import DataFrame, escape_markdown, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync.customer_reconcile import ACTIONS, COLUMNS, UNEXPLAINED, VERDICTS, reconcile_customers
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
@@ -37,7 +36,7 @@ RECONCILED_CHECK = "customers_reconciled"
 def customer_reconciliation(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
-    contacts: pd.DataFrame,
+    contacts: DataFrame,
     nopcommerce: NopCommerceResource,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,

@@ -3,7 +3,6 @@ Brightpearl payment method, posted once each (`sync/journals.py`; rules in `mapp
 Off unless the mapping's `journals.enabled` is true: then nothing is read or written."""
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions
@@ -13,6 +12,7 @@ from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.fate import SystemicOutage
 from bp_nop_dagster.sync.journals import GatewayJournalSync
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+from bp_nop_dagster.reporting import DataFrame
 
 GATEWAY_JOURNALS = asset_key("brightpearl", "gateway_journals")
 NOP_PAYMENTS = asset_key("nopcommerce", "payments")
@@ -29,7 +29,7 @@ NOP_PAYMENTS = asset_key("nopcommerce", "payments")
 )
 def gateway_journals(
     context: dg.AssetExecutionContext,
-    nop_payments: pd.DataFrame,
+    nop_payments: DataFrame,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
     sync_settings: SyncSettings,
@@ -38,6 +38,7 @@ def gateway_journals(
     debited, clearing credited) and the clearing transfer journal (bank debited, clearing
     credited, captures minus refunds minus fees), each posted to Brightpearl exactly once
     (ledger kind `gateway_journal`, key `<kind>:<day>:<method>`). Disabled by default."""
+    import pandas as pd
     mapping = sync_settings.mapping()
     if not mapping.journals.enabled:
         return dg.MaterializeResult(metadata={"enabled": False, "posted": 0,

@@ -3,9 +3,9 @@ accountant can sign off (see `sync.month_end`). Reads the month's daily reports 
 not reconciled are listed, never guessed) and the channel names. Reads only."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions, monthly_partitions
@@ -20,11 +20,14 @@ from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MONTH_END = asset_key("reconciliation", "month_end")
 SIGN_OFF_CHECK = "month_ready_to_sign_off"
 
 
-def daily_reports(context: dg.AssetExecutionContext, key: dg.AssetKey, days: list[str]) -> dict[str, pd.DataFrame]:
+def daily_reports(context: dg.AssetExecutionContext, key: dg.AssetKey, days: list[str]) -> "dict[str, pd.DataFrame]":
     """The daily report `key` of each of `days` that has been materialized, as {day: table}."""
     done = context.instance.get_materialized_partitions(key)
     return {day: context.load_asset_value(key, partition_key=day) for day in days if day in done}

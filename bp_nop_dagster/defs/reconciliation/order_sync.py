@@ -7,7 +7,6 @@ else by externalRef); the ledger only explains (see `sync.reconcile`). Reads onl
 from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.partitions import daily_partitions
@@ -25,7 +24,7 @@ from bp_nop_dagster.defs.reconciliation.common import (
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.mapping.orders import external_ref
-from bp_nop_dagster.reporting import escape_markdown, report_files_metadata, table_metadata, write_report
+from bp_nop_dagster.reporting import DataFrame, escape_markdown, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync.reconcile import ACTIONS, COLUMNS, UNEXPLAINED, VERDICTS, LedgerEntry, find_brightpearl_orders, order_verdicts
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
@@ -54,8 +53,8 @@ RECONCILED_CHECK = "orders_reconciled"
 def order_sync_reconciliation(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
-    nop_orders: pd.DataFrame,
-    bp_orders: pd.DataFrame,
+    nop_orders: DataFrame,
+    bp_orders: DataFrame,
     brightpearl: BrightpearlResource,
     ledger: LedgerResource,
     sync_settings: SyncSettings,
@@ -66,6 +65,7 @@ def order_sync_reconciliation(
     (nothing explains it: the one that needs a person) or cannot_tell (Brightpearl could not be
     read). The ledger only explains; where it disagrees with Brightpearl the row says so.
     Written as CSV to the reports folder too (one file per day, replaced on rerun)."""
+    import pandas as pd
     mapping = sync_settings.mapping()
     bp = brightpearl.get_client()
     calls_before = bp.call_count

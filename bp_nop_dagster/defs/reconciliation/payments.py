@@ -4,8 +4,9 @@ payments and in its Sales Receipt journals, per payment method and currency (see
 reconciliation (which Brightpearl order each nopCommerce order is), plus targeted look-ups of
 those orders' credits, payments and journals. Reads only."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.client import ID_SET_CAP, BrightpearlClient, chunk_ids, compact_id_set
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
@@ -23,12 +24,15 @@ from bp_nop_dagster.defs.reconciliation.common import (
 from bp_nop_dagster.defs.reconciliation.gateway_journals import GATEWAY_JOURNALS
 from bp_nop_dagster.defs.reconciliation.order_sync import ORDER_SYNC
 from bp_nop_dagster.defs.sync_settings import SyncSettings
-from bp_nop_dagster.reporting import escape_markdown, preview_markdown, report_files_metadata, table_metadata, write_report
+from bp_nop_dagster.reporting import DataFrame, escape_markdown, preview_markdown, report_files_metadata, table_metadata, write_report
 from bp_nop_dagster.sync import payment_reconcile as rules
 from bp_nop_dagster.sync.journals import posted_journals
 from bp_nop_dagster.sync.report_table import described
 from bp_nop_dagster.transport.errors import ApiError
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PAYMENTS = asset_key("reconciliation", "payments")
 NOP_PAYMENTS = asset_key("nopcommerce", "payments")
@@ -39,9 +43,10 @@ PAYMENT_FIELDS = ["payment_id", "order_id", "payment_type", "payment_method_code
 JOURNAL_FIELDS = ["journal_id", "journal_type", "order_id", "nominal_code", "transaction_debit", "transaction_credit"]
 
 
-def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> tuple[dict[int, int], pd.DataFrame, pd.DataFrame]:
+def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> "tuple[dict[int, int], pd.DataFrame, pd.DataFrame]":
     """For these sales orders: their credits (credit id -> order id), the customer payments on
     orders and credits, and the Sales Receipt journal lines on them (ID sets of at most 200)."""
+    import pandas as pd
     credits: dict[int, int] = {}
     for chunk in chunk_ids(order_ids, ID_SET_CAP):
         rows = bp.order_search({"parentOrderId": compact_id_set(chunk), "orderTypeId": SALES_CREDIT_TYPE_ID},
@@ -74,8 +79,8 @@ def read_brightpearl_money(bp: BrightpearlClient, order_ids: list[int]) -> tuple
 def payments_reconciliation(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
-    nop_payments: pd.DataFrame,
-    orders_report: pd.DataFrame,
+    nop_payments: DataFrame,
+    orders_report: DataFrame,
     brightpearl: BrightpearlResource,
     sync_settings: SyncSettings,
 ):
@@ -86,6 +91,7 @@ def payments_reconciliation(
     row per journal no payment names. Totals per payment method and currency in `summary` and
     `payments_summary_<day>.csv`. Every payment, refund and journal of the day's orders counts,
     whenever it happened, so a day settles as its orders are paid and refunded."""
+    import pandas as pd
     mapping = sync_settings.mapping()
     bp = brightpearl.get_client()
     calls_before = bp.call_count

@@ -1,9 +1,9 @@
 """`reconciliation/stock_drift`: every SKU's stock in nopCommerce against what Brightpearl says it should be."""
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.reconciliation.common import GROUP, KINDS, OWNERS, ReportConfig
@@ -26,6 +26,9 @@ from bp_nop_dagster.sync.stock import (
 )
 from bp_nop_dagster.defs.pairing import BRIGHTPEARL_POOL, asset_key
 from bp_nop_dagster.webhooks.subscriptions import ON_HAND_MODIFIED
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STOCK_DRIFT = asset_key("reconciliation", "stock_drift")
 BRIGHTPEARL_STOCK = asset_key("brightpearl", "stock")
@@ -63,10 +66,11 @@ def column_descriptions(warehouses: list[int]) -> dict[str, str]:
     }
 
 
-def drift_frame(report: StockReport, warehouses: list[int], buffer: int, announced: set[int] = frozenset()) -> pd.DataFrame:
+def drift_frame(report: StockReport, warehouses: list[int], buffer: int, announced: set[int] = frozenset()) -> "pd.DataFrame":
     """One row per place holding a SKU's stock in nopCommerce (product, warehouse record or
     combination), plus SKUs found on one side only. `difference` = nopCommerce stock - target.
     `announced`: Brightpearl product ids a webhook announced in the last 24 h (`found_by`)."""
+    import pandas as pd
     rows = []
     for row in report.rows:
         compared = row.target is not None

@@ -6,12 +6,10 @@ One step does both directions (they share each order's refund watermark, `sync/r
 the `brightpearl` pool like every other Brightpearl writer; it is safe to rerun at any time
 (exactly once through the ledger's intents and Brightpearl's natural keys)."""
 
-
 import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import pandas as pd
 
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
@@ -104,6 +102,7 @@ def refunds_reconciliation(context: dg.AssetExecutionContext, config: ReportConf
     the watched window the integration follows, as of the report's run): refunded in the shop against credited and paid out
     in Brightpearl, with a verdict (matched, amount_differs, missing_credit, missing_refund,
     dead_lettered), the reason in words and what to do. Written as CSV to the reports folder."""
+    import pandas as pd
     mapping = sync_settings.mapping()
     nop, bp, book = nopcommerce.get_client(), brightpearl.get_client(), ledger.get_ledger()
     since = datetime.now(UTC) - timedelta(days=mapping.returns.lookback_days)
