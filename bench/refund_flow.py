@@ -78,7 +78,7 @@ def clients(sandbox: Sandbox) -> tuple[NopCommerceClient, BrightpearlClient]:
 def refund_run(sandbox: Sandbox, ledger: Ledger) -> None:
     nop, bp = clients(sandbox)
     settings = SyncSettings()  # as the asset runs it: the mapping checked against the account once per run
-    RefundSync(nop=nop, bp=bp, ledger=ledger, config=lambda: settings.mapping(bp, flow="orders"), owner="bench").run()
+    RefundSync(nop=nop, bp=bp, ledger=ledger, config=lambda: settings.mapping(bp, flow="orders", ledger=ledger), owner="bench").run()
 
 
 def main() -> dict:

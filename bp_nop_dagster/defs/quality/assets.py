@@ -142,7 +142,7 @@ def order_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, no
     Orders at `quality.anomaly_flag_at` or above are flagged in Brightpearl once (an order note,
     or a status per `quality.anomaly_flag`) when they are there; the plot shows alerts per day."""
     bp = brightpearl.get_client()
-    mapping = sync_settings.mapping(bp, flow="orders")  # a status flag must name a status the account has
+    mapping = sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger())  # a status flag must name a status the account has
     quality = mapping.quality
     nop = nopcommerce.get_client()
     now = utcnow()
