@@ -42,12 +42,16 @@ def run_in_flight(context: dg.SensorEvaluationContext, job_name: str) -> bool:
 
 
 def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
-    """Fail every STARTED run whose worker is dead and free the pool slots it holds; the ids.
-    With many pairs, only this pair's runs: another pair's worker runs in another code server's
-    container, where this one cannot see its process."""
+    """Fail every STARTING or STARTED run whose worker is dead and free the pool slots it holds;
+    the ids. A STARTING run counts too: a worker killed after it reported its pid but before the
+    run was STARTED leaves it STARTING, and the run queue holds back every run that needs a pool
+    such a run plans to use (the order sync stayed queued behind a dead refunds run until run
+    monitoring's start timeout). With many pairs, only this pair's runs: another pair's worker
+    runs in another code server's container, where this one cannot see its process."""
     instance = context.instance
     failed = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags=RUN_TAGS)):
+    statuses = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    for record in instance.get_run_records(dg.RunsFilter(statuses=statuses, tags=RUN_TAGS)):
         run = record.dagster_run
         reason = dead_run_reason(instance, run.run_id)
         if reason is None:
@@ -60,7 +64,7 @@ def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
 
 
 def dead_run_reason(instance: dg.DagsterInstance, run_id: str, now: float | None = None) -> str | None:
-    """Why a STARTED run is dead, or None while it may be alive (see the module docstring)."""
+    """Why a STARTING or STARTED run is dead, or None while it may be alive (see the module docstring)."""
     now = time.time() if now is None else now
     worker = _worker(instance, run_id)
     if worker is not None and isinstance(instance.run_launcher, dg.DefaultRunLauncher):
