@@ -4,11 +4,11 @@ says whether its sync is alive (the sensor ticks and finds the source and the le
 not whether the shop is busy.
 
 Dead runs. A run whose worker was killed (kill -9, OOM, a host or container restart) stays
-STARTED for ever: Dagster's run monitoring cannot see it, because the default run launcher (used
+STARTED (or STARTING, when the kill came before the worker marked it started) for ever: Dagster's run monitoring cannot see it, because the default run launcher (used
 by `dagster dev` and by the compose deployment, where runs execute in the code server's
 container) has no worker health check, and its step keeps the `brightpearl` pool slot. So before
 deciding, the sync sensors (evaluated in the code server, on the same machine as its runs) fail
-every STARTED run that is dead through the instance API and free its pool slots; the daemon's
+every STARTING or STARTED run that is dead through the instance API and free its pool slots; the daemon's
 run monitoring (`dagster.yaml`, `run_monitoring`) covers the rest (start and cancel timeouts,
 the runtime limit, slots of runs that ended). A run is dead when the process that reported it
 started (its engine event's pid) no longer runs here, or, when that cannot be checked (another
