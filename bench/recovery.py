@@ -21,8 +21,11 @@ Also recorded: requests per endpoint on each side and the number of sync runs (e
 the reference data its mapping check needs and the product catalogue once), which is where the
 faulted side's extra calls go.
 
-Only the order flow runs: the stock and fulfilment sensors are stopped through the UI's GraphQL
-API as soon as it is up (their polling would otherwise be counted as the order flow's calls).
+Only the order flow runs: every other sensor and schedule (stock, fulfilment, catalogue,
+customers, refunds, purchase orders, reports...) is stopped in each side's instance before
+`dagster dev` first starts (so none ticks even once; a restart keeps them stopped). Their polling
+and runs would otherwise be counted as the order flow's calls, and the faulted side, which runs
+longer (kill, restart, storm), would be charged more of them.
 
 Run: `.venv/bin/python -m bench.recovery` (about ten minutes); results in bench/results/recovery.json.
 """
@@ -48,14 +51,15 @@ from bench.order_flow import ADDRESS, SKUS
 from bench.sandbox_throughput import free_port, save_results
 from bench.source_reads import Sandbox, running_sandboxes
 from bp_nop_dagster import settings
-from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, dagster_dev_command, live_group_members, stop_process_group
+from bp_nop_dagster.demo import DEMO_INSTANCE_YAML, DEMO_WORKSPACE_YAML, dagster_dev_command, live_group_members, stop_process_group
 from bp_nop_dagster.ledger import DEFAULT_POLICY, Ledger, RecordKind
 from bp_nop_dagster.sandbox.instrumentation import WRITE_STORM
 from bp_nop_dagster.transport.retry import RetrySettings
 
 ORDERS, CUSTOMERS, NEVER = 200, 40, 3
 TARGET_SECONDS, TARGET_RATIO = 60, 1.10
-OTHER_SENSORS = ("brightpearl_stock_changes", "brightpearl_shipped_goods_out_notes", "brightpearl_order_status_changes")
+# What keeps running: the order flow's sensor and sweep (the sensor also fails dead runs).
+ORDER_FLOW = ("new_nopcommerce_orders", "orders_catch_up_sweep")
 SETTLED = ("synced", "skipped", "dead_lettered")
 TIMEOUT = 1800
 
@@ -116,30 +120,26 @@ class Side:
         requests.put(f"{root}/__sandbox__/faults", json={"rules": list(rules), "seed": 5}, timeout=10).raise_for_status()
 
     def start(self) -> None:
-        port = free_port()
-        self.process = subprocess.Popen(dagster_dev_command(self.home, port), env=self.env, stdout=subprocess.DEVNULL,
+        self.process = subprocess.Popen(dagster_dev_command(self.home, free_port()), env=self.env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.home)
-        threading.Thread(target=self._stop_other_sensors, args=(port,), daemon=True).start()
 
-    def _stop_other_sensors(self, port: int) -> None:
-        """Stop the stock and fulfilment sensors through the UI's GraphQL API (the state is kept in
-        the instance, so a restart keeps them stopped)."""
-        url = f"http://127.0.0.1:{port}/graphql"
-        query = ('{ sensorsOrError(repositorySelector: {repositoryLocationName: "bp_nop_dagster", repositoryName: "__repository__"})'
-                 ' { ... on Sensors { results { name sensorState { id status } } } } }')
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                sensors = requests.post(url, json={"query": query}, timeout=10).json()["data"]["sensorsOrError"]["results"]
-                break
-            except (requests.RequestException, KeyError, TypeError, ValueError):
-                time.sleep(1)
-        else:
-            return
-        for sensor in sensors:
-            if sensor["name"] in OTHER_SENSORS and sensor["sensorState"]["status"] == "RUNNING":
-                mutation = "mutation($id: String) { stopSensor(id: $id) { __typename } }"
-                requests.post(url, json={"query": mutation, "variables": {"id": sensor["sensorState"]["id"]}}, timeout=10)
+    def keep_only_the_order_flow(self) -> None:
+        """Stop every sensor and schedule but the order flow's in this side's instance, before
+        `dagster dev` first starts (the code location is loaded once here to name them)."""
+        from dagster._core.workspace.context import WorkspaceProcessContext
+        from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+        workspace = self.home / "workspace.yaml"
+        workspace.write_text(DEMO_WORKSPACE_YAML)
+        with dg.DagsterInstance.from_config(str(self.home)) as instance, \
+                WorkspaceProcessContext(instance, WorkspaceFileTarget([str(workspace)])) as workspace_context:
+            repository = workspace_context.create_request_context().get_code_location("bp_nop_dagster").get_repository("__repository__")
+            for sensor in repository.get_sensors():
+                if sensor.name not in ORDER_FLOW:
+                    instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+            for schedule in repository.get_schedules():
+                if schedule.name not in ORDER_FLOW:
+                    instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
 
     def kill_9(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -247,6 +247,7 @@ def main() -> int:
         faulted.orders = faulted.place(bodies)
         faulted.never = faulted.place(never_bodies)
         for side in (clean, faulted):
+            side.keep_only_the_order_flow()
             requests.delete(f"{side.sandbox.bp_root}/__sandbox__/stats", timeout=10).raise_for_status()
         results: dict[str, dict] = {"clean": {}, "faulted": {}}
         threads = [threading.Thread(target=run_clean, args=(clean, results["clean"])),

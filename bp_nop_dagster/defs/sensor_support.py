@@ -4,11 +4,11 @@ says whether its sync is alive (the sensor ticks and finds the source and the le
 not whether the shop is busy.
 
 Dead runs. A run whose worker was killed (kill -9, OOM, a host or container restart) stays
-STARTED for ever: Dagster's run monitoring cannot see it, because the default run launcher (used
+STARTED (or STARTING, when the kill came before the worker marked it started) for ever: Dagster's run monitoring cannot see it, because the default run launcher (used
 by `dagster dev` and by the compose deployment, where runs execute in the code server's
 container) has no worker health check, and its step keeps the `brightpearl` pool slot. So before
 deciding, the sync sensors (evaluated in the code server, on the same machine as its runs) fail
-every STARTED run that is dead through the instance API and free its pool slots; the daemon's
+every STARTING or STARTED run that is dead through the instance API and free its pool slots; the daemon's
 run monitoring (`dagster.yaml`, `run_monitoring`) covers the rest (start and cancel timeouts,
 the runtime limit, slots of runs that ended). A run is dead when the process that reported it
 started (its engine event's pid) no longer runs here, or, when that cannot be checked (another
@@ -42,12 +42,16 @@ def run_in_flight(context: dg.SensorEvaluationContext, job_name: str) -> bool:
 
 
 def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
-    """Fail every STARTED run whose worker is dead and free the pool slots it holds; the ids.
-    With many pairs, only this pair's runs: another pair's worker runs in another code server's
-    container, where this one cannot see its process."""
+    """Fail every STARTING or STARTED run whose worker is dead and free the pool slots it holds;
+    the ids. A STARTING run counts too: a worker killed after it reported its pid but before the
+    run was STARTED leaves it STARTING, and the run queue holds back every run that needs a pool
+    such a run plans to use (the order sync stayed queued behind a dead refunds run until run
+    monitoring's start timeout). With many pairs, only this pair's runs: another pair's worker
+    runs in another code server's container, where this one cannot see its process."""
     instance = context.instance
     failed = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags=RUN_TAGS)):
+    statuses = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    for record in instance.get_run_records(dg.RunsFilter(statuses=statuses, tags=RUN_TAGS)):
         run = record.dagster_run
         reason = dead_run_reason(instance, run.run_id)
         if reason is None:
@@ -60,7 +64,7 @@ def fail_dead_runs(context: dg.SensorEvaluationContext) -> list[str]:
 
 
 def dead_run_reason(instance: dg.DagsterInstance, run_id: str, now: float | None = None) -> str | None:
-    """Why a STARTED run is dead, or None while it may be alive (see the module docstring)."""
+    """Why a STARTING or STARTED run is dead, or None while it may be alive (see the module docstring)."""
     now = time.time() if now is None else now
     worker = _worker(instance, run_id)
     if worker is not None and isinstance(instance.run_launcher, dg.DefaultRunLauncher):

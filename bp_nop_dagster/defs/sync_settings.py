@@ -1,16 +1,18 @@
 """`sync_settings`: the one settings resource every flow uses (README, "Configuration").
 
 It loads the mapping once per run (a run gets its own resource instance) and checks it against
-the Brightpearl account once per run, reading only the reference data the flow at hand relies on
-(reads cached per run by the client): the order flow every id and code, fulfilment the order
-statuses it maps, stock the warehouses it counts. Per-flow knobs (batch sizes, leases) are nested.
+the Brightpearl account, reading only the reference data the flow at hand relies on (reads cached
+per run by the client): the order flow every id and code, fulfilment the order statuses it maps,
+stock the warehouses it counts. Given the ledger, a passed check is kept there across runs for
+`reference_check_ttl_seconds` (`sync/reference_check.py`): a run within it reads no reference
+data. Per-flow knobs (batch sizes, leases) are nested.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import dagster as dg
@@ -22,6 +24,7 @@ from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, Ledger
 from bp_nop_dagster.sync.catalogue import CatalogueSync
 from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError, load_mapping_config, validate_against_reference
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+from bp_nop_dagster.sync import reference_check
 from bp_nop_dagster.sync.stock import IN_FLIGHT_LOOKBACK, StockSync
 
 Flow = Literal["orders", "fulfilment", "stock", "catalogue"]
@@ -79,32 +82,57 @@ class SyncSettings(dg.ConfigurableResource):
     fulfilment: FulfilmentKnobs = Field(default_factory=FulfilmentKnobs, description="The fulfilment flow")
     stock: StockKnobs = Field(default_factory=StockKnobs, description="The stock flow")
     customers: OrderFlowKnobs = Field(default_factory=OrderFlowKnobs, description="The customer flow (pending customers per run, lease)")
+    reference_check_ttl_seconds: float = Field(
+        default=reference_check.DEFAULT_TTL.total_seconds(), ge=0,
+        description="How long a passed check of the mapping against the Brightpearl account's reference data is kept "
+        "(ledger) for later runs of the same flow and mapping; 0: every run reads the reference data",
+    )
 
     _mapping: MappingConfig | None = PrivateAttr(default=None)
     _checked: set[str] = PrivateAttr(default_factory=set)
 
-    def mapping(self, bp: BrightpearlClient | None = None, *, flow: Flow | None = None) -> MappingConfig:
+    def mapping(self, bp: BrightpearlClient | None = None, *, flow: Flow | None = None, ledger: Ledger | None = None) -> MappingConfig:
         """The validated mapping, read once per run (a bad file fails naming the key). With `bp`
         and `flow`, also checked once per run against the account's reference data that flow
-        relies on: an id or code the account lacks fails the run in words."""
+        relies on: an id or code the account lacks fails the run in words. With the `ledger`,
+        a check of this flow and mapping that passed within the TTL stands (no reads), and a
+        passed check is kept for the runs after this one."""
         if self._mapping is None:
             self._mapping = load_mapping_config(self.mapping_file or os.environ.get(settings.BP_NOP_MAPPING_FILE))
         if bp is not None and flow is not None and flow not in self._checked:
-            references, section = FLOW_CHECKS[flow]
-            problems = validate_against_reference(self._mapping, **{name: _REFERENCE[name](bp) for name in references})
-            problems = [p for p in problems if section is None or p.startswith(section)]
-            if problems:
-                raise MappingConfigError("the mapping does not fit this Brightpearl account: " + "; ".join(problems))
+            self._check(bp, flow, ledger)
             self._checked.add(flow)
         return self._mapping
+
+    def _check(self, bp: BrightpearlClient, flow: Flow, ledger: Ledger | None) -> None:
+        """Check the mapping against the reference data `flow` relies on, unless the ledger keeps
+        a pass of this flow and mapping younger than the TTL; keep a pass."""
+        references, section = FLOW_CHECKS[flow]
+        if not references:
+            return
+        ttl = timedelta(seconds=self.reference_check_ttl_seconds)
+        kept = ledger is not None and ttl > timedelta(0)
+        digest = reference_check.mapping_digest(self._mapping, references)
+        if kept and reference_check.checked_recently(ledger, flow, digest, _now(), ttl):
+            return
+        problems = validate_against_reference(self._mapping, **{name: _REFERENCE[name](bp) for name in references})
+        problems = [p for p in problems if section is None or p.startswith(section)]
+        if problems:
+            raise MappingConfigError("the mapping does not fit this Brightpearl account: " + "; ".join(problems))
+        if kept:
+            reference_check.remember(ledger, flow, digest, _now())
 
     def catalogue_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> CatalogueSync:
         """The catalogue engine with the mapping (its price lists are checked by the engine from the
         product-price replies it reads anyway: no reference read per run)."""
-        return CatalogueSync(nop=nop, bp=bp, ledger=ledger, mapping=self.mapping(bp, flow="catalogue"))
+        return CatalogueSync(nop=nop, bp=bp, ledger=ledger, mapping=self.mapping(bp, flow="catalogue", ledger=ledger))
 
     def stock_engine(self, *, nop: NopCommerceClient, bp: BrightpearlClient, ledger: Ledger) -> StockSync:
         """The stock engine with the checked mapping's `stock:` section."""
-        mapping = self.mapping(bp, flow="stock")
+        mapping = self.mapping(bp, flow="stock", ledger=ledger)
         return StockSync(nop=nop, bp=bp, ledger=ledger, stock=mapping.stock, in_flight_lookback=self.stock.in_flight_lookback,
                          stores={store_id: mapping.for_store(store_id).stock for store_id in mapping.stores})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -162,7 +162,9 @@ class CatalogueSync:
     # ------------------------------------------------------------------ entry points
     def run(self, product_ids: Iterable[int] | None = None, *, prices_only: bool = False) -> CatalogueReport:
         """Write what differs for these Brightpearl products (None: every SKU). `prices_only`:
-        only the price (the price-list run), without product GETs."""
+        only the price (the price-list run), without product GETs. Nothing, and SystemicOutage,
+        while another flow found a system down (`Fates.check_pause`)."""
+        self.fates.check_pause()
         return self._measured(lambda: self._sync(product_ids, prices_only=prices_only, write=True))
 
     def plan(self) -> CatalogueReport:

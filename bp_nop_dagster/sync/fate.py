@@ -7,7 +7,7 @@ decides the record's fate here, and only here:
 | raised                                               | fate                                                      |
 |------------------------------------------------------|-----------------------------------------------------------|
 | `MappingError`, `FulfilmentMappingError`             | dead-lettered with the error's reason                     |
-| `ValidationError` (a 4xx refusal)                    | dead-lettered `validation_error`, the server's code       |
+| `ValidationError` (a 4xx refusal)                    | dead-lettered `validation_error`, the server's code (*)   |
 | `NotFoundError`                                      | dead-lettered `not_found`                                 |
 | `GatewayRefused` (a payment gateway refused a refund) | dead-lettered `gateway_refused`, the gateway's message    |
 | `MalformedError` (the source record will not parse)  | dead-lettered `malformed_record`, the problem             |
@@ -15,6 +15,9 @@ decides the record's fate here, and only here:
 | `Held` (another run holds the record)                | postponed to the end of the holder's lease, not charged   |
 | `TransientError`, `Deferred`                         | a failed attempt: `Ledger.mark_failed` with the policy    |
 | anything else                                        | dead-lettered `unexpected`, the exception's type as code  |
+
+(*) A Brightpearl refusal naming reference data (a status, channel, warehouse... that does not
+exist) also forgets the kept mapping checks (`sync/reference_check.py`): the next runs re-read it.
 
 The policy (`ledger/fate.py`, `DEFAULT_POLICY`): a failed record waits 5 s, 10 s, then 20 s
 between attempts (up to 20 % less), and its 10th failed attempt dead-letters it (`gave_up`, the
@@ -28,10 +31,17 @@ on are probed with one cheap read each (`probes`):
 
 - every probe answers: the failures were the records' own; each is charged (`mark_failed`);
 - a probe fails: the other system is down or throttling. The held records are postponed to the
-  end of a flow-wide pause without being charged, the pause is stored in the ledger (5 s,
-  doubling per consecutive outage to 20 s), and the run stops with `SystemicOutage`; the records
-  it did not reach stay as they were. Sensors ask for no run while the flow is paused
-  (`work_due`).
+  end of a pause of that system without being charged, the pause is stored in the ledger (5 s,
+  doubling per consecutive outage of that system to 20 s), and the run stops with
+  `SystemicOutage`; the records it did not reach stay as they were.
+
+The pause belongs to the system that is down, not to the flow that found it: one ledger serves
+one pair, so one Brightpearl account, and every flow of the pair calls the same account and
+quota. Whichever flow's probe finds a system down, every flow honours the pause: sensors ask for
+no run while a system the flows use is paused (`work_due`, `active_pause`), and a running run
+reads the pauses before each record (`Fates.check_pause`, at most once per second: one ledger
+read) and stops with `SystemicOutage`, charging nothing, when another flow found the outage.
+So during an outage no flow's run keeps retrying while it holds the one Brightpearl pool slot.
 
 Any answer from the other system (a success, a refusal) ends a run of failures: the held ones
 are charged then (the system was answering, so they were the records' own). So after an outage
@@ -55,7 +65,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +73,7 @@ from datetime import UTC, datetime, timedelta
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, DeadLetterReason, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.fulfilment import FulfilmentMappingError
+from bp_nop_dagster.sync import reference_check
 from bp_nop_dagster.sync.exactly_once import Deferred, Held
 from bp_nop_dagster.transport.errors import (
     ApiError,
@@ -77,10 +88,17 @@ log = logging.getLogger("bp_nop_dagster.sync.fate")
 
 #: Records in a row that fail transiently before the systems they failed on are probed.
 BREAKER_THRESHOLD = 3
-#: The flow-wide pause after an outage: first, then doubling per consecutive outage, up to the cap.
+#: A system's pause after an outage: first, then doubling per consecutive outage, up to the cap.
 OUTAGE_PAUSE_FIRST = timedelta(seconds=5)
 OUTAGE_PAUSE_CAP = timedelta(seconds=20)
+#: How often a running run reads the pauses other flows may have written (one ledger read).
+PAUSE_CHECK_EVERY = timedelta(seconds=1)
 _PAUSE_PREFIX = "outage/"
+#: The systems the flows call, as `ApiError.system` and the clients' `system` spell them (the
+#: keys of `Fates.probes`). Every flow with a sensor calls both.
+BRIGHTPEARL = "Brightpearl"
+NOPCOMMERCE = "nopCommerce"
+SYSTEMS = (BRIGHTPEARL, NOPCOMMERCE)
 
 # What `settle` decided for a record (`Outcome.fate`).
 DONE = "done"  # the work ended the record itself (synced)
@@ -98,13 +116,16 @@ class GatewayRefused(Exception):
 
 class SystemicOutage(Exception):
     """The other system is down or throttling: records in a row failed transiently and a probe
-    failed too. The run stops; no record was charged for it; the flow pauses until `until`."""
+    failed too, or another flow found it so (`found_by`). The run stops; no record was charged
+    for it; every flow pauses until `until`."""
 
-    def __init__(self, flow: str, systems: list[str], until: datetime, cause: BaseException | None) -> None:
+    def __init__(self, flow: str, systems: list[str], until: datetime, cause: BaseException | None,
+                 found_by: str | None = None) -> None:
         self.flow, self.systems, self.until = flow, systems, until
         names = ", ".join(systems) or "the other system"
-        super().__init__(f"{flow}: {names} is not answering ({cause}); the run stops without charging its records, "
-                         f"and the flow pauses until {until.isoformat(timespec='seconds')}")
+        why = f"the {found_by} flow found it down" if found_by and found_by != flow else str(cause)
+        super().__init__(f"{flow}: {names} is not answering ({why}); the run stops without charging its records, "
+                         f"and every flow pauses until {until.isoformat(timespec='seconds')}")
 
 
 @dataclass
@@ -128,25 +149,28 @@ class _Failure:
 
 @dataclass(frozen=True)
 class Pause:
-    """A flow's pause after an outage: no run before `until`; `outages` in a row so far."""
+    """A system's pause after an outage: no run of any flow before `until`; `outages` of the
+    system in a row so far; `found_by` names the flow whose probe found it down."""
 
     until: datetime
     outages: int
     systems: tuple[str, ...] = ()
+    found_by: str | None = None
 
 
-def pause_name(flow: str) -> str:
-    return f"{_PAUSE_PREFIX}{flow}"
+def pause_name(system: str) -> str:
+    """The ledger key of `system`'s pause (one ledger is one pair, so one account per system)."""
+    return f"{_PAUSE_PREFIX}system/{system}"
 
 
-def read_pause(ledger: Ledger, flow: str) -> Pause | None:
-    raw = ledger.get_watermark(pause_name(flow))
-    if not raw:
-        return None
-    data = json.loads(raw)
+def read_pause(ledger: Ledger, system: str) -> Pause | None:
+    """`system`'s last pause (ended or not), or None."""
+    raw = ledger.get_watermark(pause_name(system))
+    data = json.loads(raw) if raw else None
     if not data:
         return None
-    return Pause(until=datetime.fromisoformat(data["until"]), outages=int(data["outages"]), systems=tuple(data.get("systems", ())))
+    return Pause(until=datetime.fromisoformat(data["until"]), outages=int(data["outages"]), systems=(system,),
+                 found_by=data.get("found_by"))
 
 
 def pause_length(outages: int) -> timedelta:
@@ -154,21 +178,29 @@ def pause_length(outages: int) -> timedelta:
     return min(OUTAGE_PAUSE_CAP, OUTAGE_PAUSE_FIRST * 2 ** max(0, outages - 1))
 
 
-def active_pause(ledger: Ledger, flow: str, now: datetime) -> Pause | None:
-    """The flow's pause after an outage while it lasts, else None."""
-    pause = read_pause(ledger, flow)
-    return pause if pause is not None and pause.until > now else None
+def active_pause(ledger: Ledger, now: datetime, systems: Iterable[str] = SYSTEMS) -> Pause | None:
+    """The pause that stops a flow calling `systems` now: every active pause among them, whichever
+    flow wrote it, merged (the latest end), else None. One ledger read per system."""
+    active = [pause for pause in (read_pause(ledger, system) for system in systems) if pause is not None and pause.until > now]
+    if not active:
+        return None
+    last = max(active, key=lambda pause: pause.until)
+    return Pause(until=last.until, outages=last.outages, systems=tuple(system for pause in active for system in pause.systems),
+                 found_by=last.found_by)
 
 
 def describe_pause(pause: Pause) -> str:
-    return f"paused after an outage of {', '.join(pause.systems) or 'the other system'} until {pause.until.isoformat(timespec='seconds')}"
+    found = f" (found by the {pause.found_by} flow)" if pause.found_by else ""
+    return (f"paused after an outage of {', '.join(pause.systems) or 'the other system'}{found} "
+            f"until {pause.until.isoformat(timespec='seconds')}")
 
 
-def work_due(ledger: Ledger, flow: str, kinds: tuple[str, ...], now: datetime) -> tuple[int, str]:
-    """How many records of `kinds` a run of `flow` would work on now, and why none when 0: the
-    flow is paused after an outage, or nothing is due (records waiting out their backoff are
-    not due; the sensor asks again once `next_due` has come). Ledger reads only."""
-    pause = active_pause(ledger, flow, now)
+def work_due(ledger: Ledger, kinds: tuple[str, ...], now: datetime, systems: Iterable[str] = SYSTEMS) -> tuple[int, str]:
+    """How many records of `kinds` a run would work on now, and why none when 0: a system the
+    flow calls (`systems`) is paused after an outage any flow found, or nothing is due (records
+    waiting out their backoff are not due; the sensor asks again once `next_due` has come).
+    Ledger reads only."""
+    pause = active_pause(ledger, now, systems)
     if pause is not None:
         return 0, describe_pause(pause)
     due = sum(len(ledger.pending(kind)) for kind in kinds)
@@ -184,7 +216,8 @@ def work_due(ledger: Ledger, flow: str, kinds: tuple[str, ...], now: datetime) -
 class Fates:
     """The fate of every record one run of `flow` works on (one instance per run).
 
-    `probes`: system name (as `ApiError.system` spells it) -> one cheap read of that system.
+    `probes`: system name (as `ApiError.system` spells it) -> one cheap read of that system; the
+    systems the run calls, so also those whose pause stops it (`check_pause`).
     `tally` counts the fates (`Outcome.fate` values, and "gave_up")."""
 
     ledger: Ledger
@@ -194,9 +227,11 @@ class Fates:
     threshold: int = BREAKER_THRESHOLD
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    pause_check_every: timedelta = PAUSE_CHECK_EVERY
     tally: Counter = field(default_factory=Counter)
     _held: list[_Failure] = field(default_factory=list, init=False, repr=False)
     _answered: bool = field(default=False, init=False, repr=False)
+    _pause_checked_at: datetime | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ one record
     @contextmanager
@@ -205,6 +240,7 @@ class Fates:
         AuthError and SystemicOutage propagate; so does anything that is not an Exception
         (a run being stopped)."""
         kind = RecordKind(kind).value
+        self.check_pause()
         outcome = Outcome(kind, key)
         payload = payload or {}
         try:
@@ -218,6 +254,8 @@ class Fates:
         except (MappingError, FulfilmentMappingError) as error:
             self._dead_letter(kind, key, error.reason, None, error.message, payload, outcome)
         except ValidationError as error:
+            if error.system == BRIGHTPEARL and reference_check.names_reference_data(error):
+                reference_check.forget(self.ledger)  # the account's reference data may have changed: re-check
             self._dead_letter(kind, key, DeadLetterReason.VALIDATION_ERROR, error.code, error.server_message, payload, outcome)
         except GatewayRefused as error:
             self._dead_letter(kind, key, DeadLetterReason.GATEWAY_REFUSED, None, str(error), payload, outcome)
@@ -261,13 +299,36 @@ class Fates:
         for failure in held:
             self._charge(failure.kind, failure.key, failure.error, failure.payload, failure.outcome)
 
+    def check_pause(self) -> None:
+        """Stop the run (`SystemicOutage`, nothing charged) when a system it calls is paused,
+        whichever flow found the outage: called before each record and before the run's first
+        reads (`mapping_of`). Reads the ledger at most once per `pause_check_every`; held
+        failures are postponed to the pause's end, not charged."""
+        now = self.clock()
+        if self._pause_checked_at is not None and now - self._pause_checked_at < self.pause_check_every:
+            return
+        self._pause_checked_at = now
+        pause = active_pause(self.ledger, now, self.probes)
+        if pause is None:
+            return
+        held, self._held = self._held, []
+        for failure in held:
+            self._postpone(failure.kind, failure.key, pause.until, f"not charged: {describe_pause(pause)}", failure.outcome)
+        self.tally["paused"] += 1
+        raise SystemicOutage(self.flow, list(pause.systems), pause.until, None, found_by=pause.found_by)
+
     def finish(self) -> None:
-        """End of the run: held failures are judged (probe), and a pause ended by this run's
-        successes is cleared. Raises SystemicOutage when the probe finds an outage."""
+        """End of the run: held failures are judged (probe), and the ended pauses of the systems
+        this run's successes reached are cleared (the next outage starts again at 5 s). Raises
+        SystemicOutage when the probe finds an outage."""
         if self._held:
             self._judge()
-        if self._answered and read_pause(self.ledger, self.flow) is not None:
-            self.ledger.set_watermark(pause_name(self.flow), "{}")
+        if self._answered:
+            now = self.clock()
+            for system in self.probes:
+                pause = read_pause(self.ledger, system)
+                if pause is not None and pause.until <= now:  # one another flow has just written stays
+                    self.ledger.set_watermark(pause_name(system), "{}")
 
     def failed_together(self, kind: str, keys: list[str], error: Exception) -> None:
         """A piece of work for several records at once failed as a whole (a stock push stopped):
@@ -327,13 +388,20 @@ class Fates:
         return down
 
     def _pause(self, down: list[str], cause: BaseException, held: list[_Failure] = ()) -> None:
-        """Store the flow's pause, postpone `held` to its end without charging them, and stop."""
-        previous = read_pause(self.ledger, self.flow)
+        """Store the pause of each system in `down` (for every flow), postpone `held` to the end
+        of the longest without charging them, and stop."""
         now = self.clock()
-        recent = previous is not None and previous.until + 2 * OUTAGE_PAUSE_CAP >= now
-        outages = previous.outages + 1 if recent else 1
-        until = now + pause_length(outages)
-        self.ledger.set_watermark(pause_name(self.flow), json.dumps({"until": until.isoformat(), "outages": outages, "systems": down}))
+        until = now
+        for system in down:
+            previous = read_pause(self.ledger, system)
+            if previous is not None and previous.until > now:  # another flow paused it first: that pause stands
+                until = max(until, previous.until)
+                continue
+            recent = previous is not None and previous.until + 2 * OUTAGE_PAUSE_CAP >= now
+            outages = previous.outages + 1 if recent else 1
+            ends = now + pause_length(outages)
+            self.ledger.set_watermark(pause_name(system), json.dumps({"until": ends.isoformat(), "outages": outages, "found_by": self.flow}))
+            until = max(until, ends)
         for failure in held:
             note = f"not charged: {', '.join(down)} not answering ({failure.error})"
             self._postpone(failure.kind, failure.key, until, note, failure.outcome)
@@ -368,6 +436,7 @@ class Fates:
 def mapping_of(config: MappingConfig | Callable[[], MappingConfig], fates: Fates) -> MappingConfig:
     """The run's mapping: `config`, or what the function returns; a transient failure of its reads
     (checking the mapping against the account) goes through `Fates.read_failed`."""
+    fates.check_pause()  # no reads while another flow found a system down
     if isinstance(config, MappingConfig):
         return config
     try:

@@ -271,7 +271,9 @@ class StockSync:
 
     # ------------------------------------------------------------------ entry points
     def run(self, product_ids: Iterable[int] | None = None) -> StockReport:
-        """Write the differences for these Brightpearl products (None: every SKU)."""
+        """Write the differences for these Brightpearl products (None: every SKU); nothing, and
+        SystemicOutage, while another flow found a system down (`Fates.check_pause`)."""
+        self.fates.check_pause()
         return self._measured(lambda: self._push(product_ids, write=True))
 
     def plan(self, product_ids: Iterable[int] | None = None) -> StockReport:

@@ -78,6 +78,20 @@ def test_a_run_whose_worker_is_gone_is_failed_and_frees_its_slot_so_the_sensor_s
     assert "is no longer running" in failure[0].event_log_entry.dagster_event.message
 
 
+def test_a_run_left_starting_by_a_killed_worker_is_failed_too(sandbox, tmp_path, instance):
+    """A worker killed after it reported its pid but before its run was STARTED leaves the run
+    STARTING; the run queue then holds back every run needing the pool it plans to use, so it
+    must be failed as a STARTED one is (seen in test_crash_recovery: the order sync queued behind
+    a dead refunds run until run monitoring's start timeout)."""
+    flow = Flow(sandbox, tmp_path)
+    flow.place(1)
+    run = instance.create_run_for_job(job_def=order_sync_job, status=dg.DagsterRunStatus.STARTING)
+    pid = dead_pid()
+    instance.report_engine_event(f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid))
+    assert isinstance(flow.tick(instance), dg.RunRequest)
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
 def test_a_live_run_stays_in_flight(sandbox, tmp_path, instance):
     flow = Flow(sandbox, tmp_path)
     flow.place(1)

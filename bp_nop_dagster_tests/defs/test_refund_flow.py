@@ -402,17 +402,18 @@ def test_returned_goods_go_to_the_quarantine_location_when_the_mapping_says_so(f
 
 
 def test_the_refunds_sensor_asks_for_one_run_per_slot_and_none_while_the_flow_is_paused(flow, instance):
-    """One run per 5-minute slot (run key), none while the flow is paused after an outage (sync/fate.py)."""
+    """One run per 5-minute slot (run key), none while Brightpearl is paused after an outage any
+    flow found (sync/fate.py)."""
     from bp_nop_dagster.defs.returns.sensors import refunds_sensor
-    from bp_nop_dagster.sync.fate import pause_name
+    from bp_nop_dagster.sync.fate import BRIGHTPEARL, pause_name
 
     resources = {"ledger": flow.resources["ledger"]}
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         request = refunds_sensor(context)
     assert isinstance(request, dg.RunRequest) and request.run_key.startswith("refunds-")
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-    flow.resources["ledger"].get_ledger().set_watermark(pause_name("refunds"), json.dumps(
-        {"until": until.isoformat(), "outages": 1, "systems": ["brightpearl"]}))
+    flow.resources["ledger"].get_ledger().set_watermark(pause_name(BRIGHTPEARL), json.dumps(
+        {"until": until.isoformat(), "outages": 1, "found_by": "orders"}))
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         assert isinstance(refunds_sensor(context), dg.SkipReason)
 

@@ -26,15 +26,19 @@ from bp_nop_dagster_tests.e2e.deployment import Deployment, Shop, wait_for
 
 TARGET_SECONDS = 60
 START_SECONDS = 180  # dagster dev up, first sensor tick, first run (the machine may be busy)
-OUTAGE_PAUSE_SECONDS = 400  # START_SECONDS plus other flows' runs retrying their reads ahead of the order run
+# The pause after an outage is Brightpearl's, whichever flow's run meets the outage first, and
+# every flow honours it (sync/fate.py): so it comes with the first Brightpearl run after the start,
+# within START_SECONDS, as it did when the order flow was the only one.
+OUTAGE_PAUSE_SECONDS = START_SECONDS
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(420)  # its own bounds add up to 180 + 90 s, plus dagster dev's start and stop
 def test_a_brightpearl_outage_that_stops_pauses_the_flow_and_charges_no_order(sandbox, tmp_path, capsys):
     """Every Brightpearl request answers 503 (a load balancer in front of a dead service) from
-    the first run on: the run stops on its reads, a probe fails too, the flow pauses (5 s,
-    doubling to 20 s) instead of starting a run every tick, and no order is charged an attempt.
+    the first run on: the first run of any flow stops on its reads, a probe fails too, every flow
+    pauses (5 s, doubling to 20 s) instead of starting a run every tick, and no order is charged
+    an attempt.
     The outage then stops."""
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with Ledger(ledger_url) as ledger:
@@ -44,10 +48,7 @@ def test_a_brightpearl_outage_that_stops_pauses_the_flow_and_charges_no_order(sa
         deployment = Deployment.create(tmp_path, "home", sandbox, ledger_url)
         deployment.start()
         try:
-            # Other flows' runs (catalogue, refunds, customers) do not pause on an outage: they hold
-            # the one brightpearl slot while their reads retry, and the order run waits behind them
-            # before it can fail and pause the order flow (a known gap, see the README's limits).
-            wait_for(lambda: active_pause(ledger, "orders", datetime.now(UTC)), OUTAGE_PAUSE_SECONDS, "the order flow to pause", [deployment.log])
+            wait_for(lambda: active_pause(ledger, datetime.now(UTC)), OUTAGE_PAUSE_SECONDS, "every flow to pause", [deployment.log])
             assert all(r.attempts == 0 for r in ledger.statuses(RecordKind.ORDER, [str(i) for i in shop.placed]))
             assert not any(d.reason == "gave_up" for d in ledger.dead_letters())
             shop.faults()

@@ -130,9 +130,9 @@ def test_a_transient_failure_is_charged_once_the_other_system_answers_and_waits_
     record = ledger.status(ORDER, "1")
     assert record.attempts == 1 and T0 + timedelta(seconds=4) <= record.next_attempt_at <= T0 + timedelta(seconds=5)
     assert ledger.pending(ORDER) == []  # not due during its backoff
-    assert work_due(ledger, "orders", (ORDER,), clock.now)[0] == 0  # so the sensor asks for no run
+    assert work_due(ledger, (ORDER,), clock.now)[0] == 0  # so the sensor asks for no run
     clock.advance(5)
-    assert ledger.pending(ORDER) == ["1"] and work_due(ledger, "orders", (ORDER,), clock.now)[0] == 1
+    assert ledger.pending(ORDER) == ["1"] and work_due(ledger, (ORDER,), clock.now)[0] == 1
 
 
 def test_a_record_that_keeps_failing_gives_up_at_the_10th_attempt_with_its_last_error(ledger, clock, probe):
@@ -175,11 +175,11 @@ def test_an_outage_charges_nothing_pauses_the_flow_and_stops_the_run(ledger, clo
         record = ledger.status(ORDER, key)
         assert (record.status, record.attempts, record.next_attempt_at) == ("failed", 0, T0 + timedelta(seconds=5))
     assert ledger.status(ORDER, "4").status == "pending"  # not reached: untouched
-    due, why = work_due(ledger, "orders", (ORDER,), clock.now)
+    due, why = work_due(ledger, (ORDER,), clock.now)
     assert due == 0 and why.startswith("paused after an outage of Brightpearl")
     clock.advance(5)
-    assert active_pause(ledger, "orders", clock.now) is None
-    assert work_due(ledger, "orders", (ORDER,), clock.now)[0] == 4
+    assert active_pause(ledger, clock.now) is None
+    assert work_due(ledger, (ORDER,), clock.now)[0] == 4
 
 
 def test_outages_in_a_row_pause_longer_up_to_20_s_and_a_success_ends_them(ledger, clock, probe):
@@ -200,7 +200,7 @@ def test_outages_in_a_row_pause_longer_up_to_20_s_and_a_success_ends_them(ledger
     for key in ledger.pending(ORDER):
         settle(run, key)
     run.finish()
-    assert ledger.counts(ORDER)["synced"] == 12 and active_pause(ledger, "orders", clock.now) is None
+    assert ledger.counts(ORDER)["synced"] == 12 and active_pause(ledger, clock.now) is None
 
 
 def test_failures_in_a_row_that_the_probe_finds_the_records_own_are_charged(ledger, clock, probe):
@@ -283,8 +283,8 @@ def test_work_for_several_records_that_fails_as_a_whole_charges_each_unless_it_i
 def test_a_read_the_run_needs_pauses_the_flow_on_an_outage_and_otherwise_stands(ledger, clock, probe):
     with pytest.raises(TransientError):
         fates(ledger, clock, probe).read_failed(transient())
-    assert active_pause(ledger, "orders", clock.now) is None
+    assert active_pause(ledger, clock.now) is None
     probe.down = True
     with pytest.raises(SystemicOutage):
         fates(ledger, clock, probe).read_failed(transient())
-    assert active_pause(ledger, "orders", clock.now).until == T0 + timedelta(seconds=5)
+    assert active_pause(ledger, clock.now).until == T0 + timedelta(seconds=5)

@@ -17,7 +17,7 @@ from bp_nop_dagster.ledger import Ledger
 from bp_nop_dagster.mapping.config import load_mapping_config
 from bp_nop_dagster.nopcommerce.client import ABSENT_FROM_GET_BY_IDS, NopCommerceClient
 from bp_nop_dagster.sync.discovery import requeue_open_orders, sweep_recent_orders
-from bp_nop_dagster.sync.fate import SystemicOutage, work_due
+from bp_nop_dagster.sync.fate import SystemicOutage, pause_name, work_due
 from bp_nop_dagster.sync.orders import ORDER, OrderSync
 from bp_nop_dagster.transport.errors import NotFoundError
 from bp_nop_dagster.transport.retry import RetrySettings
@@ -130,10 +130,10 @@ def test_an_outage_stops_the_run_without_charging_its_orders_and_pauses_the_flow
     records = ledger.statuses(ORDER)
     assert [r.attempts for r in records] == [0] * 5
     assert [r.status for r in records] == ["failed"] * 3 + ["pending"] * 2
-    due, why = work_due(ledger, "orders", (ORDER,), datetime.now(UTC))
+    due, why = work_due(ledger, (ORDER,), datetime.now(UTC))
     assert due == 0 and "paused after an outage of Brightpearl" in why
     faults(sandbox)
-    ledger.set_watermark("outage/orders", "{}")  # the pause is over (its length is tested with a fake clock)
+    ledger.set_watermark(pause_name("Brightpearl"), "{}")  # the pause is over (its length is tested with a fake clock)
     ledger.requeue(ORDER, [str(i) for i in ids])
     OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="test").run()
     assert ledger.counts(ORDER)["synced"] == 5

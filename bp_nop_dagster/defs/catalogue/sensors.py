@@ -9,7 +9,7 @@ from bp_nop_dagster.defs.catalogue.assets import PRODUCTS
 from bp_nop_dagster.defs.catalogue.jobs import catalogue_reconciliation_job, price_list_sync_job, product_sync_job
 from bp_nop_dagster.ledger import RecordKind
 from bp_nop_dagster.ledger.resource import LedgerResource
-from bp_nop_dagster.sync.catalogue import FLOW, KIND, changed_products
+from bp_nop_dagster.sync.catalogue import KIND, changed_products
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.fate import active_pause, describe_pause
 
@@ -27,8 +27,8 @@ def brightpearl_product_changes(context: dg.SensorEvaluationContext, brightpearl
     now = utcnow()
     book = ledger.get_ledger()
     bp = brightpearl.get_client()
-    pause = active_pause(book, FLOW, now)
-    if pause is not None:  # the cursor stays: what changed is found again after the pause
+    pause = active_pause(book, now)
+    if pause is not None:  # any flow found a system down; the cursor stays: what changed is found again after the pause
         return dg.SkipReason(describe_pause(pause))
     changed, cursor = changed_products(bp, SensorCursor.parse(context.cursor), now)
     retry_skus = book.pending(KIND)  # due again under the one retry policy

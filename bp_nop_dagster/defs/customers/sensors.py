@@ -12,8 +12,8 @@ from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, s
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
-from bp_nop_dagster.sync.customers import CUSTOMER, FLOW, discover_bp_changes, discover_nop_changes, sweep_brightpearl
-from bp_nop_dagster.sync.fate import active_pause, work_due
+from bp_nop_dagster.sync.customers import CUSTOMER, discover_bp_changes, discover_nop_changes, sweep_brightpearl
+from bp_nop_dagster.sync.fate import active_pause, describe_pause, work_due
 
 
 @dg.sensor(job=customer_sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -22,10 +22,13 @@ from bp_nop_dagster.sync.fate import active_pause, work_due
 def nopcommerce_customer_changes(context: dg.SensorEvaluationContext, nopcommerce: NopCommerceResource, ledger: LedgerResource):
     fail_dead_runs(context)
     book, now = ledger.get_ledger(), utcnow()
+    pause = active_pause(book, now)
+    if pause is not None:  # whichever flow found a system down: no read, no run; the cursor stays
+        return dg.SkipReason(describe_pause(pause))
     keys, cursor = discover_nop_changes(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    due, why = work_due(book, FLOW, (CUSTOMER,), now)
-    if not due and not book.unsettled(CUSTOMER) and active_pause(book, FLOW, now) is None:
+    due, why = work_due(book, (CUSTOMER,), now)
+    if not due and not book.unsettled(CUSTOMER):
         # Nothing to do: the asset is reported in step (every 5 minutes at most), so its freshness
         # says the flow is alive while customers change nothing.
         note = "no customer changed in the shop; nothing pending: both sides in step"
@@ -39,9 +42,12 @@ def nopcommerce_customer_changes(context: dg.SensorEvaluationContext, nopcommerc
 def brightpearl_contact_changes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     fail_dead_runs(context)
     book, now = ledger.get_ledger(), utcnow()
+    pause = active_pause(book, now)
+    if pause is not None:
+        return dg.SkipReason(describe_pause(pause))
     keys, cursor = discover_bp_changes(brightpearl.get_client(), book, SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    due, why = work_due(book, FLOW, (CUSTOMER,), now)
+    due, why = work_due(book, (CUSTOMER,), now)
     return sync_run_request(context, customer_sync_job.name, due, f"{len(keys)} contacts changed in Brightpearl" + (f"; {why}" if why else ""))
 
 
@@ -49,9 +55,12 @@ def brightpearl_contact_changes(context: dg.SensorEvaluationContext, brightpearl
              description="Hourly: every linked contact and its address compared with the values last agreed (2 Brightpearl "
                          "requests per 200 customers); differing customers synced.")
 def customer_address_sweep(context: dg.ScheduleEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
-    book = ledger.get_ledger()
+    book, now = ledger.get_ledger(), utcnow()
+    pause = active_pause(book, now)
+    if pause is not None:  # the next hour's sweep compares them all again
+        return dg.SkipReason(f"sweep: {describe_pause(pause)}")
     keys = sweep_brightpearl(brightpearl.get_client(), book)
-    due, why = work_due(book, FLOW, (CUSTOMER,), utcnow())
+    due, why = work_due(book, (CUSTOMER,), now)
     return sync_run_request(context, customer_sync_job.name, due, f"sweep: {len(keys)} contacts differ" + (f"; {why}" if why else ""))
 
 

@@ -49,7 +49,7 @@ def shipments_from_brightpearl(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=lambda: sync_settings.mapping(bp, flow="fulfilment"),
+        config=lambda: sync_settings.mapping(bp, flow="fulfilment", ledger=ledger.get_ledger()),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.fulfilment.intent_lease_seconds,
     )

@@ -11,10 +11,9 @@ from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.defs.sensor_support import fail_dead_runs, sync_run_request
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
-from bp_nop_dagster.sync.fate import work_due
+from bp_nop_dagster.sync.fate import active_pause, describe_pause, work_due
 from bp_nop_dagster.sync.fulfilment import (
     BP_ORDER_STATUS,
-    FLOW,
     GOODS_OUT_NOTE,
     discover_shipped_notes,
     discover_status_changes,
@@ -23,8 +22,15 @@ from bp_nop_dagster.sync.fulfilment import (
 
 
 def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest | dg.SkipReason:
-    due, why = work_due(ledger.get_ledger(), FLOW, (GOODS_OUT_NOTE, BP_ORDER_STATUS), utcnow())
+    due, why = work_due(ledger.get_ledger(), (GOODS_OUT_NOTE, BP_ORDER_STATUS), utcnow())
     return sync_run_request(context, fulfilment_job.name, due, f"{reason}; {why}" if why else reason)
+
+
+def _paused(ledger: LedgerResource) -> dg.SkipReason | None:
+    """A skip while a system is paused after an outage any flow found: no Brightpearl search and
+    no run (the watermarks stay, so what changed is found after the pause)."""
+    pause = active_pause(ledger.get_ledger(), utcnow())
+    return None if pause is None else dg.SkipReason(describe_pause(pause))
 
 
 @dg.sensor(
@@ -37,6 +43,8 @@ def _sync_request(context, ledger: LedgerResource, reason: str) -> dg.RunRequest
 )
 def brightpearl_shipped_goods_out_notes(context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
     fail_dead_runs(context)
+    if paused := _paused(ledger):
+        return paused
     new, cursor = discover_shipped_notes(brightpearl.get_client(), ledger.get_ledger(), SensorCursor.parse(context.cursor), utcnow())
     context.update_cursor(cursor.dumps())
     return _sync_request(context, ledger, f"{len(new)} shipped goods-out notes")
@@ -54,6 +62,8 @@ def brightpearl_order_status_changes(
     context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource, sync_settings: SyncSettings
 ):
     fail_dead_runs(context)
+    if paused := _paused(ledger):
+        return paused
     new, cursor = discover_status_changes(
         brightpearl.get_client(), ledger.get_ledger(), sync_settings.mapping(), SensorCursor.parse(context.cursor), utcnow()
     )
@@ -70,5 +80,7 @@ def brightpearl_order_status_changes(
     "request per 500 notes.",
 )
 def fulfilment_catch_up_sweep(context: dg.ScheduleEvaluationContext, brightpearl: BrightpearlResource, ledger: LedgerResource):
+    if paused := _paused(ledger):
+        return paused
     added = sweep_shipped_notes(brightpearl.get_client(), ledger.get_ledger(), utcnow())
     return _sync_request(context, ledger, f"sweep: {added} shipped goods-out notes missed")

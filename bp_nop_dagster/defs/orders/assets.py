@@ -66,7 +66,7 @@ def order_sync(
         nop=nopcommerce.get_client(),
         bp=bp,
         ledger=ledger.get_ledger(),
-        config=lambda: sync_settings.mapping(bp, flow="orders"),
+        config=lambda: sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger()),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.orders.intent_lease_seconds,
         progress=ProgressLog(context.log.info, "orders synced"),

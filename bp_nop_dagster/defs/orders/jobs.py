@@ -9,11 +9,11 @@ from bp_nop_dagster.defs.orders.dead_letters import DEAD_LETTERS
 from bp_nop_dagster.defs.quality.coverage import MAPPING_COVERAGE
 from bp_nop_dagster.defs.sync_settings import SyncSettings
 from bp_nop_dagster.mapping.config import MappingConfigError
-from bp_nop_dagster.defs.pairing import RUN_TAGS
+from bp_nop_dagster.defs.pairing import ORDER_RUN_TAGS
 
 order_sync_job = dg.define_asset_job(
     "order_sync_job",
-    tags=RUN_TAGS,
+    tags=ORDER_RUN_TAGS,
     selection=dg.AssetSelection.assets(CONTACTS, SALES_ORDERS, PAYMENTS, DEAD_LETTERS),
     executor_def=dg.in_process_executor,
     description="Drain pending nopCommerce orders into Brightpearl, then refresh the dead-letter table. "
@@ -22,7 +22,7 @@ order_sync_job = dg.define_asset_job(
 
 checked_order_sync_job = dg.define_asset_job(
     "checked_order_sync_job",
-    tags=RUN_TAGS,
+    tags=ORDER_RUN_TAGS,
     selection=dg.AssetSelection.assets(MAPPING_COVERAGE, CONTACTS, SALES_ORDERS, PAYMENTS, DEAD_LETTERS),
     executor_def=dg.in_process_executor,
     description="order_sync_job behind a blocking check that the pending orders' payment methods, shipping methods and "

@@ -12,8 +12,8 @@ from bp_nop_dagster.defs.sensor_support import fail_dead_runs, in_step_events, s
 from bp_nop_dagster.nopcommerce.resource import NopCommerceResource
 from bp_nop_dagster.sync.cursor import SensorCursor, utcnow
 from bp_nop_dagster.sync.discovery import discover_new_orders, requeue_open_orders, sweep_recent_orders
-from bp_nop_dagster.sync.fate import active_pause, work_due
-from bp_nop_dagster.sync.orders import FLOW, ORDER
+from bp_nop_dagster.sync.fate import active_pause, describe_pause, work_due
+from bp_nop_dagster.sync.orders import ORDER
 
 ORDER_ASSETS = (CONTACTS, SALES_ORDERS, PAYMENTS)
 
@@ -29,18 +29,20 @@ def new_nopcommerce_orders(context: dg.SensorEvaluationContext, nopcommerce: Nop
     fail_dead_runs(context)
     book = ledger.get_ledger()
     now = utcnow()
+    pause = active_pause(book, now)
+    if pause is not None:  # whichever flow found a system down: no read, no run; the cursor stays
+        return dg.SkipReason(describe_pause(pause))
     new, cursor = discover_new_orders(nopcommerce.get_client(), book, SensorCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
-    # A run only when work is due: failed orders waiting out their backoff, or a flow paused
-    # after an outage, ask for none (sync/fate.py).
-    due, why = work_due(book, FLOW, (ORDER,), now)
+    # A run only when work is due: failed orders waiting out their backoff ask for none (sync/fate.py).
+    due, why = work_due(book, (ORDER,), now)
     if due:
         job = order_job_for(sync_settings)
         blocked = job is checked_order_sync_job and blocked_by_unmapped_values(context.instance, sync_settings, now)
         if blocked:  # defs/quality/coverage.py
             return dg.SkipReason(f"{len(new)} new orders; {blocked}")
         return sync_run_request(context, job.name, due, f"{len(new)} new orders")
-    if not book.unsettled(ORDER) and active_pause(book, FLOW, now) is None:
+    if not book.unsettled(ORDER):
         # Nothing to do: the order assets are reported in step (every 5 minutes at most), which
         # keeps them fresh while the shop is quiet and lets them go stale when this sensor stops.
         note = f"{len(new)} new orders; nothing pending: Brightpearl is in step with nopCommerce"
@@ -60,9 +62,12 @@ def orders_catch_up_sweep(context: dg.ScheduleEvaluationContext, nopcommerce: No
     book = ledger.get_ledger()
     client = nopcommerce.get_client()
     now = utcnow()
+    pause = active_pause(book, now)
+    if pause is not None:  # the next sweep, or the new-order sensor's overlap, finds what it would have
+        return dg.SkipReason(f"sweep: {describe_pause(pause)}")
     added = sweep_recent_orders(client, book, now)
     requeued = requeue_open_orders(client, book, now)
-    due, why = work_due(book, FLOW, (ORDER,), now)
+    due, why = work_due(book, (ORDER,), now)
     if due and order_job_for(sync_settings) is checked_order_sync_job:  # the sensor starts the checked run
         return dg.SkipReason(f"sweep: {added} missed, {requeued} re-polled; the new-order sensor starts the checked run")
     return sync_run_request(context, order_sync_job.name, due, f"sweep: {added} missed, {requeued} re-polled" + (f"; {why}" if why else ""))

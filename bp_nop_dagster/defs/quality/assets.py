@@ -147,7 +147,7 @@ def order_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, no
     or a status per `quality.anomaly_flag`) when they are there; the plot shows alerts per day."""
     import pandas as pd
     bp = brightpearl.get_client()
-    mapping = sync_settings.mapping(bp, flow="orders")  # a status flag must name a status the account has
+    mapping = sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger())  # a status flag must name a status the account has
     quality = mapping.quality
     nop = nopcommerce.get_client()
     now = utcnow()

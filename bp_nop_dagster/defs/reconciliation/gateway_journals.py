@@ -45,7 +45,7 @@ def gateway_journals(
                                               "note": "journals.enabled is false in the mapping: nothing posted"})
     bp = brightpearl.get_client()
     calls_before = bp.call_count
-    engine = GatewayJournalSync(bp=bp, ledger=ledger.get_ledger(), config=sync_settings.mapping(bp, flow="orders"),
+    engine = GatewayJournalSync(bp=bp, ledger=ledger.get_ledger(), config=sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger()),
                                 owner=context.run.run_id)
     try:
         report = engine.run(context.partition_key, nop_payments.to_dict("records"))

@@ -71,7 +71,7 @@ def refund_sync(context: dg.AssetExecutionContext, nopcommerce: NopCommerceResou
     Brightpearl stock, staff credits into shop refunds. Idempotent: a rerun writes nothing twice."""
     bp = brightpearl.get_client()
     engine = RefundSync(nop=nopcommerce.get_client(), bp=bp, ledger=ledger.get_ledger(),
-                        config=lambda: sync_settings.mapping(bp, flow="orders"), owner=context.run.run_id)
+                        config=lambda: sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger()), owner=context.run.run_id)
     try:
         report = engine.run()
     except SystemicOutage as outage:

@@ -9,7 +9,6 @@ from bp_nop_dagster.defs.sensor_support import fail_dead_runs
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.cursor import utcnow
 from bp_nop_dagster.sync.fate import active_pause, describe_pause
-from bp_nop_dagster.sync.refunds import FLOW
 
 INTERVAL_SECONDS = 300
 
@@ -19,7 +18,7 @@ INTERVAL_SECONDS = 300
 def refunds_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource):
     fail_dead_runs(context)
     now = utcnow()
-    pause = active_pause(ledger.get_ledger(), FLOW, now)
+    pause = active_pause(ledger.get_ledger(), now)  # whichever flow found a system down
     if pause is not None:
         return dg.SkipReason(describe_pause(pause))
     slot = int(now.timestamp()) // INTERVAL_SECONDS

@@ -11,7 +11,7 @@ from bp_nop_dagster.defs.stock.jobs import stock_reconcile_job, stock_sync_job
 from bp_nop_dagster.ledger.resource import LedgerResource
 from bp_nop_dagster.sync.cursor import utcnow
 from bp_nop_dagster.sync.fate import active_pause, describe_pause
-from bp_nop_dagster.sync.stock import FLOW, RETRY, StockCursor, changed_products
+from bp_nop_dagster.sync.stock import RETRY, StockCursor, changed_products
 
 STOCK_OP = "__".join(STOCK.path)
 
@@ -29,15 +29,12 @@ def brightpearl_stock_changes(context: dg.SensorEvaluationContext, brightpearl: 
     fail_dead_runs(context)
     now = utcnow()
     book = ledger.get_ledger()
-    changed, cursor = changed_products(brightpearl.get_client(), book, StockCursor.parse(context.cursor), now)
-    pause = active_pause(book, FLOW, now)
+    pause = active_pause(book, now)
     if pause is not None:
-        # No push while the flow is paused after an outage: what moved is kept in the ledger
-        # (handed on before the cursor moves) and pushed once the pause is over.
-        if changed:
-            book.enqueue(RETRY, [str(p) for p in changed], requeue=True)
-        context.update_cursor(cursor.dumps())
-        return dg.SkipReason(f"{len(changed)} products moved, kept for after the pause; {describe_pause(pause)}")
+        # No search and no push while a system is paused after an outage (whichever flow found
+        # it): the cursor stays, so what moved meanwhile is found once the pause is over.
+        return dg.SkipReason(describe_pause(pause))
+    changed, cursor = changed_products(brightpearl.get_client(), book, StockCursor.parse(context.cursor), now)
     context.update_cursor(cursor.dumps())
     retries = [int(key) for key in book.pending(RETRY)]  # due again under the one retry policy
     waiting = book.waiting(RETRY)

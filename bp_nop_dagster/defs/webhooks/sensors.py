@@ -48,7 +48,7 @@ def brightpearl_webhooks(context: dg.SensorEvaluationContext, ledger: LedgerReso
     ours_created = set(book.nop_keys(fulfilment_flow.ORDER, received.sales_order_ids)) if received.sales_order_ids else set()
     other_orders = [i for i in received.sales_order_ids if i not in ours_created]
     if received.product_ids or other_orders:
-        if active_pause(book, stock_flow.FLOW, now) is not None:
+        if active_pause(book, now) is not None:
             # Kept for the stock sensor's retries once the pause is over (the orders' products are
             # found by its order search, the safety net).
             book.enqueue(stock_flow.RETRY, [str(p) for p in received.product_ids], requeue=True)
@@ -68,7 +68,7 @@ def brightpearl_webhooks(context: dg.SensorEvaluationContext, ledger: LedgerReso
     ours = sorted(book.nop_keys(fulfilment_flow.ORDER, received.order_status_ids)) if received.order_status_ids else []
     if ours:
         book.enqueue(fulfilment_flow.BP_ORDER_STATUS, [str(i) for i in ours], requeue=True, reopen_skipped=True)
-    due, why = work_due(book, fulfilment_flow.FLOW, (fulfilment_flow.GOODS_OUT_NOTE, fulfilment_flow.BP_ORDER_STATUS), now)
+    due, why = work_due(book, (fulfilment_flow.GOODS_OUT_NOTE, fulfilment_flow.BP_ORDER_STATUS), now)
     if due and not run_in_flight(context, fulfilment_job.name):
         requests.append(dg.RunRequest(
             job_name=fulfilment_job.name,
