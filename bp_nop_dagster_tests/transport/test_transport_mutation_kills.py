@@ -26,6 +26,7 @@ from bp_nop_dagster.transport.errors import (
     ApiError,
     AuthError,
     ConfigurationError,
+    MalformedError,
     OutcomeUnknownError,
     ThrottledError,
     TransientError,
@@ -402,3 +403,18 @@ def test_json_bytes_indents_when_asked_and_refuses_what_json_cannot_hold():
         json_bytes({"a": {1}})
     with pytest.raises(TypeError, match="Object of type Decimal is not JSON serializable"):
         json_bytes({"a": Decimal("NaN")})
+
+
+def test_a_throttled_error_names_the_system_and_the_wait():
+    """Break checked: ThrottledError passing `system=None` to ApiError."""
+    error = ThrottledError("Brightpearl", 2.5, status=503, method="GET", path="/warehouse-service/warehouse")
+    assert (error.system, error.retry_after, error.status) == ("Brightpearl", 2.5, 503)
+    assert str(error) == "Brightpearl GET /warehouse-service/warehouse: throttled, retry after 2.5 s (HTTP 503)"
+
+
+def test_a_malformed_record_error_names_the_system_and_keeps_the_record_id():
+    """Break checked: MalformedError dropping `system` (the message becomes the system)."""
+    error = MalformedError("nopCommerce", "quantity: not an integer", record_id=42, method="GET", path="/api-backend/Order/GetById")
+    assert (error.system, error.record_id, error.method, error.path) == ("nopCommerce", 42, "GET", "/api-backend/Order/GetById")
+    assert str(error) == "nopCommerce GET /api-backend/Order/GetById: quantity: not an integer"
+    assert MalformedError("Brightpearl", "bad").record_id is None
