@@ -418,3 +418,17 @@ def test_a_malformed_record_error_names_the_system_and_keeps_the_record_id():
     assert (error.system, error.record_id, error.method, error.path) == ("nopCommerce", 42, "GET", "/api-backend/Order/GetById")
     assert str(error) == "nopCommerce GET /api-backend/Order/GetById: quantity: not an integer"
     assert MalformedError("Brightpearl", "bad").record_id is None
+
+
+def test_a_reply_carries_the_status_body_and_headers_to_the_client():
+    """Clients read reply headers (a created record's Location, paging links). Break checked:
+    `Reply(status, body, None)`."""
+    transport, _, _ = shop(reply(201, b'{"id": 77}', {"Location": "/orders/77", "Content-Type": "application/json"}))
+    got = transport.request("POST", "/orders", json_body={})
+    assert (got.status, got.body, got.headers["location"]) == (201, {"id": 77}, "/orders/77")
+
+
+def test_an_empty_success_reply_has_no_body():
+    transport, _, _ = shop(reply(204, b""), reply(200, b"  \n"))
+    assert transport.request("DELETE", "/orders/1").body is None
+    assert transport.request("GET", "/orders/1").body is None
