@@ -432,3 +432,58 @@ def test_an_empty_success_reply_has_no_body():
     transport, _, _ = shop(reply(204, b""), reply(200, b"  \n"))
     assert transport.request("DELETE", "/orders/1").body is None
     assert transport.request("GET", "/orders/1").body is None
+
+
+def test_backoff_starts_at_initial_wait_and_doubles_up_to_max_wait():
+    """Exponential backoff (retry.py): without jitter the waits are initial_wait, doubling, capped
+    at max_wait. Break checked: the backoff built without `multiplier=initial_wait` (1 s, 2 s, 4 s)."""
+    session, sleeps = FakeSession(reply(500), reply(500), reply(500), reply(500), reply(200, b"{}")), []
+    transport = Shop(BASE, session=session, retry=RetrySettings(max_attempts=5, initial_wait=0.5, max_wait=3.0, jitter=0.0),
+                     sleep=sleeps.append)
+    assert transport.request("GET", "/orders").status == 200
+    assert sleeps == [0.5, 1.0, 2.0, 3.0]
+
+
+def test_a_300_is_a_redirect_too():
+    """Every 3xx is refused as a redirect (transport docstring). Break checked: `300 <= status`
+    made `300 < status` (a 300 reaches `error_for` as a refusal)."""
+    transport, _, _ = shop(reply(300, b"", {"Location": "https://mirror.test/orders"}))
+    with pytest.raises(ConfigurationError, match=r"^Shop answered GET /orders with a redirect \(HTTP 300\) to mirror.test: "):
+        transport.request("GET", "/orders")
+
+
+class BreaksMidBody(CountingStream):
+    """A body whose connection drops after the headers."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise requests.exceptions.ChunkedEncodingError("connection broken mid-body")
+
+
+def test_a_connection_lost_while_reading_the_body_names_where_and_retries_a_read():
+    """Breaks checked: the failure while reading the body built with `path=None` or without the
+    path (positional arguments shift)."""
+    first, second = reply(200), reply(200, b'{"ok": 1}')
+    first.raw = BreaksMidBody(b"")
+    transport, session, _ = shop(first, second)
+    assert transport.request("GET", "/orders").body == {"ok": 1}
+    assert first.raw.closed
+    broken = reply(201)
+    broken.raw = BreaksMidBody(b"")
+    transport, session, _ = shop(broken)
+    with pytest.raises(OutcomeUnknownError) as raised:
+        transport.request("POST", "/orders", json_body={})
+    error = raised.value
+    assert (error.system, error.method, error.path) == ("Shop", "POST", "/orders")
+    assert str(error) == "Shop POST /orders: ChunkedEncodingError: the request may have been applied"
+    assert len(session.sent) == 1
+
+
+def test_an_undeclared_oversized_reply_is_read_at_most_one_chunk_past_the_limit():
+    """The body is read in 64 KiB chunks and reading stops at the first chunk past the limit, so
+    memory stays bounded by limit + 64 KiB. Break checked: the chunk size made 64 * 1025."""
+    streamed = reply(200, b"x" * (4 * 2**16))
+    transport, _, _ = shop(streamed)
+    transport.max_reply_bytes = 10
+    with pytest.raises(ValidationError, match="reply_too_large"):
+        transport.request("GET", "/big")
+    assert streamed.raw.bytes_read == 2**16
