@@ -40,3 +40,39 @@ def test_the_shops_first_day_is_the_oldest_of_its_first_fifty_order_ids_in_one_r
 def test_a_shop_without_any_of_its_first_orders_has_no_first_day():
     assert shop_first_order_day(OrdersById(order(60, datetime(2024, 1, 1, tzinfo=UTC)))) is None
     assert shop_first_order_day(OrdersById(order(2, datetime(2024, 1, 1, tzinfo=UTC))), first_ids=1) is None
+
+
+# month_end.py: the sign-off page's daily bars and its open-items cut-off.
+
+def test_the_daily_bar_is_twenty_blocks_for_the_top_day_and_scales_the_others():
+    """The page draws each day's revenue as a bar of up to 20 blocks, the top day's full. Break
+    checked: `if top` made `if (top) and False` (no bars at all)."""
+    from bp_nop_dagster.reporting import escape_markdown
+    from bp_nop_dagster.sync.month_end import month_end, sign_off_page
+    from bp_nop_dagster_tests.sync.test_month_end import DAYS, item, order, orders_report, payments_report
+
+    result = month_end("2026-03", DAYS[:2],
+                       {DAYS[0]: orders_report(order(1, "10.00")), DAYS[1]: orders_report(order(2, "5.00"))},
+                       {DAYS[0]: payments_report(item(DAYS[0], 1, "10.00")), DAYS[1]: payments_report(item(DAYS[1], 2, "5.00"))},
+                       channel_names={1: "Web store"}, default_channel=1)
+    page = sign_off_page(result, escape_markdown).splitlines()
+    assert f"| {DAYS[0]} | 1 | 10.00 | 10.00 | 0 | {'█' * 20} |" in page
+    assert f"| {DAYS[1]} | 1 | 5.00 | 5.00 | 0 | {'█' * 10} |" in page
+
+
+def test_the_page_lists_200_open_items_and_counts_the_rest_as_in_the_csv():
+    """Break checked: `> 200` made `>= 200` (a "0 more" line under exactly 200 items)."""
+    from bp_nop_dagster.reporting import escape_markdown
+    from bp_nop_dagster.sync.month_end import month_end, sign_off_page
+    from bp_nop_dagster_tests.sync.test_month_end import DAYS, order, orders_report, payments_report
+
+    def page_with(open_orders: int) -> str:
+        rows = [order(i, "1.00", "missing") for i in range(1, open_orders + 1)]
+        result = month_end("2026-03", DAYS[:1], {DAYS[0]: orders_report(*rows)}, {DAYS[0]: payments_report()},
+                           channel_names={1: "Web store"}, default_channel=1)
+        return sign_off_page(result, escape_markdown)
+
+    exactly = page_with(200)
+    assert "more in the CSV" not in exactly and exactly.count("| missing |") == 200
+    over = page_with(201)
+    assert "_1 more in the CSV_" in over and over.count("| missing |") == 200
