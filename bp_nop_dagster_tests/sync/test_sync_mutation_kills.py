@@ -76,3 +76,31 @@ def test_the_page_lists_200_open_items_and_counts_the_rest_as_in_the_csv():
     assert "more in the CSV" not in exactly and exactly.count("| missing |") == 200
     over = page_with(201)
     assert "_1 more in the CSV_" in over and over.count("| missing |") == 200
+
+
+# payment_reconcile.py: each cause explains its part of the difference, and nothing twice.
+
+def test_a_refund_missing_in_brightpearl_is_the_only_cause_and_the_item_names_its_journal():
+    """nopCommerce refunded 5.00 of 30.00, Brightpearl received 30.00: the missing refund explains
+    the whole difference, so no amount difference is added. Breaks checked: `residual += refunded`
+    made `residual = refunded` (a second, "not explained" cause); the `journal_ids` key mutated."""
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import by_order, items, nop, pay, sr
+
+    frame = items([nop(1, "30.00", status=35, refunded="5.00")], {1: 301}, [pay(1, 301, "RECEIPT", "30.00", journal=91)],
+                  [sr(91, 301, "30.00")])
+    row = by_order(frame)[1]
+    assert row["reason"] == "nopCommerce refunded 5.00 GBP; Brightpearl has no PAYMENT for it"
+    assert (row["journal_ids"], row["transaction_refs"]) == ("91", "RECEIPT T1")
+
+
+def test_a_method_that_differs_keeps_the_summary_from_balancing_even_when_the_amounts_agree():
+    """Balanced means no differing item and both differences zero. Break checked: `and` made `or`
+    (an item booked under another method, amounts equal, counted as balanced)."""
+    from bp_nop_dagster.sync.payment_reconcile import payment_summary
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import DAY, by_order, items, nop, pay, sr
+
+    frame = items([nop(1, "12.00")], {1: 301}, [pay(1, 301, "RECEIPT", "12.00", journal=91, code="PAYPAL")], [sr(91, 301, "12.00")])
+    assert by_order(frame)[1]["verdict"] == "method_differs"
+    [summary] = payment_summary(DAY, frame).to_dict("records")
+    assert (summary["nop_vs_brightpearl"], summary["brightpearl_vs_journals"], summary["differences"]) == (0, 0, 1)
+    assert summary["verdict"] == "differences"
