@@ -104,3 +104,44 @@ def test_a_method_that_differs_keeps_the_summary_from_balancing_even_when_the_am
     [summary] = payment_summary(DAY, frame).to_dict("records")
     assert (summary["nop_vs_brightpearl"], summary["brightpearl_vs_journals"], summary["differences"]) == (0, 0, 1)
     assert summary["verdict"] == "differences"
+
+
+# refund_reconcile.py: the report lists orders by nopCommerce id.
+
+def test_the_refund_report_lists_orders_by_nopcommerce_order_id():
+    """Break checked: `sorted(rows, key=...)` made `key=None` (rows are not orderable)."""
+    from bp_nop_dagster.sync.refund_reconcile import OrderRefunds, report_rows
+
+    rows = report_rows([OrderRefunds(9, 309, 500, 500, 500), OrderRefunds(3, 303, 0), OrderRefunds(5, None, 100)])
+    assert [r["nop_order_id"] for r in rows] == [3, 5, 9]
+
+
+# orders.py: a customer Brightpearl already has is matched by email, never created twice.
+
+def test_a_contact_brightpearl_already_has_is_matched_by_email_and_counted_unchanged(sandbox, tmp_path):
+    """The order flow matches an existing customer by email before creating one (orders.py). A
+    second ledger knows nothing of the first run's contact, so the second order's contact must be
+    found in Brightpearl by its email. Breaks checked: the lookup sent `None` instead of the email
+    (a second contact is created); `contacts.created += 2`."""
+    from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+    from bp_nop_dagster.ledger import Ledger
+    from bp_nop_dagster.mapping.config import load_mapping_config
+    from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+    from bp_nop_dagster.sync.orders import ORDER, OrderSync
+    from bp_nop_dagster_tests.sync.test_orders import place
+
+    creds = sandbox.world.credentials
+    nop = NopCommerceClient(sandbox.urls.nopcommerce_base_url, creds.nopcommerce_email, creds.nopcommerce_password)
+    bp = BrightpearlResource(base_url=sandbox.urls.brightpearl_base_url, app_ref=creds.brightpearl_app_ref,
+                             account_token=creds.brightpearl_account_token).build_client()
+    reports = []
+    with nop:
+        for name in ("first", "second"):
+            with Ledger(f"sqlite:///{tmp_path / name}.sqlite") as ledger:
+                ledger.enqueue(ORDER, [str(place(sandbox))])
+                reports.append(OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="test").run())
+        contacts = bp.find_contacts_by_email("absent@flow.test")
+    first, second = reports
+    assert (first.orders.created, first.contacts.created, first.contacts.unchanged) == (1, 1, 0)
+    assert (second.orders.created, second.contacts.created, second.contacts.unchanged) == (1, 0, 1)
+    assert len(contacts) == 1
