@@ -145,3 +145,40 @@ def test_a_contact_brightpearl_already_has_is_matched_by_email_and_counted_uncha
     assert (first.orders.created, first.contacts.created, first.contacts.unchanged) == (1, 1, 0)
     assert (second.orders.created, second.contacts.created, second.contacts.unchanged) == (1, 0, 1)
     assert len(contacts) == 1
+
+
+# exactly_once.py: a renewal that fails is tried again at the next beat.
+
+class RenewalFailsOnce:
+    """A ledger whose first lease renewal fails (the database briefly unreachable); the later
+    ones reach the real ledger, each signalled on `renewed`."""
+
+    def __init__(self, ledger) -> None:
+        import threading
+
+        self.ledger, self.calls, self.renewed = ledger, 0, threading.Semaphore(0)
+
+    def renew_intent(self, *args):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("database briefly unreachable")
+        held = self.ledger.renew_intent(*args)
+        self.renewed.release()
+        return held
+
+
+def test_a_lease_renewal_that_fails_once_is_tried_again_at_the_next_beat():
+    """LeaseKeeper's docstring: a renewal that fails is logged and tried again at the next beat.
+    Break checked: `continue` after the failure made `break` (the keeper stops renewing for good
+    and the lease lapses under a live owner)."""
+    from bp_nop_dagster.ledger import Ledger
+    from bp_nop_dagster.sync.exactly_once import LeaseKeeper
+    from bp_nop_dagster_tests.ledger.clock import Clock
+
+    book = Ledger("sqlite://", clock=Clock())
+    book.begin_intent("order", "1", owner="run-a", lease_seconds=60.0)
+    flaky = RenewalFailsOnce(book)
+    with LeaseKeeper(flaky, "order", "1", "run-a", 60.0, every=0.002) as keeper:
+        assert flaky.renewed.acquire(timeout=5)
+    assert keeper.renewals >= 1 and not keeper.lost and flaky.calls >= 2
+    book.close()
