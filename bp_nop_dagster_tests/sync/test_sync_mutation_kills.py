@@ -182,3 +182,30 @@ def test_a_lease_renewal_that_fails_once_is_tried_again_at_the_next_beat():
         assert flaky.renewed.acquire(timeout=5)
     assert keeper.renewals >= 1 and not keeper.lost and flaky.calls >= 2
     book.close()
+
+
+def test_an_order_flagged_for_review_keeps_the_flag_when_it_is_polled_again(sandbox, tmp_path):
+    """A flag for review is the operator's to clear (ledger: `needs_review` is set as given), so a
+    re-poll of an order already in Brightpearl carries it over. Break checked: the carried-over
+    value made `None` (the flag silently cleared)."""
+    from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+    from bp_nop_dagster.ledger import Ledger
+    from bp_nop_dagster.mapping.config import load_mapping_config
+    from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+    from bp_nop_dagster.sync.orders import ORDER, OrderSync
+    from bp_nop_dagster_tests.sync.test_orders import place
+
+    creds = sandbox.world.credentials
+    nop = NopCommerceClient(sandbox.urls.nopcommerce_base_url, creds.nopcommerce_email, creds.nopcommerce_password)
+    bp = BrightpearlResource(base_url=sandbox.urls.brightpearl_base_url, app_ref=creds.brightpearl_app_ref,
+                             account_token=creds.brightpearl_account_token).build_client()
+    with nop, Ledger(f"sqlite:///{tmp_path / 'ledger'}.sqlite") as ledger:
+        key = str(place(sandbox))
+        ledger.enqueue(ORDER, [key])
+        sync = lambda: OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="test").run()  # noqa: E731
+        assert sync().orders.created == 1
+        ledger.mark_synced(ORDER, key, needs_review=True)  # flagged, as a run that created it with a difference does
+        ledger.requeue(ORDER, [key])
+        sync()
+        record = ledger.status(ORDER, key)
+    assert (record.status, record.needs_review) == ("synced", True)
