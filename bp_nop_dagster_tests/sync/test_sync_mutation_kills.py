@@ -209,3 +209,29 @@ def test_an_order_flagged_for_review_keeps_the_flag_when_it_is_polled_again(sand
         sync()
         record = ledger.status(ORDER, key)
     assert (record.status, record.needs_review) == ("synced", True)
+
+
+# fate.py: a record that gives up keeps what is needed to replay it.
+
+def test_a_record_that_gives_up_is_dead_lettered_with_its_payload():
+    """The fate policy parks a record that keeps failing (`gave_up` at the policy's last attempt)
+    with the payload the flow settled it with, so `replay_dead_letters` can act on it. Break
+    checked: the failure charged without `payload=` (the letter's payload is empty)."""
+    from bp_nop_dagster.ledger import DEFAULT_POLICY, Ledger, RecordKind
+    from bp_nop_dagster.sync.exactly_once import Deferred
+    from bp_nop_dagster.sync.fate import DEAD_LETTERED, Fates
+    from bp_nop_dagster_tests.ledger.clock import Clock
+    from bp_nop_dagster_tests.sync.test_fate import BP, Probe
+
+    clock = Clock()
+    with Ledger("sqlite://", clock=clock) as ledger:
+        ledger.enqueue(RecordKind.ORDER, ["8"])
+        for attempt in range(1, DEFAULT_POLICY.give_up_after + 1):
+            run = Fates(ledger, flow="orders", probes={BP: Probe()}, clock=clock)
+            with run.settle(RecordKind.ORDER, "8", payload={"order_id": 8, "store": "main"}) as outcome:
+                raise Deferred(f"create still unconfirmed, attempt {attempt}")
+            run.finish()
+            if outcome.fate != DEAD_LETTERED:
+                clock.now = ledger.status(RecordKind.ORDER, "8").next_attempt_at
+        (letter,) = ledger.dead_letters()
+    assert (outcome.fate, letter.reason, letter.payload) == (DEAD_LETTERED, "gave_up", {"order_id": 8, "store": "main"})
