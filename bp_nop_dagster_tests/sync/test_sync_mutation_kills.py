@@ -235,3 +235,24 @@ def test_a_record_that_gives_up_is_dead_lettered_with_its_payload():
                 clock.now = ledger.status(RecordKind.ORDER, "8").next_attempt_at
         (letter,) = ledger.dead_letters()
     assert (outcome.fate, letter.reason, letter.payload) == (DEAD_LETTERED, "gave_up", {"order_id": 8, "store": "main"})
+
+
+# stock.py: warehouse records are read only for products that keep stock per warehouse.
+
+def test_warehouse_inventory_is_read_only_for_products_that_use_multiple_warehouses(sandbox):
+    """nopCommerce keeps ProductWarehouseInventory rows only for a product with
+    `use_multiple_warehouses` (its stock is the warehouses' sum); any other product's stock is its
+    own `stock_quantity`, so reading its warehouse rows is a wasted request. Break checked:
+    `combination is None and use_multiple_warehouses` made `or` (every simple product's rows read)."""
+    from bp_nop_dagster_tests.sync.test_stock import Shop
+
+    shop = Shop(sandbox)
+    engine = shop.engine()
+    engine.run()
+    simple = shop.product_of_kind(method=1)
+    multi = shop.product_of_kind(method=1, multi=True)
+    read = []
+    real = shop.nop.product_warehouse_inventory
+    shop.nop.product_warehouse_inventory = lambda product_id: read.append(product_id) or real(product_id)
+    engine.run([shop.move(simple["sku"], 3, 4), shop.move(multi["sku"], 3, 4)])
+    assert read == [multi["id"]]
