@@ -256,3 +256,28 @@ def test_warehouse_inventory_is_read_only_for_products_that_use_multiple_warehou
     shop.nop.product_warehouse_inventory = lambda product_id: read.append(product_id) or real(product_id)
     engine.run([shop.move(simple["sku"], 3, 4), shop.move(multi["sku"], 3, 4)])
     assert read == [multi["id"]]
+
+
+def test_an_order_line_of_a_simple_product_books_that_product_in_brightpearl(sandbox, tmp_path):
+    """A simple product's order line carries the product's SKU, which names the Brightpearl
+    product of the row (orders.py `_line_skus`). Break checked: the product looked up by `None`
+    (the line loses its SKU)."""
+    from bp_nop_dagster.brightpearl.resource import BrightpearlResource
+    from bp_nop_dagster.ledger import Ledger
+    from bp_nop_dagster.mapping.config import load_mapping_config
+    from bp_nop_dagster.nopcommerce.client import NopCommerceClient
+    from bp_nop_dagster.sync.orders import ORDER, OrderSync
+    from bp_nop_dagster_tests.sync.test_orders import place
+
+    creds = sandbox.world.credentials
+    nop = NopCommerceClient(sandbox.urls.nopcommerce_base_url, creds.nopcommerce_email, creds.nopcommerce_password)
+    bp = BrightpearlResource(base_url=sandbox.urls.brightpearl_base_url, app_ref=creds.brightpearl_app_ref,
+                             account_token=creds.brightpearl_account_token).build_client()
+    with nop, Ledger(f"sqlite:///{tmp_path / 'ledger'}.sqlite") as ledger:
+        key = str(place(sandbox))  # one line: BPN-00001 x 1
+        ledger.enqueue(ORDER, [key])
+        assert OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="test").run().orders.created == 1
+        rows = bp.order(ledger.bp_id(ORDER, key)).rows
+    product_id = sandbox.world.brightpearl.sku_to_product_id()["BPN-00001"]
+    # Rows without a product (the shipping row) carry productId 0 or none.
+    assert [(row.product_id, row.quantity) for row in rows if row.product_id] == [(product_id, 1)]
