@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 import requests
 
@@ -72,6 +73,12 @@ def holding(shop: Shop) -> dict[str, int]:
 
 def refund_payments(shop: Shop, ref: str) -> list:
     return [p for p in shop.bp().find_customer_payments(ref) if p.payment_type == "PAYMENT"]
+
+
+def refund_runs(deployment: Deployment, status: dg.DagsterRunStatus) -> list[dg.RunRecord]:
+    """The deployment's refunds runs with `status`, as run records (start and end times)."""
+    with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
+        return list(instance.get_run_records(dg.RunsFilter(job_name="refund_sync_job", statuses=[status])))
 
 
 def credits_of(shop: Shop, so_id: int) -> list:
@@ -128,7 +135,8 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
         [credit] = credits_of(shop, so_id)
         assert credit.external_ref == ref and shop.bp().order(credit.id).invoice_reference
         assert ledger.bp_id(RecordKind.REFUND_CLOSED, key) == credit.id
-        assert ledger.bp_id(RecordKind.REFUND_PAID, key) is None and ledger.intent(RecordKind.REFUND_PAID, key) is not None
+        killed_run = ledger.intent(RecordKind.REFUND_PAID, key).owner  # the run id holds the intent
+        assert ledger.bp_id(RecordKind.REFUND_PAID, key) is None
         assert ledger.status(RecordKind.REFUND, key).status != "synced"
         assert len(refund_payments(shop, ref)) == (1 if kill_point == "after_commit" else 0)
 
@@ -140,8 +148,13 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
             wait_for(lambda: ledger.status(RecordKind.REFUND, key).status in SETTLED, RESUME_SECONDS,
                      "the refund resumed and settled after the restart", [second.log], every=0.25)
             settle = time.monotonic() - restarted_at
+            resumed = wait_for(lambda: refund_runs(second, dg.DagsterRunStatus.SUCCESS), 120,
+                               "the refunds run that resumed the refund to succeed", [second.log])
         finally:
             second.stop()
+        assert [r.dagster_run.run_id for r in refund_runs(second, dg.DagsterRunStatus.FAILURE)] == [killed_run]  # failed by the sensors
+        first_after = min(resumed, key=lambda r: r.start_time)
+        resumed_took = first_after.end_time - first_after.start_time
 
         # Brightpearl: one credit for the refund, closed, of the refunded amount; one PAYMENT of it on the credit
         [credit] = credits_of(shop, so_id)
@@ -163,4 +176,5 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
         assert not [d for d in ledger.dead_letters() if d.nop_key.startswith(f"{order_id}:")]
     with capsys.disabled():
         print(f"\nkill -9 between credit and payment ({kill_point}): refund {key} ({REFUND}) settled {settle:.1f} s after "
-              f"the restart ({time.monotonic() - killed_at:.0f} s after the kill; the refunds sensor ticks every 300 s)")
+              f"the restart ({time.monotonic() - killed_at:.0f} s after the kill): the refunds sensor's next tick (every "
+              f"300 s) started the run that resumed it, which took {resumed_took:.1f} s")
