@@ -132,7 +132,9 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
         killed_at = time.monotonic()
 
         # at the kill: one closed credit, the PAYMENT not written (before_commit) or written (after_commit)
-        [credit] = credits_of(shop, so_id)
+        credits = credits_of(shop, so_id)
+        assert len(credits) == 1, credits
+        credit = credits[0]
         assert credit.external_ref == ref and shop.bp().order(credit.id).invoice_reference
         assert ledger.bp_id(RecordKind.REFUND_CLOSED, key) == credit.id
         killed_run = ledger.intent(RecordKind.REFUND_PAID, key).owner  # the run id holds the intent
@@ -157,10 +159,14 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
         resumed_took = first_after.end_time - first_after.start_time
 
         # Brightpearl: one credit for the refund, closed, of the refunded amount; one PAYMENT of it on the credit
-        [credit] = credits_of(shop, so_id)
+        credits = credits_of(shop, so_id)
+        assert [c.id for c in credits] == [credit.id], credits  # the same one credit
+        credit = credits[0]
         assert credit.external_ref == ref and credit.total_gross == REFUND
         assert shop.bp().order(credit.id).invoice_reference  # closed: SC-n
-        [payment] = refund_payments(shop, ref)
+        payments = refund_payments(shop, ref)
+        assert len(payments) == 1, payments
+        payment = payments[0]
         assert (payment.order_id, payment.amount_paid) == (credit.id, REFUND)
         assert shop.bp().customer_payment_search(order_ids=[so_id]) == order_payments  # nothing paid on the sales order
         # nopCommerce: the refunded amount is the shop's own; the flow made no refund call there
