@@ -4,6 +4,10 @@
 - `GET /__sandbox__/stats`, `DELETE /__sandbox__/stats`: requests per method and path template,
   per status, and the throttled count of this server.
 - `GET|PUT|DELETE /__sandbox__/faults`: `{"rules": [FaultRule...], "seed": 7}` replaces this server's rules.
+  GET also answers `injected` (faults applied so far) and `holding` (`{"latency": n, "reply": n}`:
+  requests a rule's latency holds before the simulator sees them, and committed writes whose reply
+  a `timeout` drop holds back, right now). `holding` is a test control: a test waits for it to
+  kill a client mid-write at a known point; it changes nothing on the wire.
 
 Control errors answer 400 `{"error": "..."}`; the control API is for tests and demos, so it
 speaks plainly rather than in either vendor's envelope.
@@ -98,7 +102,8 @@ def shared_control_routes(world: SandboxWorld, system: System) -> list[Route]:
 
     async def get_faults(request: Request) -> Response:
         injector = faults()
-        return control_json({"rules": [rule.model_dump() for rule in injector.rules], "injected": dict(injector.injected)})
+        return control_json({"rules": [rule.model_dump() for rule in injector.rules], "injected": dict(injector.injected),
+                             "holding": injector.holding})
 
     async def put_faults(request: Request) -> Response:
         body = await read_control_body(request, FaultsBody)

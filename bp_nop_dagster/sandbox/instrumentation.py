@@ -13,6 +13,8 @@ import json
 import random
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -67,8 +69,16 @@ class FaultDecision:
     malformed: bool = False
 
 
+#: What `FaultInjector.holding` counts: requests waiting out a rule's `latency_ms` (not yet handed to
+#: the simulator, so nothing is written), and replies held back by `drop_reply_mode: timeout` (the
+#: write is committed, the client still waits).
+HOLDING_LATENCY, HOLDING_REPLY = "latency", "reply"
+
+
 class FaultInjector:
-    """Holds the active rules; `decide` rolls the dice for one request."""
+    """Holds the active rules; `decide` rolls the dice for one request. `holding` is a test
+    control (it changes nothing on the wire): how many requests a fault holds right now, so a
+    test can act (e.g. kill -9 the client) while a write is known to be in flight."""
 
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
@@ -76,6 +86,23 @@ class FaultInjector:
         self._hits: list[int] = []
         self._random = random.Random(seed)
         self.injected: Counter[str] = Counter()
+        self._holding: Counter[str] = Counter({HOLDING_LATENCY: 0, HOLDING_REPLY: 0})
+
+    @contextmanager
+    def holding_request(self, what: str) -> Iterator[None]:
+        """Count one request as held (`HOLDING_LATENCY` or `HOLDING_REPLY`) while the block runs."""
+        with self._lock:
+            self._holding[what] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holding[what] -= 1
+
+    @property
+    def holding(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._holding)
 
     def set_rules(self, rules: list[FaultRule], seed: int | None = None) -> None:
         with self._lock:
@@ -206,7 +233,8 @@ class InstrumentationMiddleware:
         generation = self.stats.generation
         decision = self.faults.decide(method, relative)
         if decision.latency_s:
-            await asyncio.sleep(decision.latency_s)
+            with self.faults.holding_request(HOLDING_LATENCY):
+                await asyncio.sleep(decision.latency_s)
             if generation != self.stats.generation:
                 # The sandbox was reset while this request was held: it belongs to a world that is gone.
                 await _send_simple(send, 502, b"", [])
@@ -235,7 +263,8 @@ class InstrumentationMiddleware:
             await _send_simple(send, 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", [(b"content-type", b"text/html")])
             return
         if decision.drop_reply == "timeout":
-            await asyncio.sleep(decision.drop_hold_s)
+            with self.faults.holding_request(HOLDING_REPLY):
+                await asyncio.sleep(decision.drop_hold_s)
             await _send_simple(send, 504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>", [(b"content-type", b"text/html")])
             return
         if decision.malformed:

@@ -1078,6 +1078,37 @@ def test_fault_drop_reply_timeout(bp: BP):
     assert _payment(bp, order_id).status_code == 400  # the retry is a duplicate transactionRef
 
 
+def _no_request_held(bp: BP) -> None:
+    """Wait out the holds of earlier tests (a reset does not end a request being held)."""
+    wait_until(lambda: bp.control("GET", "/faults")["holding"] == {"latency": 0, "reply": 0}, 15, "earlier holds to end")
+
+
+def test_holding_counts_a_write_held_by_latency_and_a_client_gone_meanwhile_writes_nothing(bp: BP):
+    """`holding` (control API, a test control) shows a write waiting out its latency; the
+    simulator has not seen it yet, so a client that goes away meanwhile (a kill -9, here a read
+    timeout) leaves nothing written: uvicorn reports the disconnect when the body is read."""
+    _faults(bp, method="POST", path="/accounting-service/customer-payment", latency_ms=3000)
+    order_id = bp.sales_order()
+    _no_request_held(bp)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _payment(bp, order_id, timeout=0.5)
+    assert bp.control("GET", "/faults")["holding"]["latency"] == 1  # the 3 s hold outlasts the 0.5 s timeout
+    wait_until(lambda: bp.control("GET", "/faults")["holding"]["latency"] == 0, 10, "the hold to end")
+    assert bp.state()["payments"] == 0
+
+
+def test_holding_counts_a_committed_write_whose_reply_is_held(bp: BP):
+    _faults(bp, method="POST", path="/accounting-service/customer-payment", drop_reply_rate=1.0,
+            drop_reply_mode="timeout", drop_reply_hold_seconds=3, max_hits=1)
+    order_id = bp.sales_order()
+    _no_request_held(bp)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _payment(bp, order_id, timeout=0.5)
+    assert bp.control("GET", "/faults")["holding"] == {"latency": 0, "reply": 1}
+    assert bp.state()["payments"] == 1  # committed before the reply was held
+    wait_until(lambda: bp.control("GET", "/faults")["holding"]["reply"] == 0, 10, "the hold to end")
+
+
 def test_fault_malformed_json(bp: BP):
     """RULE (the sandbox's fault device, ours): a 200 whose body is not JSON."""
     _faults(bp, path="/product-service/product/*", malformed_rate=1.0)
