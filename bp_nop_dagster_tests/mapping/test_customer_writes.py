@@ -10,7 +10,10 @@ from types import SimpleNamespace
 
 from bp_nop_dagster.mapping.customers import (
     TO_BRIGHTPEARL,
+    IN_STEP,
+    TO_NOPCOMMERCE,
     FieldDecision,
+    resolve,
     address_changes,
     bp_person,
     contact_patch,
@@ -78,3 +81,31 @@ def test_a_cleared_phone_is_removed_but_a_cleared_name_is_left():
 def test_the_snapshot_keeps_brightpearls_time_or_none():
     assert snapshot({"email": "a@x.test"}, bp_updated_on=WHEN) == {"values": {"email": "a@x.test"}, "bp_updated_on": "2026-03-01T12:00:00+00:00"}
     assert snapshot({}, bp_updated_on=None) == {"values": {}, "bp_updated_on": None}
+
+
+# ------------------------------------------------------------------------------ decisions, in full
+
+
+def _person(when, **values):
+    base = {"email": "a@x.test", "first_name": "Ann", "last_name": "Lee", "phone": "0113", "address": None}
+    return person(**{**base, **values}, changed_at=when)
+
+
+EARLY, LATE = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def test_decisions_carry_the_field_the_value_both_sides_keep_and_why():
+    """agreed() keeps each decision's value as the ledger's `last`: for an in-step field, the
+    value both sides hold."""
+    same_person = _person(EARLY)
+    assert resolve("phone", same_person, same_person, None, "both") == FieldDecision("phone", IN_STEP, "0113", "the same on both sides")
+    nop, bp = _person(EARLY, phone="1"), _person(EARLY, phone="2")
+    assert resolve("phone", nop, bp, {"phone": "1"}, "nopcommerce") == FieldDecision("phone", TO_BRIGHTPEARL, "1", "nopCommerce owns it")
+    assert resolve("phone", nop, bp, {"phone": "1"}, "both") == FieldDecision("phone", TO_NOPCOMMERCE, "2", "changed in Brightpearl only")
+    only_shop = resolve("phone", _person(EARLY, phone="1"), _person(LATE, phone=None), None, "both")
+    assert only_shop == FieldDecision("phone", TO_BRIGHTPEARL, "1", "first sync: only nopCommerce has it")
+
+
+def test_a_first_sync_with_two_different_values_goes_by_the_later_change():
+    decision = resolve("phone", _person(EARLY, phone="1"), _person(LATE, phone="2"), None, "both")
+    assert (decision.action, decision.value) == (TO_NOPCOMMERCE, "2")

@@ -11,7 +11,15 @@ from decimal import Decimal
 import pytest
 
 from bp_nop_dagster.mapping.config import MappingError, load_mapping_config
-from bp_nop_dagster.mapping.refunds import OrderRow, RefundPlan, ReturnLine, credit_rows, refund_payment_body, sales_credit_body
+from bp_nop_dagster.mapping.refunds import (
+    OrderRow,
+    RefundPlan,
+    ReturnLine,
+    credit_rows,
+    prorated,
+    refund_payment_body,
+    sales_credit_body,
+)
 
 CONFIG = load_mapping_config()
 PLACED = datetime(2026, 4, 2, 9, 30, tzinfo=UTC)
@@ -81,3 +89,22 @@ def test_a_credit_row_is_named_only_when_it_has_no_product_or_is_shipping():
     assert [r.get("name") for r in full] == [None, "Discount (20% VAT)", "Shipping: Ground"]
     (shipping,) = credit_rows(RefundPlan(480, shipping=True), rows, CONFIG).rows
     assert (shipping["externalRef"], shipping["nominalCode"]) == ("shipping", CONFIG.nominal_codes.sales)
+
+
+def test_a_difference_on_exempt_rows_is_all_net_and_one_without_taxed_rows_is_refused():
+    """tax_rate_of: the exempt code is 0 %, so the whole difference is net. A sales order with
+    no taxed row leaves nothing to reverse a difference at."""
+    exempt = [OrderRow("11", 1001, None, Decimal("1"), Decimal("10.00"), Decimal("0.00"), CONFIG.exempt_tax_code, "4000")]
+    (row,) = credit_rows(RefundPlan(100), exempt, CONFIG).rows
+    assert (row["net"], row["tax"], row["taxCode"]) == ("1.00", "0.00", CONFIG.exempt_tax_code)
+    untaxed = [OrderRow("11", 1001, None, Decimal("1"), Decimal("10.00"), Decimal("0.00"), None, "4000")]
+    with pytest.raises(MappingError) as caught:
+        credit_rows(RefundPlan(100), untaxed, CONFIG)
+    assert (caught.value.reason, caught.value.message) == ("validation_error", "the sales order has no taxed rows to reverse a refund difference at")
+
+
+def test_a_row_of_quantity_zero_cannot_be_prorated():
+    row = OrderRow("11", 1001, None, Decimal("0"), Decimal("10.00"), Decimal("2.00"), "T1", "4000")
+    with pytest.raises(MappingError) as caught:
+        prorated(row, 1)
+    assert caught.value.message == "sales order row 11 has quantity 0"
