@@ -61,6 +61,11 @@ def money_text(amount_cents: int) -> str:
     return str((Decimal(amount_cents) / 100).quantize(CENT))
 
 
+def plain_number(value: Decimal) -> str:
+    """A rate or quantity as people write it: 20, 17.5, 0 (`Decimal.normalize` alone gives "2E+1")."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Split `total` (cents) into integer parts proportional to `weights` (negative weights count
     as 0) by largest remainder: the parts always sum to `total`. All weights 0 → all on the first."""
@@ -250,8 +255,8 @@ def _tax_code(rate: Decimal, order: Order, config: MappingConfig, where: str) ->
         return config.exempt_tax_code
     code = config.tax_code_for(rate)
     if code is None:
-        known = ", ".join(f"{r.normalize()}%" for r in config.tax_codes)
-        raise MappingError("validation_error", f"order {order.id}: {where} is taxed at {rate.normalize()}%, which has no tax code in the mapping (tax_codes: {known})")
+        known = ", ".join(f"{plain_number(r)}%" for r in config.tax_codes)
+        raise MappingError("validation_error", f"order {order.id}: {where} is taxed at {plain_number(rate)}%, which has no tax code in the mapping (tax_codes: {known})")
     return code
 
 
@@ -359,7 +364,7 @@ def sales_order_body(
     rates_in_rows = {row.rate for row in rows}
     for rate, amount in nop_tax.items():
         if amount != 0 and rate not in rates_in_rows:
-            raise _malformed(order, f"tax_rates has {money_text(amount)} at {rate.normalize()}% but no line is taxed at that rate")
+            raise _malformed(order, f"tax_rates has {money_text(amount)} at {plain_number(rate)}% but no line is taxed at that rate")
     for rate in rates_in_rows:
         at_rate = [row for row in rows if row.rate == rate]
         target = nop_tax.get(rate, 0)
@@ -391,9 +396,9 @@ def sales_order_body(
             for rate in sorted(by_rate):
                 if by_rate[rate]:
                     rows.append(_Row("discount", rate, 0, tax=0, net=by_rate[rate], body={
-                        "name": f"Discount ({rate.normalize()}% VAT)" if rate else "Discount",
+                        "name": f"Discount ({plain_number(rate)}% VAT)" if rate else "Discount",
                         "quantity": 1, "taxCode": _tax_code(rate, order, config, "discount"),
-                        "nominalCode": config.nominal_codes.discount, "externalRef": f"discount-{rate.normalize()}",
+                        "nominalCode": config.nominal_codes.discount, "externalRef": f"discount-{plain_number(rate)}",
                     }))
         else:
             for row, part in zip(spread_over, parts):
@@ -438,5 +443,6 @@ __all__ = [
     "money",
     "order_address",
     "order_status_id",
+    "plain_number",
     "sales_order_body",
 ]

@@ -39,7 +39,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
-from bp_nop_dagster.mapping.orders import allocate, cents, money_text
+from bp_nop_dagster.mapping.orders import allocate, cents, money_text, plain_number
 
 SHIPPING_REF = "shipping"  # the order flow's externalRef of the shipping row (mapping/orders.py)
 DIFFERENCE_NAME = "Refund difference"
@@ -228,7 +228,7 @@ def difference_rows(left: int, order_rows: Sequence[OrderRow], config: MappingCo
             continue
         rate = tax_rate_of(code, config)
         net = int((Decimal(part) * 100 / (100 + rate)).quantize(Decimal("1"), ROUND_HALF_UP))
-        rows.append({"name": DIFFERENCE_NAME if len(codes) == 1 else f"{DIFFERENCE_NAME} ({rate.normalize()}% VAT)",
+        rows.append({"name": DIFFERENCE_NAME if len(codes) == 1 else f"{DIFFERENCE_NAME} ({plain_number(rate)}% VAT)",
                      "quantity": "1", "net": money_text(net), "tax": money_text(part - net), "taxCode": code,
                      "nominalCode": config.nominal_codes.sales, "externalRef": f"difference-{code}"})
     return rows
@@ -240,7 +240,7 @@ def credit_rows(plan: RefundPlan, order_rows: Sequence[OrderRow], config: Mappin
     if plan.full:  # rows keep the order row's reference: goods-in finds a request's row by `row-<item id>`
         for index, row in enumerate(order_rows):
             ref = SHIPPING_REF if row.external_ref == SHIPPING_REF else f"row-{row.external_ref or index}"
-            out.rows.append(_row(row, row.quantity.normalize(), cents(row.net), cents(row.tax), ref, config))
+            out.rows.append(_row(row, plain_number(row.quantity), cents(row.net), cents(row.tax), ref, config))
     else:
         by_item = {row.external_ref: row for row in order_rows}
         for request in plan.requests:

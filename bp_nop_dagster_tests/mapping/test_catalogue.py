@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from bp_nop_dagster.mapping.catalogue import brightpearl_values, changes_for_nop, differences, nop_values
+from bp_nop_dagster.mapping.catalogue import brightpearl_values, changes_for_nop, differences, new_product_fields, nop_values
 from bp_nop_dagster.mapping.config import (
     DEFAULT_MAPPING_FILE,
     CatalogueMapping,
@@ -110,3 +110,12 @@ def test_the_stores_ids_are_checked_against_the_account():
     problems = validate_against_reference(parse_mapping_config(data), channel_ids={1, 2, 3}, warehouse_ids={1, 2, 3},
                                           price_list_ids={1, 2})
     assert [p.split(":")[0] for p in problems] == ["stores.2.channel_id", "stores.2.stock.brightpearl_warehouses.0"]
+
+
+def test_a_product_created_from_brightpearl_is_visible_reviewable_and_priced_as_a_json_number():
+    """nopCommerce lists only products with VisibleIndividually set (a product hidden this way is
+    reachable only as part of another), and its admin's new-product defaults allow customer
+    reviews; the ProductDto price is a JSON number, so a Decimal goes out as a float."""
+    fields = new_product_fields("SKU-9", {"name": "Scarf", "price": Decimal("12.50")})
+    assert (fields["visible_individually"], fields["allow_customer_reviews"]) == (True, True)
+    assert fields["price"] == 12.5 and type(fields["price"]) is float

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from types import SimpleNamespace as NS
 
-from bp_nop_dagster.mapping.purchase_orders import backorder_changes, cover, incoming_by_sku, incoming_rows
+from bp_nop_dagster.mapping.purchase_orders import IncomingRow, backorder_changes, cover, incoming_by_sku, incoming_rows
 
 TODAY = date(2026, 3, 1)
 
@@ -52,3 +52,10 @@ def test_backorder_settings_while_out_of_stock_and_on_order_then_the_originals_b
     assert back == current
     assert backorder_changes(stock_quantity=0, on_order=5, next_delivery=None, current=current, original=None,
                              backorders=False, available_from=False) == {}
+
+
+def test_a_purchase_order_row_without_an_expected_date_has_no_delivery_date():
+    rows = [IncomingRow(purchase_order_id=7, reference="PO-7", row_id=1, product_id=3, sku="A", warehouse_id=1,
+                        ordered=5, received=1, expected_on=None)]
+    (incoming,) = incoming_by_sku(rows)
+    assert (incoming.on_order, incoming.next_delivery, incoming.last_delivery) == (4, None, None)

@@ -38,3 +38,9 @@ def test_duplicate_skus_lists_every_holder_of_a_repeated_sku():
 def test_duplicate_skus_is_case_sensitive_exact():
     frame = pd.DataFrame({"id": [1, 2], "sku": ["X", "x"]})
     assert duplicate_skus(frame).empty
+
+
+def test_duplicate_skus_leaves_out_rows_without_a_sku():
+    """Rows without a SKU are not "the same SKU" (a missing SKU is no duplicate of another one)."""
+    frame = pd.DataFrame({"sku": [None, "", None, "A", "A"], "id": [1, 2, 3, 4, 5]})
+    assert duplicate_skus(frame).to_dict("records") == [{"sku": "A", "id": 4}, {"sku": "A", "id": 5}]
