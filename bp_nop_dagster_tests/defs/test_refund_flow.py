@@ -26,6 +26,7 @@ import bp_nop_dagster.mapping as mapping_package
 from bp_nop_dagster.brightpearl.resource import BrightpearlResource
 from bp_nop_dagster.defs.orders.dead_letters import dead_letters
 from bp_nop_dagster.defs.returns.assets import REFUNDS_REPORT, refund_sync, refunds_reconciliation
+from bp_nop_dagster.ledger import RecordKind
 from bp_nop_dagster.transport.errors import OutcomeUnknownError
 from bp_nop_dagster_tests.defs.test_order_flow import ADDRESS, Flow, flow, instance, linked_orders  # noqa: F401 (fixtures)
 
@@ -402,19 +403,28 @@ def test_returned_goods_go_to_the_quarantine_location_when_the_mapping_says_so(f
 
 
 def test_the_refunds_sensor_asks_for_one_run_per_slot_and_none_while_the_flow_is_paused(flow, instance):
-    """One run per 5-minute slot (run key), none while Brightpearl is paused after an outage any
-    flow found (sync/fate.py)."""
+    """One run per 5-minute slot (run key); within a slot a run only when refund work in the
+    ledger is due (a refund a killed run left half done waits for no slot); none while
+    Brightpearl is paused after an outage any flow found (sync/fate.py)."""
     from bp_nop_dagster.defs.returns.sensors import refunds_sensor
     from bp_nop_dagster.sync.fate import BRIGHTPEARL, pause_name
 
     resources = {"ledger": flow.resources["ledger"]}
+    book = flow.resources["ledger"].get_ledger()
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         request = refunds_sensor(context)
-    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("refunds-")
+        slot = context.cursor
+    assert isinstance(request, dg.RunRequest) and request.run_key == f"refunds-{slot}"
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=slot) as context:
+        idle = refunds_sensor(context)
+    assert isinstance(idle, dg.SkipReason) and "nothing pending" in idle.skip_message, idle
+    book.enqueue(RecordKind.REFUND, ["1:1"])  # a refund found, not yet credited: due now
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=slot) as context:
+        resume = refunds_sensor(context)
+    assert isinstance(resume, dg.RunRequest) and resume.run_key is None and resume.job_name == "refund_sync_job", resume
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-    flow.resources["ledger"].get_ledger().set_watermark(pause_name(BRIGHTPEARL), json.dumps(
-        {"until": until.isoformat(), "outages": 1, "found_by": "orders"}))
-    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+    book.set_watermark(pause_name(BRIGHTPEARL), json.dumps({"until": until.isoformat(), "outages": 1, "found_by": "orders"}))
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=slot) as context:
         assert isinstance(refunds_sensor(context), dg.SkipReason)
 
 
