@@ -1084,8 +1084,8 @@ def _no_request_held(bp: BP) -> None:
 
 
 def test_holding_counts_a_write_held_by_latency_and_a_client_gone_meanwhile_writes_nothing(bp: BP):
-    """`holding` (control API, a test control) shows a write waiting out its latency; the
-    simulator has not seen it yet, so a client that goes away meanwhile (a kill -9, here a read
+    """RULE (the sandbox's control API, ours: a test control, nothing on the wire): `holding` shows
+    a write waiting out its latency; the simulator has not seen it yet, so a client that goes away meanwhile (a kill -9, here a read
     timeout) leaves nothing written: uvicorn reports the disconnect when the body is read."""
     _faults(bp, method="POST", path="/accounting-service/customer-payment", latency_ms=3000)
     order_id = bp.sales_order()
@@ -1098,6 +1098,8 @@ def test_holding_counts_a_write_held_by_latency_and_a_client_gone_meanwhile_writ
 
 
 def test_holding_counts_a_committed_write_whose_reply_is_held(bp: BP):
+    """RULE (the sandbox's control API, ours: a test control, nothing on the wire): `holding` shows
+    a write the simulator committed whose reply the drop-reply fault holds back."""
     _faults(bp, method="POST", path="/accounting-service/customer-payment", drop_reply_rate=1.0,
             drop_reply_mode="timeout", drop_reply_hold_seconds=3, max_hits=1)
     order_id = bp.sales_order()

@@ -9,6 +9,7 @@ import logging
 
 import pytest
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from bp_nop_dagster.transport.parsing import ById, Items, Malformed, describe, item_id, parse_items
 
@@ -26,7 +27,7 @@ class Order(BaseModel):
 
 
 def rejection(model: type[BaseModel], raw: object):
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(PydanticValidationError) as raised:
         model.model_validate(raw)
     return raised.value
 
