@@ -41,6 +41,7 @@ from bp_nop_dagster.defs.orders.assets import SALES_ORDERS
 from bp_nop_dagster.defs.orders.jobs import order_sync_job
 from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
 from bp_nop_dagster.ledger import Ledger
+from bp_nop_dagster.sync.reference_check import forget as forget_reference_checks
 
 from bp_nop_dagster_tests.clocks import wait_until
 from bp_nop_dagster_tests.postgres import fresh_databases
@@ -137,7 +138,11 @@ class Deployment:
 
     def hold_first_brightpearl_read(self, seconds: float) -> None:
         """Hold the next order-status read (the first Brightpearl read of an order sync step: its
-        mapping check) for `seconds` before answering; later reads are not held."""
+        mapping check) for `seconds` before answering; later reads are not held. A check an earlier
+        test's run kept in the ledger (sync/reference_check.py) is forgotten first, so the step
+        makes that read whichever tests ran before."""
+        with Ledger(self.ledger_db.url) as ledger:
+            forget_reference_checks(ledger)
         rule = {"method": "GET", "path": "/order-service/order-status*", "latency_ms": int(seconds * 1000), "max_hits": 1}
         requests.put(f"{self.sandbox.urls.brightpearl_root}/__sandbox__/faults", json={"rules": [rule]}, timeout=10).raise_for_status()
 
