@@ -106,18 +106,6 @@ def settle(ledger: Ledger, clock: Clock, target: Target, style: str, runs: int) 
     return outcomes
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ledger(clock):
-    book = Ledger("sqlite://", clock=clock)
-    yield book
-    book.close()
-
-
 # ------------------------------------------------------------------------- the protocol, case by case
 
 def test_a_create_applied_whose_reply_was_lost_is_found_not_sent_again(ledger):

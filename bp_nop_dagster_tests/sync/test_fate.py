@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, RecordKind
 from bp_nop_dagster.mapping.config import MappingError
 from bp_nop_dagster.mapping.fulfilment import FulfilmentMappingError
 from bp_nop_dagster.sync.exactly_once import Deferred, Held
@@ -33,7 +33,7 @@ from bp_nop_dagster.transport.errors import (
     TransientError,
     ValidationError,
 )
-from bp_nop_dagster_tests.ledger.clock import T0, Clock
+from bp_nop_dagster_tests.ledger.clock import T0
 
 ORDER = RecordKind.ORDER
 BP = "Brightpearl"
@@ -50,17 +50,6 @@ class Probe:
         self.calls += 1
         if self.down:
             raise TransientError(BP, "server error", status=503)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ledger(clock):
-    with Ledger("sqlite://", clock=clock) as book:
-        yield book
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from datetime import timedelta
 import pytest
 
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
-from bp_nop_dagster.ledger import Ledger, RecordKind
+from bp_nop_dagster.ledger import RecordKind
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync.fate import BRIGHTPEARL, NOPCOMMERCE, SYSTEMS, Fates, SystemicOutage, active_pause, work_due
 from bp_nop_dagster.transport.errors import TransientError
-from bp_nop_dagster_tests.ledger.clock import T0, Clock
+from bp_nop_dagster_tests.ledger.clock import T0
 
 ORDER, NOTE, CUSTOMER = RecordKind.ORDER, RecordKind.GOODS_OUT_NOTE, RecordKind.CUSTOMER
 
@@ -32,17 +32,6 @@ class Probe:
     def __call__(self) -> None:
         if self.down:
             raise TransientError(self.system, "service unavailable", status=503)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ledger(clock):
-    with Ledger("sqlite://", clock=clock) as book:
-        yield book
 
 
 @pytest.fixture
