@@ -917,20 +917,34 @@ class BrightpearlClient(Transport):
 
     def find_customer_payment(self, body: Mapping[str, Any]) -> int | None:
         """The natural-key lookup of a customer payment about to be (or maybe already) created
-        from `body`: the oldest payment with the same `transactionRef` and `paymentMethodCode`
-        that also books the same order, payment type and amount (`amountAuthorized` for an
-        AUTH, else `amountPaid`; customer-payment-search columns orderId, paymentType,
-        amountAuthorized, amountPaid). A
-        gateway reference reused by another order, or by another step of the same order, is
-        not taken for this one (the columns as recorded: customer_payment__search__simple_search.json)."""
-        amount_field = "amountAuthorized" if body.get("paymentType") == "AUTH" else "amountPaid"
-        amount = _decimal_or_none(body.get(amount_field))
-        matches = [
-            p.payment_id for p in self.find_customer_payments(str(body.get("transactionRef") or ""), body.get("paymentMethodCode"))
-            if p.order_id == body.get("orderId") and p.payment_type == body.get("paymentType")
-            and _decimal_or_none(p.amount_authorized if amount_field == "amountAuthorized" else p.amount_paid) == amount
-        ]
-        return min(matches, default=None)
+        from `body` (`matching_customer_payment`), with one `customer-payment-search` by its
+        `transactionRef` and `paymentMethodCode`."""
+        return matching_customer_payment(
+            self.find_customer_payments(str(body.get("transactionRef") or ""), body.get("paymentMethodCode")), body)
+
+    def sales_orders_created_since(
+        self, since: datetime, installed_integration_instance_id: int | None, *, max_rows: int
+    ) -> dict[str, int] | None:
+        """externalRef -> the lowest id, of the sales orders of this installed integration instance
+        created since `since`: the natural-key lookups of many orders at once (one
+        `order-search?createdOn=since/&orderTypeId=1`, columns orderId, externalRef,
+        installedIntegrationInstanceId; one page per 500). None, after the first page only,
+        when the search holds more than `max_rows` results: looking the orders up one by one is
+        then cheaper. Instances compare as `find_sales_orders_by_external_ref` does."""
+        wanted_instance = installed_integration_instance_id or None
+        found: dict[str, int] = {}
+        pages = self.iter_search(
+            "/order-service/order-search", {"createdOn": period(since), "orderTypeId": SALES_ORDER_TYPE_ID},
+            columns=["orderId", "externalRef", "installedIntegrationInstanceId"], sort="orderId.ASC",
+        )
+        for number, page in enumerate(pages):
+            if number == 0 and (page.results_available or 0) > max_rows:
+                return None
+            for row in page.rows:
+                ref = row.get("externalRef")
+                if ref and (row.get("installedIntegrationInstanceId") or None) == wanted_instance:
+                    found[ref] = min(int(row["orderId"]), found.get(ref, int(row["orderId"])))
+        return found
 
     def order_summaries(self, ids: Iterable[int]) -> ById:
         """Order id -> `OrderSummary` (status id, payment status, shipping status code, gross total,
@@ -1389,6 +1403,27 @@ def _id_fields(model: type[BaseModel]) -> tuple[str, ...]:
     if choices:
         fields[:0] = [c for c in choices if isinstance(c, str)]
     return tuple(dict.fromkeys(fields))
+
+
+def matching_customer_payment(payments: Iterable[m.CustomerPayment], body: Mapping[str, Any]) -> int | None:
+    """The payment among `payments` that a create from `body` made: the oldest with the same
+    `transactionRef` and `paymentMethodCode` (any method when `body` names none) that also books the same order, payment type and
+    amount (`amountAuthorized` for an AUTH, else `amountPaid`; customer-payment-search columns
+    orderId, paymentType, amountAuthorized, amountPaid, as recorded:
+    customer_payment__search__simple_search.json). A gateway reference reused by another order,
+    or by another step of the same order, is not taken for this one."""
+    reference, method = str(body.get("transactionRef") or ""), body.get("paymentMethodCode")
+    if not reference:  # a payment without a reference has no natural key
+        return None
+    amount_field = "amountAuthorized" if body.get("paymentType") == "AUTH" else "amountPaid"
+    amount = _decimal_or_none(body.get(amount_field))
+    matches = [
+        p.payment_id for p in payments
+        if p.transaction_ref == reference and (method is None or p.payment_method_code == method)
+        and p.order_id == body.get("orderId") and p.payment_type == body.get("paymentType")
+        and _decimal_or_none(p.amount_authorized if amount_field == "amountAuthorized" else p.amount_paid) == amount
+    ]
+    return min(matches, default=None)
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:

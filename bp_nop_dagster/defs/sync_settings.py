@@ -22,6 +22,7 @@ from bp_nop_dagster import settings
 from bp_nop_dagster.brightpearl.client import BrightpearlClient
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, Ledger
 from bp_nop_dagster.sync.catalogue import CatalogueSync
+from bp_nop_dagster.sync.orders import CREATED_ON_MARGIN
 from bp_nop_dagster.mapping.config import MappingConfig, MappingConfigError, load_mapping_config, validate_against_reference
 from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.sync import reference_check
@@ -47,11 +48,25 @@ FLOW_CHECKS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 
 
-class OrderFlowKnobs(dg.Config):
-    batch_size: int = Field(default=500, ge=1, description="Pending orders drained per run (the rest wait for the next run)")
+class RecordFlowKnobs(dg.Config):
+    """A flow that drains pending records from the ledger under write-ahead intents."""
+
+    batch_size: int = Field(default=500, ge=1, description="Pending records (orders, customers) drained per run (the rest wait for the next run)")
     intent_lease_seconds: float = Field(
         default=DEFAULT_LEASE_SECONDS, gt=0, description="Lease on a record being written, renewed while the run works on it: how long a killed run blocks it"
     )
+
+
+class OrderFlowKnobs(RecordFlowKnobs):
+    created_on_margin_hours: float = Field(
+        default=CREATED_ON_MARGIN.total_seconds() / 3600, gt=0,
+        description="The bulk lookup of orders whose create's outcome is unknown reads Brightpearl orders created since "
+        "the first such attempt less this margin (covers the createdOn filter's time zone and clock skew; inferred)",
+    )
+
+    @property
+    def created_on_margin(self) -> timedelta:
+        return timedelta(hours=self.created_on_margin_hours)
 
 
 class FulfilmentKnobs(dg.Config):
@@ -81,7 +96,7 @@ class SyncSettings(dg.ConfigurableResource):
     orders: OrderFlowKnobs = Field(default_factory=OrderFlowKnobs, description="The order flow")
     fulfilment: FulfilmentKnobs = Field(default_factory=FulfilmentKnobs, description="The fulfilment flow")
     stock: StockKnobs = Field(default_factory=StockKnobs, description="The stock flow")
-    customers: OrderFlowKnobs = Field(default_factory=OrderFlowKnobs, description="The customer flow (pending customers per run, lease)")
+    customers: RecordFlowKnobs = Field(default_factory=RecordFlowKnobs, description="The customer flow (pending customers per run, lease)")
     reference_check_ttl_seconds: float = Field(
         default=reference_check.DEFAULT_TTL.total_seconds(), ge=0,
         description="How long a passed check of the mapping against the Brightpearl account's reference data is kept "

@@ -765,6 +765,16 @@ class Ledger:
         with self._read() as conn:
             return [_intent(row) for row in conn.execute(query)]
 
+    def free_intents(self, kind: str, owner: str) -> list[Intent]:
+        """The open intents of `kind` no other run holds now (lease ended, or `owner`'s own): the
+        records whose earlier create's outcome is unknown and that `owner` may look up now."""
+        i = s.intents
+        now = self._now()
+        query = (sa.select(i).where(i.c.kind == _check_kind(kind), sa.or_(i.c.owner == owner, i.c.lease_until <= sa.literal(now, s.UTCDateTime())))
+                 .order_by(i.c.created_at, i.c.id))
+        with self._read() as conn:
+            return [_intent(row) for row in conn.execute(query)]
+
     # ----------------------------------------------------------------------- dead letters
     def dead_letter(self, kind: str, nop_key: str, *, reason: str, error_code: str | None, message: str, payload: dict) -> int:
         """Park the record with a typed reason (a DeadLetterReason). One dead letter per record:

@@ -9,6 +9,12 @@ lease ends at once (`Ledger.release_intent`), so the next run to reach the recor
 waiting. Only a run that is killed outright keeps a record blocked, for at most one lease. Renewing from a thread rather than before each call is what
 covers one call that outlasts the lease; the thread is stopped and joined before the intent is
 released or completed.
+
+Lookups in bulk (`BulkAnswers`): a flow that works on many records in passes answers the
+natural-key lookups of every record whose earlier create's outcome is unknown with one search
+before the pass, instead of one lookup each; such a flow creates with `settle_later`, so an
+unknown outcome leaves the record to that search (`Unsettled`) rather than spending a lookup on
+it at once.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, IntentClaim, LeaseLost, Ledger
+from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, Intent, IntentClaim, LeaseLost, Ledger, stored_key
 from bp_nop_dagster.transport.errors import OutcomeUnknownError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.exactly_once")
@@ -32,6 +38,40 @@ T = TypeVar("T")
 class Deferred(Exception):
     """The record cannot be finished in this run (its create's outcome is still unknown, or it
     waits on another record): a failed attempt, retried by a later run (`sync/fate.py`)."""
+
+
+class Unsettled(Deferred):
+    """The create's outcome is unknown and its caller settles it later, with the lookups it
+    answers in bulk before its next pass (`create_once(settle_later=True)`): the intent stays
+    open (released), so the next attempt looks the record up before writing."""
+
+
+class BulkAnswers(Generic[T]):
+    """Natural-key lookups answered ahead of a pass, by one search for many records (`put`), each
+    used by at most one lookup (`lookup`). An answer stands only while the record's intent is
+    as it was when the search ran, then taken by this run: `Intent.attempts` counts each taking,
+    so one more than when the search ran means nobody else attempted the record in between;
+    otherwise (or with no answer) the record is looked up on its own."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._answers: dict[tuple[str, str], tuple[int, T | None]] = {}
+        self.used = 0
+
+    def put(self, intent: Intent, answer: T | None) -> None:
+        """What the search found for the record whose intent is `intent` (None: not created)."""
+        self._answers[(intent.kind, intent.nop_key)] = (intent.attempts, answer)
+
+    def lookup(self, kind: str, key: str, fetch: Callable[[], T | None]) -> T | None:
+        """The answer put for the record, if it still stands, else `fetch()` (its own lookup)."""
+        held = self._answers.pop((kind, stored_key(key)), None)
+        if held is not None:
+            attempts, answer = held
+            intent = self.ledger.intent(kind, key)
+            if intent is not None and intent.attempts == attempts + 1:
+                self.used += 1
+                return answer
+        return fetch()
 
 
 class Held(Deferred):
@@ -140,14 +180,19 @@ class WriteAhead:
             log.warning("could not release the lease on %s %r (it expires by itself): %s", kind, key, error)
 
     def resume_or_create(
-        self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False
+        self, claim: IntentClaim, create: Callable[[], T], lookup: Callable[[], T | None], *,
+        target_dedupes: bool = False, settle_later: bool = False,
     ) -> T:
         """What an earlier, interrupted attempt created (found by its natural key), else a new
         record through `create_once`."""
         found = lookup() if claim.previous_attempt else None
-        return found if found is not None else self.create_once(create, lookup, target_dedupes=target_dedupes)
+        if found is not None:
+            return found
+        return self.create_once(create, lookup, target_dedupes=target_dedupes, settle_later=settle_later)
 
-    def create_once(self, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False) -> T:
+    def create_once(
+        self, create: Callable[[], T], lookup: Callable[[], T | None], *, target_dedupes: bool = False, settle_later: bool = False
+    ) -> T:
         """Create under an intent the caller holds. An unknown outcome is answered by the
         natural-key lookup before any new attempt. A refusal is too, once: if the record is found
         by its natural key, the refusal was the target's way of saying it exists already (no source
@@ -157,12 +202,17 @@ class WriteAhead:
         with the existing record, or refused), so after an unknown outcome the create is simply
         sent again, and the lookup runs only when that answer is a refusal or unknown again, or
         after the last attempt. Most faults write nothing (a 503 or 500 in front of the service),
-        so this saves a lookup per fault; the lookup still settles the rest."""
+        so this saves a lookup per fault; the lookup still settles the rest.
+
+        `settle_later`: the caller answers lookups in bulk before its next pass (`BulkAnswers`),
+        so an unknown outcome raises `Unsettled` at once instead of spending a lookup or a repeat."""
         unknown: OutcomeUnknownError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return create()
             except OutcomeUnknownError as error:
+                if settle_later:
+                    raise Unsettled(f"create outcome unknown ({error}): settled by the next pass's lookup") from error
                 unknown = error
                 log.warning("create outcome unknown (%s) before attempt %d", error, attempt + 1)
             except ValidationError as error:

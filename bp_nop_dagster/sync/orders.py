@@ -22,6 +22,12 @@ For each order, in this order:
 4. later changes from the shop: a cancellation, or the payment of an order booked as awaiting
    payment, gets a status PUT; Brightpearl owns every other status change after the create.
 
+An order or payment create whose outcome is unknown (a 500, a dropped reply) is not looked up at
+once: the record is left to the next pass (or run), which answers the lookups of all such orders
+with one `order-search` by creation time and of all such payments with one
+`customer-payment-search` by order id, before writing (`_look_up_in_bulk`; one lookup per record
+only when a single one is open). A record killed mid-create is found the same way.
+
 Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
 (absent from Order/GetByIds, which leaves soft-deleted orders out, and confirmed deleted or unknown
 by Order/GetById; the catch-up sweep re-opens it if nopCommerce lists it again), or dead-lettered
@@ -41,9 +47,11 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bp_nop_dagster import settings
-from bp_nop_dagster.brightpearl.client import BrightpearlClient
+from bp_nop_dagster.brightpearl.client import MAX_PAGE_SIZE, BrightpearlClient, matching_customer_payment
+from bp_nop_dagster.brightpearl.models import CustomerPayment
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
@@ -53,7 +61,7 @@ from bp_nop_dagster.nopcommerce.client import NopCommerceClient
 from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.contact_check import ContactGate
-from bp_nop_dagster.sync.exactly_once import WriteAhead
+from bp_nop_dagster.sync.exactly_once import BulkAnswers, WriteAhead
 from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
@@ -64,6 +72,11 @@ ORDER, CONTACT, POSTAL_ADDRESS, PAYMENT, PRODUCT = (
 FLOW = "orders"
 READ_CHUNK = 100  # orders read from nopCommerce ahead of the Brightpearl writes
 MAX_PASSES = 3  # passes of one run over the due orders (see `OrderSync.run`)
+# How far before an order's first create attempt the bulk lookup reads Brightpearl's orders by
+# `createdOn` (`OrderFlowKnobs.created_on_margin_hours`). Inferred (no source states the time
+# zone the createdOn filter reads a UTC time in, nor the account clock's skew): a day covers any
+# time zone; a larger window costs pages, never correctness.
+CREATED_ON_MARGIN = timedelta(hours=24)
 
 
 @dataclass
@@ -131,10 +144,11 @@ class OrderSync:
         intent_lease_seconds: float = DEFAULT_LEASE_SECONDS,
         progress: Callable[[int, int], None] | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
+        created_on_margin: timedelta = CREATED_ON_MARGIN,
     ) -> None:
         """`config`: the mapping, or a function that reads and checks it against the account
         (called inside the run, so an outage during its reads pauses the flow as any other
-        outage does)."""
+        outage does). `created_on_margin`: see `CREATED_ON_MARGIN`."""
         self.nop = nop
         self.bp = bp
         self.ledger = ledger
@@ -144,6 +158,9 @@ class OrderSync:
         self.writes = WriteAhead(ledger, owner=owner, lease_seconds=intent_lease_seconds, permanent=(ValidationError, MappingError))
         self.fates = Fates(ledger, flow=FLOW, probes={bp.system: bp.ping, nop.system: nop.ping}, policy=policy,
                            lease_seconds=intent_lease_seconds)
+        self.created_on_margin = created_on_margin
+        self.order_answers: BulkAnswers[int] = BulkAnswers(ledger)  # order key -> sales order id or None
+        self.payment_answers: BulkAnswers[list[CustomerPayment]] = BulkAnswers(ledger)  # payment key -> its order's payments
         self._outcomes: list[Outcome] = []
         self._iso_codes: dict[int, tuple[str | None, str | None]] | None = None
 
@@ -162,6 +179,10 @@ class OrderSync:
                 for _ in range(MAX_PASSES):
                     if not keys:
                         break
+                    try:
+                        self._look_up_in_bulk(keys)
+                    except TransientError as error:  # each record is looked up on its own instead
+                        log.warning("the bulk lookup of unknown outcomes failed (%s): looking records up one by one", error)
                     self._sync(keys)
                     taken += len(keys)
                     if limit is not None and taken >= limit:
@@ -172,6 +193,31 @@ class OrderSync:
             finally:
                 self._count_fates()
         return self.report
+
+    def _look_up_in_bulk(self, keys: list[str]) -> None:
+        """Answer ahead the lookups of this pass's orders and payments whose earlier create's
+        outcome is unknown (an intent open, no run holding it): the orders by one `order-search`
+        from the first such attempt's time less `created_on_margin`, the payments by one
+        `customer-payment-search` of their orders. With one record of a kind open, or more
+        orders created in the window than pages would save, each is looked up on its own."""
+        owner, wanted = self.writes.owner, set(keys)
+        orders = [i for i in self.ledger.free_intents(ORDER, owner) if i.nop_key in wanted]
+        if len(orders) > 1:
+            since = min(i.created_at for i in orders) - self.created_on_margin
+            found = self.bp.sales_orders_created_since(since, self.config.installed_integration_instance_id,
+                                                       max_rows=MAX_PAGE_SIZE * (len(orders) - 1))
+            if found is not None:
+                for intent in orders:
+                    self.order_answers.put(intent, found.get(external_ref(int(intent.nop_key), self.config)))
+        payments = [i for i in self.ledger.free_intents(PAYMENT, owner) if i.nop_key.split(":")[0] in wanted]
+        order_ids = self.ledger.bp_ids(ORDER, {i.nop_key.split(":")[0] for i in payments})
+        payments = [i for i in payments if i.nop_key.split(":")[0] in order_ids]
+        if len(payments) > 1:
+            by_order: dict[int, list[CustomerPayment]] = {}
+            for payment in self.bp.customer_payment_search(order_ids=sorted(set(order_ids.values()))):
+                by_order.setdefault(payment.order_id, []).append(payment)
+            for intent in payments:
+                self.payment_answers.put(intent, by_order.get(order_ids[intent.nop_key.split(":")[0]], []))
 
     def _count_fates(self) -> None:
         """The fate counts of the orders this run worked on (each order's last outcome)."""
@@ -362,13 +408,13 @@ class OrderSync:
         reference = external_ref(order.id, self.config)
         instance_id = self.config.installed_integration_instance_id
         with self.writes.intent(ORDER, key) as claim:
-            # Brightpearl answers a repeat of externalRef + installation with the order it has
-            # (Sales Order POST doc), so with an installation id a repeat is safe to send.
+            # An unknown outcome is settled by the next pass's bulk lookup (`_look_up_in_bulk`).
             bp_order_id = self.writes.resume_or_create(
                 claim,
                 lambda: self.bp.create_sales_order(mapping.body),
-                lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id)),
-                target_dedupes=instance_id is not None,
+                lambda: self.order_answers.lookup(
+                    ORDER, key, lambda: lowest(self.bp.find_sales_orders_by_external_ref(reference, instance_id))),
+                settle_later=True,
             )
             self.writes.complete(ORDER, key, bp_order_id, needs_review=mapping.needs_review, synced=False)
         self._count_created(self.report.orders, mapping.needs_review)
@@ -402,16 +448,21 @@ class OrderSync:
                 self.report.payments.unchanged += 1
                 continue
             with self.writes.intent(PAYMENT, key) as claim:
-                # transactionRef is unique per payment method (Customer Payment POST doc): a repeat
-                # is refused, never booked twice, so it is safe to send.
+                # An unknown outcome is settled by the next pass's bulk lookup (`_look_up_in_bulk`).
                 payment_id = self.writes.resume_or_create(
                     claim,
                     lambda body=body: self.bp.create_customer_payment(body),
-                    lambda body=body: self.bp.find_customer_payment(body),
-                    target_dedupes=True,
+                    lambda body=body, key=key: self._find_payment(key, body),
+                    settle_later=True,
                 )
                 self.writes.complete(PAYMENT, key, payment_id)
             self.report.payments.created += 1
+
+    def _find_payment(self, key: str, body: dict) -> int | None:
+        """The payment's natural-key lookup: from the pass's bulk read of its order's payments
+        when that answer stands, else its own search by transactionRef."""
+        payments = self.payment_answers.lookup(PAYMENT, key, lambda: None)
+        return self.bp.find_customer_payment(body) if payments is None else matching_customer_payment(payments, body)
 
     # ------------------------------------------------------------------ shared
     def _count_created(self, counts: StepCounts, needs_review: bool) -> None:

@@ -187,3 +187,41 @@ def test_journal_search_reads_the_documented_columns_in_id_sets_of_at_most_200()
     assert [q["orderId"] for _, _, q in session.asked] == ["1-200", "201-400", "401"]
     assert {q["journalType"] for _, _, q in session.asked} == {"SR"}
     assert (rows[0].journal_ref, rows[0].transaction_debit, rows[0].transaction_credit) == ("1", Decimal("24.25"), 0)
+
+
+# The order-search columns, in the order the recordings return them (vicvans20/ruby-brightpearl, notes section 4).
+ORDER_SEARCH_COLUMNS = ["orderId", "orderTypeId", "contactId", "orderStatusId", "orderStockStatusId", "createdOn", "createdById",
+                        "customerRef", "orderPaymentStatusId", "updatedOn", "parentOrderId", "orderShippingStatusId", "externalRef",
+                        "installedIntegrationInstanceId", "warehouseId", "staffOwnerContactId", "taxDate", "departmentId", "deliveryDate"]
+
+
+def test_sales_orders_created_since_search_by_a_period_and_keep_only_this_installation():
+    """The bulk lookup of orders (sync/orders.py) asks `order-search` with documented filters only (a PERIOD
+    `createdOn=start/`, orderTypeId 1 = SALES_ORDER in the reply's reference), and takes the lowest order id of
+    each externalRef created by this installed integration instance (the compound key, Sales Order POST doc)."""
+    def answer(method, path, query):
+        return _response(200, _search_reply(["orderId", "externalRef", "installedIntegrationInstanceId"],
+                                            [[101, "nop-1", 7], [102, "nop-2", 7], [99, "nop-2", 8], [103, "nop-1", 7], [104, None, 7]]))
+
+    client, session = _client(answer)
+    found = client.sales_orders_created_since(datetime(2026, 5, 1, 9, 30, tzinfo=UTC), 7, max_rows=500)
+    assert found == {"nop-1": 101, "nop-2": 102}  # 99 belongs to another installation
+    ((method, path, query),) = session.asked
+    assert (method, path) == ("GET", "/order-service/order-search")
+    assert query["createdOn"].startswith("2026-05-01T09:30:00") and query["createdOn"].endswith("/")
+    assert query["orderTypeId"] == "1"
+    named = set(query["columns"].split(",")) | {query["sort"].split(".")[0]} | (set(query) - {"columns", "sort", "pageSize", "firstResult"})
+    assert named <= set(ORDER_SEARCH_COLUMNS), named - set(ORDER_SEARCH_COLUMNS)
+
+
+def test_sales_orders_created_since_gives_up_after_one_page_when_the_window_is_too_full():
+    """Rule: more results than `max_rows` (metaData.resultsAvailable, notes section 4) means looking each order
+    up on its own is cheaper: None after the first page, no second page asked."""
+    def answer(method, path, query):
+        reply = _search_reply(["orderId", "externalRef", "installedIntegrationInstanceId"], [[1, "nop-1", None]])
+        reply["response"]["metaData"].update(resultsAvailable=1001, morePagesAvailable=True)
+        return _response(200, reply)
+
+    client, session = _client(answer)
+    assert client.sales_orders_created_since(datetime(2026, 5, 1, tzinfo=UTC), None, max_rows=1000) is None
+    assert len(session.asked) == 1

@@ -69,6 +69,7 @@ def order_sync(
         config=lambda: sync_settings.mapping(bp, flow="orders", ledger=ledger.get_ledger()),
         owner=context.run.run_id,
         intent_lease_seconds=sync_settings.orders.intent_lease_seconds,
+        created_on_margin=sync_settings.orders.created_on_margin,
         progress=ProgressLog(context.log.info, "orders synced"),
     )
     try:
