@@ -272,6 +272,10 @@ def main() -> int:
                                         "faulted_reaching_brightpearl": round(faulted_reached, 2)},
         "ratio_all_requests": round(faulted_all / clean_per_order, 3),
         "ratio_reaching_brightpearl": round(faulted_reached / clean_per_order, 3),
+        # where the faulted side's extra requests went (injected answers included), by endpoint
+        "extra_requests_by_endpoint": {
+            endpoint: n - results["clean"]["by_endpoint"].get(endpoint, 0)
+            for endpoint, n in results["faulted"]["by_endpoint"].items() if n > results["clean"]["by_endpoint"].get(endpoint, 0)},
         "never_succeeding": {"nopcommerce_reads_each": round(results["faulted"]["never_reads"] / NEVER, 1),
                              "policy_bound_each": bound, "fates": results["faulted"]["never_fates"],
                              "given_up_seconds_after_the_storm": results["faulted"]["never_settled_seconds_after_the_storm"]},
