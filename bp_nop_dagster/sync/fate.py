@@ -13,6 +13,8 @@ decides the record's fate here, and only here:
 | `MalformedError` (the source record will not parse)  | dead-lettered `malformed_record`, the problem             |
 | `AuthError`                                          | the run stops (no record can succeed without credentials) |
 | `Held` (another run holds the record)                | postponed to the end of the holder's lease, not charged   |
+| `Unsettled` (a create's outcome unknown, its flow    | the first time in a run: left due, not charged (the next  |
+| looks such records up in bulk before each pass)      | pass looks it up); again in the run: as `Deferred`        |
 | `TransientError`, `Deferred`                         | a failed attempt: `Ledger.mark_failed` with the policy    |
 | anything else                                        | dead-lettered `unexpected`, the exception's type as code  |
 
@@ -74,7 +76,7 @@ from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, DeadLet
 from bp_nop_dagster.mapping.config import MappingConfig, MappingError
 from bp_nop_dagster.mapping.fulfilment import FulfilmentMappingError
 from bp_nop_dagster.sync import reference_check
-from bp_nop_dagster.sync.exactly_once import Deferred, Held
+from bp_nop_dagster.sync.exactly_once import Deferred, Held, Unsettled
 from bp_nop_dagster.transport.errors import (
     ApiError,
     AuthError,
@@ -107,6 +109,7 @@ DEAD_LETTERED = "dead_lettered"
 RETRYING = "retrying"  # charged a failed attempt; due again after the policy's delay
 HELD = "held"  # a transient failure waiting for the breaker's verdict (charged or postponed later)
 POSTPONED = "postponed"  # not charged: another run holds it, or an outage
+UNSETTLED = "unsettled"  # not charged: a create's outcome unknown, for the next pass's bulk lookup
 
 
 class GatewayRefused(Exception):
@@ -232,6 +235,7 @@ class Fates:
     _held: list[_Failure] = field(default_factory=list, init=False, repr=False)
     _answered: bool = field(default=False, init=False, repr=False)
     _pause_checked_at: datetime | None = field(default=None, init=False, repr=False)
+    _unsettled: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
 
     # ------------------------------------------------------------------ one record
     @contextmanager
@@ -251,6 +255,13 @@ class Fates:
             until = error.until or self.clock() + timedelta(seconds=self.lease_seconds)
             self._postpone(kind, key, max(until, self.clock()), str(error), outcome)
             return
+        except Unsettled as error:
+            if (kind, key) not in self._unsettled:  # the next pass's bulk lookup settles it, at no charge
+                self._unsettled.add((kind, key))
+                outcome.fate = UNSETTLED
+                self.tally[UNSETTLED] += 1
+                return
+            self._hold(_Failure(kind, key, error, payload, outcome))  # again in this run: a failed attempt
         except (MappingError, FulfilmentMappingError) as error:
             self._dead_letter(kind, key, error.reason, None, error.message, payload, outcome)
         except ValidationError as error:

@@ -23,7 +23,8 @@ For each order, in this order:
    payment, gets a status PUT; Brightpearl owns every other status change after the create.
 
 An order or payment create whose outcome is unknown (a 500, a dropped reply) is not looked up at
-once: the record is left to the next pass (or run), which answers the lookups of all such orders
+once: the record is left due, uncharged (`sync/fate.py`: once per run), to the next pass (or
+run), which answers the lookups of all such orders
 with one `order-search` by creation time and of all such payments with one
 `customer-payment-search` by order id, before writing (`_look_up_in_bulk`; one lookup per record
 only when a single one is open). A record killed mid-create is found the same way.
@@ -62,7 +63,9 @@ from bp_nop_dagster.nopcommerce.models import OrderDetails, OrderStatus
 from bp_nop_dagster.sync.calls import calls_into
 from bp_nop_dagster.sync.contact_check import ContactGate
 from bp_nop_dagster.sync.exactly_once import BulkAnswers, WriteAhead
-from bp_nop_dagster.sync.fate import BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, Fates, Outcome, mapping_of
+from bp_nop_dagster.sync.fate import (
+    BREAKER_THRESHOLD, DEAD_LETTERED, HELD, POSTPONED, RETRYING, SKIPPED, UNSETTLED, Fates, Outcome, mapping_of,
+)
 from bp_nop_dagster.transport.errors import ApiError, AuthError, MalformedError, TransientError, ValidationError
 
 log = logging.getLogger("bp_nop_dagster.sync.orders")
@@ -223,7 +226,7 @@ class OrderSync:
         """The fate counts of the orders this run worked on (each order's last outcome)."""
         fates = [outcome.fate for outcome in {outcome.key: outcome for outcome in self._outcomes}.values()]
         self.report.orders.dead_lettered = fates.count(DEAD_LETTERED)
-        self.report.orders.pending = fates.count(RETRYING) + fates.count(POSTPONED)
+        self.report.orders.pending = fates.count(RETRYING) + fates.count(POSTPONED) + fates.count(UNSETTLED)
         self.report.orders.skipped = fates.count(SKIPPED)
 
     def _sync(self, keys: list[str]) -> None:

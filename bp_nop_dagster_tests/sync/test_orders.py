@@ -22,7 +22,6 @@ from bp_nop_dagster.sync.orders import ORDER, OrderSync
 from bp_nop_dagster.transport.errors import NotFoundError
 from bp_nop_dagster.transport.retry import RetrySettings
 from bp_nop_dagster.transport.parsing import Items
-from bp_nop_dagster_tests.ledger.clock import Clock
 
 ADDRESS = {"address1": "1 Mill Road", "city": "Leeds", "zip_postal_code": "LS1 4AB", "country_iso2": "GB"}
 
@@ -216,15 +215,15 @@ def test_orders_that_come_due_during_a_run_are_taken_by_its_next_pass(sandbox, c
     assert report.orders.created == 2 and ledger.counts(ORDER)["synced"] == 2
 
 
-def test_unknown_outcomes_are_settled_by_one_search_per_kind_before_the_next_pass(sandbox, clients, monkeypatch):
-    """Rule (sync/orders.py, DESIGN principle 1): a sales order or payment create whose reply is
-    lost is not looked up at once; before the next pass the lookups of all such orders are
-    answered by one `order-search` by createdOn and of all such payments by one
-    `customer-payment-search` of their orders (two or more open of a kind). Here two sales-order
-    replies and then two payment replies are dropped after Brightpearl committed them (the
-    sandbox's drop_reply fault): each order and payment is POSTed exactly once, found by the two
-    searches, and no record is looked up on its own."""
-    clock = Clock(datetime.now(UTC))  # the sandbox stamps createdOn with the real time
+def test_unknown_outcomes_are_settled_by_one_search_per_kind_before_the_next_pass(sandbox, clients, ledger, monkeypatch):
+    """Rule (sync/orders.py, DESIGN principle 1; sync/fate.py for `Unsettled`): a sales order or
+    payment create whose reply is lost is not looked up at once: the record is left due without
+    a charge, and before the run's next pass the lookups of all such orders are answered by one
+    `order-search` by createdOn and of all such payments by one `customer-payment-search` of
+    their orders (two or more open of a kind). Here two sales-order replies and then two payment
+    replies are dropped after Brightpearl committed them (the sandbox's drop_reply fault): in
+    one run, each order and payment is POSTed exactly once, found by the two searches, no record
+    is looked up on its own, and none is charged an attempt."""
     nop, bp = clients
     calls: dict[str, int] = {}
 
@@ -239,20 +238,20 @@ def test_unknown_outcomes_are_settled_by_one_search_per_kind_before_the_next_pas
     for name in ("create_sales_order", "create_customer_payment", "sales_orders_created_since", "customer_payment_search",
                  "find_sales_orders_by_external_ref", "find_customer_payment"):
         spy(name)
-    with Ledger("sqlite://", clock=clock) as ledger:
-        orders = [place(sandbox, paid=True) for _ in range(4)]
-        ledger.enqueue(ORDER, [str(o) for o in orders])
-        faults(sandbox, {"method": "POST", "path": "/order-service/sales-order", "drop_reply_rate": 1.0, "max_hits": 2},
-               {"method": "POST", "path": "/accounting-service/customer-payment", "drop_reply_rate": 1.0, "max_hits": 2})
-        OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="run-1").run()
-        assert ledger.counts(ORDER).get("synced", 0) == 0  # two orders and two payments unsettled
-        clock.advance(60)  # past the policy's first backoff (5 s)
-        OrderSync(nop=nop, bp=bp, ledger=ledger, config=load_mapping_config(), owner="run-2").run()
-        assert ledger.counts(ORDER)["synced"] == 4 and ledger.open_intents() == []
-        backend = sandbox.world.brightpearl
-        for order in orders:
-            (bp_order,) = [o for o in backend.orders.values() if o.external_ref == f"nop-{order}"]
-            assert ledger.bp_id(ORDER, str(order)) == bp_order.id
-            assert len(backend.accounting_service.payments_of(bp_order.id)) == 1
+    charged = []
+    real_mark_failed = ledger.mark_failed
+    monkeypatch.setattr(ledger, "mark_failed", lambda kind, key, *a, **k: charged.append(key) or real_mark_failed(kind, key, *a, **k))
+    orders = [place(sandbox, paid=True) for _ in range(4)]
+    ledger.enqueue(ORDER, [str(o) for o in orders])
+    faults(sandbox, {"method": "POST", "path": "/order-service/sales-order", "drop_reply_rate": 1.0, "max_hits": 2},
+           {"method": "POST", "path": "/accounting-service/customer-payment", "drop_reply_rate": 1.0, "max_hits": 2})
+    report = run(clients, ledger)
+    assert ledger.counts(ORDER)["synced"] == 4 and ledger.open_intents() == []
+    assert report.orders.pending == 0 and charged == []
+    backend = sandbox.world.brightpearl
+    for order in orders:
+        (bp_order,) = [o for o in backend.orders.values() if o.external_ref == f"nop-{order}"]
+        assert ledger.bp_id(ORDER, str(order)) == bp_order.id
+        assert len(backend.accounting_service.payments_of(bp_order.id)) == 1
     assert calls == {"create_sales_order": 4, "create_customer_payment": 4, "sales_orders_created_since": 1,
                      "customer_payment_search": 1}
