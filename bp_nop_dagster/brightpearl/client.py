@@ -1407,8 +1407,9 @@ def _id_fields(model: type[BaseModel]) -> tuple[str, ...]:
 
 def matching_customer_payment(payments: Iterable[m.CustomerPayment], body: Mapping[str, Any]) -> int | None:
     """The payment among `payments` that a create from `body` made: the oldest with the same
-    `transactionRef` and `paymentMethodCode` (any method when `body` names none) that also books the same order, payment type and
-    amount (`amountAuthorized` for an AUTH, else `amountPaid`; customer-payment-search columns
+    `transactionRef` and `paymentMethodCode` (any method when `body` names none) that also books
+    the same order, payment type and amount (`amountAuthorized` for an AUTH, else `amountPaid`;
+    customer-payment-search columns
     orderId, paymentType, amountAuthorized, amountPaid, as recorded:
     customer_payment__search__simple_search.json). A gateway reference reused by another order,
     or by another step of the same order, is not taken for this one."""
