@@ -577,28 +577,19 @@ class BrightpearlClient(Transport):
         Brightpearl has no postal-address search (the Postal Address GET needs an ID set), but
         ids grow: the address, if it was created, has an id above `after_id` (an address id
         this integration created earlier). The ids after it are read by ID-set ranges (200 per
-        request, up to `scan` ids, stopping at the first match) and the lowest one that no
-        contact uses and that holds exactly `body` is returned (`unused_postal_address`); None
-        if there is none."""
-        for addresses in self._postal_address_ranges(after_id, scan):
-            found = unused_postal_address(addresses, body, after_id=after_id)
-            if found is not None:
-                return found
-        return None
-
-    def postal_addresses_after(self, after_id: int, *, scan: int = POSTAL_ADDRESS_SCAN) -> list[m.PostalAddress]:
-        """Every postal address with an id above `after_id`, up to `scan` ids (ID-set ranges of 200,
-        stopping at a range with none): the lookups of many addresses at once."""
-        return [address for addresses in self._postal_address_ranges(after_id, scan) for address in addresses]
-
-    def _postal_address_ranges(self, after_id: int, scan: int) -> Iterator[list[m.PostalAddress]]:
+        request, up to `scan` ids) and the lowest one that no contact uses and that holds
+        exactly `body` (lines, postcode, country) is returned; None if there is none."""
+        wanted = _address_fields(body)
         for start in range(after_id + 1, after_id + 1 + scan, ID_SET_CAP):
             path = f"/contact-service/postal-address/{start}-{start + ID_SET_CAP - 1}"
             try:
                 reply = self.get(path)
             except NotFoundError:
-                return  # no address at all in this range: none was created after it either
-            yield list(_parse_list(m.PostalAddress, reply, self.system, path))
+                return None  # no address at all in this range: none was created after it either
+            for address in sorted(_parse_list(m.PostalAddress, reply, self.system, path), key=lambda a: a.id):
+                if not address.contact_id and _address_fields(address.model_dump(by_alias=True)) == wanted:
+                    return address.id
+        return None
 
     def ping(self) -> None:
         """One cheap read (the order statuses, never cached), to tell whether Brightpearl answers
@@ -1434,14 +1425,6 @@ def matching_customer_payment(payments: Iterable[m.CustomerPayment], body: Mappi
         and _decimal_or_none(p.amount_authorized if amount_field == "amountAuthorized" else p.amount_paid) == amount
     ]
     return min(matches, default=None)
-
-
-def unused_postal_address(addresses: Iterable[m.PostalAddress], body: Mapping[str, Any], *, after_id: int) -> int | None:
-    """The lowest id above `after_id` among `addresses` that no contact uses and that holds
-    exactly `body` (lines, postcode, country): a postal address a create from `body` made."""
-    wanted = _address_fields(body)
-    return min((a.id for a in addresses
-                if a.id > after_id and not a.contact_id and _address_fields(a.model_dump(by_alias=True)) == wanted), default=None)
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:

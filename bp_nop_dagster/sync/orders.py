@@ -48,13 +48,11 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bp_nop_dagster import settings
-from bp_nop_dagster.brightpearl.client import (
-    MAX_PAGE_SIZE, POSTAL_ADDRESS_SCAN, BrightpearlClient, matching_customer_payment, unused_postal_address,
-)
-from bp_nop_dagster.brightpearl.models import CustomerPayment, PostalAddress
+from bp_nop_dagster.brightpearl.client import MAX_PAGE_SIZE, BrightpearlClient, matching_customer_payment
+from bp_nop_dagster.brightpearl.models import CustomerPayment
 from bp_nop_dagster.ledger import DEFAULT_LEASE_SECONDS, DEFAULT_POLICY, Ledger, RecordKind, RetryPolicy
 from bp_nop_dagster.mapping.config import MappingConfig
 from bp_nop_dagster.mapping.contacts import contact_body, country_iso3, normalise_email, postal_address_body
@@ -166,7 +164,6 @@ class OrderSync:
         self.created_on_margin = created_on_margin
         self.order_answers: BulkAnswers[int] = BulkAnswers(ledger)  # order key -> sales order id or None
         self.payment_answers: BulkAnswers[list[CustomerPayment]] = BulkAnswers(ledger)  # payment key -> its order's payments
-        self.address_answers: BulkAnswers[list[PostalAddress]] = BulkAnswers(ledger)  # contact key -> addresses read
         self._outcomes: list[Outcome] = []
         self._iso_codes: dict[int, tuple[str | None, str | None]] | None = None
 
@@ -204,10 +201,8 @@ class OrderSync:
         """Answer ahead the lookups of this pass's orders and payments whose earlier create's
         outcome is unknown (an intent open, no run holding it): the orders by one `order-search`
         from the first such attempt's time less `created_on_margin`, the payments by one
-        `customer-payment-search` of their orders, the postal addresses (Brightpearl has no address
-        search) by one read of the address ids after the highest one linked before the first such
-        attempt. With one record of a kind open, or more orders created in the window than pages
-        would save, each is looked up on its own."""
+        `customer-payment-search` of their orders. With one record of a kind open, or more
+        orders created in the window than pages would save, each is looked up on its own."""
         owner, wanted = self.writes.owner, set(keys)
         orders = [i for i in self.ledger.free_intents(ORDER, owner) if i.nop_key in wanted]
         if len(orders) > 1:
@@ -226,13 +221,6 @@ class OrderSync:
                 by_order.setdefault(payment.order_id, []).append(payment)
             for intent in payments:
                 self.payment_answers.put(intent, by_order.get(order_ids[intent.nop_key.split(":")[0]], []))
-        addresses = self.ledger.free_intents(POSTAL_ADDRESS, owner)  # keyed by customer: the pass's or not, all are due
-        if len(addresses) > 1:
-            afters = [self._addresses_before(i.created_at) for i in addresses]
-            if None not in afters:  # the read covers each record's own scan window
-                read = self.bp.postal_addresses_after(min(afters), scan=max(afters) - min(afters) + POSTAL_ADDRESS_SCAN)
-                for intent in addresses:
-                    self.address_answers.put(intent, read)
 
     def _count_fates(self) -> None:
         """The fate counts of the orders this run worked on (each order's last outcome)."""
@@ -398,26 +386,17 @@ class OrderSync:
             return known
         with self.writes.intent(POSTAL_ADDRESS, contact_key) as claim:
             address_id = self.writes.resume_or_create(
-                claim, lambda: self.bp.create_postal_address(body), lambda: self._find_address(contact_key, body), settle_later=True)
+                claim, lambda: self.bp.create_postal_address(body), lambda: self._find_address(contact_key, body))
             self.writes.complete(POSTAL_ADDRESS, contact_key, address_id)
         return address_id
 
     def _find_address(self, contact_key: str, body: dict) -> int | None:
-        """From the pass's bulk read of the addresses after the first open intent's (when that
-        answer stands), else by its own scan; both from the highest address id linked before
-        this record's intent."""
         intent = self.ledger.intent(POSTAL_ADDRESS, contact_key)
-        after = self._addresses_before(intent.created_at if intent is not None else None)
-        if after is None:
+        before = [link.bp_id for link in self.ledger.links(POSTAL_ADDRESS) if intent is None or link.created_at < intent.created_at]
+        if not before:
             log.warning("postal address for %s: no earlier address id to search after; a new one is created", contact_key)
             return None
-        read = self.address_answers.lookup(POSTAL_ADDRESS, contact_key, lambda: None)
-        return self.bp.find_unused_postal_address(body, after_id=after) if read is None else unused_postal_address(read, body, after_id=after)
-
-    def _addresses_before(self, moment: datetime | None) -> int | None:
-        """The highest postal address id this integration linked before `moment` (any, with None)."""
-        before = [link.bp_id for link in self.ledger.links(POSTAL_ADDRESS) if moment is None or link.created_at < moment]
-        return max(before, default=None)
+        return self.bp.find_unused_postal_address(body, after_id=max(before))
 
     # ------------------------------------------------------------------ sales orders
     def _create_order(self, detail: OrderDetails, contact_id: int, line_skus, sku_ids) -> tuple[int, bool]:

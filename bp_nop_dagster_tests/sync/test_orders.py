@@ -255,38 +255,3 @@ def test_unknown_outcomes_are_settled_by_one_search_per_kind_before_the_next_pas
         assert len(backend.accounting_service.payments_of(bp_order.id)) == 1
     assert calls == {"create_sales_order": 4, "create_customer_payment": 4, "sales_orders_created_since": 1,
                      "customer_payment_search": 1}
-
-
-def test_postal_addresses_whose_replies_were_lost_are_found_by_one_read_of_the_new_address_ids(sandbox, clients, ledger, monkeypatch):
-    """Rule (sync/orders.py `_look_up_in_bulk`): Brightpearl has no postal-address search, but ids
-    grow, so the addresses of every record whose address create's outcome is unknown are found by
-    one read of the ids after the highest address this integration linked before (ID-set ranges
-    of the Postal Address GET), not one scan each. Two new customers' address replies are dropped
-    after Brightpearl committed them: one address each, linked to its contact, and one read."""
-    nop, bp = clients
-    calls: dict[str, int] = {}
-    for name in ("postal_addresses_after", "find_unused_postal_address", "create_postal_address"):
-        real = getattr(BrightpearlClient, name)
-        monkeypatch.setattr(BrightpearlClient, name, (lambda name, real: lambda self, *a, **k: calls.update(
-            {name: calls.get(name, 0) + 1}) or real(self, *a, **k))(name, real))
-    warm = place(sandbox)  # an address this integration created earlier: where the read starts
-    ledger.enqueue(ORDER, [str(warm)])
-    run(clients, ledger)
-    backend = sandbox.world.brightpearl.contact_service
-    addresses = len(backend.addresses)
-    orders = []
-    for n in range(3):
-        body = {"email": f"new-{n}@flow.test", "first_name": "New", "last_name": f"Customer {n}", "address": {**ADDRESS, "address1": f"{n} Mill Road"},
-                "items": [{"sku": "BPN-00001", "quantity": 1}], "paid": False, "payment_method_system_name": "Payments.CheckMoneyOrder"}
-        response = requests.post(f"{sandbox.urls.nopcommerce_root}/__sandbox__/orders", json=body, timeout=10)
-        assert response.status_code == 201, response.text
-        orders.append(response.json()["id"])
-    ledger.enqueue(ORDER, [str(o) for o in orders])
-    calls.clear()
-    faults(sandbox, {"method": "POST", "path": "/contact-service/postal-address", "drop_reply_rate": 1.0, "max_hits": 2})
-    run(clients, ledger)
-    assert ledger.counts(ORDER)["synced"] == 4 and len(backend.addresses) == addresses + 3
-    for n in range(3):
-        contact_id, address_id = ledger.bp_id("contact", f"new-{n}@flow.test"), ledger.bp_id("postal_address", f"new-{n}@flow.test")
-        assert backend.addresses[address_id]["contactId"] == contact_id
-    assert calls == {"create_postal_address": 3, "postal_addresses_after": 1}
