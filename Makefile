@@ -69,10 +69,11 @@ browser:
 # (bp_nop_dagster_tests/conftest.py; `--no-loadscope-reorder` keeps that order) so the two
 # workers share them instead of one worker running them last. The 20 slowest tests are printed
 # at the end (input for tools/xdist_schedule.py).
-# `validate` (CPU) and `browser` (apt) run side by side: neither needs the other.
+# The set-up runs side by side where nothing orders it: `browser` (apt: download and unpack) from
+# the start, next to `setup` (pip) and then `validate` (CPU, needs the venv); `postgres` next to them.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && echo $$n || echo 2)
-test: setup postgres
-	$(MAKE) --no-print-directory -j2 validate browser
+test:
+	$(MAKE) --no-print-directory -j3 browser validate postgres
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 # Mutation testing of one package (docs/mutation.md): `make mutation PACKAGE=ledger`, or a

@@ -100,17 +100,34 @@ def wait_for_new_materialization(home: Path, key: dg.AssetKey, day: str, known: 
         records = materializations(home, key, day)
         if len(records) > known:
             return records[0]
-        time.sleep(2)
+        time.sleep(0.5)
     raise AssertionError(f"no new materialization of {key.to_user_string()} {day}")
 
 
-def open_page(page, url: str) -> None:
+def open_page(page, url: str, *shows: str, first_visit: bool = False) -> str:
+    """Go to `url`, dismiss Dagster's "join the community" dialog, and return the page's text
+    once it `shows` each string (polled, up to 60 s; the caller's asserts then name what is
+    missing). The dialog opens on the first visit as the page settles (seen within 0.1 s of
+    `networkidle`), so that visit waits for it (up to 10 s); later pages are checked at once.
+    No fixed pause: each page took 2 s more, and 1 s after the dialog."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(url, wait_until="networkidle")
-    time.sleep(2)
-    skip = page.get_by_role("button", name="Skip")  # Dagster's first-visit "join the community" dialog
+    skip = page.get_by_role("button", name="Skip")
+    if first_visit:
+        try:
+            skip.first.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            pass  # no dialog this time: nothing to dismiss
     if skip.count():
-        skip.click()
-        time.sleep(1)
+        skip.first.click()
+        skip.first.wait_for(state="hidden")
+    deadline = time.monotonic() + 60
+    text = page.inner_text("body")
+    while not all(s in text for s in shows) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        text = page.inner_text("body")
+    return text
 
 
 def launch_from_the_asset_page(page, demo: Demo, asset: str, day: str) -> None:
@@ -148,30 +165,32 @@ def test_an_analyst_reads_the_lineage_materializes_a_report_and_sees_the_new_fig
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 2000, "height": 1100})
 
-            open_page(page, f"{demo.url}/asset-groups")  # the left navigation's "Lineage"
-            text = page.inner_text("body")
+            groups = ("nopcommerce", "order_flow", "brightpearl", "reconciliation", "stock_flow")
+            # the left navigation's "Lineage"
+            text = open_page(page, f"{demo.url}/asset-groups", "Global asset lineage", *groups, first_visit=True)
             assert "Global asset lineage" in text
-            assert all(group in text for group in ("nopcommerce", "order_flow", "brightpearl", "reconciliation", "stock_flow"))
+            assert all(group in text for group in groups)
             page.screenshot(path=str(shots / "lineage-global.png"))
-            open_page(page, f"{demo.url}/assets/reconciliation/month_end?view=lineage&lineageScope=upstream&lineageDepth=5")
-            text = page.inner_text("body")
-            for node in ("orders", "sales_or", "sales_orders", "order_sync", "payments", "month_end"):
+            nodes = ("orders", "sales_or", "sales_orders", "order_sync", "payments", "month_end")
+            lineage = f"{demo.url}/assets/reconciliation/month_end?view=lineage&lineageScope=upstream&lineageDepth=5"
+            text = open_page(page, lineage, *nodes)
+            for node in nodes:
                 assert node in text, node
             page.screenshot(path=str(shots / "lineage-orders-to-month-end.png"))
 
             known = len(materializations(demo.home, order_sync_key, day))
             launch_from_the_asset_page(page, demo, "reconciliation/order_sync", day)
             ui_run = wait_for_new_materialization(demo.home, order_sync_key, day, known)
-            open_page(page, f"{demo.url}/assets/reconciliation/order_sync?view=events&partition={day}")
-            text = page.inner_text("body")
+            text = open_page(page, f"{demo.url}/assets/reconciliation/order_sync?view=events&partition={day}", "Dispatched",
+                             ui_run.run_id[:8])
             assert "Dispatched" in text and ui_run.run_id[:8] in text  # the new figures, from the new run
             page.screenshot(path=str(shots / "order-sync-report.png"))
 
             known = len(materializations(demo.home, payments_key, day))
             launch_from_the_asset_page(page, demo, "reconciliation/payments", day)
             wait_for_new_materialization(demo.home, payments_key, day, known)
-            open_page(page, f"{demo.url}/assets/reconciliation/payments?view=events&partition={day}")
-            text = page.inner_text("body")
+            text = open_page(page, f"{demo.url}/assets/reconciliation/payments?view=events&partition={day}",
+                             "refund_only_in_brightpearl", "UI-REFUND-1")
             assert "refund_only_in_brightpearl" in text and "UI-REFUND-1" in text
             page.screenshot(path=str(shots / "payments-report.png"))
             browser.close()

@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from bp_nop_dagster_tests.capture_server import SHUTDOWN_POLL_SECONDS
+
 
 class WebhookReceiver:
     def __init__(self, status: int = 200) -> None:
@@ -29,7 +31,7 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/T000/B000/secret-hook-path"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, daemon=True)
 
     @property
     def texts(self) -> list[str]:

@@ -262,6 +262,11 @@ def test_a_price_list_missing_from_brightpearl_fails_the_run_naming_the_key(make
 @pytest.mark.slow
 def test_a_write_failing_on_every_try_is_retried_by_the_sensor_and_a_refusal_is_dead_lettered(make_flow, instance):
     flow = make_flow()
+    # Two tries per request instead of the default six: both fail, so every try still fails, without
+    # the default's 15-20 s of backoff on the real clock (the transport's retries are held by transport/).
+    nop = flow.resources["nopcommerce"]
+    flow.resources["nopcommerce"] = NopCommerceResource(base_url=nop.base_url, email=nop.email, password=nop.password,
+                                                        max_attempts=2)
     refused, flaky = flow.simple_skus(2)
     ledger = flow.resources["ledger"].get_ledger()
     flow.edit_in_brightpearl(refused, name="Refused by the shop")

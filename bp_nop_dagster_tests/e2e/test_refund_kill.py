@@ -1,10 +1,12 @@
 """Kill -9 between a refund's credit and its payment (issue 14, item 6), as an operator meets it:
 `dagster dev` against the sandbox over real HTTP, the refunds sensor starting every run.
 
-A paid shop order is synced to Brightpearl by a first `dagster dev` (the set-up, stopped once the
-order and its payment are booked). The shop then refunds part of it (sandbox control API), and a
-second `dagster dev` on a new instance (so its refunds sensor ticks at once, not 5 minutes later)
-and the same ledger runs the refunds flow: the sales credit is created and closed, then the
+A paid shop order is synced to Brightpearl by the order flow (the set-up, in the test's process:
+the new-order sensor's first evaluation and the order sync step, with the deployment's resources,
+until the order and its payment are booked and every other order settled: 3-5 s, where a first
+`dagster dev` for it took 16-35 s, its start, ticks, run workers and stop). The shop then refunds part of it
+(sandbox control API), and `dagster dev` (so its refunds sensor's first tick, at once, finds the
+refund) on the same ledger runs the refunds flow: the sales credit is created and closed, then the
 PAYMENT's POST is held by the sandbox and the whole process group is killed with SIGKILL while
 the run waits in that call. Two places for the kill:
 
@@ -38,6 +40,10 @@ import dagster as dg
 import pytest
 import requests
 
+from bp_nop_dagster import settings
+from bp_nop_dagster.defs.orders.assets import order_sync
+from bp_nop_dagster.defs.orders.sensors import new_nopcommerce_orders
+from bp_nop_dagster.defs.resources import resources as deployment_resources
 from bp_nop_dagster.ledger import Ledger, RecordKind
 from bp_nop_dagster_tests.e2e.deployment import ADDRESS, SETTLED, Deployment, Shop, wait_for
 
@@ -65,6 +71,25 @@ def place_paid_order(shop: Shop) -> int:
     assert response.status_code == 201, response.text
     shop.placed.append(response.json()["id"])
     return response.json()["id"]
+
+
+def sync_every_order(shop: Shop, ledger_url: str, monkeypatch) -> None:
+    """The set-up: what a deployment's order flow does first, in this process with the
+    deployment's resources (from its environment): the new-order sensor's first evaluation puts
+    the shop's orders of the last 24 h in the ledger, then order sync steps until every order is
+    settled (the seeded ones too, so the refunds deployment's order runs have none to do)."""
+    for name, value in {**settings.sandbox_environment(shop.sandbox), settings.BP_NOP_LEDGER_URL: ledger_url}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(settings.BP_NOP_MAPPING_FILE, raising=False)
+    resources = deployment_resources().resources
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            new_nopcommerce_orders(context)
+        for _ in range(3):
+            dg.materialize([order_sync], resources=resources, instance=instance)
+            if shop.settled() and not shop.ledger.unsettled(RecordKind.ORDER):
+                return
+    raise AssertionError(f"orders not settled after 3 order sync steps: {shop.ledger.unsettled(RecordKind.ORDER)}")
 
 
 def refunded_in_shop(shop: Shop, order_id: int) -> Decimal:
@@ -96,7 +121,7 @@ def credits_of(shop: Shop, so_id: int) -> list:
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("kill_point", sorted(HOLDS))
 def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_one_payment(
-        sandbox, tmp_path, capsys, kill_point):
+        sandbox, tmp_path, capsys, monkeypatch, kill_point):
     rule, gauge = HOLDS[kill_point]
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with Ledger(ledger_url) as ledger:
@@ -104,13 +129,7 @@ def test_kill_9_between_the_credit_and_its_payment_resumes_with_one_credit_and_o
         order_id = place_paid_order(shop)
         key, ref = f"{order_id}:1", f"nop-{order_id}-refund-1"  # refund 1 of the order (issue 14, item 4)
 
-        setup = Deployment.create(tmp_path, "setup", sandbox, ledger_url)
-        setup.start()
-        try:
-            wait_for(lambda: shop.settled() and not ledger.unsettled(RecordKind.ORDER), START_SECONDS,
-                     "the order synced (and every other order settled)", [setup.log])
-        finally:
-            setup.stop()
+        sync_every_order(shop, ledger_url, monkeypatch)
         so_id = ledger.bp_id(RecordKind.ORDER, str(order_id))
         order_payments = shop.bp().customer_payment_search(order_ids=[so_id])  # the shop's capture, as the order flow booked it
         assert order_payments and "PAYMENT" not in [p.payment_type for p in order_payments]
