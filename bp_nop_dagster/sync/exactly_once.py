@@ -212,6 +212,7 @@ class WriteAhead:
                 return create()
             except OutcomeUnknownError as error:
                 if settle_later:
+                    log.warning("create outcome unknown (%s): left to the next pass's lookup", error)
                     raise Unsettled(f"create outcome unknown ({error}): settled by the next pass's lookup") from error
                 unknown = error
                 log.warning("create outcome unknown (%s) before attempt %d", error, attempt + 1)
