@@ -91,14 +91,20 @@ def sample(results: dict, every: int) -> list[str]:
     return sorted(results)[::every]
 
 
-def mutmut_run(package: str, names: list[str]) -> int:
+def mutmut_run(package: str, names: list[str], tests: list[str] | None = None, with_slow: bool = False) -> int:
     """`mutmut run NAMES`, with the package's own test selection when it has one (mutmut reads
-    its selection from pyproject; its workers are forks, so setting it here reaches them)."""
+    its selection from pyproject; its workers are forks, so setting it here reaches them), or with
+    `tests` instead; `with_slow` drops pyproject's `-m "not slow"` (for mutants whose only tests
+    are marked slow). Another selection makes mutmut forget the verdicts kept in `mutants/`."""
     main, *_ = _mutmut()
     from mutmut.configuration import config
 
-    if package in SELECTION:
-        config().pytest_add_cli_args_test_selection = list(SELECTION[package])
+    if tests or package in SELECTION:
+        config().pytest_add_cli_args_test_selection = list(tests or SELECTION[package])
+    if with_slow:
+        args = list(config().pytest_add_cli_args)
+        at = args.index("-m")
+        config().pytest_add_cli_args = args[:at] + args[at + 2 :]
     return main.cli(["run", *names], standalone_mode=False) or 0
 
 
@@ -219,6 +225,8 @@ def main() -> int:
     mutmut_parser = commands.add_parser("mutmut-run", help="mutmut run NAMES with the package's test selection (used by run)")
     mutmut_parser.add_argument("package", choices=PACKAGES)
     mutmut_parser.add_argument("names", nargs="+")
+    mutmut_parser.add_argument("--tests", help="test selection instead of the package's: pytest paths, space-separated")
+    mutmut_parser.add_argument("--with-slow", action="store_true", help="include tests marked slow")
     report_parser = commands.add_parser("report", help="kill rate and survivors per package, as Markdown")
     report_parser.add_argument("packages", nargs="*", metavar="PACKAGE[:K]",
                                help=f"default: {' '.join(PACKAGES)}; PACKAGE:K counts only the sample of every K-th mutant")
@@ -228,7 +236,7 @@ def main() -> int:
             parser.error("--every must be at least 1")
         return run(args.package, args.every)
     if args.command == "mutmut-run":
-        return mutmut_run(args.package, args.names)
+        return mutmut_run(args.package, args.names, args.tests.split() if args.tests else None, args.with_slow)
     every = {}
     for spec in args.packages or PACKAGES:
         package, _, k = spec.partition(":")
