@@ -49,7 +49,7 @@ SELECTION = {
              # the flows reached only through their assets (refunds, journals, catalogue, purchase
              # orders, quality, reports, source tables): every `defs/` file but the order flow's
              *(f"bp_nop_dagster_tests/defs/{name}.py" for name in SYNC_DEFS),
-             "bp_nop_dagster_tests/quality/test_wiring_offline.py", "bp_nop_dagster_tests/test_store_pairs.py"],
+             "bp_nop_dagster_tests/quality/test_wiring_offline.py"],
     "ledger": ["bp_nop_dagster_tests/ledger", "bp_nop_dagster_tests/sync"],
 }
 
