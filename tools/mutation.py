@@ -38,7 +38,8 @@ KILLED = {"killed", "timeout", "caught by type check"}
 # tests and the fate policy's, and the Dagster wiring tests (`defs/`) of the flows reached only
 # through their assets, without the order flow's file (its own tests cover `orders.py`, and one of
 # its tests, a real-clock backoff check, fails under tracing load; the customer flow's are `slow`). `ledger/`: its own tests (SQLite and PostgreSQL) and the flows'
-# (`sync/`, the ledger's callers without Dagster), for the same reason.
+# (`sync/`, the ledger's callers without Dagster), for the same reason; `mapping/` (pure rules):
+# its own tests and the flows'.
 SYNC_DEFS = ("test_catalogue_flow", "test_data_quality", "test_dead_runs", "test_fulfilment_flow", "test_gateway_journals",
              "test_paused_sensors", "test_purchase_orders", "test_quiet_shop", "test_record_fates", "test_reference_check",
              "test_refund_flow", "test_reports", "test_several_stores", "test_source_assets", "test_stock_flow",
@@ -51,6 +52,7 @@ SELECTION = {
              *(f"bp_nop_dagster_tests/defs/{name}.py" for name in SYNC_DEFS),
              "bp_nop_dagster_tests/quality/test_wiring_offline.py"],
     "ledger": ["bp_nop_dagster_tests/ledger", "bp_nop_dagster_tests/sync"],
+    "mapping": ["bp_nop_dagster_tests/mapping", "bp_nop_dagster_tests/sync"],
 }
 
 
