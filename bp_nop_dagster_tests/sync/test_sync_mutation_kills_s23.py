@@ -1,0 +1,54 @@
+"""Report rules of `sync/` the session-23 mutation sample showed unpinned (issue 19 item 5;
+docs/mutation.md, "session 23"). Expected values restate each module's docstring or the rule
+written in the test; each test names the break it was checked against (applied by hand: the test
+fails)."""
+
+from __future__ import annotations
+
+from bp_nop_dagster.reporting import escape_markdown
+from bp_nop_dagster.sync.month_end import _ranges, month_end, sign_off_page
+from bp_nop_dagster.sync.reconcile import LedgerEntry
+from bp_nop_dagster.sync.refund_reconcile import OrderRefunds, report_rows
+from bp_nop_dagster_tests.sync.test_month_end import DAYS, item, order, orders_report, payments_report
+from bp_nop_dagster_tests.sync.test_reconcile import bp, nop, verdicts
+
+
+def test_days_not_reconciled_are_named_as_runs_and_single_days():
+    """`_ranges`: "`2026-03-01..2026-03-04, 2026-03-09` for a sorted list of days": consecutive
+    days as one run, a day alone by itself, wherever it stands. Break checked: a lone day before
+    another run written as `run[1]` (IndexError)."""
+    assert _ranges(["2026-03-01", "2026-03-03", "2026-03-04", "2026-03-09"]) == "2026-03-01, 2026-03-03..2026-03-04, 2026-03-09"
+    assert _ranges(["2026-03-01", "2026-03-02", "2026-03-05"]) == "2026-03-01..2026-03-02, 2026-03-05"
+
+
+def test_an_open_order_keeps_both_order_ids_and_an_item_without_a_reason_shows_an_empty_reason():
+    """The month-end open items name the nopCommerce and the Brightpearl order of each open
+    difference (the order report's own columns), and the sign-off page prints an item's reason as
+    it is, empty when it has none. Breaks checked: the open row's `brightpearl_order_id` key
+    upper-cased (the column comes out empty); `r.reason or 'XXXX'`."""
+    open_order = {**order(1, "10.00", "total_mismatch"), "reason": ""}
+    result = month_end("2026-03", DAYS[:1], {DAYS[0]: orders_report(open_order)}, {DAYS[0]: payments_report(item(DAYS[0], 1, "10.00"))},
+                       channel_names={1: "Web store"}, default_channel=1)
+    [row] = result.open_items.to_dict("records")
+    assert (row["report"], row["nop_order_id"], row["brightpearl_order_id"], row["verdict"]) == ("order_sync", 1, 301, "total_mismatch")
+    page = sign_off_page(result, escape_markdown).splitlines()
+    assert f"| {DAYS[0]} | order_sync | 1 | 301 | 0.00 GBP | total_mismatch |  | act |" in page
+
+
+def test_the_refunds_report_shows_what_brightpearl_paid_out():
+    """`reconciliation/refunds`: per order what nopCommerce refunded, what Brightpearl credited and
+    what it paid out, in money. Break checked: the `bp_paid_out` key renamed (the column is lost)."""
+    [row] = report_rows([OrderRefunds(7, 307, 1250, 1250, 1000, credits=[41])])
+    assert (row["nop_refunded"], row["bp_credited"], row["bp_paid_out"], row["credits"]) == ("12.50", "12.50", "10.00", "41")
+
+
+def test_the_ledger_disagreeing_about_an_order_brightpearl_holds_says_what_the_ledger_has():
+    """`reconciliation/order_sync`: an order Brightpearl holds that the ledger does not have as
+    synced to that order is flagged "the ledger disagrees", saying what the ledger has: its status
+    and link, or no record. Break checked: `"no record of it" if (entry is None) or True`."""
+    frame = verdicts(nop(1, "5.00") + nop(2, "6.00") + nop(3, "7.00"),
+                     bp(301, "nop-1", "5.00") + bp(302, "nop-2", "6.00") + bp(303, "nop-3", "7.00"),
+                     ledger={"1": LedgerEntry("failed", attempts=2), "2": LedgerEntry("synced", bp_id=999)})
+    assert "the ledger disagrees: it has failed, no link, but Brightpearl holds order 301" in frame.loc[1, "reason"]
+    assert "the ledger disagrees: it has synced, linked to 999, but Brightpearl holds order 302" in frame.loc[2, "reason"]
+    assert "the ledger disagrees: it has no record of it, but Brightpearl holds order 303" in frame.loc[3, "reason"]
