@@ -52,3 +52,43 @@ def test_the_ledger_disagreeing_about_an_order_brightpearl_holds_says_what_the_l
     assert "the ledger disagrees: it has failed, no link, but Brightpearl holds order 301" in frame.loc[1, "reason"]
     assert "the ledger disagrees: it has synced, linked to 999, but Brightpearl holds order 302" in frame.loc[2, "reason"]
     assert "the ledger disagrees: it has no record of it, but Brightpearl holds order 303" in frame.loc[3, "reason"]
+
+
+# payment_reconcile.py: one item per order, the journal item's words, the summary's order.
+
+def test_an_order_read_as_several_lines_is_one_payment_item():
+    """`reconciliation/payments` has one item per nopCommerce order; the shop's table repeats an
+    order on each of its lines (`order_id` with an `item_id` per line), and those are still one
+    order. Break checked: `drop_duplicates(None)` (rows differing in `item_id` kept: two items)."""
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import by_order, items, pay, sr
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import nop as nop_payment
+
+    lines = [{**nop_payment(1, "9.00"), "item_id": 11}, {**nop_payment(1, "9.00"), "item_id": 12}]
+    frame = items(lines, {1: 301}, [pay(1, 301, "RECEIPT", "9.00", journal=91)], [sr(91, 301, "9.00")])
+    assert len(frame) == 1 and by_order(frame)[1]["nop_net"] == 9.00
+
+
+def test_a_journal_no_payment_names_says_so_in_its_reason():
+    """The item of a Sales Receipt journal "no payment names" (module docstring) says which journal,
+    its amount and order, and that no customer payment names it. Break checked: the reason's
+    closing words changed."""
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import items, pay, sr
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import nop as nop_payment
+
+    frame = items([nop_payment(1, "9.00")], {1: 301}, [pay(1, 301, "RECEIPT", "9.00", journal=91)], [sr(91, 301, "9.00"), sr(93, 301, "4.00")])
+    [extra] = frame[frame["verdict"] == "journal_without_payment"].to_dict("records")
+    assert extra["reason"] == "Sales Receipt journal 93 (4.00 GBP) on Brightpearl order 301 is named by no customer payment"
+
+
+def test_the_payment_summary_lists_methods_in_code_order():
+    """The summary has a row per Brightpearl payment method and currency, listed by method code
+    (then currency), whatever order the items come in. Break checked: `groupby(..., sort=None)`
+    (first-seen order)."""
+    from bp_nop_dagster.sync.payment_reconcile import payment_summary
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import DAY, items, pay
+    from bp_nop_dagster_tests.sync.test_payment_reconcile import nop as nop_payment
+
+    frame = items([nop_payment(1, "5.00", method="Payments.PayPalStandard"), nop_payment(2, "7.00")], {1: 301, 2: 302},
+                  [pay(1, 301, "RECEIPT", "5.00", code="PAYPAL"), pay(2, 302, "RECEIPT", "7.00")])
+    assert list(frame["payment_method_code"]) == ["PAYPAL", "CARD"]  # the items: by order id
+    assert list(payment_summary(DAY, frame)["payment_method_code"]) == ["CARD", "PAYPAL"]
