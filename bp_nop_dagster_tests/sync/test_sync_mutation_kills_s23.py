@@ -92,3 +92,41 @@ def test_the_payment_summary_lists_methods_in_code_order():
                   [pay(1, 301, "RECEIPT", "5.00", code="PAYPAL"), pay(2, 302, "RECEIPT", "7.00")])
     assert list(frame["payment_method_code"]) == ["PAYPAL", "CARD"]  # the items: by order id
     assert list(payment_summary(DAY, frame)["payment_method_code"]) == ["CARD", "PAYPAL"]
+
+
+# source_tables.py and refunds.py: rows read from Brightpearl orders.
+
+def test_the_sales_credit_table_names_each_row_by_its_own_id():
+    """`source_tables.order_rows`: the sales-order table's columns from the order GET shape, one
+    row per order row (`row_id`: that row's id), and one row with the row columns empty for an
+    order without rows. Break checked: `row.id if (row) and False` (every `row_id` empty)."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from bp_nop_dagster.sync.source_tables import order_rows
+
+    def credit(credit_id: int, rows: list) -> SimpleNamespace:
+        return SimpleNamespace(id=credit_id, reference=f"SC-{credit_id}", external_ref=None, created_on=None, placed_on=None,
+                               customer_contact_id=7, status_id=1, status_name="New", order_payment_status="PAID",
+                               shipping_status_code=None, channel_id=1, warehouse_id=2, currency_code="GBP", totals=None, rows=rows)
+
+    line = SimpleNamespace(id=51, product_id=1001, product_sku="SKU-1", product_name="Widget", external_ref="11",
+                           quantity=Decimal("2"), row_net=Decimal("10.00"), row_tax=Decimal("2.00"), tax_code="T20")
+    frame = order_rows([credit(5, [line]), credit(6, [])])
+    assert [(r["order_id"], r["row_id"], r["sku"]) for r in frame.to_dict("records")][0] == (5, 51, "SKU-1")
+    assert frame["row_id"].isna().tolist() == [False, True]
+
+
+def test_a_sales_order_row_without_net_or_tax_counts_as_zero_for_a_credit():
+    """`OrderRow` amounts are row totals; a Brightpearl row that gives no net or tax (a free line)
+    is credited as 0. Break checked: the net fallback `Decimal("XX0XX")` (InvalidOperation)."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from bp_nop_dagster.mapping.refunds import OrderRow
+    from bp_nop_dagster.sync.refunds import RefundSync
+
+    free = SimpleNamespace(external_ref="12", product_id=1002, name="Gift wrap", quantity=Decimal("1"), net=None, tax=None,
+                           tax_code="T0", nominal_code="4000")
+    assert RefundSync._order_rows(SimpleNamespace(rows=[free])) == [
+        OrderRow("12", 1002, "Gift wrap", Decimal("1"), Decimal("0"), Decimal("0"), "T0", "4000")]
