@@ -130,3 +130,38 @@ def test_a_sales_order_row_without_net_or_tax_counts_as_zero_for_a_credit():
                            tax_code="T0", nominal_code="4000")
     assert RefundSync._order_rows(SimpleNamespace(rows=[free])) == [
         OrderRow("12", 1002, "Gift wrap", Decimal("1"), Decimal("0"), Decimal("0"), "T0", "4000")]
+
+
+def test_the_order_report_keeps_the_shops_order_number():
+    """`reconciliation/order_sync` shows each order's nopCommerce order number beside its id (the
+    number a person searches for in the shop). Break checked: the row's `custom_order_number` key
+    upper-cased (the column comes out empty)."""
+    frame = verdicts(nop(1, "5.00"), bp(301, "nop-1", "5.00"), ledger={"1": LedgerEntry("synced", bp_id=301)})
+    assert frame.loc[1, "custom_order_number"] == "1"
+
+
+def test_the_sales_order_table_keeps_each_orders_currency():
+    """`source_tables.sales_order_rows`: one row per order row in the sales-order GET shape, with
+    the order's header on each (its currency among them). Break checked: the `currency` key
+    upper-cased (the column comes out empty)."""
+    from types import SimpleNamespace
+
+    from bp_nop_dagster.sync.source_tables import sales_order_rows
+
+    order = SimpleNamespace(id=301, ref="SO-301", external_ref="nop-1", created_on=None, placed_on=None, customer_id=7, status_id=2,
+                            payment_status="PAID", shipping_status_code=None, channel_id=1, warehouse_id=2, currency_code="EUR",
+                            net=None, tax=None, total=None, rows=[])
+    [row] = sales_order_rows([order], {2: "New web order"}).to_dict("records")
+    assert (row["order_id"], row["currency"], row["status_name"]) == (301, "EUR", "New web order")
+
+
+def test_a_decimal_goes_on_the_wire_as_a_json_number():
+    """`catalogue._wire_number`: "A model value as the raw DTO carries it (decimals as JSON
+    numbers), for write guards" (the guard compares with the DTO read back, where 12.5 is a
+    float). Break checked: the Decimal passed through unchanged."""
+    from decimal import Decimal
+
+    from bp_nop_dagster.sync.catalogue import _wire_number
+
+    assert _wire_number(Decimal("12.50")) == 12.5 and type(_wire_number(Decimal("12.50"))) is float
+    assert _wire_number("SKU-1") == "SKU-1" and _wire_number(3) == 3
