@@ -165,3 +165,31 @@ def test_a_decimal_goes_on_the_wire_as_a_json_number():
 
     assert _wire_number(Decimal("12.50")) == 12.5 and type(_wire_number(Decimal("12.50"))) is float
     assert _wire_number("SKU-1") == "SKU-1" and _wire_number(3) == 3
+
+
+def test_a_guests_blank_fields_come_from_its_latest_orders_billing_address():
+    """`quality.customer_records`: every nopCommerce customer, "its blanks (a guest's email and
+    name) filled from its latest order's billing address". Break checked: the first name read
+    from the address by the attribute name `None` (TypeError)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bp_nop_dagster.sync.quality import customer_records
+
+    def address(first: str, email: str) -> SimpleNamespace:
+        return SimpleNamespace(email=email, first_name=first, last_name="Lee", phone_number="0113 496 0000",
+                               zip_postal_code="LS1 4AB", city="Leeds", address1="1 Mill Road", country_id=77)
+
+    def detail(when: datetime, billing: SimpleNamespace) -> SimpleNamespace:
+        return SimpleNamespace(order=SimpleNamespace(customer_id=5, created_on_utc=when), billing_address=billing)
+
+    guest = SimpleNamespace(id=5, deleted=False, is_system_account=False, username=None, email=None, first_name=None, last_name=None,
+                            phone=None, country_id=None, zip_postal_code=None, city=None, street_address=None,
+                            created_on_utc=datetime(2026, 3, 1, tzinfo=UTC))
+    shop = SimpleNamespace(customers=lambda: [guest])
+    brightpearl = SimpleNamespace(contact_search=lambda: [])
+    details = [detail(datetime(2026, 3, 2, tzinfo=UTC), address("Ann", "ann@new.example")),
+               detail(datetime(2026, 3, 1, tzinfo=UTC), address("Anne", "anne@old.example"))]
+    [record] = customer_records(shop, brightpearl, details, iso2=lambda country_id: {77: "GB"}.get(country_id))
+    assert (record.record_id, record.email, record.first_name, record.last_name) == ("nop:5", "ann@new.example", "Ann", "Lee")
+    assert (record.country_iso2, record.postcode, record.street, record.is_guest, record.orders) == ("GB", "LS1 4AB", "1 Mill Road", True, 2)
