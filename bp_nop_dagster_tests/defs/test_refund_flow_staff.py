@@ -1,0 +1,25 @@
+"""A staff credit the refund flow does not own (session-23 mutation sample, issue 19 item 5;
+docs/mutation.md, "session 23"). Same set-up as test_refund_flow.py (its fixtures and helpers).
+
+Rule (`sync/refunds.py`, the Brightpearl → nopCommerce step): a staff credit whose sales order is no
+nopCommerce order is not the flow's; its record is skipped, saying so, and nothing is refunded. The
+flow's own discovery only enqueues credits of linked orders, so such a record comes from outside:
+here it is enqueued by hand, as an operator putting records back would.
+Break checked: the skip made under the key `None` instead of the credit's id (the credit's own
+record is never settled)."""
+
+from __future__ import annotations
+
+from bp_nop_dagster_tests.defs.test_refund_flow import flow, instance, refunds_run, staff_credit  # noqa: F401 (fixtures)
+
+
+def test_a_staff_credit_on_an_order_not_from_the_shop_is_skipped_saying_why(flow, instance):  # noqa: F811
+    ledger = flow.resources["ledger"].get_ledger()
+    so_id = min(flow.world.brightpearl.orders)  # seeded in Brightpearl: no nopCommerce order is linked to it
+    assert ledger.nop_keys("order", [so_id]) == {}
+    credit_id = staff_credit(flow, so_id, amount="6.00", net="5.00", tax="1.00")
+    ledger.enqueue("staff_credit", [str(credit_id)])
+    refunds_run(flow, instance)
+    record = ledger.status("staff_credit", str(credit_id))
+    assert (record.status, record.last_error) == ("skipped", "the credit's sales order is not a nopCommerce order")
+    assert ledger.unsettled("staff_credit") == []
