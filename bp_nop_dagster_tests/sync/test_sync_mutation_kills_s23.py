@@ -25,12 +25,15 @@ def test_an_open_order_keeps_both_order_ids_and_an_item_without_a_reason_shows_a
     """The month-end open items name the nopCommerce and the Brightpearl order of each open
     difference (the order report's own columns), and the sign-off page prints an item's reason as
     it is, empty when it has none. Breaks checked: the open row's `brightpearl_order_id` key
-    upper-cased (the column comes out empty); `r.reason or 'XXXX'`."""
+    upper-cased, in the order report's open row and in the payment report's (the column comes out
+    empty); `r.reason or 'XXXX'`."""
     open_order = {**order(1, "10.00", "total_mismatch"), "reason": ""}
-    result = month_end("2026-03", DAYS[:1], {DAYS[0]: orders_report(open_order)}, {DAYS[0]: payments_report(item(DAYS[0], 1, "10.00"))},
+    open_payment = item(DAYS[0], 2, "4.00", "refund_not_in_brightpearl", refunded="1.00", bp_net="4.00")
+    result = month_end("2026-03", DAYS[:1], {DAYS[0]: orders_report(open_order, order(2, "4.00"))},
+                       {DAYS[0]: payments_report(item(DAYS[0], 1, "10.00"), open_payment)},
                        channel_names={1: "Web store"}, default_channel=1)
-    [row] = result.open_items.to_dict("records")
-    assert (row["report"], row["nop_order_id"], row["brightpearl_order_id"], row["verdict"]) == ("order_sync", 1, 301, "total_mismatch")
+    rows = [(r["report"], r["nop_order_id"], r["brightpearl_order_id"], r["verdict"]) for r in result.open_items.to_dict("records")]
+    assert rows == [("order_sync", 1, 301, "total_mismatch"), ("payments", 2, 302, "refund_not_in_brightpearl")]
     page = sign_off_page(result, escape_markdown).splitlines()
     assert f"| {DAYS[0]} | order_sync | 1 | 301 | 0.00 GBP | total_mismatch |  | act |" in page
 
