@@ -5,6 +5,8 @@ test names the break it was checked against (applied by hand: the test fails).""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bp_nop_dagster_tests.defs.test_customer_flow import ADDRESS, flow, instance  # noqa: F401 (fixtures)
@@ -28,19 +30,24 @@ def test_a_run_counts_each_field_value_it_writes_once(flow, instance):  # noqa: 
     assert (metadata["updated_brightpearl"].value, metadata["updated_nopcommerce"].value) == (1, 0)
 
 
-def test_a_flagged_customer_synced_again_in_step_stays_flagged(flow, instance):  # noqa: F811
+def test_a_flagged_customer_synced_again_in_step_stays_flagged(flow, instance, caplog):  # noqa: F811
     """A look-alike "is flagged for review (needs_review ...), never merged", and the flag clears
-    only when a person judges the pair (test_customer_flow.py, the review job). Synced again with
-    nothing to write, the customer keeps the flag. Break checked: the in-step `mark_synced` with
-    `needs_review=None` instead of the flag."""
+    only when a person judges the pair (test_customer_flow.py, the review job); the warning an
+    operator reads names the customer and the Brightpearl contact(s) it looks like. Synced again
+    with nothing to write, the customer keeps the flag. Breaks checked: the in-step `mark_synced`
+    with `needs_review=None` instead of the flag; the warning's "Brightpearl" lower-cased."""
     elm_grove = {"address1": "8 Elm Grove", "city": "Leeds", "zip_postal_code": "LS6 2AB", "country_iso2": "GB"}
-    flow.register("jon.pryce@work.example", "Jonathan", "Pryce", phone="+44 7700 900777", address=elm_grove)
+    first = flow.register("jon.pryce@work.example", "Jonathan", "Pryce", phone="+44 7700 900777", address=elm_grove)
     flow.tick(instance)
     flow.sync(instance)
     look_alike = flow.register("jpryce@home.example", "Jonathon", "Pryce", phone="07700 900777", address=elm_grove)
     flow.tick(instance)
-    flow.sync(instance)
+    with caplog.at_level(logging.WARNING, logger="bp_nop_dagster.sync.customers"):
+        flow.sync(instance)
     assert flow.ledger.status("customer", str(look_alike)).needs_review
+    existing = flow.ledger.bp_id("customer", str(first))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bp_nop_dagster.sync.customers"]
+    assert warnings == [f"customer {look_alike} looks like Brightpearl contact(s) [{existing}]: flagged for review, not merged"]
 
     flow.clear_stats()
     flow.ledger.enqueue("customer", [str(look_alike)], requeue=True)

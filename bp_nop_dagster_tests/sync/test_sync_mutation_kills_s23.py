@@ -196,3 +196,21 @@ def test_a_guests_blank_fields_come_from_its_latest_orders_billing_address():
     [record] = customer_records(shop, brightpearl, details, iso2=lambda country_id: {77: "GB"}.get(country_id))
     assert (record.record_id, record.email, record.first_name, record.last_name) == ("nop:5", "ann@new.example", "Ann", "Lee")
     assert (record.country_iso2, record.postcode, record.street, record.is_guest, record.orders) == ("GB", "LS1 4AB", "1 Mill Road", True, 2)
+
+
+def test_orders_left_out_of_the_quality_checks_are_named_in_the_warning(caplog):
+    """`quality.recent_order_details`: "An order whose items or addresses the models reject is left
+    out (the order flow dead-letters it)"; the warning an operator reads says how many and which.
+    Break checked: the ids dropped from the warning's arguments (the message cannot be formatted)."""
+    import logging
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bp_nop_dagster.sync.quality import recent_order_details
+
+    read = SimpleNamespace(failed={}, malformed={9: "items.0.quantity", 7: "tax_rates"}, details=["detail of order 8"])
+    shop = SimpleNamespace(orders_created_between=lambda start, end: {7: None, 8: None, 9: None},
+                           read_order_details=lambda ids, stop_after_failures: read)
+    with caplog.at_level(logging.WARNING, logger="bp_nop_dagster.sync.quality"):
+        assert recent_order_details(shop, datetime(2026, 3, 2, tzinfo=UTC), 7) == ["detail of order 8"]
+    assert [r.getMessage() for r in caplog.records] == ["2 orders left out: their items or addresses do not parse (9, 7)"]
