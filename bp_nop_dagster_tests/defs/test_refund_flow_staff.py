@@ -1,5 +1,6 @@
-"""A staff credit the refund flow does not own (session-23 mutation sample, issue 19 item 5;
-docs/mutation.md, "session 23"). Same set-up as test_refund_flow.py (its fixtures and helpers).
+"""A staff credit the refund flow does not own, and the line that says a shop refund was seen
+(session-23 mutation sample, issue 19 item 5; docs/mutation.md, "session 23"). Same set-up as
+test_refund_flow.py (its fixtures and helpers).
 
 Rule (`sync/refunds.py`, the Brightpearl → nopCommerce step): a staff credit whose sales order is no
 nopCommerce order is not the flow's; its record is skipped, saying so, and nothing is refunded. The
@@ -10,7 +11,17 @@ record is never settled)."""
 
 from __future__ import annotations
 
-from bp_nop_dagster_tests.defs.test_refund_flow import flow, instance, refunds_run, staff_credit  # noqa: F401 (fixtures)
+import logging
+
+from bp_nop_dagster_tests.defs.test_refund_flow import (  # noqa: F401 (fixtures)
+    flow,
+    instance,
+    place,
+    refunds_run,
+    shop_refund,
+    staff_credit,
+    sync_orders,
+)
 
 
 def test_a_staff_credit_on_an_order_not_from_the_shop_is_skipped_saying_why(flow, instance):  # noqa: F811
@@ -23,3 +34,16 @@ def test_a_staff_credit_on_an_order_not_from_the_shop_is_skipped_saying_why(flow
     record = ledger.status("staff_credit", str(credit_id))
     assert (record.status, record.last_error) == ("skipped", "the credit's sales order is not a nopCommerce order")
     assert ledger.unsettled("staff_credit") == []
+
+
+def test_a_shop_refund_seen_is_logged_with_its_order_number_and_amount(flow, instance, caplog):  # noqa: F811
+    """Refunds are numbered per order from 1 (`refund_key`: "<o>:<n>"); the flow logs each one it
+    detects with the order, that number and the amount, the line an operator follows a refund by.
+    Break checked: the line's text changed."""
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 2}])
+    sync_orders(flow, instance)
+    shop_refund(flow, placed["id"], "3.00")
+    with caplog.at_level(logging.INFO, logger="bp_nop_dagster.sync.refunds"):
+        refunds_run(flow, instance)
+    detected = [r.getMessage() for r in caplog.records if r.name == "bp_nop_dagster.sync.refunds" and "detected" in r.getMessage()]
+    assert detected == [f"order {placed['id']}: refund 1 of 3.00 detected"]

@@ -214,3 +214,13 @@ def test_orders_left_out_of_the_quality_checks_are_named_in_the_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="bp_nop_dagster.sync.quality"):
         assert recent_order_details(shop, datetime(2026, 3, 2, tzinfo=UTC), 7) == ["detail of order 8"]
     assert [r.getMessage() for r in caplog.records] == ["2 orders left out: their items or addresses do not parse (9, 7)"]
+
+
+def test_the_catalogue_runs_metadata_names_its_call_counts_as_the_report_does():
+    """A run's numeric metadata (what the UI shows, what a person compares between runs) uses the
+    report's own counter names, as every flow's report does (`CustomerReport.as_metadata` flattens
+    its fields). Break checked: `"BRIGHTPEARL_CALLS"`."""
+    from bp_nop_dagster.sync.catalogue import CatalogueReport
+
+    metadata = CatalogueReport(brightpearl_calls=3, nopcommerce_calls=5, nopcommerce_writes=2).as_metadata()
+    assert (metadata["brightpearl_calls"], metadata["nopcommerce_calls"], metadata["nopcommerce_writes"]) == (3, 5, 2)
