@@ -12,12 +12,17 @@ record is never settled)."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
+
+import requests
 
 from bp_nop_dagster_tests.defs.test_refund_flow import (  # noqa: F401 (fixtures)
     flow,
     instance,
+    nop_order,
     place,
     refunds_run,
+    ship_in_brightpearl,
     shop_refund,
     staff_credit,
     sync_orders,
@@ -47,3 +52,20 @@ def test_a_shop_refund_seen_is_logged_with_its_order_number_and_amount(flow, ins
         refunds_run(flow, instance)
     detected = [r.getMessage() for r in caplog.records if r.name == "bp_nop_dagster.sync.refunds" and "detected" in r.getMessage()]
     assert detected == [f"order {placed['id']}: refund 1 of 3.00 detected"]
+
+
+def test_a_staff_credit_paid_in_brightpearl_is_refunded_offline_whatever_the_gateway_supports(flow, instance):  # noqa: F811
+    """returns-refunds.md: for a staff credit whose money already moved (a PAYMENT in Brightpearl),
+    call `CanPartiallyRefundOffline`, then `PartiallyRefundOffline`; FIDELITY row
+    `CanPartiallyRefundOffline`: "as CanPartiallyRefund without the gateway". So a payment method
+    whose gateway supports no partial refund is no obstacle. Break checked: the online check
+    (`CanPartiallyRefund`, which asks the gateway) used for the offline refund."""
+    requests.put(f"{flow.nop_root}/__sandbox__/payment-gateways", json={
+        "system_name": "Payments.Manual", "supports_refund": False, "supports_partial_refund": False}, timeout=10).raise_for_status()
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    ship_in_brightpearl(flow, so_id)
+    staff_credit(flow, so_id, amount="6.00", net="5.00", tax="1.00")
+    refunds_run(flow, instance)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    assert [d for d in flow.resources["ledger"].get_ledger().dead_letters() if d.kind == "staff_credit"] == []
