@@ -17,13 +17,17 @@ from decimal import Decimal
 import requests
 
 from bp_nop_dagster_tests.defs.test_refund_flow import (  # noqa: F401 (fixtures)
+    credits_of,
     flow,
+    half_up,
     instance,
     nop_order,
     place,
     refunds_run,
+    return_request,
     ship_in_brightpearl,
     shop_refund,
+    so_rows,
     staff_credit,
     sync_orders,
 )
@@ -69,3 +73,33 @@ def test_a_staff_credit_paid_in_brightpearl_is_refunded_offline_whatever_the_gat
     refunds_run(flow, instance)
     assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
     assert [d for d in flow.resources["ledger"].get_ledger().dead_letters() if d.kind == "staff_credit"] == []
+
+
+def test_a_goods_in_note_whose_reply_is_lost_is_found_by_its_batch_and_made_once(flow, instance):  # noqa: F811
+    """DESIGN principle 1 (exactly once): a create whose reply is lost is looked up by its natural
+    key before it is sent again; a returned item's goods-in note is found by its batch reference
+    (`return_batch_ref`) on the credit. Break checked: the look-up made `min(None, ...)` (the
+    record cannot settle)."""
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 3}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    ship_in_brightpearl(flow, so_id)
+    [item] = nop_order(flow, placed["id"])["items"]
+    request_id = return_request(flow, placed["id"], item["id"], 1)
+    row = so_rows(flow, so_id)[str(item["id"])]
+    shop_refund(flow, placed["id"], str(half_up(row.net / row.quantity) + half_up(row.tax / row.quantity)))
+    refunds_run(flow, instance)
+    [credit] = credits_of(flow, so_id)
+    requests.post(f"{flow.nop_root}/__sandbox__/return-requests/{request_id}/staff", json={"status": "Received"}, timeout=10)
+    key = f"{placed['id']}:1:{request_id}"
+    ledger = flow.resources["ledger"].get_ledger()
+    ledger.requeue("return_received", [key])
+    flow.faults(flow.bp_root, {"method": "POST", "path": "*/goods-note/goods-in", "drop_reply_rate": 1.0, "drop_reply_mode": "502",
+                               "max_hits": 1})
+    refunds_run(flow, instance)
+    injected = requests.get(f"{flow.bp_root}/__sandbox__/faults", timeout=10).json()["injected"]
+    flow.faults(flow.bp_root)
+    assert sum(injected.values()) == 1  # the note was made and its reply lost
+    refunds_run(flow, instance)
+    [note_id] = flow.bp_client().goods_in_notes([credit.id])
+    record = ledger.status("return_received", key)
+    assert (record.status, record.bp_id) == ("synced", note_id)
