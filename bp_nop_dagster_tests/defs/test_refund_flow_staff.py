@@ -14,10 +14,14 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+import pytest
 import requests
 
+from bp_nop_dagster.sync.refunds import RefundSync
 from bp_nop_dagster_tests.defs.test_refund_flow import (  # noqa: F401 (fixtures)
+    Killed,
     credits_of,
+    drain,
     flow,
     half_up,
     instance,
@@ -103,3 +107,30 @@ def test_a_goods_in_note_whose_reply_is_lost_is_found_by_its_batch_and_made_once
     [note_id] = flow.bp_client().goods_in_notes([credit.id])
     record = ledger.status("return_received", key)
     assert (record.status, record.bp_id) == ("synced", note_id)
+
+
+def test_a_run_killed_after_refunding_a_staff_credit_in_the_shop_does_not_take_that_refund_for_a_new_one(flow, instance,  # noqa: F811
+                                                                                                        monkeypatch):
+    """returns-refunds.md §5 (reverse): the rise of refunded_amount our staff-credit refund causes
+    is ours, never a new shop refund. The marker of it is written before the refund call; when the
+    process dies after the shop refunded and before the step finished, the next run's detection
+    books the rise as seen by that marker, and the staff-credit step finishes from it: no credit of
+    ours follows. Break checked: the marker's amount read as `own["AMOUNT"]` (KeyError)."""
+    placed = place(flow, [{"sku": "BPN-00001", "quantity": 1}])
+    so_id = sync_orders(flow, instance)[str(placed["id"])]
+    ship_in_brightpearl(flow, so_id)
+    staff_credit(flow, so_id, amount="6.00", net="5.00", tax="1.00")
+
+    def dies(self, *args, **kwargs):
+        raise Killed("killed after the shop refunded")
+
+    original = RefundSync._own_done
+    monkeypatch.setattr(RefundSync, "_own_done", dies)
+    with pytest.raises(Killed):
+        refunds_run(flow, instance)
+    monkeypatch.setattr(RefundSync, "_own_done", original)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    drain(flow, instance)
+    assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == Decimal("6.00")
+    assert [c.external_ref for c in credits_of(flow, so_id)] == [None]  # only the staff credit, none of ours
+    assert flow.resources["ledger"].get_ledger().status("staff_credit", str(credits_of(flow, so_id)[0].id)).status == "synced"
