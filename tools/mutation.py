@@ -35,12 +35,22 @@ KILLED = {"killed", "timeout", "caught by type check"}
 # counts as survived. `transport/`: every request of every flow goes through it, so with the
 # whole selection one surviving transport mutant runs every flow test (minutes each); its own
 # tests and the two clients' tests (its only callers) exercise all of it. `sync/`: the flows' own
-# tests and the fate policy's; the Dagster wiring tests (`defs/`) are left out, as their learning
-# pass alone takes over 25 minutes on the shared 2 cores, and one of them (a real-clock backoff
-# check) fails under tracing load.
+# tests and the fate policy's, and the Dagster wiring tests (`defs/`) of the flows reached only
+# through their assets, without the order flow's file (its own tests cover `orders.py`, and one of
+# its tests, a real-clock backoff check, fails under tracing load; the customer flow's are `slow`). `ledger/`: its own tests (SQLite and PostgreSQL) and the flows'
+# (`sync/`, the ledger's callers without Dagster), for the same reason; `mapping/` (pure rules):
+# its own tests and the flows'.
+# Every `defs/` test file but the order flow's, found afresh each run (so a new file is measured).
+SYNC_DEFS = sorted(p.stem for p in (ROOT / "bp_nop_dagster_tests" / "defs").glob("test_*.py") if p.name != "test_order_flow.py")
 SELECTION = {
     "transport": ["bp_nop_dagster_tests/transport", "bp_nop_dagster_tests/brightpearl", "bp_nop_dagster_tests/nopcommerce"],
-    "sync": ["bp_nop_dagster_tests/sync", "bp_nop_dagster_tests/ledger/test_fate.py"],
+    "sync": ["bp_nop_dagster_tests/sync", "bp_nop_dagster_tests/ledger/test_fate.py",
+             # the flows reached only through their assets (refunds, journals, catalogue, purchase
+             # orders, quality, reports, source tables): every `defs/` file but the order flow's
+             *(f"bp_nop_dagster_tests/defs/{name}.py" for name in SYNC_DEFS),
+             "bp_nop_dagster_tests/quality/test_wiring_offline.py", "bp_nop_dagster_tests/test_store_pairs_catalogue_owner.py"],
+    "ledger": ["bp_nop_dagster_tests/ledger", "bp_nop_dagster_tests/sync"],
+    "mapping": ["bp_nop_dagster_tests/mapping", "bp_nop_dagster_tests/sync"],
 }
 
 
@@ -81,14 +91,20 @@ def sample(results: dict, every: int) -> list[str]:
     return sorted(results)[::every]
 
 
-def mutmut_run(package: str, names: list[str]) -> int:
+def mutmut_run(package: str, names: list[str], tests: list[str] | None = None, with_slow: bool = False) -> int:
     """`mutmut run NAMES`, with the package's own test selection when it has one (mutmut reads
-    its selection from pyproject; its workers are forks, so setting it here reaches them)."""
+    its selection from pyproject; its workers are forks, so setting it here reaches them), or with
+    `tests` instead; `with_slow` drops pyproject's `-m "not slow"` (for mutants whose only tests
+    are marked slow). Another selection makes mutmut forget the verdicts kept in `mutants/`."""
     main, *_ = _mutmut()
     from mutmut.configuration import config
 
-    if package in SELECTION:
-        config().pytest_add_cli_args_test_selection = list(SELECTION[package])
+    if tests or package in SELECTION:
+        config().pytest_add_cli_args_test_selection = list(tests or SELECTION[package])
+    if with_slow:
+        args = list(config().pytest_add_cli_args)
+        at = args.index("-m")
+        config().pytest_add_cli_args = args[:at] + args[at + 2 :]
     return main.cli(["run", *names], standalone_mode=False) or 0
 
 
@@ -209,6 +225,8 @@ def main() -> int:
     mutmut_parser = commands.add_parser("mutmut-run", help="mutmut run NAMES with the package's test selection (used by run)")
     mutmut_parser.add_argument("package", choices=PACKAGES)
     mutmut_parser.add_argument("names", nargs="+")
+    mutmut_parser.add_argument("--tests", help="test selection instead of the package's: pytest paths, space-separated")
+    mutmut_parser.add_argument("--with-slow", action="store_true", help="include tests marked slow")
     report_parser = commands.add_parser("report", help="kill rate and survivors per package, as Markdown")
     report_parser.add_argument("packages", nargs="*", metavar="PACKAGE[:K]",
                                help=f"default: {' '.join(PACKAGES)}; PACKAGE:K counts only the sample of every K-th mutant")
@@ -218,7 +236,7 @@ def main() -> int:
             parser.error("--every must be at least 1")
         return run(args.package, args.every)
     if args.command == "mutmut-run":
-        return mutmut_run(args.package, args.names)
+        return mutmut_run(args.package, args.names, args.tests.split() if args.tests else None, args.with_slow)
     every = {}
     for spec in args.packages or PACKAGES:
         package, _, k = spec.partition(":")

@@ -10,6 +10,7 @@ default flag threshold of 50; Gmail ignores dots in the local part), never from 
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import dagster as dg
@@ -131,7 +132,7 @@ def nop_address_postcode(flow: Flow, order: dict) -> str:
     return nop.address(nop.order(order["id"]).billing_address_id).zip_postal_code
 
 
-def test_a_risky_order_is_flagged_in_brightpearl_exactly_once_even_when_the_reply_is_lost(flow, instance, tmp_path):
+def test_a_risky_order_is_flagged_in_brightpearl_exactly_once_even_when_the_reply_is_lost(flow, instance, tmp_path, caplog):
     with_mapping(flow, tmp_path, allow_test_domains=True, anomaly_flag_at=50, anomaly_flag="note", lookback_days=2)
     risky = place(flow, email="test.test@flow.test", first="Test", last="Test")  # TEST_PATTERN: 60 points
     # a usual order: about the shop's median total (~500 GBP), nothing else odd about it
@@ -143,12 +144,17 @@ def test_a_risky_order_is_flagged_in_brightpearl_exactly_once_even_when_the_repl
     sync(flow, instance)
     bp_risky = linked_orders(flow)[str(risky["id"])]
     flow.faults(flow.bp_root, {"method": "POST", "path": "*/note", "drop_reply_rate": 1.0, "drop_reply_mode": "502"})
-    first = dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
+    with caplog.at_level(logging.INFO, logger="bp_nop_dagster.sync.quality"):
+        first = dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
     flow.faults(flow.bp_root)
     second = dg.materialize([order_anomalies], resources=flow.resources, instance=instance)
 
     notes = [n for n in flow.bp_client().order_notes(bp_risky) if "bp-nop risk" in (n.text or "")]
     assert len(notes) == 1 and "TEST_PATTERN" in notes[0].text
+    # the log line names the order, its Brightpearl order and the note (break checked, session 23
+    # mutation sample: the Brightpearl order id logged as None)
+    flagged = [r.getMessage() for r in caplog.records if r.name == "bp_nop_dagster.sync.quality" and "flagged" in r.getMessage()]
+    assert flagged == [f"order {risky['id']} flagged in Brightpearl order {bp_risky} (note {notes[0].id})"]
     assert not [n for n in flow.bp_client().order_notes(linked_orders(flow)[str(calm["id"])]) if "bp-nop risk" in (n.text or "")]
     meta1 = first.asset_materializations_for_node("data_quality__order_anomalies")[0].metadata
     meta2 = second.asset_materializations_for_node("data_quality__order_anomalies")[0].metadata

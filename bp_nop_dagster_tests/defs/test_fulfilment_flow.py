@@ -234,6 +234,9 @@ def test_a_brightpearl_cancellation_cancels_the_nop_order_once(fulfilment):
     requests.delete(f"{fulfilment.flow.nop_root}/__sandbox__/stats", timeout=10)
     assert fulfilment.sync()["cancel_calls"] == 1
     assert fulfilment.order(cancelled)["order_status_id"] == 40 and fulfilment.order(kept)["order_status_id"] != 40
+    # RecordKind.ORDER_CANCELLED: "nopCommerce order id → Brightpearl order id, once cancelled" (break
+    # checked, session 23 mutation sample: `_cancel` passing None as the linked id)
+    assert fulfilment.resources["ledger"].get_ledger().bp_id("order_cancelled", str(cancelled["id"])) == fulfilment.bp_id(cancelled)
 
     assert not isinstance(fulfilment.tick_statuses(), dg.RunRequest)  # seen already
     fulfilment.resources["ledger"].get_ledger().enqueue(BP_ORDER_STATUS, [str(fulfilment.bp_id(cancelled))], requeue=True)

@@ -245,6 +245,9 @@ def test_a_gateway_refusal_is_dead_lettered_with_the_gateways_message(flow, inst
     [letter] = [d for d in flow.resources["ledger"].get_ledger().dead_letters() if d.kind == "staff_credit"]
     assert (letter.nop_key, letter.reason) == (str(credit_id), "gateway_refused")
     assert "PayPal: INSTRUMENT_DECLINED" in letter.message
+    # a dead letter keeps what its record needs to be replayed (sync/fate.py); break checked (session 23
+    # mutation sample): the staff-credit step settled without its payload
+    assert letter.payload == {"credit_id": credit_id}
     assert Decimal(str(nop_order(flow, placed["id"])["order"]["refunded_amount"])) == 0
     assert payments_on(flow, credit_id) == []
     assert report(flow, instance).set_index("nop_order_id").loc[placed["id"], "verdict"] == "dead_lettered"
