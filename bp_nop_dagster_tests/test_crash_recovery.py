@@ -80,6 +80,12 @@ def set_faults(sandbox, *rules: dict) -> None:
     response.raise_for_status()
 
 
+@pytest.fixture
+def sandbox(private_sandbox):
+    """This module's own sandbox: the killed run's read stays held for two minutes after the test."""
+    return private_sandbox
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # its own bounds add up to 240 + 30 + 30 + 120 s
 def test_after_kill_9_and_a_restart_a_new_sync_run_succeeds_within_two_minutes(sandbox, tmp_path, capsys):

@@ -117,6 +117,15 @@ def credits_of(shop: Shop, so_id: int) -> list:
     return bp.sales_credit_documents(ids) if ids else []
 
 
+@pytest.fixture
+def sandbox(private_sandbox):
+    """This module's own sandbox, reset per test: the killed run's write stays held up to 60 s after the kill, and
+    a reset does not end a held request."""
+    requests.post(f"{private_sandbox.urls.brightpearl_root}/__sandbox__/reset", json={"seed": 42, "scale": "small"},
+                  timeout=30).raise_for_status()
+    return private_sandbox
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("kill_point", sorted(HOLDS))

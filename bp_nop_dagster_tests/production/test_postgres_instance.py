@@ -176,8 +176,9 @@ def _wait_for_code_location(workspace: WorkspaceProcessContext, server: subproce
 
 
 @pytest.fixture(scope="module")
-def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
-    requests.post(f"{running_sandbox.urls.brightpearl_root}/__sandbox__/reset", json={"seed": 42, "scale": "small"}, timeout=30).raise_for_status()
+def deployment(private_sandbox, tmp_path_factory) -> Iterator[Deployment]:
+    """The production deployment, on the module's own sandbox (a test holds a read past its end)."""
+    requests.post(f"{private_sandbox.urls.brightpearl_root}/__sandbox__/reset", json={"seed": 42, "scale": "small"}, timeout=30).raise_for_status()
     with fresh_databases("dagster", "ledger") as (dagster_db, ledger_db), pytest.MonkeyPatch.context() as env:
         home = tmp_path_factory.mktemp("dagster_home")
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -193,13 +194,13 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
             settings.BP_NOP_LEDGER_URL: ledger_db.url,
             settings.BP_NOP_ENV: "local",
             "BP_NOP_REPORTS_DIR": str(home / "reports"),
-            **settings.sandbox_environment(running_sandbox),
+            **settings.sandbox_environment(private_sandbox),
         }
         for name, value in environment.items():
             env.setenv(name, value)
         env.delenv(settings.BP_NOP_ALERT_WEBHOOK_URL, raising=False)
 
-        deployment = Deployment(home, dagster_db, ledger_db, running_sandbox, environment)
+        deployment = Deployment(home, dagster_db, ledger_db, private_sandbox, environment)
         compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
         setup_command = compose["instance-setup"]["command"]
         setup = subprocess.Popen([str(BIN / setup_command[0]), *setup_command[1:]], cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -221,7 +222,7 @@ def deployment(running_sandbox, tmp_path_factory) -> Iterator[Deployment]:
             server.terminate()
             server.wait(timeout=20)
             deployment.instance.dispose()
-            requests.delete(f"{running_sandbox.urls.brightpearl_root}/__sandbox__/faults", timeout=10)
+            requests.delete(f"{private_sandbox.urls.brightpearl_root}/__sandbox__/faults", timeout=10)
 
 
 @pytest.fixture(autouse=True)
