@@ -83,13 +83,13 @@ def describe_sandbox(sandbox) -> str:
     )
 
 
-def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+def interrupt_event() -> threading.Event:
+    """An event that Ctrl-C or SIGTERM sets, its handlers installed now: before the caller says
+    it is ready, so a Ctrl-C right after the banner stops it cleanly, never as a KeyboardInterrupt."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -98,10 +98,12 @@ def run_sandbox(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError, ValueError) as error:
         print(f"bp-nop sandbox: {error}", file=sys.stderr)
         return 2
+    stop = interrupt_event()
     print(describe_sandbox(sandbox), flush=True)
     print("Serving; press Ctrl-C to stop.", flush=True)
     try:
-        wait_for_interrupt()
+        while not stop.wait(0.5):
+            pass
     finally:
         sandbox.stop()
         print("Sandbox stopped.", flush=True)
