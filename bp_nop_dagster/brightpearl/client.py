@@ -1409,10 +1409,9 @@ def matching_customer_payment(payments: Iterable[m.CustomerPayment], body: Mappi
     """The payment among `payments` that a create from `body` made: the oldest with the same
     `transactionRef` and `paymentMethodCode` (any method when `body` names none) that also books
     the same order, payment type and amount (`amountAuthorized` for an AUTH, else `amountPaid`;
-    customer-payment-search columns
-    orderId, paymentType, amountAuthorized, amountPaid, as recorded:
-    customer_payment__search__simple_search.json). A gateway reference reused by another order,
-    or by another step of the same order, is not taken for this one."""
+    customer-payment-search columns orderId, paymentType, amountAuthorized, amountPaid, as
+    recorded: customer_payment__search__simple_search.json). A gateway reference reused by
+    another order, or by another step of the same order, is not taken for this one."""
     reference, method = str(body.get("transactionRef") or ""), body.get("paymentMethodCode")
     if not reference:  # a payment without a reference has no natural key
         return None

@@ -24,10 +24,10 @@ For each order, in this order:
 
 An order or payment create whose outcome is unknown (a 500, a dropped reply) is not looked up at
 once: the record is left due, uncharged (`sync/fate.py`: once per run), to the next pass (or
-run), which answers the lookups of all such orders
-with one `order-search` by creation time and of all such payments with one
-`customer-payment-search` by order id, before writing (`_look_up_in_bulk`; one lookup per record
-only when a single one is open). A record killed mid-create is found the same way.
+run), which answers the lookups of all such orders with one `order-search` by creation time and
+of all such payments with one `customer-payment-search` by order id, before writing
+(`_look_up_in_bulk`; one lookup per record only when a single one is open). A record killed
+mid-create is found the same way.
 
 Every record ends synced, needs-review (placeholder line for an unknown SKU), skipped with a reason
 (absent from Order/GetByIds, which leaves soft-deleted orders out, and confirmed deleted or unknown
@@ -212,15 +212,15 @@ class OrderSync:
             if found is not None:
                 for intent in orders:
                     self.order_answers.put(intent, found.get(external_ref(int(intent.nop_key), self.config)))
-        payments = [i for i in self.ledger.free_intents(PAYMENT, owner) if i.nop_key.split(":")[0] in wanted]
-        order_ids = self.ledger.bp_ids(ORDER, {i.nop_key.split(":")[0] for i in payments})
-        payments = [i for i in payments if i.nop_key.split(":")[0] in order_ids]
+        order_of = {i: i.nop_key.split(":")[0] for i in self.ledger.free_intents(PAYMENT, owner)}  # payment_key's order
+        order_ids = self.ledger.bp_ids(ORDER, {key for key in order_of.values() if key in wanted})
+        payments = [i for i, key in order_of.items() if key in order_ids]
         if len(payments) > 1:
             by_order: dict[int, list[CustomerPayment]] = {}
             for payment in self.bp.customer_payment_search(order_ids=sorted(set(order_ids.values()))):
                 by_order.setdefault(payment.order_id, []).append(payment)
             for intent in payments:
-                self.payment_answers.put(intent, by_order.get(order_ids[intent.nop_key.split(":")[0]], []))
+                self.payment_answers.put(intent, by_order.get(order_ids[order_of[intent]], []))
 
     def _count_fates(self) -> None:
         """The fate counts of the orders this run worked on (each order's last outcome)."""

@@ -10,6 +10,7 @@ from bp_nop_dagster.ledger import RecordKind
 from bp_nop_dagster.sync.exactly_once import Unsettled
 from bp_nop_dagster.sync.fate import RETRYING, UNSETTLED, Fates
 from bp_nop_dagster.transport.errors import OutcomeUnknownError
+from bp_nop_dagster_tests.sync.test_fate import settle
 
 ORDER = RecordKind.ORDER
 BP = "Brightpearl"
@@ -22,14 +23,6 @@ def unsettled() -> Unsettled:
         error = Unsettled("create outcome unknown")
         error.__cause__ = cause
         return error
-
-
-def settle(run: Fates, key: str, error: BaseException | None = None):
-    with run.settle(ORDER, key, payload={"order_id": key}) as outcome:
-        if error is not None:
-            raise error
-        run.ledger.mark_synced(ORDER, key)
-    return outcome
 
 
 def test_the_first_unknown_outcome_in_a_run_is_left_due_without_a_charge_the_second_is_charged(ledger, clock):
